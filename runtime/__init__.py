@@ -1,0 +1,1 @@
+"""Arbor's runtime: runs bots. Knows nothing of the designer."""

@@ -1,0 +1,66 @@
+"""The bot document: parse, migrate, validate (schema, then meaning) and load into an indexed Bot."""
+
+from __future__ import annotations
+
+import json
+
+from . import checks, structure, walk
+from .bot import Bot, index
+from .migrations import CURRENT_FORMAT, migrate
+from .problems import DocumentError, Problem
+from .schema import bot_schema
+
+__all__ = ["Bot", "CURRENT_FORMAT", "DocumentError", "Problem", "bot_schema", "check", "load", "migrate",
+           "parse", "validate"]
+
+MAX_DOCUMENT_BYTES = 5 * 1024 * 1024
+
+
+def parse(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> dict:
+    """JSON text to a document dict, or DocumentError saying what is wrong and where."""
+    size = len(text.encode() if isinstance(text, str) else text)
+    if size > max_bytes:
+        raise DocumentError([Problem("", f"The file is {size / 1e6:.1f} MB; a bot may be at most "
+                                         f"{max_bytes / 1e6:.1f} MB.")])
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DocumentError([Problem("", f"Not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.")]) from None
+    except UnicodeDecodeError:
+        raise DocumentError([Problem("", "Not valid JSON: the file is not UTF-8 text.")]) from None
+    except RecursionError:
+        raise DocumentError([Problem("", "Nested too deeply to read. Move deep branches into dialogs "
+                                         "of their own and use goto.")]) from None
+    if not isinstance(doc, dict):
+        raise DocumentError([Problem("", "A bot document is a JSON object ({...}) at the top.")])
+    return doc
+
+
+def validate(doc: object) -> list[Problem]:
+    """Every problem of a document (errors and warnings); the document itself is not changed."""
+    if not isinstance(doc, dict):
+        return [Problem("", "A bot document is a JSON object ({...}) at the top.")]
+    try:
+        doc = migrate(doc)
+    except DocumentError as e:
+        return e.problems
+    steps = structure.valid_steps(doc)
+    if steps is None:
+        problems = structure.check_depth(doc) or structure.check_schema(doc)
+        if problems:
+            return problems
+        steps = list(walk.steps(doc))
+    return checks.check(doc, steps)
+
+
+def check(doc: object) -> dict:
+    """The document in the current format, or DocumentError when it has any error (warnings pass)."""
+    problems = validate(doc)
+    if any(p.severity == "error" for p in problems):
+        raise DocumentError(problems)
+    return migrate(doc)
+
+
+def load(doc: dict) -> Bot:
+    """A valid document, indexed for the engine."""
+    return index(migrate(doc))

@@ -1,0 +1,147 @@
+"""Semantic checks of a document that already fits the schema: references, ids, expressions, storages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from runtime import expressions
+from runtime.steps import EXPRESSIONS, TEMPLATES, UNAVAILABLE, WRITES
+
+from .problems import Problem
+
+RESERVED = frozenset({"user", "event", "input", "now", "item", "loop"})
+MAX_BRANCH_DEPTH = 30
+MAX_STEPS = 50_000
+
+
+def check(doc: dict, steps: list[tuple[str, dict, int]]) -> list[Problem]:
+    """Problems of meaning in a document that fits the schema; `steps` as `walk.steps` gives them."""
+    if len(steps) > MAX_STEPS:
+        return [Problem("/dialogs", f"The bot has {len(steps)} steps; at most {MAX_STEPS} are allowed. "
+                                    "Split it into several bots.")]
+    deep = next((where for where, _, depth in steps if depth > MAX_BRANCH_DEPTH), None)
+    if deep:
+        return [Problem(deep, f"Branches are nested more than {MAX_BRANCH_DEPTH} deep here. Move the inner "
+                              "steps into a dialog of their own and use goto.")]
+    dialogs = {d["id"]: i for i, d in enumerate(doc["dialogs"])}
+    problems = list(_duplicate_dialogs(doc))
+    problems += _references(doc, dialogs)
+    seen: dict[str, str] = {}
+    written: set[str] = {t["storage"] for t in doc.get("triggers", []) if t.get("storage")}
+    read: dict[str, str] = {}
+    for where, step, _ in steps:
+        if step["id"] in seen:
+            problems.append(Problem(f"{where}/id", f"The step id '{step['id']}' is used twice (also at "
+                                                   f"{seen[step['id']]}). Give each step its own id."))
+        seen.setdefault(step["id"], where)
+        problems += _step_rules(where, step, doc, dialogs)
+        if step["type"] in UNAVAILABLE:
+            problems.append(Problem(where, f"The '{step['type']}' step is not available in this version "
+                                           "of Arbor yet; it will be skipped.", "warning"))
+        for name in WRITES[step["type"]](step) if step["type"] in WRITES else ():
+            written.add(name)
+            if name in RESERVED:
+                problems.append(Problem(where, f"'{name}' is a reserved name; pick another storage name."))
+        problems += _expressions(where, step, read)
+    for name, where in read.items():
+        if name not in written and name not in RESERVED:
+            problems.append(Problem(where, f"Reads the storage '{name}', which no step sets: it is empty "
+                                           "unless the web page or an outside system provides it.", "warning"))
+    problems += _unreachable(doc, steps)
+    return problems
+
+
+def _duplicate_dialogs(doc: dict) -> Iterator[Problem]:
+    seen = set()
+    for i, dialog in enumerate(doc["dialogs"]):
+        if dialog["id"] in seen:
+            yield Problem(f"/dialogs/{i}/id", f"The dialog id '{dialog['id']}' is used twice.")
+        seen.add(dialog["id"])
+
+
+def _references(doc: dict, dialogs: dict) -> list[Problem]:
+    problems = []
+    for key in ("start", "fallback"):
+        if key in doc and doc[key] not in dialogs:
+            problems.append(Problem(f"/{key}", _unknown_dialog(doc[key], dialogs)))
+    for i, trigger in enumerate(doc.get("triggers", [])):
+        if trigger["dialog"] not in dialogs:
+            problems.append(Problem(f"/triggers/{i}/dialog", _unknown_dialog(trigger["dialog"], dialogs)))
+    return problems
+
+
+def _step_rules(where: str, step: dict, doc: dict, dialogs: dict) -> list[Problem]:
+    """The rules of single step types that a JSON Schema cannot say plainly."""
+    kind, problems = step["type"], []
+    for key in ("dialog", "afterDialog"):
+        if isinstance(step.get(key), str) and step[key] not in dialogs and kind in ("goto", "handover"):
+            problems.append(Problem(f"{where}/{key}", _unknown_dialog(step[key], dialogs)))
+    on_error = step.get("onError") or {}
+    if on_error.get("action") == "dialog" and on_error.get("dialog") not in dialogs:
+        problems.append(Problem(f"{where}/onError/dialog", _unknown_dialog(on_error.get("dialog"), dialogs)))
+    if kind == "integration" and step["use"] not in doc.get("integrations", {}):
+        problems.append(Problem(f"{where}/use", f"No integration named '{step['use']}' is configured "
+                                                "for this bot; add it under 'integrations'."))
+    if kind == "question" and step.get("validate") == "regex":
+        try:
+            re.compile(step.get("pattern", ""))
+        except re.error as e:
+            problems.append(Problem(f"{where}/pattern", f"The pattern is not a valid regular expression: {e}."))
+        if not step.get("pattern"):
+            problems.append(Problem(where, "'pattern' is missing: a regex question needs the pattern to match."))
+    if kind == "carousel" and bool(step.get("cards")) == bool(step.get("items")):
+        problems.append(Problem(where, "Give either 'cards' (written here) or 'items' (a list storage), "
+                                       "not both and not neither."))
+    if kind == "carousel" and step.get("items") and not step.get("card"):
+        problems.append(Problem(where, "'card' is missing: say how each item of the list becomes a card."))
+    if kind == "wait" and not step.get("events") and not step.get("timeout"):
+        problems.append(Problem(where, "A wait step needs 'events' to wait for, a 'timeout', or both."))
+    if kind == "choice":
+        problems += _duplicate_options(where, step)
+    return problems
+
+
+def _duplicate_options(where: str, step: dict) -> list[Problem]:
+    problems, seen = [], set()
+    for i, option in enumerate(step["options"]):
+        for key in ("title", "value"):
+            label = option.get(key)
+            if label is None or (key == "value" and label == option["title"]):
+                continue
+            if label.casefold() in seen:
+                problems.append(Problem(f"{where}/options/{i}/{key}", f"Two options share '{label}'; "
+                                                                      "the bot could not tell them apart."))
+            seen.add(label.casefold())
+    return problems
+
+
+def _expressions(where: str, step: dict, read: dict) -> list[Problem]:
+    """Syntax of every text and expression of a step, and the storages they read."""
+    problems = []
+    for fields, names in ((TEMPLATES.get(step["type"]), expressions.template_names),
+                          (EXPRESSIONS.get(step["type"]), expressions.expression_names)):
+        for suffix, source in (fields(step) if fields else ()):
+            if not isinstance(source, str):
+                continue
+            try:
+                for name in names(source):
+                    read.setdefault(name, where + suffix)
+            except expressions.ExpressionError as e:
+                problems.append(Problem(where + suffix, str(e)))
+    return problems
+
+
+def _unreachable(doc: dict, steps: list) -> list[Problem]:
+    reached = {doc["start"], doc.get("fallback")} | {t["dialog"] for t in doc.get("triggers", [])}
+    for _, step, _ in steps:
+        reached.update(step[k] for k in ("dialog", "afterDialog") if isinstance(step.get(k), str))
+        reached.add((step.get("onError") or {}).get("dialog"))
+    return [Problem(f"/dialogs/{i}", f"Nothing leads to the dialog '{d['id']}' (no goto, trigger or start); "
+                                     "it can only be started from outside (trigger API).", "warning")
+            for i, d in enumerate(doc["dialogs"]) if d["id"] not in reached]
+
+
+def _unknown_dialog(name: object, dialogs: dict) -> str:
+    known = ", ".join(list(dialogs)[:10])
+    return f"There is no dialog '{name}'. Dialogs in this bot: {known}{'…' if len(dialogs) > 10 else ''}."

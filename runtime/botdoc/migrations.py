@@ -1,0 +1,40 @@
+"""The format chain: a document names its `format`; older formats are upgraded on load, in order."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from .problems import DocumentError, Problem
+
+CURRENT_FORMAT = 1
+
+
+def _from_0(doc: dict) -> dict:
+    """Format 0 (documents from before formats were numbered) kept dialogs as a map keyed by id."""
+    dialogs = doc.get("dialogs")
+    if isinstance(dialogs, dict):
+        doc["dialogs"] = [{"id": key, **value} if isinstance(value, dict) else value
+                          for key, value in dialogs.items()]
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _from_0}
+
+
+def migrate(doc: dict) -> dict:
+    """Return the document in the current format; a copy when anything had to change."""
+    found = doc.get("format", 0)
+    if isinstance(found, bool) or not isinstance(found, int) or found < 0:
+        raise DocumentError([Problem("/format", f"'format' must be a whole number such as "
+                                                f"{CURRENT_FORMAT}; found {found!r}.")])
+    if found > CURRENT_FORMAT:
+        raise DocumentError([Problem("/format", f"This bot was made by a newer Arbor (format {found}); "
+                                                f"this one reads formats up to {CURRENT_FORMAT}.")])
+    if found == CURRENT_FORMAT:
+        return doc
+    doc = copy.deepcopy(doc)
+    for step in range(found, CURRENT_FORMAT):
+        doc = MIGRATIONS[step](doc)
+        doc["format"] = step + 1
+    return doc

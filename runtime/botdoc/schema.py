@@ -1,0 +1,68 @@
+"""The bot document's JSON Schema (2020-12), assembled from the step modules."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from runtime.steps import STEP_TYPES
+
+from .migrations import CURRENT_FORMAT
+
+MAX_STEPS_IN_LIST = 1_000
+ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,64}$",
+      "description": "Letters, digits and _ . : -, at most 64."}
+
+
+@cache
+def bot_schema() -> dict:
+    """The whole schema; cached, since the step modules are fixed for the life of the process."""
+    defs = {f"step-{name}": module.SCHEMA for name, module in STEP_TYPES.items()}
+    defs["steps"] = {"type": "array", "maxItems": MAX_STEPS_IN_LIST, "items": {"$ref": "#/$defs/step"}}
+    defs["step"] = {
+        "type": "object",
+        "required": ["id", "type"],
+        "properties": {"type": {"enum": list(STEP_TYPES)}},
+        "allOf": [{"if": {"properties": {"type": {"const": name}}, "required": ["type"]},
+                   "then": {"$ref": f"#/$defs/step-{name}"}} for name in STEP_TYPES],
+    }
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://arbor.dev/schemas/bot-1.json",
+        "title": "Arbor bot document",
+        "type": "object",
+        "required": ["format", "id", "name", "start", "dialogs"],
+        "additionalProperties": False,
+        "properties": {
+            "format": {"const": CURRENT_FORMAT},
+            "id": {**ID, "pattern": r"^[a-z0-9][a-z0-9-]{0,63}$",
+                   "description": "Lower-case letters, digits and -, at most 64; used in addresses."},
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "locale": {"type": "string", "pattern": r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "default": "en"},
+            "start": {"type": "string", "minLength": 1},
+            "fallback": {"type": "string", "minLength": 1},
+            "triggers": {"type": "array", "maxItems": 200, "items": {
+                "type": "object", "required": ["event", "dialog"], "additionalProperties": False,
+                "properties": {
+                    "event": {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,100}$"},
+                    "dialog": {"type": "string", "minLength": 1},
+                    "storage": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+                                "description": "Keep the event's value in this storage."},
+                    "mode": {"enum": ["jump", "call"], "default": "jump"},
+                },
+            }},
+            "integrations": {"type": "object", "additionalProperties": {
+                "type": "object", "required": ["template"], "additionalProperties": False,
+                "properties": {
+                    "template": {"type": "string", "minLength": 1},
+                    "config": {"type": "object"},
+                    "secrets": {"type": "object", "additionalProperties": {"type": "string"}},
+                },
+            }},
+            "dialogs": {"type": "array", "minItems": 1, "maxItems": 5_000, "items": {
+                "type": "object", "required": ["id", "steps"], "additionalProperties": False,
+                "properties": {"id": ID, "title": {"type": "string", "maxLength": 200},
+                               "steps": {"$ref": "#/$defs/steps"}},
+            }},
+        },
+        "$defs": defs,
+    }

@@ -1,0 +1,524 @@
+"""The one expression language of Arbor: Jinja2 templates (``Hi {{ name }}``) and expressions
+(``age >= 18 and country == "CZ"``) over the bot's storages, run in a sandbox.
+
+Bot texts are written by customers and run on shared workers, so the sandbox must refuse both
+escapes (``''.__class__...``) and resource bombs (``9**20000000``, nested loops, huge repeats)
+quickly, with a message that tells the bot author what to change.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import datetime
+import functools
+import itertools
+import math
+import re
+import time
+from collections.abc import Iterator, Mapping, MappingView
+from typing import Any
+
+from jinja2 import ChainableUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2.compiler import CodeGenerator
+from jinja2.parser import Parser
+from jinja2.runtime import LoopContext, Macro, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter, SecurityError
+
+MAX_DIGITS = 4300  # ** and int * int results (Python's own int -> str limit)
+MAX_INT_BITS = int(MAX_DIGITS * math.log2(10))  # 14,284 bits
+MAX_REPEAT = 100_000  # characters or items made by repeating with *
+MAX_WIDTH = 10_000  # width or precision in a format spec (%, format filter, str.format)
+MAX_FILTER_SIZE = 100_000  # size argument of center, indent, wordwrap, truncate, batch, slice
+MAX_RANGE = 10_000  # items per range()
+MAX_STEPS = 100_000  # {% for %} iterations per render/evaluate, nested loops included
+MAX_CALLS = 1_000  # macro calls (and recursive loop() calls) per render/evaluate
+MAX_SECONDS = 1.0  # backstop for loops with long bodies, checked as loops and calls go
+MAX_OUTPUT = 100_000  # characters of rendered text, and of a macro or {% set %} block
+MAX_VALUE = 1_000_000  # rough size (characters + items) of any value a template makes
+MAX_WORK = 10_000_000  # total size of all values made in one render/evaluate
+_BLOCKED_METHODS = frozenset({"encode", "expandtabs", "maketrans", "translate", "to_bytes"})
+
+
+class ExpressionError(ValueError):
+    """A bot text or condition that cannot be compiled or run; the message says what to change."""
+
+
+class _Budget:
+    """What one render/evaluate call may still spend, so no bot turn can hog a worker."""
+
+    __slots__ = ("steps", "calls", "work", "deadline")
+
+    def __init__(self) -> None:
+        self.steps, self.calls, self.work = MAX_STEPS, MAX_CALLS, MAX_WORK
+        self.deadline = time.monotonic() + MAX_SECONDS
+
+
+_BUDGET: contextvars.ContextVar[_Budget] = contextvars.ContextVar("arbor_expression_budget")
+
+
+def _too_big(what: str) -> ExpressionError:
+    return ExpressionError(f"Too big: {what}")
+
+
+def _less_than(size: Any, limit: int, what: str) -> None:
+    if isinstance(size, int) and size >= limit:
+        raise _too_big(f"{what} must be less than {limit:,}")
+
+
+def _at_most(size: int, limit: int, what: str) -> None:
+    if size > limit:
+        raise _too_big(f"{what} would have more than {limit:,} characters or items")
+
+
+def _measure(value: Any, indent: int = 0) -> int:
+    """Rough size of a value (characters, items, big-int words) plus `indent` per nesting level
+    and item; stops once past MAX_VALUE, so it is cheap on any result."""
+    total, level, depth = 0, [value], 0
+    while level and total <= MAX_VALUE:  # one nesting level at a time
+        total += len(level) * depth * indent
+        deeper: list[Any] = []
+        for item in level:
+            if isinstance(item, str):
+                total += len(item)
+            elif isinstance(item, int):
+                total += item.bit_length() // 32
+            elif isinstance(item, (Mapping, list, tuple, set, frozenset)):
+                total += len(item)
+                if total > MAX_VALUE:
+                    break
+                deeper.extend((*item.keys(), *item.values()) if isinstance(item, Mapping) else item)
+        level, depth = deeper, depth + 1
+    return total
+
+
+def _sized(value: Any) -> Any:
+    """Refuse a made value that is too big, and charge its size to the call's work budget."""
+    size = len(value) if type(value) is str else _measure(value)
+    _at_most(size, MAX_VALUE, "a value")
+    budget = _BUDGET.get(None)  # None while Jinja folds constants at compile time
+    if budget is not None:
+        budget.work -= size
+        if budget.work < 0:
+            raise ExpressionError(f"Too much work: more than {MAX_WORK:,} characters of data were made")
+    return value
+
+
+def _check_budget(budget: _Budget) -> None:
+    """Raise once a budget is spent; loops call this every 64 steps, macros on every call."""
+    if budget.steps < 0:
+        raise ExpressionError(f"Too much work: loops would run more than {MAX_STEPS:,} times")
+    if budget.calls < 0:
+        raise ExpressionError(f"Too much work: more than {MAX_CALLS:,} macro calls")
+    if time.monotonic() > budget.deadline:
+        raise ExpressionError(f"Too slow: the template ran for more than {MAX_SECONDS:g} s")
+
+
+def _loop_guard(iterable: Any) -> Iterator[Any]:
+    """Wraps every {% for %} iterable (see _CodeGenerator) to charge each iteration."""
+    budget = _BUDGET.get()
+    for item in iterable:
+        budget.steps -= 1
+        if budget.steps % 64 == 0 or budget.steps < 0:  # not on every step: loops are hot
+            _check_budget(budget)
+        yield item
+
+
+def _range(*args: int) -> range:
+    """range() limited to MAX_RANGE items."""
+    numbers = range(*args)
+    try:
+        too_many = len(numbers) > MAX_RANGE
+    except OverflowError:
+        too_many = True
+    if too_many:
+        raise _too_big(f"range() can make at most {MAX_RANGE:,} items")
+    return numbers
+
+
+def _check_spec(spec: str) -> None:
+    for digits in re.findall(r"\d+", spec):
+        digits = digits.lstrip("0")
+        if len(digits) > 9 or (digits and int(digits) >= MAX_WIDTH):
+            raise _too_big(f"a width or precision in a format must be less than {MAX_WIDTH:,}")
+
+
+def _check_percent(fmt: str, args: Any) -> None:
+    """`fmt % args`: refuse huge widths, and a result far over MAX_VALUE before making it."""
+    specs = re.findall(r"%(?:\([^)]*\))?([^a-zA-Z%]*)", fmt)
+    values = list(args.values()) if isinstance(args, Mapping) else args if isinstance(args, tuple) else [args]
+    for spec in specs:
+        _check_spec(spec)
+        for value in values if "*" in spec else ():
+            _less_than(value, MAX_WIDTH, "a width or precision in a format")
+    longest = max((len(str(value)) for value in values), default=0)
+    _at_most(len(fmt) + len(specs) * longest, MAX_VALUE, "the formatted text")
+
+
+def _check_replace(text: Any, old: Any, new: Any) -> None:
+    text, old, new = str(text), str(old), str(new)
+    count = text.count(old) if old else len(text) + 1
+    _at_most(len(text) + count * max(0, len(new) - len(old)), MAX_VALUE, "the text made by replace")
+
+
+def _check_join(separator: Any, items: Any) -> list[Any]:
+    items, separator = list(items), str(separator)
+    _at_most(len(separator) * len(items), MAX_VALUE, "the text made by join")  # quick check first
+    _at_most(_measure(items) + len(separator) * len(items), MAX_VALUE, "the text made by join")
+    return items
+
+
+class _FilterChecks:
+    """Plain functions run before the filter of the same name, with its arguments (no self).
+    The filters not listed make at most a few times their input, which _sized then checks."""
+
+    def center(value, width=80):
+        _less_than(width, MAX_FILTER_SIZE, "the width of center")
+
+    def indent(s, width=4, *args, **kwargs):
+        width = len(width) if isinstance(width, str) else width
+        _less_than(width, MAX_FILTER_SIZE, "the width of indent")
+        _at_most(width * (str(s).count("\n") + 1), MAX_VALUE, "the text made by indent")
+
+    def wordwrap(s, width=79, break_long_words=True, wrapstring=None, *args, **kwargs):
+        _less_than(width, MAX_FILTER_SIZE, "the width of wordwrap")
+        lines = 2 * len(str(s)) // max(width, 1) + str(s).count("\n") + 1
+        _at_most(len(str(s)) + lines * len(str(wrapstring or "\n")), MAX_VALUE, "the text made by wordwrap")
+
+    def truncate(s, length=255, *args, **kwargs):
+        _less_than(length, MAX_FILTER_SIZE, "the length of truncate")
+
+    def batch(value, linecount, fill_with=None):
+        _less_than(linecount, MAX_FILTER_SIZE, "the size of batch")
+
+    def slice(value, slices, fill_with=None):
+        _less_than(slices, MAX_FILTER_SIZE, "the number of slices")
+
+    def tojson(value, indent=None):
+        width = len(indent) if isinstance(indent, str) else indent or 0
+        _at_most(_measure(value, width), MAX_VALUE, "the text made by tojson")
+
+    def pprint(value):
+        _at_most(_measure(value, 1), MAX_VALUE, "the text made by pprint")
+
+    def replace(s, old, new, count=None):
+        _check_replace(s, old, new)
+
+    def join(value, d="", attribute=None):
+        return _check_join(d, value)  # the checked list replaces a possibly one-shot iterable
+
+    def format(value, *args, **kwargs):
+        _check_percent(str(value), kwargs or args)
+
+    def sum(iterable, attribute=None, start=0):
+        if not isinstance(start, (int, float)):
+            raise ExpressionError("sum can only add numbers")
+
+
+def _guard_filter(name: str, func: Any) -> Any:
+    """Run the filter's check (if any) first, and size-check whatever it returns."""
+    check = getattr(_FilterChecks, name, None)
+    skip = 0 if getattr(func, "jinja_pass_arg", None) is None else 1  # environment/context argument
+
+    @functools.wraps(func)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        if check is not None and (value := check(*args[skip:], **kwargs)) is not None:
+            args = (*args[:skip], value, *args[skip + 1 :])
+        return _sized(func(*args, **kwargs))
+
+    return guarded
+
+
+class _Formatter(SandboxedFormatter):
+    """str.format/format_map refusing huge widths and results (a field may repeat: '{0}{0}')."""
+
+    size = 0
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        _check_spec(format_spec)
+        text = super().format_field(value, format_spec)
+        self.size += len(text)
+        _at_most(self.size, MAX_VALUE, "the formatted text")
+        return text
+
+
+def _checked_visit(visit: Any) -> Any:
+    """Code for a literal or ~ that passes its value through _sized: nesting [a, a] doubles it."""
+
+    def checked(self: CodeGenerator, node: nodes.Node, frame: Any) -> None:
+        if getattr(node, "ctx", "load") != "load":  # a tuple as an assignment target
+            return visit(self, node, frame)
+        self.write("environment.sized(")
+        visit(self, node, frame)
+        self.write(")")
+
+    return checked
+
+
+class _CodeGenerator(CodeGenerator):
+    """Compiles templates with the guards: counted loops, size-checked literals and buffers."""
+
+    def visit_Template(self, node: nodes.Template, frame: Any = None) -> None:
+        for loop in node.find_all(nodes.For):  # an import, so no storage can shadow the guard
+            guard = nodes.ImportedName(f"{__name__}._loop_guard")
+            loop.iter = nodes.Call(guard, [loop.iter], [], None, None).set_lineno(loop.lineno)
+        super().visit_Template(node, frame)
+
+    def buffer(self, frame: Any) -> None:
+        frame.buffer = self.temporary_identifier()
+        self.writeline(f"{frame.buffer} = environment.new_buffer()")
+
+    def refuse(self, node: nodes.Node, frame: Any) -> None:
+        self.fail("block, extends, include and import tags are not supported", node.lineno)
+
+    visit_Block = visit_Extends = visit_Include = visit_Import = visit_FromImport = refuse
+    visit_Concat = _checked_visit(CodeGenerator.visit_Concat)
+    visit_List = _checked_visit(CodeGenerator.visit_List)
+    visit_Tuple = _checked_visit(CodeGenerator.visit_Tuple)
+    visit_Dict = _checked_visit(CodeGenerator.visit_Dict)
+
+
+class _Buffer(list):
+    """Text of a macro or {% set %}/{% filter %} block, limited like the rendered text."""
+
+    size = 0
+
+    def append(self, text: str) -> None:
+        self.size += len(text)
+        _at_most(self.size, MAX_OUTPUT, "the text of a macro or block")
+        super().append(text)
+
+    def extend(self, texts: Any) -> None:
+        for text in texts:
+            self.append(text)
+
+
+class _Environment(ImmutableSandboxedEnvironment):
+    """The sandbox with JSON-like attribute access and resource limits."""
+
+    code_generator_class = _CodeGenerator
+    intercepted_binops = frozenset({"+", "*", "**", "%"})
+    sized = staticmethod(_sized)
+    new_buffer = _Buffer
+
+    def __init__(self) -> None:
+        super().__init__(autoescape=False, undefined=ChainableUndefined, keep_trailing_newline=True)
+        for name in ("cycler", "joiner", "lipsum", "namespace"):
+            del self.globals[name]
+        self.globals["range"] = _range
+        self.filters = {name: _guard_filter(name, func) for name, func in self.filters.items()}
+
+    def make_globals(self, d: Any) -> dict[str, Any]:
+        """A plain dict, not Jinja's ChainMap, which every render copies: renders 2x faster."""
+        return {**self.globals, **(d or {})}
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """A dict key wins over a dict method (item.items); other names starting with _ are refused."""
+        if isinstance(obj, Mapping) and (value := obj.get(attribute, _missing)) is not _missing:
+            return value
+        if attribute.startswith("_"):
+            raise SecurityError(f"{attribute!r} is not a safe attribute")
+        return super().getattr(obj, attribute)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        raise SecurityError(f"{attribute!r} is not a safe attribute")  # refuse, not just blank
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        return attr not in _BLOCKED_METHODS and super().is_safe_attribute(obj, attr, value)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        text, name = getattr(value, "__self__", None), getattr(value, "__name__", None)
+        if not isinstance(text, str) or name not in ("format", "format_map"):
+            return None
+
+        def format_text(*args: Any, **kwargs: Any) -> str:
+            if name == "format_map":
+                if len(args) != 1 or kwargs:
+                    raise TypeError("format_map() takes exactly one argument")
+                args, kwargs = (), args[0]
+            return _Formatter(self).vformat(text, args, kwargs)
+
+        return format_text
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(left, int) and isinstance(right, int) and abs(left) > 1:
+            if right > MAX_INT_BITS or right * math.log10(abs(left)) > MAX_DIGITS:
+                raise _too_big(f"the result of ** would have more than {MAX_DIGITS:,} digits")
+        elif operator == "*" and isinstance(left, int) and isinstance(right, int):
+            if left.bit_length() + right.bit_length() > MAX_INT_BITS:
+                raise _too_big(f"the result of * would have more than {MAX_DIGITS:,} digits")
+        elif operator == "*":
+            seq, times = (left, right) if isinstance(right, int) else (right, left)
+            if isinstance(times, int) and isinstance(seq, (str, list, tuple)) and times > 0:
+                _at_most(_measure(seq) * times, MAX_REPEAT, "the result of *")
+        elif operator == "%" and isinstance(left, str):
+            _check_percent(left, right)
+        result = self.binop_table[operator](left, right)
+        return result if isinstance(result, (int, float)) else _sized(result)
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """Charge macro and recursive loop() calls; check string methods that can grow text."""
+        owner = getattr(obj, "__self__", None)
+        if isinstance(obj, (Macro, LoopContext)):
+            budget = _BUDGET.get()
+            budget.calls -= 1
+            _check_budget(budget)
+            if isinstance(obj, LoopContext) and args:
+                args = (_loop_guard(args[0]), *args[1:])
+        elif isinstance(owner, str) and args:
+            name = obj.__name__
+            if name in ("center", "ljust", "rjust", "zfill"):
+                _less_than(args[0], MAX_FILTER_SIZE, f"the width of {name}")
+            elif name == "replace" and len(args) > 1:
+                _check_replace(owner, args[0], args[1])
+            elif name == "join":
+                args = (_check_join(owner, args[0]),)
+        return _sized(super().call(context, obj, *args, **kwargs))
+
+
+_missing = object()
+_ENV = _Environment()
+
+
+@functools.lru_cache(maxsize=4096)
+def _template(source: str) -> Any:
+    return _ENV.from_string(source)
+
+
+@functools.lru_cache(maxsize=4096)
+def _expression(source: str) -> Any:
+    return _ENV.compile_expression(source, undefined_to_none=True)
+
+
+def _message(exc: Exception, expression: bool) -> str:
+    """Plain-English message for any failure while compiling or running."""
+    if isinstance(exc, ExpressionError):
+        return str(exc)
+    if isinstance(exc, TemplateSyntaxError):
+        if not expression:
+            return f"Syntax error on line {exc.lineno}: {exc.message}"
+        problem = str(exc.message).replace("end of template", "end of expression")
+        return f"Syntax error: {problem.replace('chunk after expression', 'unexpected text at the end')}"
+    if isinstance(exc, SecurityError):
+        return f"Not allowed: {exc}"
+    if isinstance(exc, UndefinedError):
+        return f"Missing value: {exc.message}; give it a default, e.g. (visits or 0)"
+    if isinstance(exc, ZeroDivisionError):
+        return "Division by zero"
+    if isinstance(exc, RecursionError):
+        return "Too deep: too many nested calls or values"
+    if isinstance(exc, (MemoryError, OverflowError)) or "integer string conversion" in str(exc):
+        return f"Too big: a number or value is out of range (at most {MAX_DIGITS:,} digits)"
+    if isinstance(exc, TypeError):
+        return f"Wrong type: {exc}"
+    return f"Cannot evaluate: {exc}"
+
+
+def render(source: str, names: Mapping[str, Any]) -> str:
+    """Render a bot text; text without {{, {% or {# is returned as is, without Jinja."""
+    if "{{" not in source and "{%" not in source and "{#" not in source:
+        return source
+    token = _BUDGET.set(_Budget())
+    try:
+        parts, size = [], 0
+        for part in _template(source).generate(names):
+            size += len(part)
+            if size > MAX_OUTPUT:
+                raise _too_big(f"the text would have more than {MAX_OUTPUT:,} characters")
+            parts.append(part)
+        return "".join(parts)
+    except Exception as exc:
+        raise ExpressionError(_message(exc, expression=False)) from exc
+    finally:
+        _BUDGET.reset(token)
+
+
+def evaluate(source: str, names: Mapping[str, Any]) -> Any:
+    """Evaluate a condition or "set" value; undefined gives None; the result is JSON-safe."""
+    token = _BUDGET.set(_Budget())
+    try:
+        return to_json(_expression(source)(names))
+    except Exception as exc:
+        raise ExpressionError(_message(exc, expression=True)) from exc
+    finally:
+        _BUDGET.reset(token)
+
+
+_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)(?:\.[A-Za-z_]\w*|\[\d+\])*\s*\}\}")
+
+
+def _simple_names(source: str) -> set[str] | None:
+    """Names read by a text whose only Jinja is {{ storage.path }} placeholders, else None.
+
+    Most bot texts are just that; validating a bot of 20,000 steps must not parse each with
+    Jinja (about half a millisecond apiece), so these are read with one regular expression.
+    """
+    rest = _PLACEHOLDER.sub("", source)
+    if "{{" in rest or "{%" in rest or "{#" in rest:
+        return None
+    return {found.group(1) for found in _PLACEHOLDER.finditer(source)} - set(_ENV.globals)
+
+
+def check_template(source: str) -> None:
+    """Syntax check for the designer, with the line of the problem."""
+    if _simple_names(source) is not None:
+        return
+    try:
+        _template(source)
+    except Exception as exc:
+        raise ExpressionError(_message(exc, expression=False)) from exc
+
+
+def check_expression(source: str) -> None:
+    """Syntax check of a condition or "set" value for the designer."""
+    try:
+        _expression(source)
+    except Exception as exc:
+        raise ExpressionError(_message(exc, expression=True)) from exc
+
+
+def _names(tree: nodes.Template) -> set[str]:
+    return set(meta.find_undeclared_variables(tree)) - set(_ENV.globals)
+
+
+def template_names(source: str) -> set[str]:
+    """Top-level names (storages) a template reads, for "read before written" warnings."""
+    simple = _simple_names(source)
+    return set(simple) if simple is not None else set(_template_names(source))
+
+
+@functools.lru_cache(maxsize=4096)
+def _template_names(source: str) -> frozenset[str]:
+    check_template(source)
+    return frozenset(_names(_ENV.parse(source)))
+
+
+def expression_names(source: str) -> set[str]:
+    """Top-level names (storages) an expression reads."""
+    return set(_expression_names(source))
+
+
+@functools.lru_cache(maxsize=4096)
+def _expression_names(source: str) -> frozenset[str]:
+    check_expression(source)
+    expression = Parser(_ENV, source, state="variable").parse_expression()
+    return frozenset(_names(nodes.Template([nodes.Output([expression])]).set_environment(_ENV)))
+
+
+def to_json(value: Any) -> Any:
+    """Make a template result safe to store as JSON and send to a channel."""
+    if value is None or type(value) in (bool, int, str):
+        return value
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    for kind in (bool, int, str):  # subclasses such as Markup
+        if isinstance(value, kind):
+            return kind(value)
+    if isinstance(value, Undefined):
+        return None
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(key): to_json(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset, range, Iterator, MappingView)):
+        return [to_json(item) for item in itertools.islice(value, MAX_VALUE)]
+    return str(value)

@@ -1,0 +1,45 @@
+"""The step types: one module each, found by scanning this package.
+
+A step module defines ``TYPE``, ``TITLE``, ``DESCRIPTION`` (for the designer's menu), ``SCHEMA``
+and ``run(step, ctx) -> Outcome``. Steps that wait for input add ``resume(step, ctx, memo)``, and
+may add ``reask(step, ctx, memo)`` (default: ``run``) and ``ACCEPTS``, the input kinds it takes
+(default: messages only; other inputs are ignored while it waits). Validation reads ``templates(step)``,
+``expressions(step)``, ``branches(step)`` and ``writes(step)`` where a type has them. A module
+with ``AVAILABLE = False`` is in the schema but its executor comes with a later release.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+_SKIP = {"base", "schema"}
+
+
+def _scan() -> dict[str, ModuleType]:
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.name in _SKIP or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        found[module.TYPE] = module
+    return dict(sorted(found.items()))
+
+
+STEP_TYPES: dict[str, ModuleType] = _scan()
+
+
+def _hooks(name: str) -> dict:
+    """One optional function of every step type, looked up once: validation calls them per step."""
+    return {type_: getattr(module, name) for type_, module in STEP_TYPES.items() if hasattr(module, name)}
+
+
+BRANCHES, TEMPLATES, EXPRESSIONS, WRITES = (_hooks(n) for n in ("branches", "templates", "expressions", "writes"))
+UNAVAILABLE = frozenset(t for t, m in STEP_TYPES.items() if not getattr(m, "AVAILABLE", True))
+
+
+def branches(step: dict) -> list[tuple[str, list]]:
+    """The child step lists of a step, each with its JSON Pointer suffix (``/options/0/steps``)."""
+    fn = BRANCHES.get(step.get("type"))
+    return list(fn(step)) if fn else []

@@ -1,0 +1,39 @@
+"""Match what a user typed or clicked against a step's options: value, title, then a close typo."""
+
+from __future__ import annotations
+
+from rapidfuzz import fuzz, process, utils
+
+from .base import Input
+
+FUZZY_CUTOFF = 80
+
+
+def match(inp: Input, options: list[tuple[str, str]]) -> int | None:
+    """Index of the (value, title) option the input means, or None.
+
+    A postback value or text equal to a value wins; then a title typed by hand (any case); then a
+    close typo, but only when one option is clearly the closest, so "yes"/"yet" never guesses.
+    """
+    for said in (inp.value, inp.text):
+        if said is None:
+            continue
+        said = str(said).strip()
+        for i, (value, _) in enumerate(options):
+            if said == value:
+                return i
+        folded = said.casefold()
+        hits = [i for i, (value, title) in enumerate(options)
+                if folded in (title.casefold(), value.casefold())]
+        if len(hits) == 1:
+            return hits[0]
+    if not inp.text or not inp.text.strip():
+        return None
+    labels = {}
+    for i, (value, title) in enumerate(options):
+        labels[f"{i}:t"] = title
+        labels[f"{i}:v"] = value
+    found = process.extract(inp.text, labels, scorer=fuzz.QRatio, processor=utils.default_process,
+                            score_cutoff=FUZZY_CUTOFF, limit=None)
+    indexes = {int(key.split(":")[0]) for _, score, key in found if score >= found[0][1] - 5} if found else set()
+    return indexes.pop() if len(indexes) == 1 else None

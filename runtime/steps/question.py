@@ -1,0 +1,114 @@
+"""question: ask for a value, check it, keep it in a storage; ask again when it does not fit."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from . import schema
+from .base import Context, Next, NotUnderstood, Outcome, Wait
+
+TYPE = "question"
+TITLE = "Question"
+DESCRIPTION = "Ask for a value (an e-mail, a number, a date) and keep the answer in a storage."
+SCHEMA = schema.step(TYPE, {
+    "text": schema.TEMPLATE,
+    "storage": schema.NAME,
+    "validate": {"enum": ["text", "email", "phone", "number", "date", "regex"], "default": "text"},
+    "pattern": {"type": "string", "minLength": 1, "maxLength": 500,
+                "description": "For validate = regex: the whole answer must match this."},
+    "retry": schema.TEMPLATE,
+    "maxRetries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 2},
+}, required=("text", "storage"))
+
+MAX_ANSWER = 2_000
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
+_PHONE = re.compile(r"\+?\d{6,15}")
+_DAY_FIRST = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})")
+RETRY = {
+    "text": "Please type an answer.",
+    "email": "That does not look like an e-mail address. Please try again.",
+    "phone": "That does not look like a phone number. Please try again.",
+    "number": "Please answer with a number.",
+    "date": "Please answer with a date, for example 2025-01-31 or 31.1.2025.",
+    "regex": "That answer does not have the expected form. Please try again.",
+}
+
+
+def run(step: dict, ctx: Context) -> Outcome:
+    ctx.emit({"type": "message", "text": ctx.render(step["text"]), "inputHint": "expectingInput"})
+    return Wait({"retries": 0})
+
+
+def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
+    said = ctx.input.text if ctx.input.text is not None else ctx.input.value
+    value = parse(step, "" if said is None else str(said))
+    if value is not None:
+        ctx.data[step["storage"]] = value
+        return Next()
+    retries = memo.get("retries", 0) + 1
+    if retries > step.get("maxRetries", 2):
+        return NotUnderstood()
+    kind = step.get("validate", "text")
+    retry = ctx.render(step["retry"]) if step.get("retry") else RETRY[kind]
+    ctx.emit({"type": "message", "text": retry, "inputHint": "expectingInput"})
+    return Wait({"retries": retries})
+
+
+def parse(step: dict, said: str) -> str | int | float | None:
+    """The answer as it is stored, or None when it does not fit the step's validation."""
+    said = said.strip()
+    if not said or len(said) > MAX_ANSWER:
+        return None
+    kind = step.get("validate", "text")
+    if kind == "email":
+        return said if _EMAIL.fullmatch(said) else None
+    if kind == "phone":
+        digits = re.sub(r"[\s().-]", "", said)
+        return digits if _PHONE.fullmatch(digits) else None
+    if kind == "number":
+        return _number(said)
+    if kind == "date":
+        return _date(said)
+    if kind == "regex":
+        return said if re.fullmatch(step["pattern"], said) else None
+    return said
+
+
+def _number(said: str) -> int | float | None:
+    text = said.replace(" ", "").replace("\u00a0", "")
+    if text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+
+
+def _date(said: str) -> str | None:
+    """ISO dates, and day-first dates as most of the world writes them (31.1.2025, 31/1/2025)."""
+    try:
+        return date.fromisoformat(said).isoformat()
+    except ValueError:
+        pass
+    found = _DAY_FIRST.fullmatch(said)
+    if found:
+        day, month, year = (int(g) for g in found.groups())
+        try:
+            return date(year, month, day).isoformat()
+        except ValueError:
+            return None
+    return None
+
+
+def templates(step: dict):
+    yield "/text", step.get("text")
+    if step.get("retry"):
+        yield "/retry", step["retry"]
+
+
+def writes(step: dict):
+    yield step.get("storage")
