@@ -20,10 +20,10 @@ def parse(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> dict:
     """JSON text to a document dict, or DocumentError saying what is wrong and where."""
     size = len(text.encode() if isinstance(text, str) else text)
     if size > max_bytes:
-        raise DocumentError([Problem("", f"The file is {size / 1e6:.1f} MB; a bot may be at most "
-                                         f"{max_bytes / 1e6:.1f} MB.")])
+        raise DocumentError([Problem("", f"The file is {size / 2**20:.1f} MB; a bot may be at most "
+                                         f"{max_bytes / 2**20:.1f} MB.")])
     try:
-        doc = json.loads(text)
+        doc = json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
     except json.JSONDecodeError as e:
         raise DocumentError([Problem("", f"Not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.")]) from None
     except UnicodeDecodeError:

@@ -107,7 +107,7 @@ def _duplicate_options(where: str, step: dict) -> list[Problem]:
     for i, option in enumerate(step["options"]):
         for key in ("title", "value"):
             label = option.get(key)
-            if label is None or (key == "value" and label == option["title"]):
+            if label is None or (key == "value" and label.casefold() == option["title"].casefold()):
                 continue
             if label.casefold() in seen:
                 problems.append(Problem(f"{where}/options/{i}/{key}", f"Two options share '{label}'; "

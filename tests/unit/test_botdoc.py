@@ -45,10 +45,12 @@ def test_malformed_json_says_where():
         botdoc.parse("[1, 2]")
     with pytest.raises(DocumentError, match="UTF-8"):
         botdoc.parse(b"\xff\xfe{")
+    with pytest.raises(DocumentError, match="UTF-8"):
+        botdoc.parse('{"format": 1}'.encode("utf-16"))
 
 
 def test_twenty_megabytes_is_refused_before_parsing():
-    with pytest.raises(DocumentError, match="at most 5.2 MB"):
+    with pytest.raises(DocumentError, match="The file is 19.1 MB; a bot may be at most 5.0 MB"):
         botdoc.parse(b" " * 20_000_000)
 
 
@@ -133,7 +135,8 @@ def test_step_type_rules():
         {"id": "q", "type": "question", "text": "?", "storage": "x", "validate": "regex", "pattern": "(unclosed"},
         {"id": "k", "type": "carousel", "cards": [{"title": "a"}], "items": "list"},
         {"id": "w", "type": "wait"},
-        {"id": "c", "type": "choice", "text": "?", "options": [{"title": "Yes"}, {"title": "yes"}]},
+        {"id": "c", "type": "choice", "text": "?", "options": [{"title": "Yes"}, {"title": "yes"},
+                                                               {"title": "Coffee", "value": "coffee"}]},
         {"id": "u", "type": "set", "storage": "user", "value": "1"},
         {"id": "i", "type": "integration", "use": "crm"},
     ])):
@@ -142,6 +145,7 @@ def test_step_type_rules():
     assert "either 'cards'" in found["/dialogs/0/steps/1"]
     assert "needs 'events'" in found["/dialogs/0/steps/2"]
     assert "Two options share" in found["/dialogs/0/steps/3/options/1/title"]
+    assert not any("/options/2" in pointer for pointer in found)  # a value that is its title in lower case
     assert "reserved name" in found["/dialogs/0/steps/4"]
     assert "No integration named 'crm'" in found["/dialogs/0/steps/5/use"]
 

@@ -1,0 +1,50 @@
+# Arbor's two commands on a fresh machine: `make run` and `make test`. Each sets itself up first:
+# a virtual environment in .venv, and the packages of pyproject.toml installed again only when it changed.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The PostgreSQL database `make test-all` runs the suite on a second time, when a server answers.
+PG_TEST_URL ?= postgresql://root@127.0.0.1:5432/test
+PYTEST := $(BIN)/python -m pytest -n auto -q
+
+.PHONY: run test test-all bench lint setup
+
+# run: set up, then serve Arbor with the example bots on http://127.0.0.1:5000 (ARBOR_HOST, ARBOR_PORT)
+run: setup
+	$(BIN)/python app.py
+
+# test: set up, then the test suite (on DATABASE_URL when set, else SQLite) and the linter
+test: setup
+	$(PYTEST)
+	$(BIN)/ruff check .
+
+# test-all: the suite on SQLite, then on PostgreSQL at $(PG_TEST_URL) when it is running; the linter
+test-all: setup
+	env -u DATABASE_URL $(PYTEST)
+	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then \
+		echo "DATABASE_URL=$(PG_TEST_URL) $(PYTEST)"; \
+		DATABASE_URL=$(PG_TEST_URL) $(PYTEST); \
+	else \
+		echo "PostgreSQL does not answer on 127.0.0.1 (pg_isready): the PostgreSQL run is skipped."; \
+	fi
+	$(BIN)/ruff check .
+
+# bench: the benchmarks, which print their figures (one process, so the figures are comparable)
+bench: setup
+	$(BIN)/python -m pytest tests/bench -m bench -s -q -p no:xdist
+
+# lint: ruff over the whole tree
+lint: setup
+	$(BIN)/ruff check .
+
+# setup: the virtual environment with Arbor installed in it (editable) and the test tools
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/pip
+	$(BIN)/python -m pip install -e '.[test]'
+	touch $@
+
+# pip rather than python: a venv made without ensurepip has a python but cannot install anything.
+$(BIN)/pip:
+	$(PYTHON) -m venv $(VENV)

@@ -1,0 +1,117 @@
+"""Arbor's application factory: `flask --app app run` (Flask finds `create_app`), or `python app.py`.
+
+Nothing is built at import: tests and workers each call `create_app` with the configuration they need.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
+
+from runtime import cli
+from runtime.botdoc import MAX_DOCUMENT_BYTES
+from runtime.channels import directline, health
+from runtime.extensions import db, migrate
+from runtime.store import bots, schema
+
+# Read from the environment when no test configuration is given.
+ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_MAX_DOCUMENT_BYTES")
+# Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
+API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build a configured app: extensions bound, database migrated, blueprints and CLI commands registered."""
+    app = Flask(__name__)
+    app.config.update(ARBOR_DATA=app.instance_path, REDIS_URL=None,
+                      ARBOR_MAX_DOCUMENT_BYTES=MAX_DOCUMENT_BYTES, AUTO_MIGRATE=True)
+    if test_config is None:
+        app.config.update({name: os.environ[name] for name in ENVIRONMENT if os.environ.get(name)})
+    else:
+        app.config.update(test_config)
+    _derive(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    bots.init_app(app)
+    with app.app_context():
+        schema.tune_sqlite(db.engine)
+    if app.config["AUTO_MIGRATE"]:
+        schema.upgrade(app)
+
+    app.register_blueprint(health.bp)
+    directline.init_app(app)
+    app.register_error_handler(HTTPException, _http_error)
+    cli.register(app)
+    return app
+
+
+def _derive(app: Flask) -> None:
+    """Settings that follow from others: the data folder, the secret key kept in it, the database URL."""
+    config = app.config
+    data = Path(config["ARBOR_DATA"])
+    data.mkdir(parents=True, exist_ok=True)
+    config["ARBOR_MAX_DOCUMENT_BYTES"] = int(config["ARBOR_MAX_DOCUMENT_BYTES"])
+    config["SECRET_KEY"] = config["SECRET_KEY"] or _kept_secret_key(data / "secret_key")
+    if "SQLALCHEMY_DATABASE_URI" not in config:
+        url = config.get("DATABASE_URL") or f"sqlite:///{data.resolve() / 'arbor.db'}"
+        config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(url)
+
+
+def normalize_database_url(url: str) -> str:
+    """Hosting platforms hand out `postgres://` URLs; SQLAlchemy needs the driver named (psycopg 3)."""
+    return re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", url)
+
+
+def _kept_secret_key(path: Path) -> str:
+    """A random key made once and kept in the data folder, so sessions and tokens survive restarts.
+
+    Written aside, then linked into place: of several processes starting at once, one key wins whole.
+    """
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        draft.write_text(secrets.token_hex(32))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
+
+
+def _http_error(error: HTTPException) -> Response | HTTPException:
+    """API clients get `{"error": {"code", "message"}}`, never an HTML page or a traceback."""
+    if not (API_PATH.match(request.path) or request.is_json):
+        return error
+    response = error.get_response()  # keeps headers such as Allow and Retry-After
+    body = {"error": {"code": error.name.replace(" ", ""), "message": error.description}}
+    response.set_data(json.dumps(body))
+    response.content_type = "application/json"
+    return response
+
+
+def main() -> None:
+    """`python app.py`: everything a newcomer needs on one machine, with the example bots loaded."""
+    from runtime.store.examples import import_examples
+
+    app = create_app()
+    host, port = os.environ.get("ARBOR_HOST", "127.0.0.1"), int(os.environ.get("ARBOR_PORT", "5000"))
+    with app.app_context():
+        imported = import_examples(Path(app.root_path) / "examples")
+        names = [bot.id for bot in bots.list_bots()]
+    print(f"Arbor is running on http://{host}:{port}/  (bots: {', '.join(names) or 'none'};"
+          f" imported now: {', '.join(imported) or 'none'})")
+    print("Chat in the terminal: .venv/bin/flask --app app bots chat lead-capture")
+    app.run(host=host, port=port)
+
+
+if __name__ == "__main__":
+    main()

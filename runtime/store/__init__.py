@@ -1,0 +1,1 @@
+"""Persistence: the SQLAlchemy models, their migrations, and the stores the channels call."""

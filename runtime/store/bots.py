@@ -1,0 +1,135 @@
+"""Bots: import a document as the draft, publish it as an immutable version, load versions to run.
+
+Loading a version indexes its document for the engine; published versions never change, so the
+indexed form is cached per app (`app.extensions["arbor.bots"]`) and shared by all requests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from runtime import botdoc
+from runtime.extensions import db
+from runtime.store.models import Bot, BotVersion
+from runtime.store.retry import in_transaction
+
+DRAFT = 0  # the version number that means "the draft" (designer preview)
+CACHE_SIZE = 64
+
+
+class BotNotFound(LookupError):
+    def __init__(self, bot_id: str):
+        super().__init__(f"There is no bot '{bot_id}'.")
+        self.bot_id = bot_id
+
+
+class BotNotPublished(LookupError):
+    def __init__(self, bot_id: str, number: int | None = None):
+        which = f"no version {number}" if number else "not been published"
+        super().__init__(f"Bot '{bot_id}' has {which}; publish it first.")
+        self.bot_id, self.number = bot_id, number
+
+
+def import_bot(doc: dict, *, publish: bool = False) -> Bot:
+    """Save a document as its bot's draft (creating the bot), and publish it too if asked, atomically.
+
+    The document is migrated and validated first: an invalid one raises `botdoc.DocumentError`
+    and the last valid draft stays as it was.
+    """
+    doc = botdoc.check(doc)
+
+    def save() -> Bot:
+        bot = db.session.get(Bot, doc["id"]) or Bot(id=doc["id"], draft_revision=0, settings={})
+        bot.name = doc.get("name") or doc["id"]
+        bot.draft = doc
+        bot.draft_revision += 1
+        db.session.add(bot)
+        if publish:
+            _freeze(bot)
+        return bot
+
+    return in_transaction(save)
+
+
+def publish(bot_id: str, note: str | None = None, by: str | None = None) -> BotVersion:
+    """Freeze the draft as the next version number; conversations move to it on their next turn."""
+    return in_transaction(lambda: _freeze(get_bot(bot_id), note, by))
+
+
+def _freeze(bot: Bot, note: str | None = None, by: str | None = None) -> BotVersion:
+    last = db.session.scalar(select(func.max(BotVersion.number)).where(BotVersion.bot_id == bot.id))
+    version = BotVersion(bot_id=bot.id, number=(last or 0) + 1, document=bot.draft, note=note, created_by=by)
+    db.session.add(version)
+    bot.published_version = version.number
+    return version
+
+
+def get_version_doc(bot_id: str, number: int | None = None) -> dict:
+    """The document of a published version (the latest when `number` is None), or of the draft for 0."""
+    bot = get_bot(bot_id)
+    if number == DRAFT:
+        return bot.draft
+    number = number or bot.published_version
+    if number is None:
+        raise BotNotPublished(bot_id)
+    document = db.session.scalar(
+        select(BotVersion.document).where(BotVersion.bot_id == bot_id, BotVersion.number == number))
+    if document is None:
+        raise BotNotPublished(bot_id, number)
+    return document
+
+
+def list_bots() -> list[Bot]:
+    """All bots, by name."""
+    return list(db.session.scalars(select(Bot).order_by(Bot.name, Bot.id)))
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its cache of indexed bot versions."""
+    app.extensions["arbor.bots"] = LRU(app.config.get("ARBOR_BOT_CACHE_SIZE", CACHE_SIZE))
+
+
+def load_indexed(bot_id: str, version: int) -> botdoc.Bot:
+    """A version of a bot indexed for the engine; 0 is the draft (cached per draft revision)."""
+    draft = get_bot(bot_id) if version == DRAFT else None
+    key = (bot_id, version, draft.draft_revision if draft else None)
+    cache: LRU = current_app.extensions["arbor.bots"]
+    indexed = cache.get(key)
+    if indexed is None:
+        indexed = botdoc.load(draft.draft if draft else get_version_doc(bot_id, version))
+        cache.put(key, indexed)
+    return indexed
+
+
+def get_bot(bot_id: str) -> Bot:
+    """The bot row, or BotNotFound."""
+    bot = db.session.get(Bot, bot_id)
+    if bot is None:
+        raise BotNotFound(bot_id)
+    return bot
+
+
+class LRU:
+    """A small thread-safe least-recently-used map (request threads share one per app)."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.items: OrderedDict = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+            return self.items.get(key)
+
+    def put(self, key, value) -> None:
+        with self.lock:
+            self.items[key] = value
+            self.items.move_to_end(key)
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)

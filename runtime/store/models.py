@@ -1,0 +1,174 @@
+"""The tables: bots and their immutable versions, users' data, conversations and their transcripts, logs.
+
+Documents, user data and positions are JSON columns (`sqlalchemy.JSON`), so the same models run on
+SQLite and PostgreSQL. Rows that two turns may write at once carry a version column: SQLAlchemy
+then updates them only if nobody else did meanwhile (see `conversations.handle`).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from runtime.extensions import db
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# SQLite makes only INTEGER PRIMARY KEY columns auto-increment.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class Bot(db.Model):
+    """A bot: its editable draft document, which version runs, and its settings."""
+
+    __tablename__ = "bots"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    draft: Mapped[dict] = mapped_column(JSON)
+    # Bumped on every save of the draft, so the designer can tell that someone else saved meanwhile.
+    draft_revision: Mapped[int] = mapped_column(Integer, default=0)
+    published_version: Mapped[int | None] = mapped_column(Integer)
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class BotVersion(db.Model):
+    """A published document. Never changed once written: conversations and logs refer to it."""
+
+    __tablename__ = "bot_versions"
+    __table_args__ = (UniqueConstraint("bot_id", "number"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)
+    document: Mapped[dict] = mapped_column(JSON)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+@event.listens_for(BotVersion, "before_update")
+def _refuse_version_update(mapper, connection, target: BotVersion) -> None:
+    raise ValueError(f"bot version {target.bot_id}/{target.number} is published and cannot change")
+
+
+class BotUser(db.Model):
+    """One user of one bot: the user data (all storages) shared by the user's conversations."""
+
+    __tablename__ = "bot_users"
+
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version_id: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+
+class Conversation(db.Model):
+    """One user talking with one bot on one channel: the position in the bot and the transcript length."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        ForeignKeyConstraint(["bot_id", "user_id"], ["bot_users.bot_id", "bot_users.user_id"],
+                             ondelete="CASCADE"),
+        Index(None, "bot_id", "user_id"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(32))
+    state: Mapped[dict] = mapped_column(JSON)
+    # The published version number the last turn ran; 0 = the draft (designer preview).
+    bot_version: Mapped[int] = mapped_column(Integer)
+    # The last transcript sequence number: the Direct Line watermark.
+    activity_seq: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The timestamp of the last transcript activity; the next ones are stamped later than it.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version_id: Mapped[int] = mapped_column(Integer)
+
+    __mapper_args__ = {"version_id_col": version_id}
+
+
+class TranscriptEntry(db.Model):
+    """One activity of a conversation, as sent or received, stamped; `seq` orders the transcript.
+
+    The unique keys are the last guard of the turn rules: no two activities at one place,
+    no inbound activity (by its client id) applied twice.
+    """
+
+    __tablename__ = "transcript_entries"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq"),
+        UniqueConstraint("conversation_id", "client_key"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    direction: Mapped[str] = mapped_column(String(3))  # "in" | "out"
+    activity: Mapped[dict] = mapped_column(JSON)
+    client_key: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class NlpLogEntry(db.Model):
+    """A user input the bot did not understand (exported as the `nlpLog`, reviewed to improve the bot)."""
+
+    __tablename__ = "nlp_log"
+    __table_args__ = (Index(None, "bot_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(255))
+    conversation_id: Mapped[str] = mapped_column(String(32))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    dialog_id: Mapped[str | None] = mapped_column(String(200))
+    step_id: Mapped[str | None] = mapped_column(String(200))
+    step_type: Mapped[str | None] = mapped_column(String(50))
+    query: Mapped[str | None] = mapped_column(Text)
+    model_id: Mapped[str] = mapped_column(String(100), default="fuzzy")
+    intent: Mapped[str | None] = mapped_column(String(200))
+    result: Mapped[dict | None] = mapped_column(JSON)
+    processed: Mapped[bool] = mapped_column(default=False)

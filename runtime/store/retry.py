@@ -1,0 +1,64 @@
+"""Run a unit of work in one transaction, and run it again from the start when a concurrent writer won.
+
+Rows that concurrent turns write carry a version column or a unique key, so a turn that read rows
+someone else changed before it committed fails at its write instead of overwriting their work.
+Redoing the whole load-compute-save on fresh rows then serializes the two turns.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from runtime.extensions import db
+
+T = TypeVar("T")
+
+MAX_TRIES = 100
+MAX_BACKOFF = 0.05  # seconds
+
+# PostgreSQL: unique violation, serialization failure, deadlock.
+_PG_CONFLICTS = {"23505", "40001", "40P01"}
+# SQLite: unique key taken, or the database is locked by another writer for longer than busy_timeout.
+_SQLITE_CONFLICTS = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "SQLITE_BUSY",
+                     "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED"}
+
+
+def in_transaction(work: Callable[[], T], *, tries: int = MAX_TRIES) -> T:
+    """Call `work` and commit; on a write conflict roll back and call it again (bounded, with jitter).
+
+    `work` must read everything it needs itself: after a rollback every loaded row is stale.
+    Any other error rolls back and propagates.
+    """
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            result = work()
+            db.session.commit()
+            return result
+        except (StaleDataError, IntegrityError, OperationalError) as exc:
+            db.session.rollback()
+            if attempt == tries or not is_conflict(exc):
+                raise
+            time.sleep(random.uniform(0, min(MAX_BACKOFF, 0.001 * 2**attempt)))
+        except BaseException:
+            db.session.rollback()
+            raise
+
+
+def is_conflict(exc: Exception) -> bool:
+    """Whether `exc` means "someone else wrote first" (worth a retry) rather than a real error."""
+    if isinstance(exc, StaleDataError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if sqlstate is not None:
+        return sqlstate in _PG_CONFLICTS
+    return getattr(exc.orig, "sqlite_errorname", None) in _SQLITE_CONFLICTS

@@ -1,0 +1,90 @@
+"""An app per test on a database of its own: a temp SQLite file, or with DATABASE_URL naming PostgreSQL a
+fresh schema in that database. Migrations run for real either way. Safe under pytest-xdist."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app import create_app, normalize_database_url
+from runtime.extensions import db
+from runtime.store.bots import import_bot
+
+ROOT = Path(__file__).resolve().parents[1]
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+POSTGRES_URL = DATABASE_URL if DATABASE_URL.startswith(("postgres://", "postgresql")) else None
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A connection engine to the PostgreSQL server the tests run against, or None for SQLite."""
+    if POSTGRES_URL is None:
+        yield None
+        return
+    engine = sa.create_engine(normalize_database_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def database(postgres, tmp_path):
+    """Configuration for a database nobody else uses: a file under tmp_path or a new schema."""
+    if postgres is None:
+        yield {}
+        return
+    schema = f"t_{uuid.uuid4().hex}"
+    with postgres.connect() as connection:
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    options = f"-csearch_path={schema} -csynchronous_commit=off"  # tests need no durability, only speed
+    yield {"DATABASE_URL": POSTGRES_URL, "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"options": options}}}
+    with postgres.connect() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+
+@pytest.fixture
+def app(database, tmp_path):
+    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database})
+    yield app
+    with app.app_context():
+        db.engine.dispose()  # let the schema be dropped, and close SQLite files
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def load_doc(name: str) -> dict:
+    """A golden bot: tests/fixtures/bots/<name>.json or examples/<name>.json."""
+    for folder in (ROOT / "tests" / "fixtures" / "bots", ROOT / "examples"):
+        if (folder / f"{name}.json").exists():
+            return json.loads((folder / f"{name}.json").read_text())
+    raise FileNotFoundError(name)
+
+
+class Bots:
+    """Bots imported into the test app: `bots.load("store-basics")` imports and publishes a fixture."""
+
+    def __init__(self, app):
+        self.app = app
+
+    def load(self, name: str, *, publish: bool = True) -> dict:
+        doc = load_doc(name)
+        with self.app.app_context():
+            import_bot(doc, publish=publish)
+        return doc
+
+
+@pytest.fixture
+def bots(app):
+    return Bots(app)
