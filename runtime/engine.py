@@ -8,7 +8,6 @@ edits, so a conversation survives a bot edited under it.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +42,13 @@ def new_state() -> dict:
     return {"stack": [], "waiting": None, "ended": False}
 
 
+def _copy_state(state: dict) -> dict:
+    """A copy the turn may change: the frames are edited in place, everything else is replaced."""
+    waiting = state.get("waiting")
+    return {**state, "stack": [dict(frame) for frame in state.get("stack", [])],
+            "waiting": dict(waiting) if waiting else None}
+
+
 def start(bot: Bot, data: dict, *, user: dict, now: datetime, first: Input | None = None) -> TurnResult:
     """A new conversation: the start dialog runs at once, so the bot speaks first.
 
@@ -68,8 +74,8 @@ class _Turn:
 
     def __init__(self, bot: Bot, state: dict, data: dict, user: dict, now: datetime, inp: Input | None):
         self.bot, self.user, self.now, self.input = bot, user, now, inp
-        self.state = copy.deepcopy(state) if state else new_state()
-        self.data = copy.deepcopy(data) if data else {}
+        self.state = _copy_state(state) if state else new_state()
+        self.data = dict(data) if data else {}  # steps replace top-level storages, never change them in place
         self.out = TurnResult()
         self.steps_run = 0
         self.step_id: str | None = None
@@ -85,6 +91,8 @@ class _Turn:
                 "now": self.now, **extra}
 
     def render(self, template: str, **extra: Any) -> str:
+        if "{" not in template:
+            return template  # most texts: no need to gather the names
         try:
             return expressions.render(template, self.names(extra))
         except expressions.ExpressionError as e:

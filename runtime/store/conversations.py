@@ -28,6 +28,7 @@ from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bots
 from runtime.store.activities import TICK, from_input, from_user, stamp
+from runtime.store.models import Bot as BotRow
 from runtime.store.models import BotUser, Conversation, NlpLogEntry, TranscriptEntry, utcnow
 from runtime.store.retry import in_transaction
 
@@ -143,7 +144,8 @@ def _version_to_run(conversation: Conversation) -> int:
     """The draft stays the draft; otherwise the latest published version, so republishing takes effect."""
     if conversation.bot_version == bots.DRAFT:
         return bots.DRAFT
-    return bots.get_bot(conversation.bot_id).published_version or conversation.bot_version
+    published = db.session.scalar(select(BotRow.published_version).where(BotRow.id == conversation.bot_id))
+    return published or conversation.bot_version
 
 
 def _bot_user(bot_id: str, user_id: str) -> BotUser:
