@@ -20,6 +20,7 @@ from flask.cli import AppGroup
 
 from runtime import botdoc
 from runtime.channels import terminal
+from runtime.channels.directline import cors
 from runtime.extensions import db
 from runtime.store import bots as store
 from runtime.store.conversations import handle, start_conversation
@@ -106,6 +107,26 @@ def publish(bot: str, note: str | None) -> None:
     except LookupError as e:
         _fail(str(e))
     click.echo(f"{bot}: published version {version.number}")
+
+
+@bots.command()
+@click.argument("bot")
+@click.argument("origin", nargs=-1)
+@click.option("--clear", is_flag=True, help="Remove every origin: no page opens a chat without the secret.")
+def origins(bot: str, origin: tuple[str, ...], clear: bool) -> None:
+    """Show or set the web origins whose pages may open a chat with BOT without its secret.
+
+    With ORIGINs (like https://shop.example, or * for any site) they replace the list; the anonymous
+    webchat token URL then serves pages of those origins. Without, prints the list, one per line.
+    """
+    try:
+        store.get_bot(bot)
+        if origin or clear:
+            cors.set_allowed_origins(bot, list(origin))
+    except (LookupError, ValueError) as e:
+        _fail(str(e))
+    for line in cors.allowed_origins(bot):
+        click.echo(line)
 
 
 @bots.command()

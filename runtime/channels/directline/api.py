@@ -1,0 +1,83 @@
+"""The Direct Line 3.0 REST API (polling), as BotFramework-WebChat, DirectLineJS and our widget use it.
+
+Thin views: the credential (`auth`), opening conversations (`start`), posted activities (`inbound`),
+and the transcript the store keeps, whose sequence numbers are the watermarks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, request
+
+from runtime.channels.directline import auth, inbound, start, tokens
+from runtime.channels.directline.errors import bad_argument, json_body, limit_body
+from runtime.store.activities import ARBOR, seq_of
+from runtime.store.conversations import transcript
+
+bp = Blueprint("directline", __name__, url_prefix="/v3/directline")
+bp.before_request(limit_body)
+
+WATERMARK = re.compile(r"[0-9]{1,9}")
+
+
+@bp.post("/tokens/generate")
+def generate() -> dict:
+    """A token for a new conversation, for a site's backend to hand to its page (Bearer = the secret)."""
+    grant = auth.caller(needs="secret")
+    return start.answer(start.open_conversation(grant.bot_id, json_body(), trusted=True))
+
+
+@bp.post("/tokens/refresh")
+def refresh() -> dict:
+    """The same grant with a new expiry; DirectLineJS refreshes every 15 minutes."""
+    grant = auth.caller(needs="token")
+    auth.conversation_for(grant, grant.conversation_id)
+    return start.answer(grant)
+
+
+@bp.post("/conversations")
+def conversations() -> tuple[dict, int]:
+    """With a token: its conversation, already started (200). With the secret: a new one (201)."""
+    grant = auth.caller()
+    if grant.is_token:
+        auth.conversation_for(grant, grant.conversation_id)
+        return start.answer(grant), 200
+    return start.answer(start.open_conversation(grant.bot_id, json_body(), trusted=True)), 201
+
+
+@bp.get("/conversations/<conversation_id>")
+def reconnect(conversation_id: str) -> dict:
+    """Resume a conversation (a page reload): its Conversation object with a fresh token."""
+    conversation = auth.conversation_for(auth.caller(), conversation_id)
+    _watermark()  # checked for the client's sake; polling needs no stream position
+    return start.answer(tokens.Grant(conversation.bot_id, conversation.id, conversation.user_id))
+
+
+@bp.get("/conversations/<conversation_id>/activities")
+def activities(conversation_id: str) -> dict:
+    """Both directions' activities after the watermark (the user's own echoed back too).
+
+    Inputs Arbor made itself (triggers, timer timeouts) are left out, but the watermark moves past them.
+    """
+    conversation = auth.conversation_for(auth.caller(), conversation_id)
+    after = _watermark()
+    found = transcript(conversation_id, after)
+    watermark = seq_of(found[-1]["id"]) if found else min(after, conversation.activity_seq)
+    return {"activities": [a for a in found if a.get("from") != ARBOR], "watermark": str(watermark)}
+
+
+@bp.post("/conversations/<conversation_id>/activities")
+def post_activity(conversation_id: str) -> dict:
+    """Apply one activity from the client; answers the id its echo will carry."""
+    auth.conversation_for(auth.caller(), conversation_id)
+    return {"id": inbound.apply(conversation_id, inbound.parse(json_body()))}
+
+
+def _watermark() -> int:
+    value = request.args.get("watermark", "")
+    if value == "":
+        return 0
+    if not WATERMARK.fullmatch(value):
+        raise bad_argument(f"The watermark must be the number a previous answer gave (or empty), not '{value[:40]}'.")
+    return int(value)

@@ -1,0 +1,100 @@
+"""Activities a client posts: checked, turned into the engine's Input, and applied once.
+
+The activity is kept as received (WebChat marks a message sent only when it comes back through
+GET .../activities with its `channelData.clientActivityID` and `from` unchanged); the store adds id,
+timestamp and conversation. The client's `clientActivityID` (or `id`) is the key that makes a repeated
+post apply once. `message` (text, or a postback `value`) and `event` (name, value) are understood;
+other types (typing, conversationUpdate...) are logged and dropped. The init events (`INIT_EVENTS`)
+also merge their value, an object, into the user's data: how a page hands the bot what it knows.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from runtime.channels.directline.errors import DirectLineError, bad_argument, storable_id
+from runtime.extensions import db
+from runtime.steps.base import Input
+from runtime.store.activities import activity_id
+from runtime.store.conversations import ConversationNotFound, handle
+from runtime.store.models import BotUser, Conversation, TranscriptEntry
+from runtime.store.retry import in_transaction
+
+log = logging.getLogger(__name__)
+
+INIT_EVENTS = ("arbor/init", "webchat/join")
+FIELD_TYPES = {"from": dict, "channelData": dict, "text": str, "name": str}
+
+
+@dataclass(frozen=True)
+class Inbound:
+    activity: dict
+    input: Input | None  # None: a type Arbor does not handle
+    client_key: str
+    page_data: dict | None = None
+
+
+def parse(body: Any) -> Inbound:
+    """Check a posted activity and say what it asks; raises a 400 that names what to change."""
+    if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
+        raise bad_argument('The body must be one Activity: a JSON object with a "type", "message" or "event".')
+    for field, kind in FIELD_TYPES.items():
+        if body.get(field) is not None and not isinstance(body[field], kind):
+            raise bad_argument(f'"{field}" must be {"an object" if kind is dict else "a string"}.')
+    key = (body.get("channelData") or {}).get("clientActivityID") or body.get("id") or uuid.uuid4().hex
+    if not storable_id(key):
+        raise bad_argument('"channelData.clientActivityID" and "id" must be strings of 1 to 255 printable '
+                           'characters.')
+    kind, value = body["type"], body.get("value")
+    if kind == "message":
+        if body.get("text") is None and value is None:
+            raise bad_argument('A message needs "text" or a "value" (a postback); attachments are not accepted.')
+        return Inbound(body, Input.message(body.get("text"), value), key)
+    if kind == "event":
+        if not body.get("name"):
+            raise bad_argument('An event needs a "name".')
+        if body["name"] in INIT_EVENTS and value is not None and not isinstance(value, dict):
+            raise bad_argument(f'The value of a {body["name"]} event must be an object: its fields are merged '
+                               f'into the user\'s data.')
+        return Inbound(body, Input.event(body["name"], value), key, value if body["name"] in INIT_EVENTS else None)
+    return Inbound(body, None, key)
+
+
+def apply(conversation_id: str, inbound: Inbound) -> str:
+    """Apply the activity (once per client key) and return the id its echo carries ("" if dropped)."""
+    if inbound.input is None:
+        log.info("Direct Line: ignored an activity of type %r in conversation %s",
+                 inbound.activity["type"][:40], conversation_id)
+        return ""
+    if inbound.page_data and _seq_of(conversation_id, inbound.client_key) is None:
+        _merge_user_data(conversation_id, inbound.page_data)
+    try:
+        handle(conversation_id, inbound.input, client_key=inbound.client_key, inbound_activity=inbound.activity)
+    except ConversationNotFound as e:
+        raise DirectLineError(404, "ConversationNotFound", str(e)) from None
+    return activity_id(conversation_id, _seq_of(conversation_id, inbound.client_key))
+
+
+def _seq_of(conversation_id: str, client_key: str) -> int | None:
+    """Where the activity with this client key stands in the transcript, if it was received."""
+    return db.session.scalar(select(TranscriptEntry.seq).where(TranscriptEntry.conversation_id == conversation_id,
+                                                               TranscriptEntry.client_key == client_key))
+
+
+def _merge_user_data(conversation_id: str, data: dict) -> None:
+    """Merge the page's data into the conversation's user's data (retried if a turn wrote it meanwhile)."""
+
+    def merge() -> None:
+        conversation = db.session.get(Conversation, conversation_id, populate_existing=True)
+        if conversation is None:
+            raise DirectLineError(404, "ConversationNotFound", f"There is no conversation '{conversation_id}'.")
+        user = db.session.get(BotUser, (conversation.bot_id, conversation.user_id), populate_existing=True)
+        user.data = {**user.data, **data}
+
+    in_transaction(merge)
+

@@ -1,0 +1,20 @@
+"""Keys derived from the app's SECRET_KEY, one per purpose.
+
+Operators keep one secret; each use gets its own key from it (HMAC-SHA256 with the purpose as the
+message), so a key recovered from one use (a token signature) tells nothing about another (the
+encryption of stored secrets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app
+
+
+def derived_key(purpose: str) -> bytes:
+    """32 bytes for `purpose`, stable as long as SECRET_KEY is."""
+    secret = current_app.config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(secret, f"arbor/{purpose}".encode(), hashlib.sha256).digest()

@@ -1,0 +1,53 @@
+"""Opening a conversation for Direct Line: who the user is, the page's data, and the answer with its token.
+
+A conversation is opened when its token is made (tokens/generate, the anonymous webchat token) or
+when a client starts one with the secret (POST /conversations): the bot's start dialog runs then, so
+the bot has spoken by the first poll. The body may carry `{"user": {"id"}, "userData": {...}}`:
+`userData` is merged into the user's data before the start dialog runs (so a greeting can use it);
+`user.id` is taken only from a caller holding the secret; anonymous visitors always get a new id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from runtime.channels.directline import tokens
+from runtime.channels.directline.errors import DirectLineError, bad_argument, storable_id
+from runtime.store.bots import BotNotFound, BotNotPublished
+from runtime.store.conversations import start_conversation
+
+CHANNEL = "webchat"
+
+
+def open_conversation(bot_id: str, body: dict[str, Any], *, trusted: bool) -> tokens.Grant:
+    """Start a conversation with the bot's published version (the bot speaks first) for a start body.
+
+    The user is the body's `user.id` if the caller is `trusted` (holds the secret), else a new one.
+    """
+    user_id, data = _parse(body)
+    try:
+        conversation, _ = start_conversation(bot_id, user_id if trusted and user_id else f"dl_{uuid.uuid4().hex}",
+                                             CHANNEL, data=data)
+    except (BotNotFound, BotNotPublished) as e:
+        raise DirectLineError(404, "BotNotFound", str(e)) from None
+    return tokens.Grant(bot_id, conversation.id, conversation.user_id)
+
+
+def _parse(body: dict[str, Any]) -> tuple[str | None, dict]:
+    """The user id and the page's user data in a start body."""
+    user = body.get("user")
+    if user is not None and not isinstance(user, dict):
+        raise bad_argument('"user" must be an object like {"id": "dl_123"}.')
+    user_id = (user or {}).get("id")
+    if user_id is not None and not storable_id(user_id):
+        raise bad_argument('"user.id" must be a string of 1 to 255 printable characters.')
+    data = body.get("userData")
+    if data is not None and not isinstance(data, dict):
+        raise bad_argument('"userData" must be an object: its fields are merged into the user\'s data.')
+    return user_id, data or {}
+
+
+def answer(grant: tokens.Grant) -> dict:
+    """The Direct Line Conversation object, with a fresh token for it (no streamUrl: polling only)."""
+    return {"conversationId": grant.conversation_id, "token": tokens.issue(grant), "expires_in": tokens.lifetime()}

@@ -1,0 +1,81 @@
+"""Direct Line tokens: signed JWTs that open one conversation of one bot, as one user, for a while.
+
+A JWT (HS256, key derived from SECRET_KEY) rather than an opaque token because WebChat reads the
+`user` claim of a JWT token and talks as that user: suggested actions addressed to the user then
+show, and the site backend that generated the token decides who the user is. Nothing is stored:
+a token is valid while its signature checks and `exp` is ahead of the clock. The clock is the
+`DIRECTLINE_CLOCK` setting (a callable giving UNIX seconds), so tests can move time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jwt
+from flask import current_app
+
+from runtime.channels.directline.keys import derived_key
+
+ALGORITHM = "HS256"
+ISSUER = "arbor"
+AUDIENCE = "arbor/directline"
+CLAIMS = ("bot", "conv", "user", "exp")
+
+
+class TokenRejected(Exception):
+    """Not a token this server signed, or one that was altered."""
+
+
+class TokenExpired(TokenRejected):
+    """A genuine token past its `exp`."""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a credential opens: a secret opens its bot; a token one conversation of it, as one user."""
+
+    bot_id: str
+    conversation_id: str | None = None
+    user_id: str | None = None
+
+    @property
+    def is_token(self) -> bool:
+        return self.conversation_id is not None
+
+
+def now() -> float:
+    return current_app.config["DIRECTLINE_CLOCK"]()
+
+
+def lifetime() -> int:
+    """Seconds a token is valid for (DIRECTLINE_TOKEN_TTL)."""
+    return current_app.config["DIRECTLINE_TOKEN_TTL"]
+
+
+def issue(grant: Grant) -> str:
+    """A new token for the grant's conversation, valid for `lifetime()` seconds from now."""
+    if not grant.is_token:
+        raise ValueError("a token opens one conversation; the grant names none")
+    moment = int(now())
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "bot": grant.bot_id, "conv": grant.conversation_id,
+              "user": grant.user_id, "iat": moment, "exp": moment + lifetime()}
+    return jwt.encode(claims, derived_key("directline-token"), algorithm=ALGORITHM)
+
+
+def read(token: str) -> Grant:
+    """The grant a token carries; TokenExpired or TokenRejected if it does not open anything now.
+
+    PyJWT checks the signature, issuer, audience and claims; expiry is checked here against our
+    clock rather than PyJWT's, so that tests can move time.
+    """
+    try:
+        claims = jwt.decode(token, derived_key("directline-token"), algorithms=[ALGORITHM], audience=AUDIENCE,
+                            issuer=ISSUER, options={"require": list(CLAIMS), "verify_exp": False,
+                                                    "verify_iat": False, "verify_nbf": False})
+    except jwt.InvalidTokenError as e:
+        raise TokenRejected(str(e)) from e
+    if not all(isinstance(claims[name], str) for name in ("bot", "conv", "user")):
+        raise TokenRejected("malformed claims")
+    if not isinstance(claims["exp"], int | float) or claims["exp"] <= now():
+        raise TokenExpired()
+    return Grant(claims["bot"], claims["conv"], claims["user"])
