@@ -1,8 +1,9 @@
 """The tables: bots and their immutable versions, users' data, conversations and their transcripts, logs.
 
 Documents, user data and positions are JSON columns (`sqlalchemy.JSON`), so the same models run on
-SQLite and PostgreSQL. Rows that two turns may write at once carry a version column: SQLAlchemy
-then updates them only if nobody else did meanwhile (see `conversations.handle`).
+SQLite and PostgreSQL. Rows that two turns may write at once carry a version column: an update
+applies only if nobody else changed the row meanwhile (SQLAlchemy checks it for ORM writes; the turn's
+hot path in `conversations.handle` writes with Core statements that check it themselves).
 """
 
 from __future__ import annotations

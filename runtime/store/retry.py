@@ -29,6 +29,12 @@ _SQLITE_CONFLICTS = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY",
                      "SQLITE_BUSY_SNAPSHOT", "SQLITE_LOCKED"}
 
 
+class Conflict(StaleDataError):
+    """A versioned row changed after this transaction read it, found by a Core update of its own
+    (`WHERE version_id = :read` matched no row). A StaleDataError, as the ORM raises for its
+    `version_id_col`, so both are retried alike."""
+
+
 def in_transaction(work: Callable[[], T], *, tries: int = MAX_TRIES) -> T:
     """Call `work` and commit; on a write conflict roll back and call it again (bounded, with jitter).
 

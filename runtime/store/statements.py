@@ -1,0 +1,104 @@
+"""The SQL of a store-backed turn (`conversations.handle`), as SQLAlchemy Core statements built once.
+
+`handle` runs for every message, and through the ORM nine tenths of a turn were SQLAlchemy's own work
+(unit-of-work flush, identity-map loads, a cache key for each statement built anew), not the
+database's. These statements are built at import, so their cache keys are memoized and their compiled
+forms cached per engine; they run on the ORM session's connection, inside the session's transaction,
+so commit, rollback and retry stay with `retry.in_transaction`. The ORM models remain the schema and
+serve everything else (start of a conversation, the designer, the CLI).
+
+What the ORM did for concurrency is done here by hand: an update names the version it read
+(`WHERE version_id = :read`) and raises `retry.Conflict` when no row matched, as the ORM's
+`version_id_col` raised StaleDataError.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
+from sqlalchemy.engine import Row
+
+from runtime.store.models import Bot, BotUser, Conversation, NlpLogEntry, TranscriptEntry
+from runtime.store.retry import Conflict
+
+_conversation, _user, _bot = Conversation.__table__.c, BotUser.__table__.c, Bot.__table__.c
+_transcript = TranscriptEntry.__table__.c
+
+LOCK = select(_conversation.id).where(_conversation.id == bindparam("conversation_id")).with_for_update()
+"""PostgreSQL: lock the conversation row until commit. A statement of its own, so that `LOAD`, run
+after the lock is granted, reads what the turn that held it committed (READ COMMITTED takes a new
+snapshot per statement; a locking join would re-read only the locked row)."""
+
+_answered_seq = (select(_transcript.seq)
+                 .where(_transcript.conversation_id == _conversation.id,
+                        _transcript.client_key == bindparam("client_key"))
+                 .scalar_subquery())
+
+LOAD = (
+    select(_conversation.id, _conversation.bot_id, _conversation.user_id, _conversation.channel,
+           _conversation.state, _conversation.bot_version, _conversation.activity_seq,
+           _conversation.updated_at, _conversation.version_id, _bot.published_version,
+           _user.data.label("user_data"), _user.version_id.label("user_version"),
+           _answered_seq.label("answered_seq"))
+    # Inner joins: the conversation's foreign key guarantees its user, whose key guarantees the bot.
+    .join_from(Conversation.__table__, BotUser.__table__,
+               (_user.bot_id == _conversation.bot_id) & (_user.user_id == _conversation.user_id))
+    .join(Bot.__table__, _bot.id == _conversation.bot_id)
+    .where(_conversation.id == bindparam("conversation_id"))
+)
+"""Everything a turn reads, in one round trip: the conversation, the version its bot publishes, the
+user's data, and where the inbound activity with `client_key` (NULL matches none) already is."""
+
+_next_inbound = (select(func.min(_transcript.seq))
+                 .where(_transcript.conversation_id == bindparam("conversation_id"),
+                        _transcript.direction == "in", _transcript.seq > bindparam("seq"))
+                 .scalar_subquery())
+
+ANSWERS = (
+    select(_transcript.activity)
+    .where(_transcript.conversation_id == bindparam("conversation_id"), _transcript.direction == "out",
+           _transcript.seq > bindparam("seq"), or_(_next_inbound.is_(None), _transcript.seq < _next_inbound))
+    .order_by(_transcript.seq)
+)
+"""The replies to the inbound activity at `seq`: the outbound rows up to the next inbound one
+(turns are serialized, so a turn's rows are contiguous)."""
+
+TRANSCRIPT = (select(_transcript.activity)
+              .where(_transcript.conversation_id == bindparam("conversation_id"),
+                     _transcript.seq > bindparam("after_seq"))
+              .order_by(_transcript.seq))
+
+# Updates without values(): the SET clause is the columns named in the parameters.
+_UPDATE_CONVERSATION = update(Conversation.__table__).where(
+    _conversation.id == bindparam("where_id"), _conversation.version_id == bindparam("where_version"))
+_UPDATE_USER = update(BotUser.__table__).where(
+    _user.bot_id == bindparam("where_bot_id"), _user.user_id == bindparam("where_user_id"),
+    _user.version_id == bindparam("where_version"))
+_INSERT_TRANSCRIPT = insert(TranscriptEntry.__table__)
+_INSERT_NLP = insert(NlpLogEntry.__table__)
+
+
+def update_conversation(connection: Connection, loaded: Row, **values) -> None:
+    """Write `values` to the conversation `loaded` was read from, if nobody changed it since."""
+    _checked(connection, _UPDATE_CONVERSATION, {
+        **values, "version_id": loaded.version_id + 1, "where_id": loaded.id,
+        "where_version": loaded.version_id})
+
+
+def update_user(connection: Connection, loaded: Row, **values) -> None:
+    """Write `values` to the conversation's user, if nobody changed the user since `loaded` was read."""
+    _checked(connection, _UPDATE_USER, {
+        **values, "version_id": loaded.user_version + 1, "where_bot_id": loaded.bot_id,
+        "where_user_id": loaded.user_id, "where_version": loaded.user_version})
+
+
+def insert_rows(connection: Connection, transcript: list[dict], nlp_log: list[dict]) -> None:
+    """Append transcript rows and NLP-log rows, each table in one executemany."""
+    if transcript:
+        connection.execute(_INSERT_TRANSCRIPT, transcript)
+    if nlp_log:
+        connection.execute(_INSERT_NLP, nlp_log)
+
+
+def _checked(connection: Connection, statement, params: dict) -> None:
+    if connection.execute(statement, params).rowcount != 1:
+        raise Conflict(f"{statement.table.name}: the row changed since it was read")
