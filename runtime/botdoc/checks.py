@@ -30,25 +30,49 @@ def check(doc: dict, steps: list[tuple[str, dict, int]]) -> list[Problem]:
     seen: dict[str, str] = {}
     written: set[str] = {t["storage"] for t in doc.get("triggers", []) if t.get("storage")}
     read: dict[str, str] = {}
+    reached = {doc["start"], doc.get("fallback")} | {t["dialog"] for t in doc.get("triggers", [])}
+    templates, expressions_, writes = TEMPLATES, EXPRESSIONS, WRITES
+    template_reads, expression_reads = expressions.template_reads, expressions.expression_reads
     for where, step, _ in steps:
-        if step["id"] in seen:
-            problems.append(Problem(f"{where}/id", f"The step id '{step['id']}' is used twice (also at "
-                                                   f"{seen[step['id']]}). Give each step its own id."))
-        seen.setdefault(step["id"], where)
-        problems += _step_rules(where, step, doc, dialogs)
-        if step["type"] in UNAVAILABLE:
-            problems.append(Problem(where, f"The '{step['type']}' step is not available in this version "
+        kind, step_id = step["type"], step["id"]
+        if step_id in seen:
+            problems.append(Problem(f"{where}/id", f"The step id '{step_id}' is used twice (also at "
+                                                   f"{seen[step_id]}). Give each step its own id."))
+        else:
+            seen[step_id] = where
+        if kind in _RULES or "onError" in step:
+            problems += _step_rules(where, step, doc, dialogs)
+        if kind in _LEADS:
+            reached.update(step[k] for k in ("dialog", "afterDialog") if isinstance(step.get(k), str))
+        if "onError" in step:
+            reached.add((step["onError"] or {}).get("dialog"))
+        if kind in UNAVAILABLE:
+            problems.append(Problem(where, f"The '{kind}' step is not available in this version "
                                            "of Arbor yet; it will be skipped.", "warning"))
-        for name in WRITES[step["type"]](step) if step["type"] in WRITES else ():
-            written.add(name)
-            if name in RESERVED:
-                problems.append(Problem(where, f"'{name}' is a reserved name; pick another storage name."))
-        problems += _expressions(where, step, read)
+        if kind in writes:
+            for name in writes[kind](step):
+                written.add(name)
+                if name in RESERVED:
+                    problems.append(Problem(where, f"'{name}' is a reserved name; pick another storage name."))
+        for fields, reads in ((templates.get(kind), template_reads), (expressions_.get(kind), expression_reads)):
+            if fields is None:
+                continue
+            for suffix, source in fields(step):
+                if type(source) is not str or (reads is template_reads and "{" not in source):
+                    continue  # text without { reads nothing and cannot be wrong
+                names, error = reads(source)
+                if error is not None:
+                    problems.append(Problem(where + suffix, error))
+                for name in names:
+                    if name not in read:
+                        read[name] = where + suffix
     for name, where in read.items():
         if name not in written and name not in RESERVED:
             problems.append(Problem(where, f"Reads the storage '{name}', which no step sets: it is empty "
                                            "unless the web page or an outside system provides it.", "warning"))
-    problems += _unreachable(doc, steps)
+    problems += [Problem(f"/dialogs/{i}", f"Nothing leads to the dialog '{d['id']}' (no goto, trigger or start); "
+                                          "it can only be started from outside (trigger API).", "warning")
+                 for i, d in enumerate(doc["dialogs"]) if d["id"] not in reached]
     return problems
 
 
@@ -69,6 +93,10 @@ def _references(doc: dict, dialogs: dict) -> list[Problem]:
         if trigger["dialog"] not in dialogs:
             problems.append(Problem(f"/triggers/{i}/dialog", _unknown_dialog(trigger["dialog"], dialogs)))
     return problems
+
+
+_RULES = frozenset({"goto", "handover", "integration", "question", "carousel", "wait", "choice"})
+_LEADS = frozenset({"goto", "handover"})  # types whose `dialog`/`afterDialog` start a dialog (see _step_rules)
 
 
 def _step_rules(where: str, step: dict, doc: dict, dialogs: dict) -> list[Problem]:
@@ -114,32 +142,6 @@ def _duplicate_options(where: str, step: dict) -> list[Problem]:
                                                                       "the bot could not tell them apart."))
             seen.add(label.casefold())
     return problems
-
-
-def _expressions(where: str, step: dict, read: dict) -> list[Problem]:
-    """Syntax of every text and expression of a step, and the storages they read."""
-    problems = []
-    for fields, names in ((TEMPLATES.get(step["type"]), expressions.template_names),
-                          (EXPRESSIONS.get(step["type"]), expressions.expression_names)):
-        for suffix, source in (fields(step) if fields else ()):
-            if not isinstance(source, str):
-                continue
-            try:
-                for name in names(source):
-                    read.setdefault(name, where + suffix)
-            except expressions.ExpressionError as e:
-                problems.append(Problem(where + suffix, str(e)))
-    return problems
-
-
-def _unreachable(doc: dict, steps: list) -> list[Problem]:
-    reached = {doc["start"], doc.get("fallback")} | {t["dialog"] for t in doc.get("triggers", [])}
-    for _, step, _ in steps:
-        reached.update(step[k] for k in ("dialog", "afterDialog") if isinstance(step.get(k), str))
-        reached.add((step.get("onError") or {}).get("dialog"))
-    return [Problem(f"/dialogs/{i}", f"Nothing leads to the dialog '{d['id']}' (no goto, trigger or start); "
-                                     "it can only be started from outside (trigger API).", "warning")
-            for i, d in enumerate(doc["dialogs"]) if d["id"] not in reached]
 
 
 def _unknown_dialog(name: object, dialogs: dict) -> str:

@@ -186,3 +186,32 @@ def test_index_follows_out_of_branches():
         {"id": "z", "type": "end"}]))
     assert bot.after == {"c": "z", "in1": "in2", "in2": "z", "z": None}
     assert bot.dialog_of["in2"] == "a"
+
+
+def test_validating_does_not_change_the_document():
+    import copy
+    document = doc([{"id": "m", "type": "message", "text": "Hi"}, {"id": "g", "type": "goto", "dialog": "a"}],
+                   triggers=[{"event": "e", "dialog": "a"}])
+    before = copy.deepcopy(document)
+    assert errors(document) == []
+    assert document == before  # no defaults (format, mode, locale) filled in
+
+
+def test_bad_steps_anywhere_go_the_slow_way_and_name_the_place():
+    found = errors(doc([{"id": "c", "type": "condition", "branches": [
+        {"when": "true", "steps": [{"id": "x", "type": "teleport"}, "text", {"id": "n"}]}]}, 7]))
+    places = dict(found)
+    assert places["/dialogs/0/steps/0/branches/0/steps/0/type"].startswith("Unknown step type \"teleport\"")
+    assert places["/dialogs/0/steps/0/branches/0/steps/1"] == "Must be an object, not a text."
+    assert places["/dialogs/0/steps/0/branches/0/steps/2"] == "'type' is missing here; add it."
+    assert places["/dialogs/0/steps/1"] == "Must be an object, not a number."
+    assert dict(errors(doc([{"id": "x", "type": ["message"]}])))["/dialogs/0/steps/0/type"].startswith("Unknown")
+
+
+def test_unreachable_dialogs_and_reads_are_found_in_the_one_pass():
+    document = doc([{"id": "h", "type": "handover", "afterDialog": "b"},
+                    {"id": "i", "type": "integration", "use": "crm", "onError": {"action": "dialog", "dialog": "c"}}],
+                   integrations={"crm": {"template": "crm"}})
+    document["dialogs"] += [{"id": d, "steps": []} for d in ("b", "c", "d")]
+    lonely = [p for p, m in warnings(document) if "Nothing leads" in m]
+    assert lonely == ["/dialogs/3"]

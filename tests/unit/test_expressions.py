@@ -17,6 +17,7 @@ from runtime.expressions import (
     evaluate,
     expression_names,
     render,
+    sandbox,
     template_names,
     to_json,
 )
@@ -92,10 +93,10 @@ def test_undefined_evaluates_to_none():
 
 
 def test_plain_text_is_returned_unchanged_without_jinja():
-    before = expressions._template.cache_info()
+    before = sandbox._template.cache_info()
     for text in ["Hello there!", "a { b } c", "100% {sure}", "", "Příliš žluťoučký kůň 🐴"]:
         assert render(text, NAMES) is text
-    assert expressions._template.cache_info() == before  # not even compiled
+    assert sandbox._template.cache_info() == before  # not even compiled
 
 
 def test_unicode_in_templates_values_and_expressions():
@@ -185,7 +186,7 @@ def test_evaluate_turns_dates_into_iso_strings():
 def test_to_json():
     assert to_json(None) is None
     assert to_json(True) is True
-    assert to_json(expressions._ENV.undefined(name="x")) is None
+    assert to_json(sandbox._ENV.undefined(name="x")) is None
     assert to_json((1, (2, 3))) == [1, [2, 3]]
     assert to_json(range(3)) == [0, 1, 2]
     assert to_json(x * 2 for x in range(3)) == [0, 2, 4]
@@ -199,7 +200,7 @@ def test_to_json():
 
 
 def test_to_json_bounds_endless_iterators(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_VALUE", 5)
+    monkeypatch.setattr(sandbox, "MAX_VALUE", 5)
     assert to_json(itertools.count()) == [0, 1, 2, 3, 4]
 
 
@@ -414,7 +415,7 @@ def test_limits_allow_values_up_to_the_limit():
 
 
 def test_the_deadline_stops_long_loop_bodies(monkeypatch):
-    monkeypatch.setattr(expressions, "MAX_SECONDS", 0.0)
+    monkeypatch.setattr(sandbox, "MAX_SECONDS", 0.0)
     message, _ = refused(render, "{% for i in range(1000) %}{{ i }}{% endfor %}", {})
     assert message.startswith("Too slow: ")
 
@@ -424,14 +425,14 @@ def test_the_deadline_stops_long_loop_bodies(monkeypatch):
 
 def test_compiled_templates_and_expressions_are_cached():
     source, expression = "Cached {{ name }} {{ 12345 }}", "visits + 12345"
-    assert expressions._template(source) is expressions._template(source)
-    hits = expressions._template.cache_info().hits
+    assert sandbox._template(source) is sandbox._template(source)
+    hits = sandbox._template.cache_info().hits
     assert render(source, NAMES) == render(source, NAMES) == "Cached Ann 12345"
-    assert expressions._template.cache_info().hits == hits + 2
-    hits = expressions._expression.cache_info().hits
+    assert sandbox._template.cache_info().hits == hits + 2
+    hits = sandbox._expression.cache_info().hits
     assert evaluate(expression, NAMES) == evaluate(expression, NAMES) == 12348
-    assert expressions._expression.cache_info().hits >= hits + 1
-    assert expressions._template.cache_info().maxsize == expressions._expression.cache_info().maxsize == 4096
+    assert sandbox._expression.cache_info().hits >= hits + 1
+    assert sandbox._template.cache_info().maxsize == sandbox._expression.cache_info().maxsize == 4096
 
 
 def test_rendering_is_fast():
@@ -440,3 +441,42 @@ def test_rendering_is_fast():
     for _ in range(2000):
         render("Hi {{ name }}!", NAMES)
     assert (time.perf_counter() - start) / 2000 < 0.001  # generous: ~5-10 µs on a laptop
+
+
+# --- names and checks without compiling ------------------------------------------------------------
+
+NAME_SOURCES = [
+    "{{ x }}{% set x = 1 %}{{ x }}",
+    "{% if a %}{% set x = 1 %}{% endif %}{{ x }}",
+    "{% if x %}{% set y = 1 %}{% else %}{% set y = 2 %}{% endif %}{{ y }}",
+    "{% for x in x %}{{ x }}{{ loop.index }}{% else %}{{ loop }}{{ y }}{% endfor %}",
+    "{% for i in l if i > z %}{{ i }}{% endfor %}{% set z = 2 %}",
+    "{% for i in l %}{{ w }}{% endfor %}{% set w = 1 %}",
+    "{% for a, b in d.items() %}{% for c in b %}{{ c }}{{ a }}{{ e }}{% endfor %}{% endfor %}",
+    "{% set a, b = 1, 2 %}{{ a }}{{ b }}{{ c }}{{ range(3) }}",
+    "{% macro m(p) %}{{ p }}{{ q }}{% endmacro %}{{ m(r) }}",
+    "{% with v = u %}{{ v }}{{ t }}{% endwith %}",
+    "{% set s %}{{ inner }}{% endset %}{{ s }}",
+]
+
+
+@pytest.mark.parametrize("source", NAME_SOURCES)
+def test_names_without_compiling_are_what_jinja_finds(source):
+    from jinja2 import meta
+    expected = set(meta.find_undeclared_variables(sandbox._ENV.parse(source))) - set(sandbox._ENV.globals)
+    assert template_names(source) == expected
+    check_template(source)
+
+
+def test_checks_without_compiling_still_refuse_what_compiling_refuses():
+    assert "No filter named 'nope'" in refused(check_template, "{% for i in l %}{{ i|nope }}{% endfor %}")[0]
+    assert "No test named 'nope'" in refused(check_expression, "a is nope")[0]
+    assert "not supported" in refused(check_template, "{% if a %}{% include 'x' %}{% endif %}")[0]
+    assert "special loop variable" in refused(check_template, "{% for loop in l %}{% endfor %}")[0]
+    assert check_template("{% if a %}{{ b|nope }}{% endif %}") is None  # an error only when it runs, as in Jinja
+    deep = "{% for i in x %}" * 21 + "{% endfor %}" * 21  # parses, but Python refuses 21 nested loops
+    assert refused(check_template, deep)[0]
+    with pytest.raises(ExpressionError):
+        template_names(deep)
+    assert expressions.template_reads("{{ a }} {{ b.c }}") == (frozenset({"a", "b"}), None)
+    assert expressions.expression_reads("a +")[1].startswith("Syntax error")

@@ -1,4 +1,4 @@
-"""The one expression language of Arbor: Jinja2 templates (``Hi {{ name }}``) and expressions
+"""The sandbox of Arbor's one expression language: Jinja2 templates (``Hi {{ name }}``) and expressions
 (``age >= 18 and country == "CZ"``) over the bot's storages, run in a sandbox.
 
 Bot texts are written by customers and run on shared workers, so the sandbox must refuse both
@@ -18,9 +18,8 @@ import time
 from collections.abc import Iterator, Mapping, MappingView
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, UndefinedError, meta, nodes
+from jinja2 import ChainableUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.compiler import CodeGenerator
-from jinja2.parser import Parser
 from jinja2.runtime import LoopContext, Macro, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter, SecurityError
 
@@ -441,67 +440,6 @@ def evaluate(source: str, names: Mapping[str, Any]) -> Any:
         raise ExpressionError(_message(exc, expression=True)) from exc
     finally:
         _BUDGET.reset(token)
-
-
-_PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_]\w*)(?:\.[A-Za-z_]\w*|\[\d+\])*\s*\}\}")
-
-
-def _simple_names(source: str) -> set[str] | None:
-    """Names read by a text whose only Jinja is {{ storage.path }} placeholders, else None.
-
-    Most bot texts are just that; validating a bot of 20,000 steps must not parse each with
-    Jinja (about half a millisecond apiece), so these are read with one regular expression.
-    """
-    rest = _PLACEHOLDER.sub("", source)
-    if "{{" in rest or "{%" in rest or "{#" in rest:
-        return None
-    return {found.group(1) for found in _PLACEHOLDER.finditer(source)} - set(_ENV.globals)
-
-
-def check_template(source: str) -> None:
-    """Syntax check for the designer, with the line of the problem."""
-    if _simple_names(source) is not None:
-        return
-    try:
-        _template(source)
-    except Exception as exc:
-        raise ExpressionError(_message(exc, expression=False)) from exc
-
-
-def check_expression(source: str) -> None:
-    """Syntax check of a condition or "set" value for the designer."""
-    try:
-        _expression(source)
-    except Exception as exc:
-        raise ExpressionError(_message(exc, expression=True)) from exc
-
-
-def _names(tree: nodes.Template) -> set[str]:
-    return set(meta.find_undeclared_variables(tree)) - set(_ENV.globals)
-
-
-def template_names(source: str) -> set[str]:
-    """Top-level names (storages) a template reads, for "read before written" warnings."""
-    simple = _simple_names(source)
-    return set(simple) if simple is not None else set(_template_names(source))
-
-
-@functools.lru_cache(maxsize=4096)
-def _template_names(source: str) -> frozenset[str]:
-    check_template(source)
-    return frozenset(_names(_ENV.parse(source)))
-
-
-def expression_names(source: str) -> set[str]:
-    """Top-level names (storages) an expression reads."""
-    return set(_expression_names(source))
-
-
-@functools.lru_cache(maxsize=4096)
-def _expression_names(source: str) -> frozenset[str]:
-    check_expression(source)
-    expression = Parser(_ENV, source, state="variable").parse_expression()
-    return frozenset(_names(nodes.Template([nodes.Output([expression])]).set_environment(_ENV)))
 
 
 def to_json(value: Any) -> Any:
