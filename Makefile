@@ -8,19 +8,19 @@ BIN := $(VENV)/bin
 PG_TEST_URL ?= postgresql://root@127.0.0.1:5432/test
 PYTEST := $(BIN)/python -m pytest -n auto -q
 
-.PHONY: run test test-all bench lint setup
+.PHONY: run test test-all bench lint setup test-tools chromium
 
 # run: set up, then serve Arbor with the example bots on http://127.0.0.1:5000 (ARBOR_HOST, ARBOR_PORT)
 run: setup
 	$(BIN)/python app.py
 
 # test: set up, then the test suite (on DATABASE_URL when set, else SQLite) and the linter
-test: setup
+test: setup test-tools
 	$(PYTEST)
 	$(BIN)/ruff check .
 
 # test-all: the suite on SQLite, then on PostgreSQL at $(PG_TEST_URL) when it is running; the linter
-test-all: setup
+test-all: setup test-tools
 	env -u DATABASE_URL $(PYTEST)
 	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then \
 		echo "DATABASE_URL=$(PG_TEST_URL) $(PYTEST)"; \
@@ -31,7 +31,7 @@ test-all: setup
 	$(BIN)/ruff check .
 
 # bench: the benchmarks, which print their figures (one process, so the figures are comparable)
-bench: setup
+bench: setup test-tools
 	$(BIN)/python -m pytest tests/bench -m bench -s -q -p no:xdist
 
 # lint: ruff over the whole tree
@@ -44,6 +44,22 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml | $(BIN)/pip
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@
+
+# test-tools: what the browser tests and the widget benchmark need besides Python: Debian's chromium and the
+# npm packages pinned in package-lock.json (terser; Microsoft's botframework-webchat, a second Direct Line client)
+test-tools: chromium node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "Installing Debian's npm"; $(APT_INSTALL) npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+chromium:
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium for the browser tests"; $(APT_INSTALL) chromium; }
+
+# System packages are installed only when missing: as root on CI, with sudo elsewhere.
+APT_INSTALL = sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
+	$$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq
 
 # pip rather than python: a venv made without ensurepip has a python but cannot install anything.
 $(BIN)/pip:

@@ -16,12 +16,13 @@ from werkzeug.exceptions import HTTPException
 
 from runtime import cli
 from runtime.botdoc import MAX_DOCUMENT_BYTES
-from runtime.channels import directline, health
+from runtime.channels import demo, directline, health
 from runtime.extensions import db, migrate
 from runtime.store import bots, schema
 
 # Read from the environment when no test configuration is given.
-ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_MAX_DOCUMENT_BYTES")
+ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_MAX_DOCUMENT_BYTES",
+               "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES", "WEBCHAT_TOKEN_RATE_LIMIT")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
 
@@ -47,6 +48,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     directline.init_app(app)
+    app.register_blueprint(demo.bp)
     app.register_error_handler(HTTPException, _http_error)
     cli.register(app)
     return app
@@ -99,16 +101,25 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
 
 
 def main() -> None:
-    """`python app.py`: everything a newcomer needs on one machine, with the example bots loaded."""
+    """`python app.py`: everything a newcomer needs on one machine, with the example bots loaded.
+
+    Example bots imported now may open chats from this server's own pages (the demo page), so a
+    newcomer can try the widget at once; any other site must be allowed with `bots origins`.
+    """
+    from runtime.channels.directline.cors import set_allowed_origins
     from runtime.store.examples import import_examples
 
     app = create_app()
     host, port = os.environ.get("ARBOR_HOST", "127.0.0.1"), int(os.environ.get("ARBOR_PORT", "5000"))
+    base = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     with app.app_context():
         imported = import_examples(Path(app.root_path) / "examples")
+        for bot_id in imported:
+            set_allowed_origins(bot_id, [base, f"http://localhost:{port}", f"http://127.0.0.1:{port}"])
         names = [bot.id for bot in bots.list_bots()]
-    print(f"Arbor is running on http://{host}:{port}/  (bots: {', '.join(names) or 'none'};"
-          f" imported now: {', '.join(imported) or 'none'})")
+    print(f"Arbor is running on {base}/  (bots: {', '.join(names) or 'none'})")
+    for name in names:
+        print(f"  try the widget: {base}/b/{name}/demo")
     print("Chat in the terminal: .venv/bin/flask --app app bots chat lead-capture")
     app.run(host=host, port=port)
 

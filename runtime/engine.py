@@ -20,6 +20,7 @@ from runtime.steps.base import End, Enter, Goto, Input, NotUnderstood, Outcome, 
 MAX_STEPS_PER_TURN = 500
 MAX_CALL_DEPTH = 50
 NOT_UNDERSTOOD = "Sorry, I did not understand that."
+START_DIALOG_EVENT = "arbor/start-dialog"  # a page asks for a dialog: value {"dialog": id}
 
 
 class _Stop:
@@ -123,6 +124,9 @@ class _Turn:
     # --- the turn --------------------------------------------------------------------------------
 
     def handle(self, inp: Input) -> None:
+        if inp.kind == "event" and inp.name == START_DIALOG_EVENT:
+            self.start_from_page(inp.value)
+            return
         trigger = self.bot.triggers.get(inp.name) if inp.kind == "event" else None
         waiting = self.state.get("waiting")
         waiting_step = self.bot.steps.get(waiting["step"]) if waiting else None
@@ -144,6 +148,19 @@ class _Turn:
             self.restart(self.bot.start)  # a new or ended conversation: start afresh, then answer
             if self.state["waiting"]:
                 self.apply(inp)
+
+    def start_from_page(self, value: Any) -> None:
+        """A page may start the start dialog or a dialog the bot opens to pages through a trigger.
+
+        Other dialogs may be steps of a flow the page must not skip into (a payment after checks).
+        """
+        dialog = value.get("dialog") if isinstance(value, dict) else None
+        allowed = {self.bot.start} | {t["dialog"] for t in self.bot.triggers.values()}
+        if dialog in allowed:
+            self.begin(dialog, "jump")
+        else:
+            self.error(f"The page asked to start the dialog {str(dialog)[:64]!r}, which is neither the start "
+                       "dialog nor one a trigger names; ignored.")
 
     def save_event_value(self, trigger: dict, value: Any) -> None:
         """A page event's value lands in user data before its dialog starts."""

@@ -254,3 +254,14 @@ def test_fallback_is_never_called_inside_itself(chat):
     assert c.say("zzz") == ["Really?"]
     assert c.say("zzz") == [engine.NOT_UNDERSTOOD, "Really?"]
     assert c.say("Yes") == ["Pick"]
+
+
+def test_page_may_start_the_start_dialog_or_a_triggered_one():
+    c = Chat(load_doc("support"))
+    out = c.event("arbor/start-dialog", {"dialog": "checkout"})
+    assert texts(out) == ["I see you are checking out. I will wait here until you are done."]
+    assert texts(c.event("arbor/start-dialog", {"dialog": "welcome"}))[0].startswith("Hello")
+    assert c.event("arbor/start-dialog", {"dialog": "not-understood"}) == []
+    assert c.event("arbor/start-dialog", "nonsense") == []
+    assert sum("neither the start dialog nor one a trigger names" in e for e in c.errors) == 2
+    assert c.state["waiting"]["step"] == "sp-w2"  # still where it was
