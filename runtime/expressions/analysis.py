@@ -132,17 +132,20 @@ def template_names(source: str) -> set[str]:
     return set(simple) if simple is not None else set(_template_names(source))
 
 
-@functools.lru_cache(maxsize=16384)
-def _template_names(source: str) -> frozenset[str]:
+def _names_of(tree: nodes.Template, compile_: Any, source: str) -> frozenset[str]:
     """Parsed, not compiled, when the parsed tree shows compiling cannot fail (see _scan)."""
     try:
-        tree = _ENV.parse(source)
-        try:
-            _scan(tree)
-        except _Unsure:
-            _template(source)
-            return frozenset(set(meta.find_undeclared_variables(tree)) - set(_ENV.globals))
-        return _read(tree)
+        _scan(tree)
+    except _Unsure:
+        compile_(source)  # the sandbox's own compiler says what is wrong, if anything
+        return frozenset(set(meta.find_undeclared_variables(tree)) - set(_ENV.globals))
+    return _read(tree)
+
+
+@functools.lru_cache(maxsize=16384)
+def _template_names(source: str) -> frozenset[str]:
+    try:
+        return _names_of(_ENV.parse(source), _template, source)
     except Exception as exc:
         raise ExpressionError(_message(exc, expression=False)) from exc
 
@@ -160,12 +163,7 @@ def _expression_names(source: str) -> frozenset[str]:
         if not parser.stream.eos:
             raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
         tree = nodes.Template([nodes.Output([expression])]).set_environment(_ENV)
-        try:
-            _scan(tree)
-        except _Unsure:
-            _expression(source)
-            return frozenset(set(meta.find_undeclared_variables(tree)) - set(_ENV.globals))
-        return _read(tree)
+        return _names_of(tree, _expression, source)
     except Exception as exc:
         raise ExpressionError(_message(exc, expression=True)) from exc
 
