@@ -63,7 +63,8 @@ class Bot(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    draft: Mapped[dict] = mapped_column(JSON)
+    # Deferred: a draft may be megabytes, and most reads of a bot (settings, the version it runs) need none of it.
+    draft: Mapped[dict] = mapped_column(JSON, deferred=True)
     # Bumped on every save of the draft, so the designer can tell that someone else saved meanwhile.
     draft_revision: Mapped[int] = mapped_column(Integer, default=0)
     published_version: Mapped[int | None] = mapped_column(Integer)

@@ -58,8 +58,8 @@ def normalize_origin(text: str) -> str:
 
 def allowed_origins(bot_id: str | None) -> list[str]:
     """The bot's allowed origins ([] for a bot with none, or no such bot)."""
-    bot = db.session.get(Bot, bot_id) if storable_id(bot_id) else None
-    origins = (bot.settings or {}).get(SETTING) if bot else None
+    settings = db.session.scalar(select(Bot.settings).where(Bot.id == bot_id)) if storable_id(bot_id) else None
+    origins = (settings or {}).get(SETTING)
     return [origin for origin in origins if isinstance(origin, str)] if isinstance(origins, list) else []
 
 
