@@ -3,13 +3,13 @@ fresh schema in that database. Migrations run for real either way. Safe under py
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from golden import load_doc
 
 from app import create_app, normalize_database_url
 from runtime.extensions import db
@@ -64,12 +64,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def load_doc(name: str) -> dict:
-    """A golden bot: tests/fixtures/bots/<name>.json or examples/<name>.json."""
-    for folder in (ROOT / "tests" / "fixtures" / "bots", ROOT / "examples"):
-        if (folder / f"{name}.json").exists():
-            return json.loads((folder / f"{name}.json").read_text())
-    raise FileNotFoundError(name)
 
 
 class Bots:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import Result
+from golden import load_doc
 from sqlalchemy import select
 
 from runtime import botdoc, cli
@@ -31,10 +32,6 @@ def bots(app, runner):
         assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
         return result
     return invoke
-
-
-def load_doc(name: str) -> dict:
-    return json.loads((EXAMPLES / f"{name}.json").read_text())
 
 
 def write(folder: Path, doc: dict, name: str = "bot.json") -> Path:

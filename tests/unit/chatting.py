@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,12 +11,6 @@ from runtime.steps.base import Input
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def load_doc(name: str) -> dict:
-    """A golden bot: tests/fixtures/bots/<name>.json or examples/<name>.json."""
-    for folder in (ROOT / "tests" / "fixtures" / "bots", ROOT / "examples"):
-        if (folder / f"{name}.json").exists():
-            return json.loads((folder / f"{name}.json").read_text())
-    raise FileNotFoundError(name)
 
 
 class Chat:

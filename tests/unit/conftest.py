@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from chatting import Chat, load_doc
+from chatting import Chat
+from golden import load_doc
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from chatting import load_doc
+from golden import load_doc
 
 from runtime import botdoc
 from runtime.botdoc import DocumentError

@@ -5,7 +5,8 @@ from __future__ import annotations
 import copy
 import sys
 
-from chatting import Chat, load_doc, texts
+from chatting import Chat, texts
+from golden import load_doc
 
 from runtime import engine
 from runtime.steps.base import Input
