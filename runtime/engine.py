@@ -14,7 +14,7 @@ from typing import Any
 
 from runtime import expressions
 from runtime.botdoc import Bot
-from runtime.steps import STEP_TYPES
+from runtime.steps import STEP_TYPES, UNAVAILABLE
 from runtime.steps.base import End, Enter, Goto, Input, NotUnderstood, Outcome, Wait
 
 MAX_STEPS_PER_TURN = 500
@@ -235,9 +235,8 @@ class _Turn:
                 return
             step = self.bot.steps[nxt]
             self.state["stack"][-1]["step"] = self.step_id = nxt
-            module = STEP_TYPES[step["type"]]
-            if getattr(module, "AVAILABLE", True):
-                nxt = self.follow(module.run(step, self), nxt)
+            if step["type"] not in UNAVAILABLE:
+                nxt = self.follow(STEP_TYPES[step["type"]].run(step, self), nxt)
             else:
                 self.error(f"The '{step['type']}' step is not available in this version of Arbor yet; skipped.")
                 nxt = self.bot.after[nxt]

@@ -14,9 +14,6 @@ class Problem:
     def __str__(self) -> str:
         return f"{self.severity}: {self.pointer or '/'}: {self.message}"
 
-    def as_dict(self) -> dict:
-        return {"pointer": self.pointer, "message": self.message, "severity": self.severity}
-
 
 class DocumentError(ValueError):
     """A bot document that cannot be used; ``problems`` says every place and what to change."""

@@ -205,34 +205,43 @@ def test_effects_are_announced_after_the_turn_and_arbor_inputs_are_kept(app, bot
     assert len(announced) == 3
 
 
+def at_once(app, threads: int, work) -> list[BaseException]:
+    """Run work(t) in `threads` threads, each in its own app context, released together; their failures."""
+    start = threading.Barrier(threads)
+    failures: list[BaseException] = []
+
+    def run(t: int) -> None:
+        try:
+            with app.app_context():
+                start.wait()
+                work(t)
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            failures.append(e)
+
+    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return failures
+
+
 def test_concurrent_inputs_lose_none_and_apply_none_twice(app, bots):
     """20 threads send 50 messages each to one conversation at once, each also re-sending its last one."""
     bots.load("counter")
     with app.app_context():
         conversation_id = start_conversation("counter", "u1", "webchat")[0].id
     threads, per_thread = 20, 50
-    start = threading.Barrier(threads)
-    failures: list[BaseException] = []
     replies: dict[str, list[str]] = {}
 
     def user(t: int) -> None:
-        try:
-            with app.app_context():
-                start.wait()
-                for i in range(per_thread):
-                    key = f"t{t}-m{i}"
-                    replies[key] = [a["id"] for a in say(conversation_id, key, key=key)]
-                    if i % 10 == 9:  # a client retrying a post it already made
-                        assert [a["id"] for a in say(conversation_id, key, key=key)] == replies[key]
-        except BaseException as e:  # noqa: BLE001 - reported by the main thread
-            failures.append(e)
+        for i in range(per_thread):
+            key = f"t{t}-m{i}"
+            replies[key] = [a["id"] for a in say(conversation_id, key, key=key)]
+            if i % 10 == 9:  # a client retrying a post it already made
+                assert [a["id"] for a in say(conversation_id, key, key=key)] == replies[key]
 
-    workers = [threading.Thread(target=user, args=(t,)) for t in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert failures == []
+    assert at_once(app, threads, user) == []
 
     total = threads * per_thread
     with app.app_context():
@@ -255,23 +264,11 @@ def test_conversations_started_at_once_by_one_new_user_keep_all_their_data(app, 
     """Ten conversations of one user start at once: one user row, the page data of each one kept."""
     bots.load("store-basics")
     threads = 10
-    start = threading.Barrier(threads)
-    failures: list[BaseException] = []
 
     def open_chat(t: int) -> None:
-        try:
-            with app.app_context():
-                start.wait()
-                start_conversation("store-basics", "u1", f"channel-{t}", data={f"page{t}": t})
-        except BaseException as e:  # noqa: BLE001 - reported by the main thread
-            failures.append(e)
+        start_conversation("store-basics", "u1", f"channel-{t}", data={f"page{t}": t})
 
-    workers = [threading.Thread(target=open_chat, args=(t,)) for t in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    assert failures == []
+    assert at_once(app, threads, open_chat) == []
     with app.app_context():
         assert db.session.get(BotUser, ("store-basics", "u1")).data == {f"page{t}": t for t in range(threads)}
         assert db.session.scalar(select(func.count()).select_from(Conversation)) == threads
