@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from runtime import cli
+from runtime import cli, management
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health
 from runtime.extensions import db, migrate
@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     directline.init_app(app)
     app.register_blueprint(demo.bp)
+    management.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     cli.register(app)
     return app
