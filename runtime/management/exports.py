@@ -11,12 +11,13 @@ server-side cursor) and written out a batch at a time, so a million rows cost th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 import sqlalchemy as sa
-from flask import Response, request, stream_with_context
+from flask import Response, request
 from sqlalchemy.sql.expression import TableClause
 from werkzeug.exceptions import BadRequest, NotFound
 
@@ -119,18 +120,27 @@ def export(bot: str, name: str) -> Response:
         _check_storages(bot, chosen, filters, name)
     else:
         query.check_fields(filters, chosen.fields, name)
-    rows = db.session.execute(chosen.select(bot, filters), execution_options={"yield_per": BATCH})
-    return Response(stream_with_context(_json_array(rows, chosen.mapper(), filters.matcher())),
-                    content_type="application/json")
+    db.session.close()  # the checks' connection goes back to the pool; the rows come by a connection of their own
+    connection = db.engine.connect()
+    try:
+        rows = connection.execution_options(yield_per=BATCH).execute(chosen.select(bot, filters))
+    except BaseException:
+        connection.close()
+        raise
+    return Response(_json_array(connection, rows, chosen.mapper(), filters.matcher()), content_type="application/json")
 
 
 def available_names() -> list[str]:
     return [name for name, entry in EXPORTS.items() if _available(entry)]
 
 
-def _json_array(rows: sa.Result, mapper: Callable[[sa.Row], dict], matches: Callable[[dict], bool] | None
-                ) -> Iterator[str]:
-    """`[`, the rows a batch at a time, `]`: the client sees the first rows while the last are read."""
+def _json_array(connection: sa.Connection, rows: sa.Result, mapper: Callable[[sa.Row], dict],
+                matches: Callable[[dict], bool] | None) -> Iterator[str]:
+    """`[`, the rows a batch at a time, `]`: the client sees the first rows while the last are read.
+
+    The connection is the export's own, not the request's session (which is gone once the view returns,
+    while the body is still being sent); it is closed when the body ends or the client goes away.
+    """
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
     first = True
     try:
@@ -140,9 +150,10 @@ def _json_array(rows: sa.Result, mapper: Callable[[sa.Row], dict], matches: Call
             if texts:
                 yield ("[" if first else ",") + ",".join(texts)
                 first = False
+        yield "[]" if first else "]"
     finally:
         rows.close()
-    yield "[]" if first else "]"
+        connection.close()
 
 
 def _available(entry: Export) -> bool:
@@ -153,12 +164,16 @@ def _available(entry: Export) -> bool:
 
 
 def _check_storages(bot: str, chosen: Export, filters: query.Filters, name: str) -> None:
-    """A storage filter must name a storage the bot writes or some row of the export holds (a typo is a 400)."""
+    """A storage filter must name a storage the bot writes or some row of the export holds (a typo is a 400).
+
+    A row may hold the field under another spelling that camelCases to it (`first_name`, `FirstName`).
+    """
     known = set(chosen.fields) | _written_storages(bot)
     c = chosen.table.c
     for field in sorted(filters.fields - known):
-        held = db.session.scalar(sa.select(c.user_id).where(
-            c.bot_id == bot, c[chosen.storages][field].as_string().is_not(None)).limit(1))
+        spellings = {field, field[:1].upper() + field[1:], re.sub(r"([A-Z])", lambda m: "_" + m[1].lower(), field)}
+        held = db.session.scalar(sa.select(c.user_id).where(c.bot_id == bot, sa.or_(
+            *(c[chosen.storages][name].as_string().is_not(None) for name in sorted(spellings)))).limit(1))
         if held is None:
             raise BadRequest(f"No row of the export '{name}' of bot '{bot}' has the field '{field[:60]}', and the bot "
                              f"writes no such storage; check its spelling (fields are camelCase: firstName).")
