@@ -112,7 +112,7 @@ def _conversation(bot: str, target: dict[str, str]) -> Conversation:
         found = found.where(Conversation.id == target["conversation"])
     conversation = db.session.scalars(found.order_by(Conversation.updated_at.desc()).limit(1)).first()
     if conversation is None:
-        which = f"the conversation '{target['conversation'][:64]}'" if target["conversation"] else "a conversation"
+        which = f"conversation '{target['conversation'][:64]}'" if target["conversation"] else "conversation"
         raise NotFound(f"User '{user[:64]}' of bot '{bot}' has no {which} on the channel '{channel[:32]}': the "
                        f"trigger reaches users on a channel where they talk to the bot.")
     return conversation
