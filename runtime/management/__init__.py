@@ -14,6 +14,7 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from runtime.jobs import limits_storage
 from runtime.management import api, cli, effects, tracker  # noqa: F401  (effects: subscribes)
 from runtime.store.conversations import outbound_rewrites
 
@@ -36,7 +37,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli.outbox)
     # Only refused requests count (deduct_when): a client that keeps guessing keys waits; a working
     # integration, however busy, is never limited.
-    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config.get("REDIS_URL") or "memory://",
+    limiter = Limiter(get_remote_address, app=app, storage_uri=limits_storage(app),
                       strategy="moving-window", headers_enabled=True, swallow_errors=True)
     limiter.limit(lambda: app.config["MANAGEMENT_AUTH_FAILURE_LIMIT"], deduct_when=lambda r: r.status_code == 401,
                   error_message="Too many requests with a wrong or missing function key from this address; "

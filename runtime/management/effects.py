@@ -15,7 +15,9 @@ import re
 from flask import Flask
 
 from runtime.extensions import db
+from runtime.jobs import enqueue
 from runtime.management.models import OutgoingEmail, OutgoingSms, UserDataSnapshot
+from runtime.management.outbox import RETRY
 from runtime.management.settings import SettingsMissing, settings, shown
 from runtime.store.conversations import effects_ready
 from runtime.store.models import Conversation
@@ -74,13 +76,7 @@ def _queued(row: OutgoingEmail | OutgoingSms, job: str, kind: str):
     row.status = "queued"
     db.session.add(row)
 
-    def enqueue() -> None:
-        from runtime.jobs import enqueue as enqueue_job
-        from runtime.management.outbox import RETRY
-
-        enqueue_job(job, row.id, retry=RETRY)
-
-    return enqueue
+    return lambda: enqueue(job, row.id, retry=RETRY)
 
 
 HANDLERS = {"user-data.snapshot": _snapshot, "email.send": _email, "sms.send": _sms}

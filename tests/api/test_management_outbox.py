@@ -3,6 +3,7 @@ Twilio-like API, and link buttons through the tracking redirect."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 
@@ -37,7 +38,10 @@ class Inbox:
 @pytest.fixture
 def smtp_server():
     inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=0)
+    with socket.socket() as probe:  # a free port: aiosmtpd checks its server by connecting to the port given
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     yield controller, inbox
     controller.stop()
@@ -82,11 +86,11 @@ def test_an_email_reaches_a_real_smtp_server_and_the_export(app, client, key, sm
                           sender="bot@shop.example")
     run_through(app)
     assert inbox.messages == []  # sent by a job, not in the turn
-    assert jobs.drain() >= 2
+    assert jobs.drain() == 1  # the e-mail; the bot has no SMS provider, so its SMS is logged as failed
     ((mail_from, rcpt_tos, message),) = inbox.messages
     assert mail_from == "bot@shop.example" and rcpt_tos == ["eva@example.com", "sales@example.com"]
     assert message["Subject"] == "Your offer, Eva" and message["Reply-To"] == "sales@example.com"
-    assert message.get_payload(decode=True).decode().strip() == "Dear Eva,\nhere is your offer."
+    assert message.get_payload(decode=True).decode().replace("\r\n", "\n").strip() == "Dear Eva,\nhere is your offer."
     (row,) = export(client, key, "outgoingEmail")
     assert {k: v for k, v in row.items() if k != "timestamp"} == {
         "userId": "u-eva", "body": "Dear Eva,\nhere is your offer.", "from": "bot@shop.example",
