@@ -15,7 +15,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from runtime.jobs import limits_storage
-from runtime.management import api, cli, effects, tracker  # noqa: F401  (effects: subscribes)
+from runtime.management import api, cli, effects, openapi, tracker  # noqa: F401  (effects: subscribes)
 from runtime.store.conversations import outbound_rewrites
 
 DEFAULTS = {
@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     app.config["MANAGEMENT_MAX_BODY_BYTES"] = int(app.config["MANAGEMENT_MAX_BODY_BYTES"])
     app.register_blueprint(api.bp)
     app.register_blueprint(tracker.bp)
+    app.register_blueprint(openapi.bp)
     if tracker.tracked not in outbound_rewrites:
         outbound_rewrites.append(tracker.tracked)
     app.cli.add_command(cli.keys)
