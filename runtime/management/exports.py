@@ -10,11 +10,9 @@ server-side cursor) and written out a batch at a time, so a million rows cost th
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import lru_cache
 
 import sqlalchemy as sa
 from flask import Response, request
@@ -24,9 +22,9 @@ from werkzeug.exceptions import BadRequest, NotFound
 from runtime import steps
 from runtime.extensions import db
 from runtime.management import filters as query
+from runtime.management import rows
 from runtime.management.models import OutgoingEmail, OutgoingSms, UrlClick, UserDataSnapshot
 from runtime.store import bots
-from runtime.store.activities import iso
 from runtime.store.models import BotUser, NlpLogEntry, UTCDateTime
 
 BATCH = 2000
@@ -42,7 +40,9 @@ class Export:
 
     def select(self, bot_id: str, filters: query.Filters) -> sa.Select:
         c = self.table.c
-        columns = [c[column] for column in self.fields.values()]
+        # Times as the driver gives them (SQLite: text), turned to ISO 8601 by `rows.when` without a datetime.
+        columns = [sa.type_coerce(c[column], sa.String) if column == self.time else c[column]
+                   for column in self.fields.values()]
         if self.storages:
             columns.append(sa.cast(c[self.storages], sa.Text))  # decoded here, one json.loads per row
         statement = sa.select(*columns).where(c.bot_id == bot_id).order_by(c[self.order])
@@ -52,24 +52,9 @@ class Export:
             statement = statement.where(c[self.time] <= filters.until)
         return statement
 
-    def mapper(self) -> Callable[[sa.Row], dict]:
-        """Turn a result row into the exported object."""
-        names = list(self.fields)
-        at = names.index("timestamp")
-        if not self.storages:
-            def fixed(row: sa.Row) -> dict:
-                out = dict(zip(names, row, strict=False))
-                out["timestamp"] = iso(row[at]) if row[at] else None
-                return out
-            return fixed
-
-        def with_storages(row: sa.Row) -> dict:
-            out = dict(zip(names, row, strict=False))
-            out["timestamp"] = iso(row[at]) if row[at] else None
-            for key, value in json.loads(row[-1] or "{}").items():
-                out.setdefault(camel(key), value)  # userId and timestamp stay what they are
-            return out
-        return with_storages
+    def encoder(self, matches: rows.Matcher) -> Callable[[sa.Row], str | None]:
+        """Turn a result row into the JSON text of the exported object (None when the filters leave it out)."""
+        return rows.storage_rows(matches) if self.storages else rows.fixed_rows(list(self.fields), matches)
 
 
 def _table(name: str, *columns: str, json_columns: tuple[str, ...] = ()) -> TableClause:
@@ -123,36 +108,35 @@ def export(bot: str, name: str) -> Response:
     db.session.close()  # the checks' connection goes back to the pool; the rows come by a connection of their own
     connection = db.engine.connect()
     try:
-        rows = connection.execution_options(yield_per=BATCH).execute(chosen.select(bot, filters))
+        found = connection.execution_options(yield_per=BATCH).execute(chosen.select(bot, filters))
     except BaseException:
         connection.close()
         raise
-    return Response(_json_array(connection, rows, chosen.mapper(), filters.matcher()), content_type="application/json")
+    return Response(_json_array(connection, found, chosen.encoder(filters.matcher())),
+                    content_type="application/json")
 
 
 def available_names() -> list[str]:
     return [name for name, entry in EXPORTS.items() if _available(entry)]
 
 
-def _json_array(connection: sa.Connection, rows: sa.Result, mapper: Callable[[sa.Row], dict],
-                matches: Callable[[dict], bool] | None) -> Iterator[str]:
+def _json_array(connection: sa.Connection, found: sa.Result, encoder: Callable[[sa.Row], str | None]
+                ) -> Iterator[str]:
     """`[`, the rows a batch at a time, `]`: the client sees the first rows while the last are read.
 
     The connection is the export's own, not the request's session (which is gone once the view returns,
     while the body is still being sent); it is closed when the body ends or the client goes away.
     """
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str).encode
     first = True
     try:
-        for batch in rows.partitions():
-            mapped = map(mapper, batch)
-            texts = [dumps(row) for row in (filter(matches, mapped) if matches else mapped)]
+        for batch in found.partitions():
+            texts = [text for text in map(encoder, batch) if text is not None]
             if texts:
                 yield ("[" if first else ",") + ",".join(texts)
                 first = False
         yield "[]" if first else "]"
     finally:
-        rows.close()
+        found.close()
         connection.close()
 
 
@@ -188,15 +172,5 @@ def _written_storages(bot: str) -> set[str]:
     names: set[str] = set()
     for step in indexed.steps.values():
         writes = steps.WRITES.get(step.get("type"))
-        names.update(camel(n) for n in (writes(step) if writes else ()) if n)
+        names.update(rows.camel(n) for n in (writes(step) if writes else ()) if n)
     return names
-
-
-@lru_cache(maxsize=4096)
-def camel(storage: str) -> str:
-    """`first_name` and `FirstName` -> `firstName`: exported fields are camelCase."""
-    head, *rest = storage.strip("_").split("_")
-    if not head:
-        return storage
-    return head[0].lower() + head[1:] + "".join(part[:1].upper() + part[1:] for part in rest)
-

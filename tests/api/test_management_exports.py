@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from management import key_fixture  # noqa: F401  (a fixture)
 
 from runtime.extensions import db
-from runtime.management.exports import EXPORTS, camel
+from runtime.management.exports import EXPORTS
 from runtime.management.models import OutgoingEmail, UrlClick, UserDataSnapshot
+from runtime.management.rows import camel
 from runtime.steps.base import Input
 from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import BotUser
