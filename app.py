@@ -26,7 +26,8 @@ from runtime.store import bots, schema
 # Read from the environment when no test configuration is given.
 ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
                "ARBOR_MAX_DOCUMENT_BYTES", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
-               "WEBCHAT_TOKEN_RATE_LIMIT")
+               "WEBCHAT_TOKEN_RATE_LIMIT", "MANAGEMENT_AUTH_FAILURE_LIMIT", "MANAGEMENT_MAX_BODY_BYTES",
+               "ARBOR_BASE_URL")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
 
