@@ -7,7 +7,10 @@ exports' registry), so the document cannot drift from what the server does on th
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, render_template
+from markupsafe import Markup, escape
 
 from runtime.management.exports import EXPORTS, available_names
 
@@ -189,6 +192,12 @@ def document() -> dict:
 @bp.get("/openapi.json")
 def openapi_json() -> dict:
     return document()
+
+
+@bp.app_template_filter("code_spans")
+def code_spans(text: str | None) -> Markup:
+    """`text` in backticks, as the document writes code, shown as code."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text or ""))))
 
 
 @bp.get("/docs")
