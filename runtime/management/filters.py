@@ -40,8 +40,14 @@ class Filters:
         not_empty, where = self.not_empty, list(self.where.items())
 
         def matches(row: dict) -> bool:
-            return all(row.get(name) not in EMPTY for name in not_empty) and \
-                all(_equals(row.get(name), wanted) for name, wanted in where)
+            for name in not_empty:
+                if row.get(name) in EMPTY:
+                    return False
+            for name, wanted in where:
+                value = row.get(name)
+                if value != wanted and not _equals(value, wanted):
+                    return False
+            return True
 
         return matches
 
