@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
     # Only refused requests count (deduct_when): a client that keeps guessing keys waits; a working
     # integration, however busy, is never limited.
     limiter = Limiter(get_remote_address, app=app, storage_uri=limits_storage(app),
+                      key_prefix=app.config["ARBOR_REDIS_PREFIX"],
                       strategy="moving-window", headers_enabled=True, swallow_errors=True)
     limiter.limit(lambda: app.config["MANAGEMENT_AUTH_FAILURE_LIMIT"], deduct_when=lambda r: r.status_code == 401,
                   error_message="Too many requests with a wrong or missing function key from this address; "

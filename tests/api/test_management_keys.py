@@ -6,6 +6,7 @@ from __future__ import annotations
 from management import key_fixture, make_key  # noqa: F401  (a fixture)
 from sqlalchemy import select
 
+from app import create_app
 from runtime.extensions import db
 from runtime.management.keys import digest
 from runtime.management.models import FunctionKey
@@ -73,3 +74,18 @@ def test_repeated_failures_from_one_address_are_slowed_down_but_good_keys_are_no
     assert "Retry-After" in limited.headers
     other_client = client.get(f"{EXPORT}?code=guess5", environ_base={"REMOTE_ADDR": "127.0.0.9"})
     assert other_client.status_code == 401  # counted per client address
+
+
+def test_failures_are_counted_in_redis_so_every_process_sees_them(app, client, key):
+    """Two web processes (two apps) on one Redis: failures at one count at the other."""
+    app.config["MANAGEMENT_AUTH_FAILURE_LIMIT"] = "2 per minute"
+    shared = {name: app.config[name] for name in ("TESTING", "ARBOR_DATA", "SECRET_KEY", "REDIS_URL",
+                                                  "ARBOR_REDIS_PREFIX", "SQLALCHEMY_DATABASE_URI")}
+    other = create_app({**shared, "SQLALCHEMY_ENGINE_OPTIONS": app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+                        "MANAGEMENT_AUTH_FAILURE_LIMIT": "2 per minute", "AUTO_MIGRATE": False})
+    try:
+        assert [client.get(f"{EXPORT}?code=guess{i}").status_code for i in range(2)] == [401, 401]
+        assert other.test_client().get(f"{EXPORT}?code=guess3").status_code == 429
+    finally:
+        with other.app_context():
+            db.engine.dispose()
