@@ -14,6 +14,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
+import designer
 from runtime import cli
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health
@@ -51,6 +52,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(demo.bp)
     app.register_error_handler(HTTPException, _http_error)
     cli.register(app)
+    designer.init_app(app)
     return app
 
 

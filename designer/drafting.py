@@ -1,0 +1,78 @@
+"""One edit of the draft from an htmx request: check the revision the page was on, change, save.
+
+The page sends the draft revision it shows in the `X-Draft-Revision` header; the answer carries the
+new one. A page behind the draft (a second tab saved meanwhile) gets 409 and a message, never an
+overwrite; an edit that cannot be made gets 422 saying why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import abort, make_response, request
+from flask_login import current_user
+
+from designer.tree import EditError
+from runtime.store import bots
+from runtime.store.drafts import StaleDraft, load_draft, save_draft
+
+T = TypeVar("T")
+HEADER = "X-Draft-Revision"
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def page_revision() -> int | None:
+    raw = request.headers.get(HEADER) or request.form.get("revision")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def current(bot_id: str) -> tuple[dict, int]:
+    """The draft and its revision; 404 for an unknown bot."""
+    try:
+        return load_draft(bot_id)
+    except bots.BotNotFound as e:
+        abort(404, str(e))
+
+
+def edit(bot_id: str, label: str, change: Callable[[dict], T]) -> tuple[dict, int, T]:
+    """Apply `change` to the draft and save it; (document, new revision, what change returned).
+
+    Raises Refused (409 stale page, 422 impossible edit).
+    """
+    doc, revision = current(bot_id)
+    seen = page_revision()
+    if seen is not None and seen != revision:
+        raise Refused(409, stale_message())
+    try:
+        result = change(doc)
+    except EditError as e:
+        raise Refused(422, str(e)) from None
+    try:
+        new = save_draft(bot_id, doc, revision, label=label, by=current_user.email)
+    except StaleDraft:
+        raise Refused(409, stale_message()) from None
+    return doc, new, result
+
+
+def stale_message() -> str:
+    return ("This bot was changed in another tab or by someone else since this page loaded. "
+            "Your last change was not saved. Reload the page to get the latest version, then make it again.")
+
+
+def answer(body: str, revision: int | None = None, status: int = 200, **headers):
+    response = make_response(body, status)
+    if revision is not None:
+        response.headers[HEADER] = str(revision)
+    for key, value in headers.items():
+        response.headers[key.replace("_", "-")] = value
+    return response
+
+
+def refused(error: Refused):
+    return answer(error.message, status=error.status)
