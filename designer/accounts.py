@@ -14,6 +14,7 @@ from functools import wraps
 
 import click
 from flask import Flask, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask.cli import AppGroup
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from htmx_flask import make_response
@@ -171,7 +172,7 @@ def user_list():
         400 if error else 200
 
 
-@click.group(help="Manage the people who sign in to the designer.")
+@click.group(cls=AppGroup, help="Manage the people who sign in to the designer.")
 def users():
     pass
 
