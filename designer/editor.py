@@ -38,8 +38,8 @@ def editor(bot_id: str):
 def _tree(bot_id: str, doc: dict, dialog_id: str, revision: int, selected: str | None = None):
     body = render_template("designer/partials/_tree.html", bot_id=bot_id, doc=doc, dialog_id=dialog_id,
                            selected=selected, oob_dialogs=True)
-    events = {"draftChanged": True, **({"selectStep": selected} if selected else {})}
-    return answer(body, revision, HX_Trigger=json.dumps(events))
+    headers = {"HX_Trigger_After_Settle": json.dumps({"selectStep": selected})} if selected else {}
+    return answer(body, revision, HX_Trigger="draftChanged", **headers)
 
 
 def _edit(bot_id: str, label: str, change, dialog_id: str | None = None, selected: str | None = None):
@@ -157,6 +157,19 @@ def step_move(bot_id: str, step_id: str):
         return answer(str(e), status=422)
     return _edit(bot_id, "Moved a step", lambda doc: tree.move(doc, step_id, place, _index() or 0), place.dialog,
                  step_id)
+
+
+@bp.post("/bots/<bot_id>/steps/<step_id>/shift")
+def step_shift(bot_id: str, step_id: str):
+    """Move a step one place up or down in its list: drag and drop for the keyboard."""
+    delta = -1 if request.form.get("direction") == "up" else 1
+
+    def shift(doc: dict) -> None:
+        _, holder, i, _ = tree.locate(doc, step_id)
+        if 0 <= i + delta < len(holder):
+            holder.insert(i + delta, holder.pop(i))
+
+    return _edit(bot_id, "Moved a step", shift, None, step_id)
 
 
 @bp.post("/bots/<bot_id>/steps/<step_id>/delete")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 from flask import render_template, request
-from jinja2 import TemplateNotFound
+from jinja2 import TemplateNotFound, Undefined
 
 from designer import bp, catalog, drafting, schemaform, tree
 from designer.bots import get_bot_or_404
@@ -36,8 +36,9 @@ def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict, error: sc
                                form_template=_form_template(step.get("type")), type_title=type_title(step.get("type")),
                                dialogs=dialogs, integration=integration, error=error,
                                integrations=sorted(doc.get("integrations") or {}),
-                               fields=lambda key, value, name=None: schemaform.fields(
-                                   STEP_TYPES[step["type"]].SCHEMA["properties"][key], value, name or key, key),
+                               fields=lambda key, value: schemaform.fields(
+                                   STEP_TYPES[step["type"]].SCHEMA["properties"][key],
+                                   None if isinstance(value, Undefined) else value, key, key),
                                raw=json.dumps(step, indent=2, ensure_ascii=False))
     except TemplateNotFound:
         return answer("This step's form is missing.", status=500)

@@ -66,7 +66,8 @@ def fields(schema: dict, value: Any, name: str, key: str = "", required: bool = 
         value = schema["default"]
     if kind == "object":
         value = value if isinstance(value, dict) else {}
-        needed = set(schema.get("required", []))
+        # The required fields of an optional group that is not there yet may be left blank (no group then).
+        needed = set(schema.get("required", [])) if required or value else set()
         for k, sub in (schema.get("properties") or {}).items():
             if "$ref" in sub:
                 continue
@@ -93,6 +94,8 @@ def parse(schema: dict, form: MultiDict, name: str, old: Any, action: tuple[str,
           required: bool = False) -> Any:
     """The value the form holds for `name`, merged over `old`; `action` is ("add"|"remove", list name)."""
     kind = kind_of(schema)
+    if kind == "object" and not required and _left_empty(form, name):
+        return None  # an optional group left blank (an error handler not wanted) is left out
     if kind == "object":
         result = dict(old) if isinstance(old, dict) else {}
         needed = set(schema.get("required", []))
@@ -153,6 +156,12 @@ def _present(form: MultiDict, name: str, kind: str) -> bool:
         prefix = f"{name}."
         return any(k.startswith(prefix) for k in form)
     return name in form or f"{name}._present" in form
+
+
+def _left_empty(form: MultiDict, name: str) -> bool:
+    prefix = f"{name}."
+    values = [v for k, v in form.items(multi=True) if k.startswith(prefix) and not k.endswith(("._count", "._present"))]
+    return all(v == "" for v in values)
 
 
 def _blank(schema: dict) -> Any:

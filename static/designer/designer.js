@@ -87,7 +87,7 @@
     if (!window.Sortable) return;
     root.querySelectorAll('ol.steps').forEach((list) => {
       if (list._sortable) return;
-      list._sortable = Sortable.create(list, {group: 'steps', handle: '.handle', animation: 120,
+      list._sortable = Sortable.create(list, {group: 'steps', handle: '.handle', animation: 120, forceFallback: true,
         fallbackOnBody: true, swapThreshold: 0.6, emptyInsertThreshold: 24,
         onEnd: (event) => {
           if (event.from === event.to && event.oldIndex === event.newIndex) return;
@@ -192,9 +192,19 @@
   }
   document.addEventListener('htmx:afterSettle', (event) => settle(event.detail.elt && event.detail.elt.parentElement));
   document.addEventListener('htmx:oobAfterSwap', () => settle(document));
+  let focusInspector = false;
   document.addEventListener('selectStep', (event) => {
     const node = document.getElementById('node-' + event.detail.value);
-    if (node) node.querySelector('.select').click();
+    if (!node) return;
+    focusInspector = true;
+    node.scrollIntoView({block: 'nearest'});
+    node.querySelector('.select').click();
+  });
+  document.addEventListener('htmx:afterSettle', (event) => {
+    if (!focusInspector || !event.detail.target || event.detail.target.id !== 'inspector') return;
+    focusInspector = false;
+    const first = event.detail.target.querySelector('#step-form textarea, #step-form input:not([type=hidden]), #step-form select');
+    if (first) first.focus();
   });
   document.addEventListener('DOMContentLoaded', () => {
     settle(document);

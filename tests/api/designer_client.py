@@ -55,7 +55,7 @@ class Designer:
         response = self.edit(f"/designer/bots/{bot_id}/steps", {"type": kind, "place": place,
                                                                 "index": "" if index is None else index})
         assert response.status_code == 200, response.text
-        return json.loads(response.headers["HX-Trigger"])["selectStep"]
+        return json.loads(response.headers["HX-Trigger-After-Settle"])["selectStep"]
 
     def published(self, bot_id: str) -> int | None:
         with self.app.app_context():

@@ -11,6 +11,7 @@ import pytest
 from designer_client import Designer
 
 from runtime.extensions import db
+from runtime.steps import STEP_TYPES
 from runtime.steps.base import Input
 from runtime.store import secrets
 from runtime.store.conversations import handle
@@ -343,3 +344,19 @@ def test_json_editor_validates_before_it_saves(designer):
     good.pop("updated")
     assert designer.post(f"/designer/bots/{bot_id}/json", {"document": json.dumps(good)}).status_code == 302
     assert designer.draft(bot_id)[0]["name"] == "From JSON"
+
+
+@pytest.mark.parametrize("kind", sorted(STEP_TYPES))
+def test_every_step_type_has_a_form_that_saves_back_unchanged(designer, kind):
+    bot_id = designer.create_bot()
+    step_id = designer.add_step(bot_id, kind, "welcome")
+    before = first_dialog(designer.draft(bot_id)[0])["steps"][1]
+    form = designer.client.get(f"/designer/bots/{bot_id}/steps/{step_id}", headers={"HX-Request": "true"})
+    assert form.status_code == 200 and 'id="step-form"' in form.text
+    fields = dict(re.findall(r'<input name="([^"]+)" value="([^"]*)"', form.text))
+    fields.update({name: "1" for name in re.findall(r'name="([^"]+\._present)"', form.text)})
+    counts = dict(re.findall(r'name="([^"]+\._count)" value="(\d+)"', form.text))
+    saved = designer.edit(f"/designer/bots/{bot_id}/steps/{step_id}", {**fields, **counts})
+    assert saved.status_code == 200, saved.text
+    after = first_dialog(designer.draft(bot_id)[0])["steps"][1]
+    assert {k: v for k, v in after.items() if k != "title"} == before
