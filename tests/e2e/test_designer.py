@@ -35,9 +35,12 @@ def sign_in(page: Page, url: str, email: str) -> None:
 
 def add_step(page: Page, kind: str, where=None) -> None:
     """Click an "+ Add a step" button (the dialog's own by default), pick the type; the new step's form opens."""
+    before = page.locator(".node").count()
     (where or page.get_by_test_id("add-step")).click()
     page.get_by_test_id(f"menu-{kind}").click()
-    expect(page.locator("#step-form")).to_be_visible()
+    expect(page.locator(".node")).to_have_count(before + 1)
+    new = page.locator(f".node[data-type={kind}]:has(> .row.selected)").get_attribute("data-step")
+    expect(page.locator(f'#step-form[data-step="{new}"]')).to_be_visible()
 
 
 def saved(page: Page) -> None:
@@ -139,7 +142,8 @@ def test_two_tabs_editing_one_bot_are_told_of_the_conflict(live, page: Page, new
     other = page.context.new_page()
     other.goto(page.url)
     add_step(other, "message")
-    add_step(page, "end")
+    page.get_by_test_id("add-step").click()  # this tab still shows the bot as it was
+    page.get_by_test_id("menu-end").click()
     conflict = page.locator("#conflict")
     expect(conflict).to_be_visible()
     expect(conflict).to_contain_text("changed in another tab")
