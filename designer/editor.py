@@ -36,8 +36,9 @@ def editor(bot_id: str):
 
 
 def _tree(bot_id: str, doc: dict, dialog_id: str, revision: int, selected: str | None = None):
+    """The dialog's tree; after a change to the dialogs themselves, their list too (out of band)."""
     body = render_template("designer/partials/_tree.html", bot_id=bot_id, doc=doc, dialog_id=dialog_id,
-                           selected=selected, oob_dialogs=True)
+                           selected=selected, oob_dialogs="/dialogs" in request.path)
     headers = {"HX_Trigger_After_Settle": json.dumps({"selectStep": selected})} if selected else {}
     return answer(body, revision, HX_Trigger="draftChanged", **headers)
 
