@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
 from designer import bp
+from designer.labels import place
 from designer.tree import new_id
 from runtime import botdoc
 from runtime.extensions import db
@@ -33,7 +34,6 @@ def get_bot_or_404(bot_id: str) -> Bot:
     try:
         return bots.get_bot(bot_id)
     except bots.BotNotFound as e:
-        from flask import abort
         abort(404, str(e))
 
 
@@ -77,28 +77,32 @@ def bot_import():
         return render_template("designer/import.html", problems=None)
     upload = request.files.get("file")
     limit = current_app.config["ARBOR_MAX_DOCUMENT_BYTES"]
-    if upload is None or not upload.filename:
+    kept = request.form.get("document")  # "import anyway" sends back the file it was shown
+    if kept is None and (upload is None or not upload.filename):
         return _import_refused([botdoc.Problem("", "Choose a .json file to import.")])
-    upload.stream.seek(0, 2)
-    size = upload.stream.tell()
-    upload.stream.seek(0)
-    if size > limit:
-        return _import_refused([botdoc.Problem("", f"The file is {size / 2**20:.1f} MB; a bot may be at most "
-                                                   f"{limit / 2**20:.1f} MB. Is it the right file?")])
+    if kept is None:
+        upload.stream.seek(0, 2)
+        size = upload.stream.tell()
+        upload.stream.seek(0)
+        if size > limit:
+            return _import_refused([botdoc.Problem("", f"The file is {size / 2**20:.1f} MB; a bot may be at most "
+                                                       f"{limit / 2**20:.1f} MB. Is it the right file?")])
     try:
-        doc = botdoc.parse(upload.read(), max_bytes=limit)
+        text = kept if kept is not None else upload.read()
+        doc = botdoc.parse(text, max_bytes=limit)
     except botdoc.DocumentError as e:
         return _import_refused(e.problems)
     if not isinstance(doc.get("dialogs"), list) or not isinstance(doc.get("id"), str):
         return _import_refused([botdoc.Problem("", "This JSON is not a bot: a bot has an \"id\" and a list of "
                                                    "\"dialogs\".")])
     wanted_id = doc["id"]
-    doc["id"] = bots.free_id(wanted_id)
     problems = botdoc.validate(doc)
     errors = [p for p in problems if p.severity == "error"]
     if errors and request.form.get("anyway") != "1":
-        return render_template("designer/import.html", problems=problems, filename=upload.filename,
-                               can_keep=True), 422
+        return render_template("designer/import.html", problems=_in_words(doc, problems), can_keep=True,
+                               filename=upload.filename if upload else "the file",
+                               document=text if isinstance(text, str) else text.decode()), 422
+    doc["id"] = bots.free_id(wanted_id)
     try:
         bots.import_bot(doc, keep_problems=bool(errors))
     except botdoc.DocumentError as e:
@@ -110,7 +114,11 @@ def bot_import():
 
 
 def _import_refused(problems: list[botdoc.Problem]):
-    return render_template("designer/import.html", problems=problems, can_keep=False), 422
+    return render_template("designer/import.html", problems=_in_words({}, problems), can_keep=False), 422
+
+
+def _in_words(doc: dict, problems: list[botdoc.Problem]) -> list[tuple[botdoc.Problem, str]]:
+    return [(p, place(doc, p.pointer)[2] if p.pointer else "the whole file") for p in problems]
 
 
 @bp.get("/bots/<bot_id>/export")
@@ -120,7 +128,6 @@ def bot_export(bot_id: str):
     try:
         doc = bots.get_version_doc(bot_id, number)
     except bots.BotNotPublished as e:
-        from flask import abort
         abort(404, str(e))
     suffix = f"-v{number}" if number else "-draft"
     return Response(json.dumps(doc, indent=2, ensure_ascii=False), mimetype="application/json",
@@ -132,7 +139,7 @@ def bot_duplicate(bot_id: str):
     bot = get_bot_or_404(bot_id)
     name = f"{bot.name} (copy)"
     doc = {**bot.draft, "id": bots.free_id(f"{bot_id}-copy"), "name": name}
-    bots.import_bot(doc, keep_problems=bool(botdoc.validate(doc)))
+    bots.import_bot(doc, keep_problems=any(p.severity == "error" for p in botdoc.validate(doc)))
     flash(f"Made a copy: {name}.")
     return redirect(url_for("designer.bot_list"))
 

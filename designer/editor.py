@@ -13,7 +13,7 @@ from flask import render_template, request, url_for
 from designer import bp, drafting, tree
 from designer.bots import get_bot_or_404
 from designer.drafting import Refused, answer, refused
-from designer.labels import step_menu
+from designer.labels import place, step_menu
 from runtime import botdoc
 from runtime.store.drafts import StaleDraft, last_edit, undo
 
@@ -201,24 +201,6 @@ def draft_undo(bot_id: str):
 def problems(bot_id: str):
     doc, _ = drafting.current(bot_id)
     found = botdoc.validate(doc)
-    places = [_place_of(doc, p.pointer) for p in found]
+    places = [place(doc, p.pointer) for p in found]
     return render_template("designer/partials/_problems.html", bot_id=bot_id,
                            problems=list(zip(found, places, strict=True)))
-
-
-def _place_of(doc: dict, pointer: str) -> tuple[str | None, str | None, str]:
-    """(dialog id, step id, the place in words) of a JSON Pointer in the document."""
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
-    node, dialog_id, step_id, words = doc, None, None, []
-    for part in parts:
-        try:
-            node = node[int(part)] if isinstance(node, list) else node[part]
-        except (KeyError, IndexError, ValueError, TypeError):
-            break
-        if isinstance(node, dict) and "steps" in node and node in doc.get("dialogs", []):
-            dialog_id = node.get("id")
-            words = [f"dialog “{node.get('title') or dialog_id}”"]
-        elif isinstance(node, dict) and "type" in node and "id" in node:
-            step_id = node.get("id")
-            words = words[:1] + [f"step “{node.get('title') or step_id}”"]
-    return dialog_id, step_id, ", ".join(words) or "the bot's settings"

@@ -81,3 +81,31 @@ def branch_label(step: dict, slot: str) -> str:
         pass
     return {"else": "Otherwise", "onEvent": "When the page sends the event",
             "onTimeout": "When the time is up"}.get(parts[0], parts[0])
+
+
+FIELD_WORDS = {"start": "start dialog", "fallback": "fallback dialog", "dialogs": "dialogs", "id": "id",
+               "name": "name", "format": "format", "triggers": "page-event triggers", "integrations": "integrations"}
+
+
+def place(doc: dict, pointer: str) -> tuple[str | None, str | None, str]:
+    """(dialog id, step id, the place in plain words) of a JSON Pointer into a document."""
+    parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
+    if not parts:
+        return None, None, "the whole bot"
+    node, dialog_id, step_id, words, field = doc, None, None, [], parts[-1]
+    for part in parts:
+        try:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            break
+        if isinstance(node, dict) and node in (doc.get("dialogs") or []):
+            dialog_id = node.get("id")
+            words = [f"dialog “{node.get('title') or dialog_id}”"]
+        elif isinstance(node, dict) and "type" in node and "id" in node:
+            step_id = node.get("id")
+            words = words[:1] + [f"step “{node.get('title') or summary(node)}”"]
+    if not words:
+        return None, None, f"the bot's {FIELD_WORDS.get(parts[0], parts[0])}"
+    if not field.isdigit() and field not in ("steps",):
+        words.append(f"field “{field}”")
+    return dialog_id, step_id, ", ".join(words)

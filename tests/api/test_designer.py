@@ -144,8 +144,9 @@ def test_import_shows_every_problem_with_its_place(designer):
                                             {"id": "s2", "type": "teleport", "to": "mars"}]}]}
     response = upload(json.dumps(broken).encode())
     assert response.status_code == 422
-    assert "/dialogs/0/steps/1" in response.text and "Import it anyway" in response.text
-    kept = upload(json.dumps(broken).encode(), anyway="1")
+    assert "/dialogs/0/steps/1" in response.text and "dialog “A”, step" in response.text
+    assert "Import anyway" in response.text
+    kept = designer.post("/designer/import", {"anyway": "1", "document": json.dumps(broken)})
     assert kept.status_code == 302
     editor = designer.client.get(kept.location).text
     step = designer.client.get("/designer/bots/broken/steps/s2", headers={"HX-Request": "true"}).text
