@@ -23,7 +23,7 @@ from runtime.store import bots, schema
 
 # Read from the environment when no test configuration is given.
 ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_MAX_DOCUMENT_BYTES",
-               "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES", "WEBCHAT_TOKEN_RATE_LIMIT")
+               "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES", "WEBCHAT_TOKEN_RATE_LIMIT", "DESIGNER_IDLE_MINUTES")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
 

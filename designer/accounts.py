@@ -28,7 +28,7 @@ OPEN_VIEWS = {"designer.signin", "designer.first_run"}
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("DESIGNER_IDLE_MINUTES", 8 * 60)
+    app.config["DESIGNER_IDLE_MINUTES"] = float(app.config.get("DESIGNER_IDLE_MINUTES") or 8 * 60)
     login_manager.init_app(app)
     login_manager.user_loader(lambda user_id: db.session.get(User, int(user_id)) if user_id.isdigit() else None)
     app.cli.add_command(users)
