@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 
 from designer import bp
 from designer.labels import place
-from designer.tree import new_id
+from designer.tree import new_id, shape_problem
 from runtime import botdoc
 from runtime.extensions import db
 from runtime.store import bots
@@ -92,15 +92,16 @@ def bot_import():
         doc = botdoc.parse(text, max_bytes=limit)
     except botdoc.DocumentError as e:
         return _import_refused(e.problems)
-    if not isinstance(doc.get("dialogs"), list) or not isinstance(doc.get("id"), str):
+    if not isinstance(doc.get("id"), str) or not doc["id"]:
         return _import_refused([botdoc.Problem("", "This JSON is not a bot: a bot has an \"id\" and a list of "
                                                    "\"dialogs\".")])
+    shape = shape_problem(doc)
     wanted_id = doc["id"]
     problems = botdoc.validate(doc)
     errors = [p for p in problems if p.severity == "error"]
-    if errors and request.form.get("anyway") != "1":
+    if errors and (request.form.get("anyway") != "1" or shape):
         return render_template("designer/import.html", problems=_in_words(doc, problems), can_keep=True,
-                               filename=upload.filename if upload else "the file",
+                               filename=upload.filename if upload else "the file", shape=shape,
                                document=text if isinstance(text, str) else text.decode()), 422
     doc["id"] = bots.free_id(wanted_id)
     try:

@@ -222,3 +222,21 @@ def place_of(doc: dict, step_id: str) -> Place:
                 if any(isinstance(s, dict) and s.get("id") == step_id for s in items or []):
                     return Place(d["id"], step["id"], slot)
     raise EditError("That step is not in the draft any more; reload the page.")
+
+
+def shape_problem(doc: dict) -> str | None:
+    """Why the editor could not show a document as a tree (dialogs and steps that are not objects with
+    ids), or None. Anything else wrong is shown on its step and mended there."""
+    dialogs = doc.get("dialogs")
+    if not isinstance(dialogs, list) or not dialogs:
+        return "A bot needs a list of dialogs (\"dialogs\": [...]) with at least one dialog."
+    for i, d in enumerate(dialogs):
+        if not isinstance(d, dict) or not isinstance(d.get("id"), str) or not isinstance(d.get("steps", []), list):
+            return f"Dialog {i + 1} needs an \"id\" text and a \"steps\" list."
+        for step, _, _ in walk(d.get("steps", [])):
+            if not isinstance(step, dict) or not isinstance(step.get("id"), str) or \
+                    not isinstance(step.get("type"), str):
+                return f"Every step needs an \"id\" and a \"type\" (see dialog “{d['id']}”)."
+            if any(items is not None and not isinstance(items, list) for _, items in slots(step)):
+                return f"The branches of step “{step['id']}” must be lists of steps."
+    return None

@@ -152,6 +152,9 @@ def test_import_shows_every_problem_with_its_place(designer):
     step = designer.client.get("/designer/bots/broken/steps/s2", headers={"HX-Request": "true"}).text
     assert "Kept as it is" in editor and "teleport" in step and "mars" in step
     assert designer.draft("broken")[0]["dialogs"][0]["steps"][1] == {"id": "s2", "type": "teleport", "to": "mars"}
+    shapeless = {"format": 1, "id": "shapeless", "start": "a", "dialogs": [{"id": "a", "steps": ["hello"]}]}
+    refused = designer.post("/designer/import", {"anyway": "1", "document": json.dumps(shapeless)})
+    assert refused.status_code == 422 and "needs an &#34;id&#34; and a &#34;type&#34;" in refused.text
 
 
 # --- the tree editor -----------------------------------------------------------------------------
