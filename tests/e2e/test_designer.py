@@ -150,3 +150,28 @@ def test_two_tabs_editing_one_bot_are_told_of_the_conflict(live, page: Page, new
     conflict.get_by_role("button", name="Reload").click()
     expect(page.locator(".node[data-type=message]")).to_have_count(2)  # the other tab's work is there
     other.close()
+
+
+def test_an_edit_after_the_session_ended_is_saved_after_signing_in_again(live, page: Page, newcomer: str):
+    sign_in(page, live.url, newcomer)
+    page.get_by_role("button", name="New bot").click()
+    page.get_by_label("Name").fill("Session end")
+    page.get_by_role("button", name="Create bot").click()
+    page.get_by_test_id("step").first.click()
+    text = page.locator("#step-form").get_by_label("What the bot says")
+    expect(text).to_be_visible()
+    other = page.context.new_page()  # signing out in another tab ends this tab's session too
+    other.goto(f"{live.url}/designer/")
+    other.get_by_role("button", name="Sign out").click()
+    other.close()
+    text.fill("Typed while signed out")
+    text.blur()
+    dialog = page.locator("#signin-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("E-mail").fill(newcomer)
+    dialog.get_by_label("Password").fill(PASSWORD)
+    dialog.get_by_role("button", name="Sign in and save").click()
+    saved(page)
+    expect(text).to_have_value("Typed while signed out")
+    page.reload()
+    expect(page.locator(".node .summary").first).to_have_text("Typed while signed out")
