@@ -51,14 +51,10 @@ def bot_list():
 
 @bp.post("/bots")
 def bot_create():
-    name = request.form.get("name", "").strip()[:200] or "New bot"
-    example = request.form.get("example", "")
-    doc = examples().get(example) if example else None
-    bot_id = bots.free_id(name if doc is None or request.form.get("name") else doc.get("name", example))
-    if doc is None:
-        doc = blank(bot_id, name)
-    else:
-        doc = {**doc, "id": bot_id, "name": name if request.form.get("name") else doc.get("name", bot_id)}
+    example = examples().get(request.form.get("example", ""))
+    name = request.form.get("name", "").strip()[:200] or (example or {}).get("name") or "New bot"
+    bot_id = bots.free_id(name)
+    doc = blank(bot_id, name) if example is None else {**example, "id": bot_id, "name": name}
     bots.import_bot(doc)
     flash(f"Created {doc['name']}.")
     return redirect(url_for("designer.editor", bot_id=bot_id))

@@ -87,6 +87,8 @@ def edit(bot_id: str, label: str, change: Callable[[dict], T]) -> tuple[dict, in
         new = save_draft(bot_id, doc, revision, label=label, by=current_user.email)
     except StaleDraft:
         raise Refused(409, stale_message()) from None
+    except bots.BotNotFound as e:
+        abort(404, str(e))
     last.keep(bot_id, new, doc)
     return doc, new, result
 

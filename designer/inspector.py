@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from flask import render_template, request
-from jinja2 import TemplateNotFound, Undefined
+from jinja2 import Undefined
+from markupsafe import escape
 
 from designer import bp, catalog, drafting, schemaform, tree
 from designer.bots import get_bot_or_404
@@ -22,7 +23,7 @@ def _form_template(kind: str) -> str:
     return f"designer/steps/{kind}.html" if kind in STEP_TYPES else "designer/steps/_unknown.html"
 
 
-def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict, error: schemaform.FormError | None = None):
+def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict) -> str:
     integration = None
     if step.get("type") == "integration":
         template_id = catalog.template_of(doc, step)
@@ -31,17 +32,14 @@ def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict, error: sc
                        "params": schemaform.fields(schema, step.get("params"), "params") if schema else None,
                        "params_json": json.dumps(step.get("params") or {}, indent=2, ensure_ascii=False)}
     dialogs = [(d.get("id"), d.get("title") or d.get("id")) for d in doc.get("dialogs", [])]
-    try:
-        return render_template("designer/partials/_inspector.html", bot_id=bot_id, step=step, dialog=dialog,
-                               form_template=_form_template(step.get("type")), type_title=type_title(step.get("type")),
-                               dialogs=dialogs, integration=integration, error=error,
-                               integrations=sorted(doc.get("integrations") or {}),
-                               fields=lambda key, value: schemaform.fields(
-                                   STEP_TYPES[step["type"]].SCHEMA["properties"][key],
-                                   None if isinstance(value, Undefined) else value, key, key),
-                               raw=json.dumps(step, indent=2, ensure_ascii=False))
-    except TemplateNotFound:
-        return answer("This step's form is missing.", status=500)
+    return render_template("designer/partials/_inspector.html", bot_id=bot_id, step=step, dialog=dialog,
+                           form_template=_form_template(step.get("type")), type_title=type_title(step.get("type")),
+                           dialogs=dialogs, integration=integration,
+                           integrations=sorted(doc.get("integrations") or {}),
+                           fields=lambda key, value: schemaform.fields(
+                               STEP_TYPES[step["type"]].SCHEMA["properties"][key],
+                               None if isinstance(value, Undefined) else value, key, key),
+                           raw=json.dumps(step, indent=2, ensure_ascii=False))
 
 
 @bp.get("/bots/<bot_id>/steps/<step_id>")
@@ -91,7 +89,8 @@ def inspector_save(bot_id: str, step_id: str):
         doc, revision, _ = drafting.edit(bot_id, "Changed a step", change)
     except schemaform.FormError as e:
         doc, _ = drafting.current(bot_id)
-        return answer(f"<p class='field-error' role='alert' data-field='{e.name}'>{_escape(str(e))}</p>", status=422)
+        return answer(f'<p class="field-error" role="alert" data-field="{escape(e.name)}">{escape(str(e))}</p>',
+                      status=422)
     except Refused as e:
         return refused(e)
     step = holder["step"]
@@ -101,7 +100,3 @@ def inspector_save(bot_id: str, step_id: str):
                            place=str(tree.place_of(doc, step_id)))
     return answer(body, revision, HX_Trigger="draftChanged")
 
-
-def _escape(text: str) -> str:
-    from markupsafe import escape
-    return str(escape(text))
