@@ -11,9 +11,10 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import abort, current_app, make_response, request
+from flask import abort, current_app, g, make_response, request
 from flask_login import current_user
 
+from designer import tree
 from designer.tree import EditError
 from runtime.store import bots
 from runtime.store.drafts import StaleDraft, load_draft, save_draft
@@ -53,14 +54,15 @@ class LastSaved:
     def __init__(self, size: int = 32):
         self.size, self.items, self.lock = size, {}, threading.Lock()
 
-    def take(self, bot_id: str, revision: int | None) -> dict | None:
+    def take(self, bot_id: str, revision: int | None) -> tuple[dict | None, set[str] | None]:
+        """The document saved at `revision` and the ids it holds (if known), or (None, None)."""
         with self.lock:
             kept = self.items.pop(bot_id, None)
-        return kept[1] if kept and kept[0] == revision else None
+        return kept[1:] if kept and kept[0] == revision else (None, None)
 
-    def keep(self, bot_id: str, revision: int, doc: dict) -> None:
+    def keep(self, bot_id: str, revision: int, doc: dict, ids: set[str] | None) -> None:
         with self.lock:
-            self.items[bot_id] = (revision, doc)
+            self.items[bot_id] = (revision, doc, ids)
             while len(self.items) > self.size:
                 self.items.pop(next(iter(self.items)))
 
@@ -72,7 +74,8 @@ def edit(bot_id: str, label: str, change: Callable[[dict], T]) -> tuple[dict, in
     """
     last: LastSaved = current_app.extensions.setdefault("arbor.designer.last_saved", LastSaved())
     seen = page_revision()
-    doc = last.take(bot_id, seen)
+    doc, known_ids = last.take(bot_id, seen)
+    g.designer_ids = (doc, known_ids) if known_ids is not None else None
     if doc is None:
         doc, revision = current(bot_id)
         if seen is not None and seen != revision:
@@ -89,8 +92,19 @@ def edit(bot_id: str, label: str, change: Callable[[dict], T]) -> tuple[dict, in
         raise Refused(409, stale_message()) from None
     except bots.BotNotFound as e:
         abort(404, str(e))
-    last.keep(bot_id, new, doc)
+    ids = g.get("designer_ids")
+    last.keep(bot_id, new, doc, ids[1] if ids and ids[0] is doc else None)
     return doc, new, result
+
+
+def taken_ids(doc: dict) -> set[str]:
+    """The ids in use in the draft being edited: kept from the last edit when it saved this document, so a
+    new step's id is checked without scanning a big bot again. Ids of deleted steps may linger in the set;
+    they are only avoided."""
+    known = g.get("designer_ids")
+    if known is None or known[0] is not doc:
+        g.designer_ids = (doc, tree.ids(doc))
+    return g.designer_ids[1]
 
 
 def stale_message() -> str:

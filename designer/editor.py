@@ -61,11 +61,12 @@ def dialog_add(bot_id: str):
 
     def add(doc: dict) -> dict:
         base = "".join(c if c.isalnum() else "-" for c in title.lower()).strip("-")[:40] or "dialog"
-        taken = tree.ids(doc)
+        taken = drafting.taken_ids(doc)
         dialog_id, n = base, 1
         while dialog_id in taken:
             n += 1
             dialog_id = f"{base}-{n}"
+        taken.add(dialog_id)
         doc.setdefault("dialogs", []).append({"id": dialog_id, "title": title, "steps": []})
         return {"dialog": dialog_id}
 
@@ -145,7 +146,7 @@ def step_add(bot_id: str):
         return answer(str(e), status=422)
 
     def add(doc: dict) -> dict:
-        return tree.insert(doc, place, _index(), tree.new_step(doc, kind, place.dialog))
+        return tree.insert(doc, place, _index(), tree.new_step(doc, kind, place.dialog, drafting.taken_ids(doc)))
 
     return _edit(bot_id, f"Added a {kind} step", add, place.dialog)
 
@@ -180,7 +181,7 @@ def step_delete(bot_id: str, step_id: str):
 
 @bp.post("/bots/<bot_id>/steps/<step_id>/duplicate")
 def step_duplicate(bot_id: str, step_id: str):
-    return _edit(bot_id, "Duplicated a step", lambda doc: tree.duplicate(doc, step_id))
+    return _edit(bot_id, "Duplicated a step", lambda doc: tree.duplicate(doc, step_id, drafting.taken_ids(doc)))
 
 
 @bp.post("/bots/<bot_id>/undo")

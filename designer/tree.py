@@ -153,11 +153,14 @@ def remove(doc: dict, step_id: str) -> dict:
     return step
 
 
-def duplicate(doc: dict, step_id: str) -> dict:
-    """A copy of a step (and of its branches) with new ids, placed right after it; returns the copy."""
+def duplicate(doc: dict, step_id: str, taken: set[str] | None = None) -> dict:
+    """A copy of a step (and of its branches) with new ids, placed right after it; returns the copy.
+
+    `taken` is the set of ids in use when the caller has it (it is updated), else it is computed.
+    """
     step, holder, i, _ = locate(doc, step_id)
     twin = copy.deepcopy(step)
-    taken = ids(doc)
+    taken = ids(doc) if taken is None else taken
     for inner, _, _ in walk([twin]):
         inner["id"] = new_id(taken, _prefix(inner.get("type")))
     holder.insert(i + 1, twin)
@@ -168,8 +171,11 @@ def _prefix(kind: object) -> str:
     return str(kind or "step").split("-")[0][:8]
 
 
-def new_step(doc: dict, kind: str, dialog_id: str) -> dict:
-    """A step of a type with starting values that make sense to edit from (EditError for an unknown type)."""
+def new_step(doc: dict, kind: str, dialog_id: str, taken: set[str] | None = None) -> dict:
+    """A step of a type with starting values that make sense to edit from (EditError for an unknown type).
+
+    `taken` is the set of ids in use when the caller has it (it is updated), else it is computed.
+    """
     if kind not in STEP_TYPES:
         raise EditError(f"There is no step type '{kind}'.")
     others = [d["id"] for d in doc.get("dialogs", []) if d.get("id") != dialog_id] or [dialog_id]
@@ -189,7 +195,8 @@ def new_step(doc: dict, kind: str, dialog_id: str) -> dict:
         "sms": {"to": "", "text": ""},
         "faq": {"questions": [{"question": "When are you open?", "answer": "Every day from 9 to 5."}]},
     }
-    return {"id": new_id(ids(doc), _prefix(kind)), "type": kind, **copy.deepcopy(starts.get(kind, {}))}
+    taken = ids(doc) if taken is None else taken
+    return {"id": new_id(taken, _prefix(kind)), "type": kind, **copy.deepcopy(starts.get(kind, {}))}
 
 
 def gotos_to(doc: dict, dialog_id: str) -> list[tuple[dict, dict]]:
