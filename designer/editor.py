@@ -167,7 +167,7 @@ def step_shift(bot_id: str, step_id: str):
     delta = -1 if request.form.get("direction") == "up" else 1
 
     def shift(doc: dict) -> None:
-        _, holder, i, _ = tree.locate(doc, step_id)
+        _, holder, i, _ = tree.locate(doc, step_id, request.form.get("dialog"))
         if 0 <= i + delta < len(holder):
             holder.insert(i + delta, holder.pop(i))
 
@@ -176,7 +176,7 @@ def step_shift(bot_id: str, step_id: str):
 
 @bp.post("/bots/<bot_id>/steps/<step_id>/delete")
 def step_delete(bot_id: str, step_id: str):
-    return _edit(bot_id, "Deleted a step", lambda doc: tree.remove(doc, step_id) and None)
+    return _edit(bot_id, "Deleted a step", lambda doc: tree.remove(doc, step_id, request.form.get("dialog")) and None)
 
 
 @bp.post("/bots/<bot_id>/steps/<step_id>/duplicate")

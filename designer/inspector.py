@@ -80,7 +80,7 @@ def inspector_save(bot_id: str, step_id: str):
     holder: dict = {}
 
     def change(doc: dict) -> None:
-        step, items, index, dialog = tree.locate(doc, step_id)
+        step, items, index, dialog = tree.locate(doc, step_id, request.form.get("_dialog"))
         updated = read_form(doc, step, request.form)
         items[index] = updated
         holder.update(doc=doc, step=updated, dialog=dialog)
@@ -97,6 +97,6 @@ def inspector_save(bot_id: str, step_id: str):
     if request.form.get("_action"):
         return answer(render_inspector(bot_id, doc, step, holder["dialog"]), revision, HX_Trigger="draftChanged")
     body = render_template("designer/partials/_saved.html", step=step, bot_id=bot_id, dialog=holder["dialog"],
-                           place=str(tree.place_of(doc, step_id)))
+                           place=str(tree.place_of(doc, step_id, holder["dialog"].get("id"))))
     return answer(body, revision, HX_Trigger="draftChanged")
 

@@ -81,9 +81,16 @@ def all_steps(doc: dict) -> Iterator[tuple[dict, dict]]:
             yield d, step
 
 
-def locate(doc: dict, step_id: str) -> tuple[dict, list, int, dict]:
-    """(step, its list, its index, its dialog), or EditError."""
-    for d in doc.get("dialogs", []):
+def _dialogs(doc: dict, hint: str | None) -> list[dict]:
+    """The dialogs, the one the step is probably in (the page's dialog) first: big bots are searched less."""
+    dialogs = doc.get("dialogs", [])
+    first = [d for d in dialogs if d.get("id") == hint] if hint else []
+    return first + [d for d in dialogs if not first or d is not first[0]]
+
+
+def locate(doc: dict, step_id: str, hint: str | None = None) -> tuple[dict, list, int, dict]:
+    """(step, its list, its index, its dialog), or EditError; `hint` names the dialog to search first."""
+    for d in _dialogs(doc, hint):
         for step, holder, i in walk(d.get("steps", [])):
             if isinstance(step, dict) and step.get("id") == step_id:
                 return step, holder, i, d
@@ -95,7 +102,7 @@ def step_list(doc: dict, place: Place) -> list:
     d = dialog(doc, place.dialog)
     if place.parent is None:
         return d.setdefault("steps", [])
-    parent, _, _, owner = locate(doc, place.parent)
+    parent, _, _, owner = locate(doc, place.parent, place.dialog)
     if owner is not d or place.slot not in dict(slots(parent)):
         raise EditError("That branch is not there any more; reload the page.")
     *path, last = place.slot.strip("/").split("/")
@@ -139,7 +146,7 @@ def insert(doc: dict, place: Place, index: int | None, step: dict) -> dict:
 
 def move(doc: dict, step_id: str, place: Place, index: int) -> None:
     """Move a step (with its branches) to `index` of another or the same list; not into itself."""
-    step, holder, i, _ = locate(doc, step_id)
+    step, holder, i, _ = locate(doc, step_id, place.dialog)
     if place.parent is not None and any(s.get("id") == place.parent for s, _, _ in walk([step])):
         raise EditError("A step cannot be moved into its own branches.")
     target = step_list(doc, place)
@@ -147,8 +154,8 @@ def move(doc: dict, step_id: str, place: Place, index: int) -> None:
     target.insert(max(0, min(index, len(target))), step)
 
 
-def remove(doc: dict, step_id: str) -> dict:
-    step, holder, i, _ = locate(doc, step_id)
+def remove(doc: dict, step_id: str, hint: str | None = None) -> dict:
+    step, holder, i, _ = locate(doc, step_id, hint)
     holder.pop(i)
     return step
 
@@ -219,9 +226,9 @@ def storages(doc: dict) -> list[str]:
     return sorted(n for n in names if isinstance(n, str) and n)
 
 
-def place_of(doc: dict, step_id: str) -> Place:
-    """The place of the list that holds a step."""
-    for d in doc.get("dialogs", []):
+def place_of(doc: dict, step_id: str, hint: str | None = None) -> Place:
+    """The place of the list that holds a step; `hint` names the dialog to search first."""
+    for d in _dialogs(doc, hint):
         if any(s.get("id") == step_id for s in d.get("steps", [])):
             return Place(d["id"])
         for step, _, _ in walk(d.get("steps", [])):

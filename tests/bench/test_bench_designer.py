@@ -76,7 +76,8 @@ def test_editor_page_and_edits_on_a_2000_step_bot(app, client):
     move_ms, _ = timed(lambda: edit(f"/steps/{first}/move", {"place": dialog, "index": next(moves) % 5,
                                                             "dialog": dialog}))
     texts = iter(range(10**6))
-    field_ms, saved = timed(lambda: edit(f"/steps/{message['id']}", {"text": f"Edited {next(texts)}"}))
+    field_ms, saved = timed(lambda: edit(f"/steps/{message['id']}", {"text": f"Edited {next(texts)}",
+                                                                      "_dialog": dialog}))
     assert "Saved" in saved.text and state["revision"] == revision()
 
     print(f"\n[designer] bot of {total} steps in {len(doc['dialogs'])} dialogs; biggest dialog "
