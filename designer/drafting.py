@@ -21,6 +21,7 @@ from runtime.store.drafts import StaleDraft, load_draft, save_draft
 
 T = TypeVar("T")
 HEADER = "X-Draft-Revision"
+UNCHANGED = object()  # what a change returns when the document stays as it was: nothing is saved
 
 
 class Refused(Exception):
@@ -86,6 +87,9 @@ def edit(bot_id: str, label: str, change: Callable[[dict], T]) -> tuple[dict, in
         result = change(doc)
     except EditError as e:
         raise Refused(422, str(e)) from None
+    if result is UNCHANGED:
+        last.keep(bot_id, revision, doc, None)
+        return doc, revision, result
     try:
         new = save_draft(bot_id, doc, revision, label=label, by=current_user.email)
     except StaleDraft:

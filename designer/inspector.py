@@ -79,11 +79,14 @@ def inspector_save(bot_id: str, step_id: str):
     get_bot_or_404(bot_id)
     holder: dict = {}
 
-    def change(doc: dict) -> None:
+    def change(doc: dict):
         step, items, index, dialog = tree.locate(doc, step_id, request.form.get("_dialog"))
         updated = read_form(doc, step, request.form)
-        items[index] = updated
         holder.update(doc=doc, step=updated, dialog=dialog)
+        if updated == step and not request.form.get("_action"):
+            return drafting.UNCHANGED
+        items[index] = updated
+        return None
 
     try:
         doc, revision, _ = drafting.edit(bot_id, "Changed a step", change)

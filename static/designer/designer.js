@@ -61,6 +61,11 @@
   });
 
   document.addEventListener('submit', async (event) => {
+    if (event.target.id === 'step-form') { // Enter in a field saves; the form never navigates
+      event.preventDefault();
+      saveStep(event.target);
+      return;
+    }
     if (event.target.id !== 'signin-inline') return;
     event.preventDefault();
     const form = event.target;
@@ -180,8 +185,25 @@
       box.append(el);
     });
   }
+  // The step form saves once per burst of typing (0.7 s after the last key), or at once when a field is left.
+  let saveTimer = null;
+  const saveStep = (form) => { clearTimeout(saveTimer); saveTimer = null; htmx.trigger(form, 'save'); };
   document.addEventListener('input', (event) => {
     if (event.target.matches('textarea[data-template]')) previewTemplate(event.target);
+    const form = event.target.closest('#step-form');
+    if (form && event.target.name) {
+      clearTimeout(saveTimer);
+      saveTimer = setTimeout(() => saveStep(form), 700);
+    }
+  });
+  document.addEventListener('change', (event) => {
+    const form = event.target.closest('#step-form');
+    if (form && event.target.name && saveTimer) saveStep(form);
+  });
+  // Leaving the page with a change not yet sent: send it first.
+  window.addEventListener('beforeunload', () => {
+    const form = document.getElementById('step-form');
+    if (form && saveTimer) saveStep(form);
   });
 
   function settle(root) {
