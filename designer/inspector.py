@@ -99,7 +99,11 @@ def inspector_save(bot_id: str, step_id: str):
     step = holder["step"]
     if request.form.get("_action"):
         return answer(render_inspector(bot_id, doc, step, holder["dialog"]), revision, HX_Trigger="draftChanged")
+    # A storage named here for the first time joins the picker's list.
+    names = {step.get("storage"), step.get("output")} - {None, ""}
+    storages = tree.storages(doc) if names else None
     body = render_template("designer/partials/_saved.html", step=step, bot_id=bot_id, dialog=holder["dialog"],
+                           storages=storages,
                            place=str(tree.place_of(doc, step_id, holder["dialog"].get("id"))))
     return answer(body, revision, HX_Trigger="draftChanged")
 

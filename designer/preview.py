@@ -43,6 +43,7 @@ def preview_state(bot_id: str, conversation_id: str):
     stack = state.get("stack") or []
     step_id = waiting.get("step") or (stack[-1].get("step") if stack else None)
     dialog_id = stack[-1].get("dialog") if stack else None
-    return render_template("designer/partials/_preview_state.html", step_id=step_id, dialog_id=dialog_id,
+    return render_template("designer/partials/_preview_state.html", bot_id=bot_id, step_id=step_id,
+                           dialog_id=dialog_id,
                            ended=state.get("ended"), data=(user.data if user else {}) or {},
                            poll=request.args.get("poll", "1") == "1")

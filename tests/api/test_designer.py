@@ -206,7 +206,8 @@ def test_inspector_saves_fields_options_and_keeps_branches(designer):
                                                                       "options.0.title": "A loan",
                                                                       "options.1.title": "Human"})
     assert added.status_code == 200 and 'name="options.2.title"' in added.text
-    assert "topic" in designer.client.get(f"/designer/bots/{bot_id}/edit").text  # the storage picker knows it
+    assert '<option value="topic">' in saved.text  # the storage picker learns it at once
+    assert "topic" in designer.client.get(f"/designer/bots/{bot_id}/edit").text
 
 
 def test_wrong_number_is_refused_with_the_field_named(designer):
