@@ -1,7 +1,7 @@
 """designer: users, the draft's undo history, bot secrets
 
 Revision ID: c3d9e1f27a40
-Revises: ad6b41cc5082
+Revises: 6e68945a5612
 Create Date: 2026-11-22 01:10:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c3d9e1f27a40'
-down_revision = 'ad6b41cc5082'
+down_revision = '6e68945a5612'
 branch_labels = None
 depends_on = None
 
