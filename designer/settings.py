@@ -10,6 +10,7 @@ from designer import bp, drafting
 from designer.bots import get_bot_or_404
 from runtime.channels.directline import secret as directline_secret
 from runtime.channels.directline.cors import allowed_origins, set_allowed_origins
+from runtime.management import keys as function_keys
 from runtime.store import secrets
 from runtime.store.drafts import StaleDraft, save_draft
 
@@ -20,19 +21,9 @@ LOCALES = [("en", "English"), ("cs", "Czech"), ("de", "German"), ("fr", "French"
 def _page(bot_id: str, status: int = 200, **extra):
     bot = get_bot_or_404(bot_id)
     doc, revision = drafting.current(bot_id)
-    management = _management_module()
     return render_template("designer/settings.html", bot=bot, doc=doc, revision=revision, locales=LOCALES,
                            secrets=secrets.secret_names(bot_id), origins=allowed_origins(bot_id),
-                           server=request.host_url.rstrip("/"), management=management, **extra), status
-
-
-def _management_module() -> bool:
-    """Whether the function keys module (runtime/management) is installed in this build."""
-    try:
-        import runtime.management  # noqa: F401
-    except ImportError:
-        return False
-    return True
+                           server=request.host_url.rstrip("/"), keys=function_keys.list_keys(bot_id), **extra), status
 
 
 @bp.get("/bots/<bot_id>/settings")
@@ -94,3 +85,22 @@ def settings_origins(bot_id: str):
         return _page(bot_id, 422, origins_error=str(e), origins_text=request.form.get("origins", ""))
     flash("Allowed websites saved.")
     return redirect(url_for("designer.settings", bot_id=bot_id) + "#embed")
+
+
+@bp.post("/bots/<bot_id>/settings/keys")
+def settings_key(bot_id: str):
+    """A management API function key, shown on this page once."""
+    get_bot_or_404(bot_id)
+    try:
+        row, key = function_keys.create_key(bot_id, request.form.get("name", ""))
+    except ValueError as e:  # KeyNameTaken is one
+        return _page(bot_id, 422, key_error=str(e))
+    return _page(bot_id, new_key=(row.name, key))
+
+
+@bp.post("/bots/<bot_id>/settings/keys/<int:key_id>/revoke")
+def settings_key_revoke(bot_id: str, key_id: int):
+    get_bot_or_404(bot_id)
+    revoked = function_keys.revoke_key(bot_id, str(key_id))
+    flash(f"Key {revoked[0].name} revoked: it stops working at once." if revoked else "That key was already revoked.")
+    return redirect(url_for("designer.settings", bot_id=bot_id) + "#keys")

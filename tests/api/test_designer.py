@@ -365,3 +365,19 @@ def test_every_step_type_has_a_form_that_saves_back_unchanged(designer, kind):
     assert saved.status_code == 200, saved.text
     after = first_dialog(designer.draft(bot_id)[0])["steps"][1]
     assert {k: v for k, v in after.items() if k != "title"} == before
+
+
+def test_function_keys_are_shown_once_and_revoked(designer):
+    bot_id = designer.create_bot()
+    made = designer.post(f"/designer/bots/{bot_id}/settings/keys", {"name": "CRM export"})
+    key = re.search(r'data-testid="new-key">([^<]+)<', made.text).group(1)
+    assert designer.client.get(f"/b/{bot_id}/api/management/export/userData", headers={"x-functions-key": key}) \
+        .status_code == 200
+    page = designer.client.get(f"/designer/bots/{bot_id}/settings").text
+    assert "CRM export" in page and key not in page
+    taken = designer.post(f"/designer/bots/{bot_id}/settings/keys", {"name": "CRM export"})
+    assert taken.status_code == 422 and "already has a key" in taken.text
+    key_id = re.search(r"/settings/keys/(\d+)/revoke", page).group(1)
+    assert designer.post(f"/designer/bots/{bot_id}/settings/keys/{key_id}/revoke").status_code == 302
+    assert designer.client.get(f"/b/{bot_id}/api/management/export/userData", headers={"x-functions-key": key}) \
+        .status_code == 401
