@@ -103,7 +103,7 @@ def place(doc: dict, pointer: str) -> tuple[str | None, str | None, str]:
             words = [f"dialog “{node.get('title') or dialog_id}”"]
         elif isinstance(node, dict) and "type" in node and "id" in node:
             step_id = node.get("id")
-            words = words[:1] + [f"step “{node.get('title') or summary(node)}”"]
+            words = words[:1] + [f"step “{_short(node.get('title') or summary(node), 40)}”"]
     if not words:
         return None, None, f"the bot's {FIELD_WORDS.get(parts[0], parts[0])}"
     if not field.isdigit() and field not in ("steps",):
