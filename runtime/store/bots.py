@@ -6,11 +6,13 @@ indexed form is cached per app (`app.extensions["arbor.bots"]`) and shared by al
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 
 from flask import Flask, current_app
 from sqlalchemy import func, select
+from sqlalchemy.orm import defer
 
 from runtime import botdoc
 from runtime.extensions import db
@@ -34,13 +36,20 @@ class BotNotPublished(LookupError):
         self.bot_id, self.number = bot_id, number
 
 
-def import_bot(doc: dict, *, publish: bool = False) -> Bot:
+def import_bot(doc: dict, *, publish: bool = False, keep_problems: bool = False) -> Bot:
     """Save a document as its bot's draft (creating the bot), and publish it too if asked, atomically.
 
     The document is migrated and validated first: an invalid one raises `botdoc.DocumentError`
-    and the last valid draft stays as it was.
+    and the last valid draft stays as it was. `keep_problems` (the designer's "import anyway") saves
+    a document with errors as the draft of a new bot, to be mended in the editor; it cannot be published
+    until it is valid, and it never replaces an existing bot.
     """
-    doc = botdoc.check(doc)
+    if keep_problems and not publish:
+        doc = botdoc.migrate(doc)
+        if db.session.get(Bot, doc.get("id")) is not None:
+            raise botdoc.DocumentError([botdoc.Problem("/id", f"There is already a bot '{doc.get('id')}'.")])
+    else:
+        doc = botdoc.check(doc)
 
     def save() -> Bot:
         bot = db.session.get(Bot, doc["id"]) or Bot(id=doc["id"], draft_revision=0, settings={})
@@ -56,8 +65,39 @@ def import_bot(doc: dict, *, publish: bool = False) -> Bot:
 
 
 def publish(bot_id: str, note: str | None = None, by: str | None = None) -> BotVersion:
-    """Freeze the draft as the next version number; conversations move to it on their next turn."""
-    return in_transaction(lambda: _freeze(get_bot(bot_id), note, by))
+    """Freeze the draft as the next version number; conversations move to it on their next turn.
+
+    A draft with errors (the designer saves drafts as they are built) raises `botdoc.DocumentError`.
+    """
+
+    def freeze() -> BotVersion:
+        bot = get_bot(bot_id)
+        botdoc.check(bot.draft)
+        return _freeze(bot, note, by)
+
+    return in_transaction(freeze)
+
+
+def list_versions(bot_id: str) -> list[BotVersion]:
+    """The bot's published versions, newest first (documents not loaded)."""
+    return list(db.session.scalars(select(BotVersion).where(BotVersion.bot_id == bot_id)
+                                   .options(defer(BotVersion.document)).order_by(BotVersion.number.desc())))
+
+
+def delete_bot(bot_id: str) -> None:
+    """Delete a bot with its versions, conversations and users' data."""
+    db.session.delete(get_bot(bot_id))
+    db.session.commit()
+
+
+def free_id(wanted: str) -> str:
+    """A bot id like `wanted` (lower case, letters, digits and -) that no bot has yet."""
+    base = re.sub(r"[^a-z0-9]+", "-", wanted.lower()).strip("-")[:48] or "bot"
+    candidate, n = base, 1
+    while db.session.get(Bot, candidate) is not None:
+        n += 1
+        candidate = f"{base}-{n}"
+    return candidate
 
 
 def _freeze(bot: Bot, note: str | None = None, by: str | None = None) -> BotVersion:

@@ -11,7 +11,6 @@ The secret is never logged and no export includes this table.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 from datetime import datetime
@@ -20,7 +19,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from runtime.channels.directline.keys import derived_key
+from runtime.channels.directline.keys import fernet
 from runtime.extensions import db
 from runtime.store.bots import get_bot
 from runtime.store.models import UTCDateTime, utcnow
@@ -77,4 +76,4 @@ def _digest(secret: str) -> str:
 
 
 def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(derived_key("directline-secret")))
+    return fernet("directline-secret")

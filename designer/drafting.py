@@ -1,0 +1,129 @@
+"""One edit of the draft from an htmx request: check the revision the page was on, change, save.
+
+The page sends the draft revision it shows in the `X-Draft-Revision` header; the answer carries the
+new one. A page behind the draft (a second tab saved meanwhile) gets 409 and a message, never an
+overwrite; an edit that cannot be made gets 422 saying why.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import abort, current_app, g, make_response, request
+from flask_login import current_user
+
+from designer import tree
+from designer.tree import EditError
+from runtime.store import bots
+from runtime.store.drafts import StaleDraft, load_draft, save_draft
+
+T = TypeVar("T")
+HEADER = "X-Draft-Revision"
+UNCHANGED = object()  # what a change returns when the document stays as it was: nothing is saved
+
+
+class Refused(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def page_revision() -> int | None:
+    raw = request.headers.get(HEADER) or request.form.get("revision")
+    return int(raw) if raw and raw.isdigit() else None
+
+
+def current(bot_id: str) -> tuple[dict, int]:
+    """The draft and its revision; 404 for an unknown bot."""
+    try:
+        return load_draft(bot_id)
+    except bots.BotNotFound as e:
+        abort(404, str(e))
+
+
+class LastSaved:
+    """The document each bot's last edit in this process saved, with its revision.
+
+    An edit made on that same revision starts from it instead of reading and parsing the whole draft
+    again (most of an edit's time on a big bot). It is safe across processes: the save still checks the
+    revision in the database, and a revision names one document only. An edit takes the document out
+    while it changes it, so two requests never change one object.
+    """
+
+    def __init__(self, size: int = 32):
+        self.size, self.items, self.lock = size, {}, threading.Lock()
+
+    def take(self, bot_id: str, revision: int | None) -> tuple[dict | None, set[str] | None]:
+        """The document saved at `revision` and the ids it holds (if known), or (None, None)."""
+        with self.lock:
+            kept = self.items.pop(bot_id, None)
+        return kept[1:] if kept and kept[0] == revision else (None, None)
+
+    def keep(self, bot_id: str, revision: int, doc: dict, ids: set[str] | None) -> None:
+        with self.lock:
+            self.items[bot_id] = (revision, doc, ids)
+            while len(self.items) > self.size:
+                self.items.pop(next(iter(self.items)))
+
+
+def edit(bot_id: str, label: str, change: Callable[[dict], T]) -> tuple[dict, int, T]:
+    """Apply `change` to the draft and save it; (document, new revision, what change returned).
+
+    Raises Refused (409 stale page, 422 impossible edit).
+    """
+    last: LastSaved = current_app.extensions.setdefault("arbor.designer.last_saved", LastSaved())
+    seen = page_revision()
+    doc, known_ids = last.take(bot_id, seen)
+    g.designer_ids = (doc, known_ids) if known_ids is not None else None
+    if doc is None:
+        doc, revision = current(bot_id)
+        if seen is not None and seen != revision:
+            raise Refused(409, stale_message())
+    else:
+        revision = seen
+    try:
+        result = change(doc)
+    except EditError as e:
+        raise Refused(422, str(e)) from None
+    if result is UNCHANGED:
+        last.keep(bot_id, revision, doc, None)
+        return doc, revision, result
+    try:
+        new = save_draft(bot_id, doc, revision, label=label, by=current_user.email)
+    except StaleDraft:
+        raise Refused(409, stale_message()) from None
+    except bots.BotNotFound as e:
+        abort(404, str(e))
+    ids = g.get("designer_ids")
+    last.keep(bot_id, new, doc, ids[1] if ids and ids[0] is doc else None)
+    return doc, new, result
+
+
+def taken_ids(doc: dict) -> set[str]:
+    """The ids in use in the draft being edited: kept from the last edit when it saved this document, so a
+    new step's id is checked without scanning a big bot again. Ids of deleted steps may linger in the set;
+    they are only avoided."""
+    known = g.get("designer_ids")
+    if known is None or known[0] is not doc:
+        g.designer_ids = (doc, tree.ids(doc))
+    return g.designer_ids[1]
+
+
+def stale_message() -> str:
+    return ("This bot was changed in another tab or by someone else since this page loaded. "
+            "Your last change was not saved. Reload the page to get the latest version, then make it again.")
+
+
+def answer(body: str, revision: int | None = None, status: int = 200, **headers):
+    response = make_response(body, status)
+    if revision is not None:
+        response.headers[HEADER] = str(revision)
+    for key, value in headers.items():
+        response.headers[key.replace("_", "-")] = value
+    return response
+
+
+def refused(error: Refused):
+    return answer(error.message, status=error.status)

@@ -1,0 +1,106 @@
+"""A bot's settings: name and language, secrets (write-only), the embed snippet, the Direct Line
+secret, the websites allowed to open the widget."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from designer import bp, drafting
+from designer.bots import get_bot_or_404
+from runtime.channels.directline import secret as directline_secret
+from runtime.channels.directline.cors import allowed_origins, set_allowed_origins
+from runtime.management import keys as function_keys
+from runtime.store import secrets
+from runtime.store.drafts import StaleDraft, save_draft
+
+LOCALES = [("en", "English"), ("cs", "Czech"), ("de", "German"), ("fr", "French"), ("es", "Spanish"),
+           ("it", "Italian"), ("pl", "Polish"), ("sk", "Slovak"), ("nl", "Dutch"), ("pt", "Portuguese")]
+
+
+def _page(bot_id: str, status: int = 200, **extra):
+    bot = get_bot_or_404(bot_id)
+    doc, revision = drafting.current(bot_id)
+    return render_template("designer/settings.html", bot=bot, doc=doc, revision=revision, locales=LOCALES,
+                           secrets=secrets.secret_names(bot_id), origins=allowed_origins(bot_id),
+                           server=request.host_url.rstrip("/"), keys=function_keys.list_keys(bot_id), **extra), status
+
+
+@bp.get("/bots/<bot_id>/settings")
+def settings(bot_id: str):
+    return _page(bot_id)
+
+
+@bp.post("/bots/<bot_id>/settings/general")
+def settings_general(bot_id: str):
+    get_bot_or_404(bot_id)
+    name = request.form.get("name", "").strip()[:200]
+    locale = request.form.get("locale", "en")
+    if not name:
+        return _page(bot_id, 422, error="Give the bot a name.")
+    doc, revision = drafting.current(bot_id)
+    doc.update(name=name, locale=locale if locale in dict(LOCALES) else "en")
+    try:
+        save_draft(bot_id, doc, drafting.page_revision() or revision, label="Changed the name or language",
+                   by=current_user.email)
+    except StaleDraft:
+        return _page(bot_id, 409, error=drafting.stale_message())
+    flash("Saved. Publish the bot to show the new name to visitors.")
+    return redirect(url_for("designer.settings", bot_id=bot_id))
+
+
+@bp.post("/bots/<bot_id>/settings/secrets")
+def settings_secret(bot_id: str):
+    get_bot_or_404(bot_id)
+    try:
+        secrets.set_secret(bot_id, request.form.get("name", "").strip(), request.form.get("value", ""))
+    except ValueError as e:
+        return _page(bot_id, 422, secret_error=str(e))
+    flash(f"Secret {request.form['name'].strip()} saved. It is not shown again.")
+    return redirect(url_for("designer.settings", bot_id=bot_id) + "#secrets")
+
+
+@bp.post("/bots/<bot_id>/settings/secrets/<name>/delete")
+def settings_secret_delete(bot_id: str, name: str):
+    get_bot_or_404(bot_id)
+    secrets.delete_secret(bot_id, name)
+    flash(f"Secret {name} deleted.")
+    return redirect(url_for("designer.settings", bot_id=bot_id) + "#secrets")
+
+
+@bp.post("/bots/<bot_id>/settings/directline")
+def settings_directline(bot_id: str):
+    get_bot_or_404(bot_id)
+    value, _ = directline_secret.reveal(bot_id, regenerate=True)
+    return _page(bot_id, new_secret=value)
+
+
+@bp.post("/bots/<bot_id>/settings/origins")
+def settings_origins(bot_id: str):
+    get_bot_or_404(bot_id)
+    lines = [line for line in request.form.get("origins", "").splitlines() if line.strip()]
+    try:
+        set_allowed_origins(bot_id, lines)
+    except ValueError as e:
+        return _page(bot_id, 422, origins_error=str(e), origins_text=request.form.get("origins", ""))
+    flash("Allowed websites saved.")
+    return redirect(url_for("designer.settings", bot_id=bot_id) + "#embed")
+
+
+@bp.post("/bots/<bot_id>/settings/keys")
+def settings_key(bot_id: str):
+    """A management API function key, shown on this page once."""
+    get_bot_or_404(bot_id)
+    try:
+        row, key = function_keys.create_key(bot_id, request.form.get("name", ""))
+    except ValueError as e:  # KeyNameTaken is one
+        return _page(bot_id, 422, key_error=str(e))
+    return _page(bot_id, new_key=(row.name, key))
+
+
+@bp.post("/bots/<bot_id>/settings/keys/<int:key_id>/revoke")
+def settings_key_revoke(bot_id: str, key_id: int):
+    get_bot_or_404(bot_id)
+    revoked = function_keys.revoke_key(bot_id, str(key_id))
+    flash(f"Key {revoked[0].name} revoked: it stops working at once." if revoked else "That key was already revoked.")
+    return redirect(url_for("designer.settings", bot_id=bot_id) + "#keys")

@@ -1,0 +1,77 @@
+"""Publishing: the draft becomes an immutable version; the version list; a version read-only; roll back
+(a version becomes the draft again); what changed between two versions."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from designer import bp, drafting
+from designer.bots import get_bot_or_404
+from designer.diff import describe
+from designer.labels import branch_label, summary
+from runtime import botdoc
+from runtime.store import bots
+from runtime.store.drafts import StaleDraft, save_draft
+
+
+@bp.get("/bots/<bot_id>/versions")
+def version_list(bot_id: str):
+    bot = get_bot_or_404(bot_id)
+    versions = bots.list_versions(bot_id)
+    old, new = request.args.get("from", type=int), request.args.get("to", type=int)
+    changes = None
+    if old is not None and new is not None:
+        changes = describe(_doc(bot_id, old), _doc(bot_id, new))
+    return render_template("designer/versions.html", bot=bot, versions=versions, changes=changes,
+                           compare=(old, new))
+
+
+def _doc(bot_id: str, number: int) -> dict:
+    try:
+        return bots.get_version_doc(bot_id, number)
+    except bots.BotNotPublished as e:
+        abort(404, str(e))
+
+
+@bp.post("/bots/<bot_id>/publish")
+def publish(bot_id: str):
+    get_bot_or_404(bot_id)
+    note = request.form.get("note", "").strip()[:1000] or None
+    seen = drafting.page_revision()
+    if seen is not None and seen != drafting.current(bot_id)[1]:
+        flash(drafting.stale_message(), "error")
+        return redirect(url_for("designer.editor", bot_id=bot_id))
+    try:
+        version = bots.publish(bot_id, note, by=current_user.email)
+    except botdoc.DocumentError as e:
+        errors = [p for p in e.problems if p.severity == "error"]
+        flash(f"Not published: the draft has {len(errors)} problem(s) to fix first. They are listed under "
+              f"Problems.", "error")
+        return redirect(url_for("designer.editor", bot_id=bot_id))
+    flash(f"Published version {version.number}. Visitors now talk with it.")
+    target = request.form.get("next") or url_for("designer.version_list", bot_id=bot_id)
+    return redirect(target if target.startswith("/designer/") else url_for("designer.version_list", bot_id=bot_id))
+
+
+@bp.get("/bots/<bot_id>/versions/<int:number>")
+def version_view(bot_id: str, number: int):
+    bot = get_bot_or_404(bot_id)
+    doc = _doc(bot_id, number)
+    version = next((v for v in bots.list_versions(bot_id) if v.number == number), None)
+    return render_template("designer/version.html", bot=bot, doc=doc, version=version, summary=summary,
+                           branch_label=branch_label)
+
+
+@bp.post("/bots/<bot_id>/versions/<int:number>/rollback")
+def version_rollback(bot_id: str, number: int):
+    get_bot_or_404(bot_id)
+    doc = _doc(bot_id, number)
+    _, revision = drafting.current(bot_id)
+    try:
+        save_draft(bot_id, doc, revision, label=f"Rolled back to version {number}", by=current_user.email)
+    except StaleDraft:
+        flash(drafting.stale_message(), "error")
+    else:
+        flash(f"The draft is now version {number}. Publish it to make it live; Undo in the editor takes it back.")
+    return redirect(url_for("designer.editor", bot_id=bot_id))

@@ -1,0 +1,177 @@
+"""A newcomer builds, publishes and tries a bot in the designer, in real Chromium, only by clicking and typing;
+then imports a broken file, and is told of a conflict between two tabs."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from runtime.extensions import db
+from runtime.store.accounts import create_user
+
+pytestmark = pytest.mark.e2e
+PASSWORD = "a newcomer's password"
+
+
+@pytest.fixture
+def newcomer(live) -> str:
+    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
+    with live.app.app_context():
+        create_user(email, PASSWORD, "editor")
+        db.session.remove()
+    return email
+
+
+def sign_in(page: Page, url: str, email: str) -> None:
+    page.goto(f"{url}/designer/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Bots")).to_be_visible()
+
+
+def add_step(page: Page, kind: str, where=None) -> None:
+    """Click an "+ Add a step" button (the dialog's own by default), pick the type; the new step's form opens."""
+    before = page.locator(".node").count()
+    (where or page.get_by_test_id("add-step")).click()
+    page.get_by_test_id(f"menu-{kind}").click()
+    expect(page.locator(".node")).to_have_count(before + 1)
+    new = page.locator(f".node[data-type={kind}]:has(> .row.selected)").get_attribute("data-step")
+    expect(page.locator(f'#step-form[data-step="{new}"]')).to_be_visible()
+
+
+def saved(page: Page) -> None:
+    expect(page.get_by_test_id("saved")).to_be_visible()
+
+
+def fill(page: Page, label: str, text: str) -> None:
+    field = page.locator("#step-form").get_by_label(label, exact=False).first
+    field.fill(text)
+    field.blur()
+    saved(page)
+    page.locator("#inspector-status").evaluate("el => el.replaceChildren()")
+
+
+def test_a_newcomer_builds_publishes_and_talks_with_a_bot(live, page: Page, newcomer: str, tmp_path):
+    page.set_default_timeout(10000)
+    sign_in(page, live.url, newcomer)
+    page.get_by_role("button", name="New bot").click()
+    page.get_by_label("Name").fill("Coffee corner")
+    page.get_by_role("button", name="Create bot").click()
+    expect(page.get_by_test_id("dialog-title")).to_have_value("Welcome")
+
+    add_step(page, "question")
+    fill(page, "What the bot asks", "What is your name?")
+    fill(page, "Keep the answer in", "name")
+
+    add_step(page, "choice")
+    fill(page, "What the bot asks", "Coffee or tea, {{ name }}?")
+    fill(page, "Keep the picked option in", "drink")
+    titles = page.get_by_test_id("option-title")
+    titles.nth(0).fill("Coffee")
+    titles.nth(1).fill("Tea")
+    titles.nth(1).blur()
+    saved(page)
+    expect(page.locator(".branch-label", has_text="Option “Tea”")).to_be_visible()
+
+    add_step(page, "condition")
+    fill(page, "If", 'drink == "Coffee"')
+    condition = page.locator(".node[data-type=condition]")
+    add_step(page, "message", condition.locator(".add-here").first)
+    fill(page, "What the bot says", "One coffee for {{ name }}, coming up!")
+
+    add_step(page, "event")
+    fill(page, "Event name", "order-done")
+    add_step(page, "message")
+    fill(page, "What the bot says", "Enjoy your tea!")
+
+    # drag the last message into the "Tea" option of the choice
+    tea = page.locator(".branch", has=page.locator(".branch-label", has_text="Option “Tea”")).locator("ol.steps")
+    message = page.locator("ol.steps.root > .node").last
+    handle = message.locator(".handle").first
+    box, target = handle.bounding_box(), tea.bounding_box()
+    page.mouse.move(box["x"] + 5, box["y"] + 10)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 10, box["y"] - 20, steps=5)
+    page.mouse.move(target["x"] + 40, target["y"] + 4, steps=20)
+    page.mouse.up()
+    expect(tea.locator(".node .summary", has_text="Enjoy your tea!")).to_be_visible()
+    expect(page.get_by_test_id("problem-count")).to_have_text("0")
+    page.screenshot(path=str(tmp_path / "editor.png"))
+
+    page.get_by_test_id("publish").click()
+    page.get_by_test_id("publish-note").fill("The first version")
+    page.get_by_test_id("publish-confirm").click()
+    expect(page.get_by_test_id("versions")).to_contain_text("The first version")
+    expect(page.get_by_test_id("versions")).to_contain_text(newcomer)
+
+    page.get_by_role("link", name="Back to the editor").click()
+    page.get_by_test_id("open-preview").click()
+    chat = page.locator("#chat-box")
+    expect(chat.get_by_test_id("arbor-message").filter(has_text="What is your name?")).to_be_visible()
+    chat.get_by_test_id("arbor-input").fill("Eva")
+    chat.get_by_test_id("arbor-send").click()
+    expect(chat.get_by_test_id("arbor-message").filter(has_text="Coffee or tea, Eva?")).to_be_visible()
+    expect(page.get_by_test_id("preview-data")).to_contain_text("Eva")
+    expect(page.locator(".node[data-type=choice] > .row.at")).to_be_visible()  # the step the chat is at
+    chat.get_by_test_id("arbor-button").filter(has_text="Tea").click()
+    expect(chat.get_by_test_id("arbor-message").filter(has_text="Enjoy your tea!")).to_be_visible()
+    page.screenshot(path=str(tmp_path / "preview.png"))
+
+    # a broken file: every problem with its place
+    page.goto(f"{live.url}/designer/import")
+    broken = {"format": 1, "id": "broken", "name": "Broken", "start": "nowhere",
+              "dialogs": [{"id": "a", "title": "A", "steps": [{"id": "s1", "type": "goto", "dialog": "gone"}]}]}
+    page.get_by_test_id("import-file").set_input_files(
+        files=[{"name": "broken.json", "mimeType": "application/json", "buffer": json.dumps(broken).encode()}])
+    page.get_by_role("button", name="Import").click()
+    problems = page.get_by_test_id("import-problems")
+    expect(problems).to_contain_text("/start")
+    expect(problems).to_contain_text("/dialogs/0/steps/0/dialog")
+
+
+def test_two_tabs_editing_one_bot_are_told_of_the_conflict(live, page: Page, newcomer: str):
+    sign_in(page, live.url, newcomer)
+    page.get_by_role("button", name="New bot").click()
+    page.get_by_label("Name").fill("Two tabs")
+    page.get_by_role("button", name="Create bot").click()
+    expect(page.get_by_test_id("dialog-title")).to_be_visible()
+    other = page.context.new_page()
+    other.goto(page.url)
+    add_step(other, "message")
+    page.get_by_test_id("add-step").click()  # this tab still shows the bot as it was
+    page.get_by_test_id("menu-end").click()
+    conflict = page.locator("#conflict")
+    expect(conflict).to_be_visible()
+    expect(conflict).to_contain_text("changed in another tab")
+    conflict.get_by_role("button", name="Reload").click()
+    expect(page.locator(".node[data-type=message]")).to_have_count(2)  # the other tab's work is there
+    other.close()
+
+
+def test_an_edit_after_the_session_ended_is_saved_after_signing_in_again(live, page: Page, newcomer: str):
+    sign_in(page, live.url, newcomer)
+    page.get_by_role("button", name="New bot").click()
+    page.get_by_label("Name").fill("Session end")
+    page.get_by_role("button", name="Create bot").click()
+    page.get_by_test_id("step").first.click()
+    text = page.locator("#step-form").get_by_label("What the bot says")
+    expect(text).to_be_visible()
+    other = page.context.new_page()  # signing out in another tab ends this tab's session too
+    other.goto(f"{live.url}/designer/")
+    other.get_by_role("button", name="Sign out").click()
+    other.close()
+    text.fill("Typed while signed out")
+    text.blur()
+    dialog = page.locator("#signin-dialog")
+    expect(dialog).to_be_visible()
+    dialog.get_by_label("E-mail").fill(newcomer)
+    dialog.get_by_label("Password").fill(PASSWORD)
+    dialog.get_by_role("button", name="Sign in and save").click()
+    saved(page)
+    expect(text).to_have_value("Typed while signed out")
+    page.reload()
+    expect(page.locator(".node .summary").first).to_have_text("Typed while signed out")
