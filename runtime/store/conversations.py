@@ -33,7 +33,15 @@ from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bots, statements
 from runtime.store.activities import TICK, from_input, from_user, stamp
-from runtime.store.models import BotUser, Conversation, NlpLogEntry, TranscriptEntry, utcnow
+from runtime.store.models import (
+    BotUser,
+    Conversation,
+    FuzzyQaLogEntry,
+    NlpLogEntry,
+    StepVisit,
+    TranscriptEntry,
+    utcnow,
+)
 from runtime.store.retry import in_transaction
 
 log = logging.getLogger(__name__)
@@ -90,6 +98,8 @@ def start_conversation(
             user.last_message_at = now
         db.session.add_all([TranscriptEntry(**row) for row in turn.transcript])
         db.session.add_all([NlpLogEntry(**row) for row in turn.nlp_log])
+        db.session.add_all([FuzzyQaLogEntry(**row) for row in turn.fuzzy_log])
+        db.session.add_all([StepVisit(**row) for row in turn.visits])
         return conversation, turn.saved
 
     conversation, saved = in_transaction(attempt)
@@ -132,7 +142,7 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
             user["last_message_at"] = now
         if user:  # as with the ORM, a user row nothing changed in is not written (nor its version bumped)
             statements.update_user(connection, loaded, **user)
-        statements.insert_rows(connection, turn.transcript, turn.nlp_log)
+        statements.insert_rows(connection, turn.transcript, turn.nlp_log, turn.fuzzy_log, turn.visits)
         return loaded, turn.saved
 
     conversation, saved = in_transaction(attempt)
@@ -178,7 +188,8 @@ def _user_of(conversation: Conversation | Row) -> dict:
 
 
 class _Turn:
-    """A turn's results as rows to write: its activities stamped and numbered, its NLP misses.
+    """A turn's results as rows to write: its activities stamped and numbered, its NLP misses, FAQ matches
+    and the steps it ran.
 
     `conversation` is the ORM row (`start_conversation`) or the loaded Core row (`handle`): only its
     id, bot, user and channel are read. The rows are dicts keyed by column name, fit for the ORM
@@ -205,11 +216,21 @@ class _Turn:
             outbound.append(stamp(reply, seq=seq, moment=moment, sender=sender, **stamps))
             self._append(conversation, seq, "out", outbound[-1], now)
         self.seq, self.moment = seq, moment  # the conversation's new activity_seq and updated_at
-        self.nlp_log = [
-            {"bot_id": conversation.bot_id, "user_id": conversation.user_id, "conversation_id": conversation.id,
-             "timestamp": now, "dialog_id": entry.get("dialog"), "step_id": entry.get("step"),
-             "step_type": entry.get("stepType"), "query": entry.get("query")}
-            for entry in result.logs if entry.get("kind") == "nlp-miss"]
+        who = {"bot_id": conversation.bot_id, "user_id": conversation.user_id, "conversation_id": conversation.id,
+               "timestamp": now}
+        self.nlp_log, self.fuzzy_log = [], []
+        for entry in result.logs:
+            if entry.get("kind") == "nlp-miss":
+                self.nlp_log.append({**who, "dialog_id": entry.get("dialog"), "step_id": entry.get("step"),
+                                     "step_type": entry.get("stepType"), "query": entry.get("query")})
+            elif entry.get("kind") == "faq-match":
+                self.fuzzy_log.append({**who, "dialog_id": entry.get("dialog"), "step_id": entry.get("step"),
+                                       "intent": entry.get("intent"), "score": entry["score"], "text": entry["text"],
+                                       "matched": entry["matched"], "other_classifications": entry["others"],
+                                       "processed": False})
+        # Each step once per turn: reach counts conversations, not loops inside one turn.
+        self.visits = [{"bot_id": conversation.bot_id, "conversation_id": conversation.id, "step_id": step,
+                        "at": now} for step in dict.fromkeys(result.visited)]
         self.saved = _Saved(outbound, result.logs, result.effects)
 
     def _append(self, conversation: Conversation | Row, seq: int, direction: str, activity: dict,
