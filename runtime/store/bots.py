@@ -56,7 +56,14 @@ def import_bot(doc: dict, *, publish: bool = False) -> Bot:
 
 
 def publish(bot_id: str, note: str | None = None, by: str | None = None) -> BotVersion:
-    """Freeze the draft as the next version number; conversations move to it on their next turn."""
+    """Freeze the draft as the next version number; conversations move to it on their next turn.
+
+    A bot set to require its conversation tests to pass is published only if they pass on the draft
+    (else `conversation_tests.TestsFailed`, naming the first failure).
+    """
+    from runtime.store import conversation_tests  # it runs bots through this module
+
+    conversation_tests.check_before_publish(bot_id)
     return in_transaction(lambda: _freeze(get_bot(bot_id), note, by))
 
 
