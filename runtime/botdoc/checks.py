@@ -146,6 +146,12 @@ def _duplicate_options(where: str, step: dict) -> list[Problem]:
                 problems.append(Problem(f"{where}/options/{i}/{key}", f"Two options share '{label}'; "
                                                                       "the bot could not tell them apart."))
             seen.add(label.casefold())
+    for i, option in enumerate(step["options"]):
+        for j, phrasing in enumerate(option.get("phrasings", [])):
+            if phrasing.casefold() in seen:
+                problems.append(Problem(f"{where}/options/{i}/phrasings/{j}", f"'{phrasing}' is already said by "
+                                        "an option (its title, value or another phrasing); remove it here."))
+            seen.add(phrasing.casefold())
     return problems
 
 

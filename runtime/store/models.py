@@ -117,6 +117,8 @@ class Conversation(db.Model):
         ForeignKeyConstraint(["bot_id", "user_id"], ["bot_users.bot_id", "bot_users.user_id"],
                              ondelete="CASCADE"),
         Index(None, "bot_id", "user_id"),
+        Index(None, "bot_id", "created_at"),  # analytics: conversations per day
+        Index(None, "bot_id", "updated_at"),  # analytics: where conversations of a period stopped
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
