@@ -62,7 +62,7 @@ def reach(bot_id: str, period: Period, *, today: date | None = None) -> Counter:
 
 def stops(bot_id: str, period: Period) -> Counter:
     """Conversations whose last activity falls in the period and that wait at a step, per step."""
-    waiting = Conversation.state["waiting"]["step"].as_string()
+    waiting = Conversation.waiting_step
     rows = db.session.execute(
         select(waiting, func.count())
         .where(Conversation.bot_id == bot_id, Conversation.updated_at >= period.start,

@@ -118,7 +118,7 @@ class Conversation(db.Model):
                              ondelete="CASCADE"),
         Index(None, "bot_id", "user_id"),
         Index(None, "bot_id", "created_at"),  # analytics: conversations per day
-        Index(None, "bot_id", "updated_at"),  # analytics: where conversations of a period stopped
+        Index(None, "bot_id", "updated_at", "waiting_step"),  # analytics: where conversations of a period stopped
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -126,6 +126,8 @@ class Conversation(db.Model):
     user_id: Mapped[str] = mapped_column(String(255))
     channel: Mapped[str] = mapped_column(String(32))
     state: Mapped[dict] = mapped_column(JSON)
+    # The step the conversation waits at (state["waiting"]["step"]), or None: where it stopped, for analytics.
+    waiting_step: Mapped[str | None] = mapped_column(String(200))
     # The published version number the last turn ran; 0 = the draft (designer preview).
     bot_version: Mapped[int] = mapped_column(Integer)
     # The last transcript sequence number: the Direct Line watermark.
