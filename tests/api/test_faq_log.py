@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from management import make_key
 from sqlalchemy import select
 
 from runtime.extensions import db
@@ -40,3 +41,16 @@ def test_each_step_a_turn_ran_is_a_visit_once(bots, ctx):
     # the start runs f1, which waits; the turn resumes f1 (an answer), then runs f2, f3 and f1 again
     assert [v.step_id for v in visits] == ["f1", "f2", "f3", "f1"]
     assert {v.conversation_id for v in visits} == {conversation.id}
+
+
+def test_the_log_is_exported_as_the_fuzzy_question_answer_log(app, bots, client):
+    bots.load("faq-shop")
+    with app.app_context():
+        conversation, _ = start_conversation("faq-shop", "u1", "webchat")
+        handle(conversation.id, Input.message("refund"))
+    key = make_key(app, "faq-shop")
+    [row] = client.get(f"/b/faq-shop/api/management/export/fuzzyQuestionAnswerLog?code={key}").json
+    assert {k: row[k] for k in ("userId", "intent", "score", "text", "stepId", "dialogId", "matched")} == {
+        "userId": "u1", "intent": "returns", "score": 100.0, "text": "refund", "stepId": "f1", "dialogId": "welcome",
+        "matched": True}
+    assert {c["intent"] for c in row["otherClassifications"]} == {"hours", "shipping"}

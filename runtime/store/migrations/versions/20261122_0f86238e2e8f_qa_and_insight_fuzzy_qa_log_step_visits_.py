@@ -1,7 +1,7 @@
 """qa and insight: fuzzy QA log, step visits and their daily rollup, conversation tests, where conversations wait
 
 Revision ID: 0f86238e2e8f
-Revises: ad6b41cc5082
+Revises: 6e68945a5612
 Create Date: 2026-11-22 01:03:15.832497
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0f86238e2e8f'
-down_revision = 'ad6b41cc5082'
+down_revision = '6e68945a5612'
 branch_labels = None
 depends_on = None
 
