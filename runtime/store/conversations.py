@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 effects_ready = Namespace().signal("effects-ready")
 """Sent with the app as sender and `conversation_id`, `effects` (list of dicts) after a committed turn."""
 
+DRY_RUN_CHANNEL = "test"
+"""Conversations on this channel (conversation tests) announce no effects: no e-mail, SMS or timer goes out."""
+
 outbound_rewrites: list[Callable[[dict, str, str], dict]] = []
 """Functions `(activity, bot_id, user_id) -> activity` applied to what the bot sends before it is stored
 (the URL tracker routes link buttons through its redirect)."""
@@ -259,6 +262,6 @@ def _after_commit(conversation: Conversation | Row, saved: _Saved) -> None:
         if entry.get("kind") == "error":
             log.error("bot %s, conversation %s, dialog %s, step %s: %s", conversation.bot_id, conversation.id,
                       entry.get("dialog"), entry.get("step"), entry.get("message"))
-    if saved.effects:
+    if saved.effects and conversation.channel != DRY_RUN_CHANNEL:
         effects_ready.send(current_app._get_current_object(), conversation_id=conversation.id,
                            effects=saved.effects)

@@ -2,7 +2,8 @@
 
 A test talks to the bot as a user of its own on the `test` channel, exactly as a webchat user would
 (the store's `start_conversation` and `handle`), and every trace it left is deleted afterwards: its
-user, conversations, transcript and log rows. So a test run changes no analytics and no user data.
+user, conversations, transcript and log rows. So a test run changes no analytics and no user data, and
+as the store carries out no effects on that channel, a test sends no e-mail or SMS.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from runtime import botdoc
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bots
-from runtime.store.conversations import handle, start_conversation
+from runtime.store.conversations import DRY_RUN_CHANNEL, handle, start_conversation
 from runtime.store.models import BotUser, Conversation, FuzzyQaLogEntry, NlpLogEntry, StepVisit
 
 from .script import Script, Step
 
-CHANNEL = "test"
+CHANNEL = DRY_RUN_CHANNEL
 
 
 @dataclass

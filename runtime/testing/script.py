@@ -64,7 +64,15 @@ class Script:
 
 
 class _Loader(yaml.SafeLoader):
-    """A safe loader whose mappings remember the line and column they start at."""
+    """A safe loader whose mappings remember the line and column they start at, and which reads only
+    true/false as booleans (YAML 1.2): a user who says "yes", "no", "on" or "off" said that text."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
 
 
 def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:

@@ -15,7 +15,7 @@ from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bots as store
 from runtime.store import conversation_tests
-from runtime.store.conversations import handle, start_conversation
+from runtime.store.conversations import effects_ready, handle, start_conversation
 from runtime.store.examples import import_examples
 from runtime.store.models import BotUser, Conversation, StepVisit, TranscriptEntry
 from runtime.testing import recording, script
@@ -208,3 +208,21 @@ def test_a_conversation_is_saved_as_a_test_that_passes(examples):
     assert ("sent", "confetti") in [(s.kind, s.value) for s in parsed.steps]
     conversation_tests.save_test("support", "recorded", text)
     assert [r.name for r in conversation_tests.run_all("support") if not r.passed] == []
+
+
+def test_a_test_of_a_bot_that_sends_e_mail_sends_none(app, bots, ctx):
+    bots.load("outbox")
+    announced = []
+    text = ("user: {name: Eva, email: eva@example.com, phone: '+420777123456'}\nsteps:\n"
+            "  - bot: {contains: Read our terms first.}\n  - bot: Shall I send you the offer?\n  - say: yes\n"
+            "  - bot: Sent. I forgot everything else, friend.\n")
+    with effects_ready.connected_to(lambda sender, **kw: announced.append(kw), sender=app):
+        result = conversation_tests.run_test("outbox", "offer", text)
+        assert result.passed, result.message
+        start_conversation("outbox", "real-user", "webchat", data={"email": "a@example.com", "name": "A"})
+    assert announced == []  # the real conversation has not reached the e-mail step either
+
+
+def test_yes_and_no_are_what_the_user_said_not_booleans():
+    parsed = script.parse("steps:\n  - say: yes\n  - say: no\n  - storage: {ok: true, off: off}\n")
+    assert [s.value for s in parsed.steps] == ["yes", "no", {"ok": True, "off": "off"}]
