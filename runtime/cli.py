@@ -25,6 +25,7 @@ from runtime.extensions import db
 from runtime.store import bots as store
 from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import Conversation
+from runtime.testing import cli as testing_cli
 
 bots = AppGroup("bots", help="Validate, import, export, publish and try out bots.")
 
@@ -32,6 +33,8 @@ bots = AppGroup("bots", help="Validate, import, export, publish and try out bots
 def register(app: Flask) -> None:
     """Add the `bots` command group to the app's CLI."""
     app.cli.add_command(bots)
+    bots.add_command(testing_cli.test)
+    bots.add_command(testing_cli.require_tests)
 
 
 @bots.command()
@@ -104,7 +107,7 @@ def publish(bot: str, note: str | None) -> None:
     """
     try:
         version = store.publish(bot, note=note)
-    except LookupError as e:
+    except (LookupError, ValueError) as e:  # ValueError: the bot's tests must pass first, and did not
         _fail(str(e))
     click.echo(f"{bot}: published version {version.number}")
 

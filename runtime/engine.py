@@ -35,6 +35,7 @@ class TurnResult:
     activities: list[dict] = field(default_factory=list)
     effects: list[dict] = field(default_factory=list)
     logs: list[dict] = field(default_factory=list)
+    visited: list[str] = field(default_factory=list)  # the steps run, in order (analytics counts reach)
     state: dict = field(default_factory=dict)
     data: dict = field(default_factory=dict)
 
@@ -235,6 +236,7 @@ class _Turn:
                 return
             step = self.bot.steps[nxt]
             self.state["stack"][-1]["step"] = self.step_id = nxt
+            self.out.visited.append(nxt)
             if step["type"] not in UNAVAILABLE:
                 nxt = self.follow(STEP_TYPES[step["type"]].run(step, self), nxt)
             else:

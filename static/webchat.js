@@ -672,10 +672,10 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
         'aria-label': `Open chat: ${title}`, 'aria-expanded': 'false', onclick: () => this.toggle()},
       icon('chat'), ui.badge);
       ui.status = el('div', {class: 'status', role: 'status', 'data-testid': 'arbor-status', hidden: true});
-      ui.log = el('div', {class: 'log', role: 'log', 'aria-live': 'polite', 'aria-label': `Conversation with ${title}`});
+      ui.log = el('div', {class: 'log', role: 'log', 'data-testid': 'arbor-log', 'aria-live': 'polite', 'aria-label': `Conversation with ${title}`});
       ui.typing = el('div', {class: 'typing', 'data-testid': 'arbor-typing', role: 'img',
         'aria-label': `${title} is typing`, hidden: true}, el('i'), el('i'), el('i'));
-      ui.actions = el('div', {class: 'actions', role: 'group', 'aria-label': 'Suggested answers', hidden: true});
+      ui.actions = el('div', {class: 'actions', role: 'group', 'data-testid': 'arbor-actions', 'aria-label': 'Suggested answers', hidden: true});
       ui.input = el('input', {type: 'text', 'data-testid': 'arbor-input', 'aria-label': 'Your message',
         placeholder: 'Type a message…', autocomplete: 'off', maxlength: '2000'});
       ui.panel = el('section', {class: 'panel', role: 'dialog', 'aria-label': title, 'data-testid': 'arbor-panel',

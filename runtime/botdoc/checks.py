@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from rapidfuzz import utils
+
 from runtime import expressions
 from runtime.steps import EXPRESSIONS, TEMPLATES, UNAVAILABLE, WRITES
+from runtime.steps._faq_match import semantic_available
 
 from .problems import Problem
 
@@ -95,7 +98,7 @@ def _references(doc: dict, dialogs: dict) -> list[Problem]:
     return problems
 
 
-_RULES = frozenset({"goto", "handover", "integration", "question", "carousel", "wait", "choice"})
+_RULES = frozenset({"goto", "handover", "integration", "question", "carousel", "wait", "choice", "faq"})
 _LEADS = frozenset({"goto", "handover"})  # types whose `dialog`/`afterDialog` start a dialog (see _step_rules)
 
 
@@ -127,6 +130,8 @@ def _step_rules(where: str, step: dict, doc: dict, dialogs: dict) -> list[Proble
         problems.append(Problem(where, "A wait step needs 'events' to wait for, a 'timeout', or both."))
     if kind == "choice":
         problems += _duplicate_options(where, step)
+    if kind == "faq":
+        problems += _faq_rules(where, step)
     return problems
 
 
@@ -141,6 +146,41 @@ def _duplicate_options(where: str, step: dict) -> list[Problem]:
                 problems.append(Problem(f"{where}/options/{i}/{key}", f"Two options share '{label}'; "
                                                                       "the bot could not tell them apart."))
             seen.add(label.casefold())
+    for i, option in enumerate(step["options"]):
+        for j, phrasing in enumerate(option.get("phrasings", [])):
+            if phrasing.casefold() in seen:
+                problems.append(Problem(f"{where}/options/{i}/phrasings/{j}", f"'{phrasing}' is already said by "
+                                        "an option (its title, value or another phrasing); remove it here."))
+            seen.add(phrasing.casefold())
+    return problems
+
+
+def _faq_rules(where: str, step: dict) -> list[Problem]:
+    """A question asked twice (after normalizing case and punctuation) makes the answer a coin toss."""
+    problems, seen, ids = [], {}, {}
+    for i, question in enumerate(step["questions"]):
+        if question.get("id"):
+            if question["id"] in ids:
+                problems.append(Problem(f"{where}/questions/{i}/id", f"The question id '{question['id']}' is used "
+                                                                     f"twice (also at {ids[question['id']]})."))
+            ids.setdefault(question["id"], f"{where}/questions/{i}/id")
+        texts = [("question", question["question"])]
+        texts += [(f"phrasings/{j}", text) for j, text in enumerate(question.get("phrasings", []))]
+        for suffix, text in texts:
+            key = utils.default_process(text)
+            place = f"{where}/questions/{i}/{suffix}"
+            if not key:
+                problems.append(Problem(place, "This has no letters or digits to match; write it out or remove it.",
+                                        "warning"))
+                continue
+            if key in seen:
+                problems.append(Problem(place, f"'{text}' is asked twice (also at {seen[key]}); the bot could not "
+                                               "tell which answer to give. Remove one or merge the questions."))
+            seen.setdefault(key, place)
+    if step.get("matcher") == "semantic" and not semantic_available():
+        problems.append(Problem(f"{where}/matcher", "Semantic matching needs the 'semantic' extra installed "
+                                                    "(pip install 'arbor[semantic]'); until then the FAQ is "
+                                                    "matched by words.", "warning"))
     return problems
 
 

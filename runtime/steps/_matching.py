@@ -9,12 +9,14 @@ from .base import Input
 FUZZY_CUTOFF = 80
 
 
-def match(inp: Input, options: list[tuple[str, str]]) -> int | None:
+def match(inp: Input, options: list[tuple[str, str]], phrasings: list[list[str]] | None = None) -> int | None:
     """Index of the (value, title) option the input means, or None.
 
-    A postback value or text equal to a value wins; then a title typed by hand (any case); then a
-    close typo, but only when one option is clearly the closest, so "yes"/"yet" never guesses.
+    A postback value or text equal to a value wins; then a title typed by hand (any case), or one of
+    the option's `phrasings` (other ways users say it, learnt from misses); then a close typo of any of
+    them, but only when one option is clearly the closest, so "yes"/"yet" never guesses.
     """
+    phrasings = phrasings or [[] for _ in options]
     for said in (inp.value, inp.text):
         if said is None:
             continue
@@ -24,7 +26,7 @@ def match(inp: Input, options: list[tuple[str, str]]) -> int | None:
                 return i
         folded = said.casefold()
         hits = [i for i, (value, title) in enumerate(options)
-                if folded in (title.casefold(), value.casefold())]
+                if folded in (title.casefold(), value.casefold()) or folded in (p.casefold() for p in phrasings[i])]
         if len(hits) == 1:
             return hits[0]
     if not inp.text or not inp.text.strip():
@@ -33,6 +35,8 @@ def match(inp: Input, options: list[tuple[str, str]]) -> int | None:
     for i, (value, title) in enumerate(options):
         labels[f"{i}:t"] = title
         labels[f"{i}:v"] = value
+        for j, phrasing in enumerate(phrasings[i]):
+            labels[f"{i}:p{j}"] = phrasing
     found = process.extract(inp.text, labels, scorer=fuzz.QRatio, processor=utils.default_process,
                             score_cutoff=FUZZY_CUTOFF, limit=None)
     indexes = {int(key.split(":")[0]) for _, score, key in found if score >= found[0][1] - 5} if found else set()

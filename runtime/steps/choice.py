@@ -18,6 +18,8 @@ SCHEMA = schema.step(TYPE, {
         "properties": {
             "title": {"type": "string", "minLength": 1, "maxLength": 200},
             "value": {"type": "string", "minLength": 1, "maxLength": 200},
+            "phrasings": {"type": "array", "items": {"type": "string", "minLength": 1, "maxLength": 500},
+                          "maxItems": 100, "description": "Other ways users say this option."},
             "steps": schema.STEPS,
         },
     }},
@@ -33,7 +35,8 @@ def run(step: dict, ctx: Context) -> Outcome:
 
 def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
     options = step["options"]
-    picked = match(ctx.input, [(o.get("value", o["title"]), o["title"]) for o in options])
+    picked = match(ctx.input, [(o.get("value", o["title"]), o["title"]) for o in options],
+                   [o.get("phrasings", []) for o in options])
     if picked is None:
         ctx.log({"kind": "nlp-miss", "query": ctx.input.text or str(ctx.input.value or "")})
         return NotUnderstood()

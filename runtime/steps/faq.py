@@ -1,13 +1,19 @@
-"""faq: answer a free-text question from a list of questions and answers."""
+"""faq: answer a free-text question from a list of questions and answers.
+
+The user's text is matched against every question and its phrasings (`_faq_match`); the best
+question at or above the step's threshold is answered, anything else goes to the bot's fallback, and
+the step asks again. Every match, answered or not, is logged (`faq-match`) with the other candidates'
+scores, for the fuzzy QA log and for learning from misses.
+"""
 
 from __future__ import annotations
 
-from . import schema
+from . import _faq_match, schema
+from .base import Context, Next, NotUnderstood, Outcome, Wait
 
 TYPE = "faq"
 TITLE = "Answer questions (FAQ)"
 DESCRIPTION = "Answer what the user types from a list of questions, matched even when worded differently."
-AVAILABLE = False
 SCHEMA = schema.step(TYPE, {
     "text": schema.TEMPLATE,
     "questions": {"type": "array", "minItems": 1, "maxItems": 5_000, "items": {
@@ -19,9 +25,67 @@ SCHEMA = schema.step(TYPE, {
             "answer": schema.TEMPLATE,
         },
     }},
-    "threshold": {"type": "number", "minimum": 0, "maximum": 100, "default": 75},
+    "matcher": {"enum": ["fuzzy", "semantic"], "default": "fuzzy",
+                "description": "fuzzy: similar words (rapidfuzz); semantic: similar meaning (a sentence-embedding "
+                               "model, needs the 'semantic' extra installed)."},
+    "threshold": {"type": "number", "minimum": 0, "maximum": 100,
+                  "description": "The lowest score (0-100) that counts as a match; default 75 (fuzzy), 40 (semantic)."},
     "storage": schema.NAME,
 }, required=("questions",))
+
+THRESHOLD = {"fuzzy": 75, "semantic": 40}  # cosine x 100: unrelated texts score 0-25 with MiniLM
+OTHERS_LOGGED = 5  # candidates besides the best one kept in the log
+
+
+def run(step: dict, ctx: Context) -> Outcome:
+    if step.get("text"):
+        ctx.emit({"type": "message", "text": ctx.render(step["text"]), "inputHint": "expectingInput"})
+    return Wait()
+
+
+def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
+    said = ctx.input.text if ctx.input.text is not None else ctx.input.value
+    said = "" if said is None else str(said).strip()
+    if not said:
+        return NotUnderstood()  # nothing to match (an empty message or a bare button click): not worth a log line
+    questions = step["questions"]
+    ranking, matcher = _rank(step, said, ctx)
+    threshold = step.get("threshold", THRESHOLD[matcher])
+    best, score = ranking[0] if ranking else (None, 0.0)
+    matched = best is not None and score >= threshold
+    ctx.log({"kind": "faq-match", "text": said, "score": score, "matched": matched,
+             "intent": intent(questions[best]) if best is not None else None,
+             "others": [{"intent": intent(questions[i]), "score": s} for i, s in ranking[1:1 + OTHERS_LOGGED]]})
+    if not matched:
+        return NotUnderstood()
+    question = questions[best]
+    ctx.emit({"type": "message", "text": ctx.render(question["answer"])})
+    if step.get("storage"):
+        ctx.data[step["storage"]] = intent(question)
+    return Next()
+
+
+def intent(question: dict) -> str:
+    """The name a question goes by in logs and storages: its id, or the question itself."""
+    return question.get("id") or question["question"]
+
+
+def _rank(step: dict, said: str, ctx: Context) -> tuple[_faq_match.Ranking, str]:
+    """The questions ranked, and the matcher that ranked them (words, when the semantic one is missing)."""
+    if step.get("matcher") == "semantic":
+        try:
+            return _faq_match.semantic(said, step["questions"], top=1 + OTHERS_LOGGED), "semantic"
+        except ImportError:
+            ctx.log({"kind": "error", "message": "Semantic FAQ matching needs the 'semantic' extra "
+                                                 "(pip install 'arbor[semantic]'); matched by words instead."})
+    return _faq_match.fuzzy(said, step["questions"], top=1 + OTHERS_LOGGED), "fuzzy"
+
+
+def templates(step: dict):
+    if step.get("text"):
+        yield "/text", step["text"]
+    for i, question in enumerate(step.get("questions", [])):
+        yield f"/questions/{i}/answer", question.get("answer")
 
 
 def writes(step: dict):

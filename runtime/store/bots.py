@@ -67,14 +67,18 @@ def import_bot(doc: dict, *, publish: bool = False, keep_problems: bool = False)
 def publish(bot_id: str, note: str | None = None, by: str | None = None) -> BotVersion:
     """Freeze the draft as the next version number; conversations move to it on their next turn.
 
-    A draft with errors (the designer saves drafts as they are built) raises `botdoc.DocumentError`.
+    A draft with errors (the designer saves drafts as they are built) raises `botdoc.DocumentError`. A bot
+    set to require its conversation tests to pass is published only if they pass on the draft (else
+    `conversation_tests.TestsFailed`, naming the first failure).
     """
+    from runtime.store import conversation_tests  # it runs bots through this module
 
     def freeze() -> BotVersion:
         bot = get_bot(bot_id)
         botdoc.check(bot.draft)
         return _freeze(bot, note, by)
 
+    conversation_tests.check_before_publish(bot_id)
     return in_transaction(freeze)
 
 

@@ -34,13 +34,24 @@ from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bots, statements
 from runtime.store.activities import TICK, from_input, from_user, stamp
-from runtime.store.models import BotUser, Conversation, NlpLogEntry, TranscriptEntry, utcnow
+from runtime.store.models import (
+    BotUser,
+    Conversation,
+    FuzzyQaLogEntry,
+    NlpLogEntry,
+    StepVisit,
+    TranscriptEntry,
+    utcnow,
+)
 from runtime.store.retry import in_transaction
 
 log = logging.getLogger(__name__)
 
 effects_ready = Namespace().signal("effects-ready")
 """Sent with the app as sender and `conversation_id`, `effects` (list of dicts) after a committed turn."""
+
+DRY_RUN_CHANNEL = "test"
+"""Conversations on this channel (conversation tests) announce no effects: no e-mail, SMS or timer goes out."""
 
 outbound_rewrites: list[Callable[[dict, str, str], dict]] = []
 """Functions `(activity, bot_id, user_id) -> activity` applied to what the bot sends before it is stored
@@ -88,13 +99,15 @@ def start_conversation(
         result = engine.start(indexed, {**user.data, **(data or {})}, user=_user_of(conversation),
                               now=now, first=first)
         turn = _Turn(conversation, 0, indexed, result, now, first)
-        conversation.state = result.state
+        conversation.state, conversation.waiting_step = result.state, _waiting_step(result.state)
         conversation.activity_seq, conversation.updated_at = turn.seq, turn.moment
         user.data = result.data
         if turn.user_spoke:
             user.last_message_at = now
         db.session.add_all([TranscriptEntry(**row) for row in turn.transcript])
         db.session.add_all([NlpLogEntry(**row) for row in turn.nlp_log])
+        db.session.add_all([FuzzyQaLogEntry(**row) for row in turn.fuzzy_log])
+        db.session.add_all([StepVisit(**row) for row in turn.visits])
         return conversation, turn.saved
 
     conversation, saved = in_transaction(attempt)
@@ -130,14 +143,15 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
         now = max(utcnow(), loaded.updated_at + TICK)
         result = engine.turn(indexed, loaded.state, loaded.user_data, inp, user=_user_of(loaded), now=now)
         turn = _Turn(loaded, loaded.activity_seq, indexed, result, now, inp, inbound_activity, client_key)
-        statements.update_conversation(connection, loaded, state=result.state, bot_version=number,
+        statements.update_conversation(connection, loaded, state=result.state, waiting_step=_waiting_step(result.state),
+                                       bot_version=number,
                                        activity_seq=turn.seq, updated_at=turn.moment)
         user = {"data": result.data} if result.data != loaded.user_data else {}
         if turn.user_spoke:
             user["last_message_at"] = now
         if user:  # as with the ORM, a user row nothing changed in is not written (nor its version bumped)
             statements.update_user(connection, loaded, **user)
-        statements.insert_rows(connection, turn.transcript, turn.nlp_log)
+        statements.insert_rows(connection, turn.transcript, turn.nlp_log, turn.fuzzy_log, turn.visits)
         return loaded, turn.saved
 
     conversation, saved = in_transaction(attempt)
@@ -178,12 +192,19 @@ def _bot_user(bot_id: str, user_id: str) -> BotUser:
     return user
 
 
+def _waiting_step(state: dict) -> str | None:
+    """The step a conversation waits at, kept in a column of its own so analytics need not read the state."""
+    waiting = state.get("waiting")
+    return waiting.get("step") if waiting else None
+
+
 def _user_of(conversation: Conversation | Row) -> dict:
     return {"id": conversation.user_id, "channel": conversation.channel}
 
 
 class _Turn:
-    """A turn's results as rows to write: its activities stamped and numbered, its NLP misses.
+    """A turn's results as rows to write: its activities stamped and numbered, its NLP misses, FAQ matches
+    and the steps it ran.
 
     `conversation` is the ORM row (`start_conversation`) or the loaded Core row (`handle`): only its
     id, bot, user and channel are read. The rows are dicts keyed by column name, fit for the ORM
@@ -212,11 +233,21 @@ class _Turn:
             outbound.append(stamp(reply, seq=seq, moment=moment, sender=sender, **stamps))
             self._append(conversation, seq, "out", outbound[-1], now)
         self.seq, self.moment = seq, moment  # the conversation's new activity_seq and updated_at
-        self.nlp_log = [
-            {"bot_id": conversation.bot_id, "user_id": conversation.user_id, "conversation_id": conversation.id,
-             "timestamp": now, "dialog_id": entry.get("dialog"), "step_id": entry.get("step"),
-             "step_type": entry.get("stepType"), "query": entry.get("query")}
-            for entry in result.logs if entry.get("kind") == "nlp-miss"]
+        who = {"bot_id": conversation.bot_id, "user_id": conversation.user_id, "conversation_id": conversation.id,
+               "timestamp": now}
+        self.nlp_log, self.fuzzy_log = [], []
+        for entry in result.logs:
+            if entry.get("kind") == "nlp-miss":
+                self.nlp_log.append({**who, "dialog_id": entry.get("dialog"), "step_id": entry.get("step"),
+                                     "step_type": entry.get("stepType"), "query": entry.get("query")})
+            elif entry.get("kind") == "faq-match":
+                self.fuzzy_log.append({**who, "dialog_id": entry.get("dialog"), "step_id": entry.get("step"),
+                                       "intent": entry.get("intent"), "score": entry["score"], "text": entry["text"],
+                                       "matched": entry["matched"], "other_classifications": entry["others"],
+                                       "processed": False})
+        # Each step once per turn: reach counts conversations, not loops inside one turn.
+        self.visits = [{"bot_id": conversation.bot_id, "conversation_id": conversation.id, "step_id": step,
+                        "at": now} for step in dict.fromkeys(result.visited)]
         self.saved = _Saved(outbound, result.logs, result.effects)
 
     def _append(self, conversation: Conversation | Row, seq: int, direction: str, activity: dict,
@@ -231,6 +262,6 @@ def _after_commit(conversation: Conversation | Row, saved: _Saved) -> None:
         if entry.get("kind") == "error":
             log.error("bot %s, conversation %s, dialog %s, step %s: %s", conversation.bot_id, conversation.id,
                       entry.get("dialog"), entry.get("step"), entry.get("message"))
-    if saved.effects:
+    if saved.effects and conversation.channel != DRY_RUN_CHANNEL:
         effects_ready.send(current_app._get_current_object(), conversation_id=conversation.id,
                            effects=saved.effects)

@@ -8,12 +8,15 @@ hot path in `conversations.handle` writes with Core statements that check it the
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -114,6 +117,8 @@ class Conversation(db.Model):
         ForeignKeyConstraint(["bot_id", "user_id"], ["bot_users.bot_id", "bot_users.user_id"],
                              ondelete="CASCADE"),
         Index(None, "bot_id", "user_id"),
+        Index(None, "bot_id", "created_at"),  # analytics: conversations per day
+        Index(None, "bot_id", "updated_at", "waiting_step"),  # analytics: where conversations of a period stopped
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
@@ -121,6 +126,8 @@ class Conversation(db.Model):
     user_id: Mapped[str] = mapped_column(String(255))
     channel: Mapped[str] = mapped_column(String(32))
     state: Mapped[dict] = mapped_column(JSON)
+    # The step the conversation waits at (state["waiting"]["step"]), or None: where it stopped, for analytics.
+    waiting_step: Mapped[str | None] = mapped_column(String(200))
     # The published version number the last turn ran; 0 = the draft (designer preview).
     bot_version: Mapped[int] = mapped_column(Integer)
     # The last transcript sequence number: the Direct Line watermark.
@@ -174,3 +181,73 @@ class NlpLogEntry(db.Model):
     intent: Mapped[str | None] = mapped_column(String(200))
     result: Mapped[dict | None] = mapped_column(JSON)
     processed: Mapped[bool] = mapped_column(default=False)
+
+
+class FuzzyQaLogEntry(db.Model):
+    """One FAQ match: what the user typed, the best question (`intent`) and its score, whether it was
+    answered, and the other candidates with their scores (exported as the `fuzzyQuestionAnswerLog`)."""
+
+    __tablename__ = "fuzzy_qa_log"
+    __table_args__ = (Index(None, "bot_id", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(255))
+    conversation_id: Mapped[str] = mapped_column(String(32))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    intent: Mapped[str | None] = mapped_column(String(500))
+    score: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    step_id: Mapped[str | None] = mapped_column(String(200))
+    dialog_id: Mapped[str | None] = mapped_column(String(200))
+    matched: Mapped[bool] = mapped_column(Boolean)
+    other_classifications: Mapped[list] = mapped_column(JSON, default=list)  # [{"intent", "score"}]
+    processed: Mapped[bool] = mapped_column(Boolean, default=False)  # learnt from (see runtime.insight.misses)
+
+
+class StepVisit(db.Model):
+    """A step a conversation ran, once per turn: what analytics counts reach on the tree from.
+
+    Append-only (no row two turns contend for); `analytics` rolls complete days up into `StepDay`.
+    """
+
+    __tablename__ = "step_visits"
+    __table_args__ = (Index(None, "bot_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(String(32))
+    step_id: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StepDay(db.Model):
+    """Per bot, day (UTC) and step: how many conversations reached the step. Written for complete days only,
+    which never change again, so the tree's counts for a month read some hundred rows."""
+
+    __tablename__ = "step_days"
+
+    bot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    step_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    conversations: Mapped[int] = mapped_column(Integer)
+
+
+class StepDayDone(db.Model):
+    """A day whose `StepDay` rows are written (a day with no visits has none, so this says it is done)."""
+
+    __tablename__ = "step_days_done"
+
+    bot_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+
+
+class ConversationTest(db.Model):
+    """A bot's conversation test: its YAML as written (the designer edits it; `runtime.testing` runs it)."""
+
+    __tablename__ = "conversation_tests"
+
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    yaml: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Row
 
-from runtime.store.models import Bot, BotUser, Conversation, NlpLogEntry, TranscriptEntry
+from runtime.store.models import Bot, BotUser, Conversation, FuzzyQaLogEntry, NlpLogEntry, StepVisit, TranscriptEntry
 from runtime.store.retry import Conflict
 
 _conversation, _user, _bot = Conversation.__table__.c, BotUser.__table__.c, Bot.__table__.c
@@ -75,6 +75,8 @@ _UPDATE_USER = update(BotUser.__table__).where(
     _user.version_id == bindparam("where_version"))
 _INSERT_TRANSCRIPT = insert(TranscriptEntry.__table__)
 _INSERT_NLP = insert(NlpLogEntry.__table__)
+_INSERT_FUZZY = insert(FuzzyQaLogEntry.__table__)
+_INSERT_VISITS = insert(StepVisit.__table__)
 
 
 def update_conversation(connection: Connection, loaded: Row, **values) -> None:
@@ -91,12 +93,13 @@ def update_user(connection: Connection, loaded: Row, **values) -> None:
         "where_user_id": loaded.user_id, "where_version": loaded.user_version})
 
 
-def insert_rows(connection: Connection, transcript: list[dict], nlp_log: list[dict]) -> None:
-    """Append transcript rows and NLP-log rows, each table in one executemany."""
-    if transcript:
-        connection.execute(_INSERT_TRANSCRIPT, transcript)
-    if nlp_log:
-        connection.execute(_INSERT_NLP, nlp_log)
+def insert_rows(connection: Connection, transcript: list[dict], nlp_log: list[dict], fuzzy_log: list[dict] = (),
+                visits: list[dict] = ()) -> None:
+    """Append transcript, NLP-log, fuzzy-QA-log and step-visit rows, each table in one executemany."""
+    for statement, rows in ((_INSERT_TRANSCRIPT, transcript), (_INSERT_NLP, nlp_log), (_INSERT_FUZZY, fuzzy_log),
+                            (_INSERT_VISITS, visits)):
+        if rows:
+            connection.execute(statement, rows)
 
 
 def _checked(connection: Connection, statement, params: dict) -> None:

@@ -28,6 +28,7 @@ from runtime.channels.directline.cors import set_allowed_origins
 from runtime.extensions import db
 from runtime.store.bots import import_bot
 from runtime.store.examples import import_examples
+from runtime.testing.playwright_plugin import webchat  # noqa: F401 - also a pytest11 plugin once Arbor is installed
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium")

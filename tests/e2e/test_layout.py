@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, expect
-from widget import Widget
+
+from runtime.testing.playwright_plugin import Webchat
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +20,7 @@ def test_the_open_widget_on_the_demo_page(browser: Browser, live, device: str, w
     context = browser.new_context(viewport={"width": width, "height": height}, is_mobile=device == "phone")
     page = context.new_page()
     page.goto(live.demo("lead-capture"))
-    chat = Widget(page, "lead-capture").open()
+    chat = Webchat(page, "lead-capture").open()
     chat.button("See the plans").click()
     expect(chat.part("arbor-card")).to_have_count(3)
     page.screenshot(path=SHOTS / f"arbor-webchat-{device}.png")

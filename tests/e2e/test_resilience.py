@@ -7,15 +7,16 @@ import time
 
 import pytest
 from playwright.sync_api import Page, expect
-from widget import Widget
+
+from runtime.testing.playwright_plugin import Webchat
 
 pytestmark = pytest.mark.e2e
 
 
 def test_offline_is_shown_and_a_message_that_failed_can_be_sent_again(page: Page, live):
     page.goto(live.demo("support"))
-    chat = Widget(page, "support").open()
-    chat.bot_said("How can I help?")
+    chat = Webchat(page, "support").open()
+    chat.expect_bot("How can I help?")
 
     page.context.set_offline(True)
     chat.part("arbor-input").fill("Track an order")
@@ -27,52 +28,52 @@ def test_offline_is_shown_and_a_message_that_failed_can_be_sent_again(page: Page
     page.context.set_offline(False)
     expect(chat.part("arbor-status")).to_be_hidden()
     retry.click()
-    chat.bot_said("What is your order number?")
+    chat.expect_bot("What is your order number?")
 
 
 def test_the_bot_speaking_while_the_chat_is_closed_shows_a_badge(page: Page, live):
     page.goto(live.demo("support"))
     page.wait_for_function("window.Arbor && Arbor.get('support')")
     page.evaluate("Arbor.get('support').sendEvent('order-help', 'XY9876')")  # the page alone, chat closed
-    chat = Widget(page, "support")
+    chat = Webchat(page, "support")
     badge = chat.part("arbor-badge")
     expect(badge).to_have_text("5")  # greeting (2), the order (1), greeting again (2)
     expect(chat.part("arbor-launcher")).to_have_accessible_name("Open chat: Support desk, 5 unread")
-    chat.open().bot_said("Order XY9876 is on its way.")
+    chat.open().expect_bot("Order XY9876 is on its way.")
     expect(badge).to_be_hidden()
 
 
 def test_tokens_are_refreshed_before_they_expire(page: Page, live, monkeypatch):
     monkeypatch.setitem(live.app.config, "DIRECTLINE_TOKEN_TTL", 3)  # refreshed 1.5 s before expiry
     page.goto(live.demo("support"))
-    chat = Widget(page, "support").open()
-    chat.bot_said("How can I help?")
+    chat = Webchat(page, "support").open()
+    chat.expect_bot("How can I help?")
     for _ in range(2):
         with page.expect_response("**/v3/directline/tokens/refresh") as refreshed:
             pass
         assert refreshed.value.ok
     chat.button("Track an order").click()
-    chat.bot_said("What is your order number?")
+    chat.expect_bot("What is your order number?")
     expect(chat.messages()).to_have_count(4)  # the same conversation throughout
 
 
 def test_an_expired_token_starts_a_new_conversation(page: Page, live, monkeypatch):
     page.goto(live.demo("support"))
-    chat = Widget(page, "support").open()
-    chat.bot_said("How can I help?")
+    chat = Webchat(page, "support").open()
+    chat.expect_bot("How can I help?")
     monkeypatch.setitem(live.app.config, "DIRECTLINE_CLOCK", lambda: time.time() + 24 * 3600)  # a day later
     expect(chat.host.get_by_text("The conversation expired, so a new one started.")).to_be_visible()
     expect(chat.messages("bot")).to_have_count(2)  # the new greeting only
     chat.button("Track an order").click()
-    chat.bot_said("What is your order number?")
+    chat.expect_bot("What is your order number?")
 
 
 def test_links_the_bot_makes_are_followed_only_when_they_are_http(page: Page, live):
     page.goto(live.demo("widget-kit"))
     page.evaluate("() => { window.open = (...args) => { window.opened = args; }; }")
-    chat = Widget(page, "widget-kit").open()
+    chat = Webchat(page, "widget-kit").open()
     chat.button("A script").click()
-    card = chat.bot_said("Opening javascript:window.pwned=1").get_by_test_id("arbor-card")
+    card = chat.expect_bot("Opening javascript:window.pwned=1").get_by_test_id("arbor-card")
     expect(card.locator("img")).to_have_count(0)
     card.get_by_test_id("arbor-card-button").click()  # openUrl to javascript: does nothing
     expect(chat.button("A page")).to_be_visible()  # asked again: the navigate event was ignored
@@ -84,8 +85,8 @@ def test_links_the_bot_makes_are_followed_only_when_they_are_http(page: Page, li
 
 def test_the_typing_indicator_shows_while_the_reply_is_on_its_way(page: Page, live):
     page.goto(live.demo("support"))
-    chat = Widget(page, "support").open()
-    chat.bot_said("How can I help?")
+    chat = Webchat(page, "support").open()
+    chat.expect_bot("How can I help?")
 
     held, gate = [], {"open": False}
 
@@ -102,5 +103,5 @@ def test_the_typing_indicator_shows_while_the_reply_is_on_its_way(page: Page, li
     gate["open"] = True
     for route in held:
         route.continue_()
-    chat.bot_said("What is your order number?")
+    chat.expect_bot("What is your order number?")
     expect(typing).to_be_hidden()

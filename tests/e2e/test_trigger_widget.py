@@ -8,7 +8,6 @@ import requests
 from golden import load_doc
 from playwright.sync_api import Page
 from sqlalchemy import select
-from widget import Widget
 
 from runtime.channels.directline.cors import set_allowed_origins
 from runtime.extensions import db
@@ -16,6 +15,7 @@ from runtime.management.keys import create_key
 from runtime.management.trigger import address_of
 from runtime.store.bots import import_bot
 from runtime.store.models import Conversation
+from runtime.testing.playwright_plugin import Webchat
 
 pytestmark = pytest.mark.e2e
 
@@ -26,11 +26,11 @@ def test_a_triggered_dialog_appears_in_the_open_widget(page: Page, live):
         set_allowed_origins("loyalty", [live.url])
         key = create_key("loyalty", "crm-e2e")[1]
     page.goto(live.demo("loyalty"))
-    chat = Widget(page, "loyalty").open()
-    chat.bot_said("Move your points to a partner?")
+    chat = Webchat(page, "loyalty").open()
+    chat.expect_bot("Move your points to a partner?")
     chat.button("Yes").click()
-    chat.bot_said("Your transfer has started.")
-    chat.bot_said("Anything else I can do?")
+    chat.expect_bot("Your transfer has started.")
+    chat.expect_bot("Anything else I can do?")
 
     with live.app.app_context():  # the address the designer shows for this user
         conversation = db.session.scalars(select(Conversation).where(Conversation.bot_id == "loyalty")
@@ -41,6 +41,6 @@ def test_a_triggered_dialog_appears_in_the_open_widget(page: Page, live):
                            json={"transaction": {"id": "T-77", "points": 1200, "partner": "SkyMiles"}})
     assert answer.status_code == 202 and answer.json()["conversationId"] == conversation.id
 
-    chat.bot_said("Transfer T-77 is complete: 1200 points went to SkyMiles.")  # no reload, no typing
+    chat.expect_bot("Transfer T-77 is complete: 1200 points went to SkyMiles.")  # no reload, no typing
     chat.say("That is all")
-    chat.bot_said("Noted: That is all.")
+    chat.expect_bot("Noted: That is all.")
