@@ -14,7 +14,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from runtime import cli
+from runtime import cli, integrations
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health
 from runtime.extensions import db, migrate
@@ -22,7 +22,9 @@ from runtime.store import bots, schema
 
 # Read from the environment when no test configuration is given.
 ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_MAX_DOCUMENT_BYTES",
-               "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES", "WEBCHAT_TOKEN_RATE_LIMIT")
+               "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES", "WEBCHAT_TOKEN_RATE_LIMIT",
+               "INTEGRATIONS_ALLOW_HOSTS", "INTEGRATIONS_MAX_RESPONSE_BYTES", "INTEGRATIONS_ENABLED",
+               "INTEGRATIONS_DISABLED", "INTEGRATIONS_TEMPLATE_DIRS")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
 
@@ -51,6 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(demo.bp)
     app.register_error_handler(HTTPException, _http_error)
     cli.register(app)
+    integrations.init_app(app)
     return app
 
 

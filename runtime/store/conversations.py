@@ -12,7 +12,8 @@ the ORM, whose bookkeeping was most of a turn; the rest (opening conversations, 
 ORM models.
 
 What the engine asks to be done after a turn (timers, calls) is announced through `effects_ready`
-once the turn is committed; whoever carries effects out subscribes to it.
+once the turn is committed; whoever carries effects out subscribes to it. Integration calls go to the
+hook `app.extensions["arbor.integration-calls"]` instead, since a sync call's answer is part of the reply.
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def start_conversation(
 
     conversation, saved = in_transaction(attempt)
     _after_commit(conversation, saved)
-    return conversation, saved.activities
+    return conversation, saved.activities + _integration_calls(conversation, saved.effects)
 
 
 def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
@@ -137,7 +138,7 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
 
     conversation, saved = in_transaction(attempt)
     _after_commit(conversation, saved)
-    return saved.activities
+    return saved.activities + _integration_calls(conversation, saved.effects)
 
 
 def transcript(conversation_id: str, after_seq: int = 0) -> list[dict]:
@@ -227,3 +228,12 @@ def _after_commit(conversation: Conversation | Row, saved: _Saved) -> None:
     if saved.effects:
         effects_ready.send(current_app._get_current_object(), conversation_id=conversation.id,
                            effects=saved.effects)
+
+
+def _integration_calls(conversation: Conversation | Row, effects: list[dict]) -> list[dict]:
+    """Carry out the integration calls a committed turn asked for (never inside its transaction: a call may
+    take seconds); a sync call's result is applied as the next turn, whose activities are returned here, so
+    the user gets the answer in the same response. The integrations package installs the hook."""
+    calls = [effect for effect in effects if effect["type"] == "integration.call"]
+    carry_out = current_app.extensions.get("arbor.integration-calls") if calls else None
+    return carry_out(conversation, calls) if carry_out else []

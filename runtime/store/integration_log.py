@@ -1,0 +1,54 @@
+"""The integration log: every outbound call of a bot's integrations, with secrets redacted.
+
+One row per HTTP exchange (a handler that fetches a token and then calls writes two). The column names
+are the export's field names (`integrationLog` in the management API). Values are redacted before they
+get here (`runtime.integrations.redaction`); bodies are cut to MAX_BODY characters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Float, Index, Integer, String, Text, insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from runtime.extensions import db
+from runtime.store.models import BigId, UTCDateTime, utcnow
+
+MAX_BODY = 64 * 1024
+
+
+class IntegrationLogEntry(db.Model):
+    __tablename__ = "integration_log"
+    __table_args__ = (Index(None, "bot_id", "timestamp"), Index(None, "bot_id", "step_id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str | None] = mapped_column(String(255))
+    conversation_id: Mapped[str | None] = mapped_column(String(32))
+    step_id: Mapped[str | None] = mapped_column(String(200))
+    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    url: Mapped[str] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(10))
+    request_headers: Mapped[dict | None] = mapped_column(JSON)
+    request_body: Mapped[str | None] = mapped_column(Text)
+    response_status: Mapped[int | None] = mapped_column(Integer)
+    response_body: Mapped[str | None] = mapped_column(Text)
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+COLUMNS = ("bot_id", "user_id", "conversation_id", "step_id", "timestamp", "url", "method", "request_headers",
+           "request_body", "response_status", "response_body", "duration_ms", "error")
+
+
+def write(rows: list[dict]) -> None:
+    """Append redacted exchanges in one short transaction of their own (after the call, never around it)."""
+    if not rows:
+        return
+    for row in rows:
+        for key in ("request_body", "response_body"):
+            if row.get(key) and len(row[key]) > MAX_BODY:
+                row[key] = row[key][:MAX_BODY] + "…[cut]"
+    db.session.execute(insert(IntegrationLogEntry), rows)
+    db.session.commit()

@@ -1,0 +1,98 @@
+"""Bot secrets: the passwords, tokens and keys a bot's integrations use, by name (DESIGN §3 `secrets`).
+
+Kept apart from the bot document, encrypted with Fernet under a key derived from SECRET_KEY for this
+purpose alone (the same derivation as the Direct Line secrets, `directline.keys.derived_key`). Once set,
+a value is never shown again: pages and exports get names only (`names`); only the integration runtime
+reads values (`values`), and the integration log redacts them.
+
+The API: `set_secret(bot, name, value)` (set or replace), `delete_secret(bot, name)`, `names(bot)`,
+`values(bot, names)`.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from datetime import datetime
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import ForeignKey, String, Text, delete, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from runtime.channels.directline.keys import derived_key
+from runtime.extensions import db
+from runtime.store.bots import get_bot
+from runtime.store.models import UTCDateTime, utcnow
+from runtime.store.retry import in_transaction
+
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+MAX_VALUE = 16 * 1024
+
+
+class BotSecret(db.Model):
+    __tablename__ = "bot_secrets"
+
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sealed: Mapped[str] = mapped_column(Text)  # Fernet token of the value
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SecretMissing(LookupError):
+    def __init__(self, bot_id: str, name: str):
+        super().__init__(f"The bot secret '{name}' is not set for bot '{bot_id}'; set it with "
+                         f"`flask --app app bots secret {bot_id} {name}` or in the bot's integrations.")
+        self.bot_id, self.name = bot_id, name
+
+
+def set_secret(bot_id: str, name: str, value: str) -> None:
+    """Set or replace a secret. ValueError for a bad name or value; BotNotFound for an unknown bot."""
+    if not NAME.match(name):
+        raise ValueError("A secret's name is 1 to 64 letters, digits, _ . or -.")
+    if not value or len(value) > MAX_VALUE:
+        raise ValueError(f"A secret's value must not be empty nor longer than {MAX_VALUE:,} characters.")
+
+    def save() -> None:
+        get_bot(bot_id)
+        row = db.session.get(BotSecret, (bot_id, name)) or BotSecret(bot_id=bot_id, name=name)
+        row.sealed = _fernet().encrypt(value.encode()).decode()
+        row.updated_at = utcnow()
+        db.session.add(row)
+
+    in_transaction(save)
+
+
+def delete_secret(bot_id: str, name: str) -> bool:
+    """Forget a secret; whether there was one."""
+    def drop() -> bool:
+        return db.session.execute(delete(BotSecret).where(BotSecret.bot_id == bot_id,
+                                                          BotSecret.name == name)).rowcount > 0
+
+    return in_transaction(drop)
+
+
+def names(bot_id: str) -> list[str]:
+    """The names of a bot's secrets, sorted: all a page or an export may show of them."""
+    return list(db.session.scalars(select(BotSecret.name).where(BotSecret.bot_id == bot_id).order_by(BotSecret.name)))
+
+
+def values(bot_id: str, wanted: list[str] | set[str]) -> dict[str, str]:
+    """The values of the named secrets, for the integration runtime only; SecretMissing for the first unset one.
+
+    A value sealed under another SECRET_KEY counts as unset: it must be set again.
+    """
+    if not wanted:
+        return {}
+    rows = dict(db.session.execute(select(BotSecret.name, BotSecret.sealed).where(
+        BotSecret.bot_id == bot_id, BotSecret.name.in_(list(wanted)))).all())
+    found = {}
+    for name in sorted(wanted):
+        try:
+            found[name] = _fernet().decrypt(rows[name].encode()).decode()
+        except (KeyError, InvalidToken):
+            raise SecretMissing(bot_id, name) from None
+    return found
+
+
+def _fernet() -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(derived_key("bot-secrets")))

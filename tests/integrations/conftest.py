@@ -1,0 +1,45 @@
+"""Integration tests: an app whose guard allow-lists the loopback test servers (pytest-httpserver) explicitly,
+and helpers to run a template or a bot against them."""
+
+from __future__ import annotations
+
+import pytest
+
+from app import create_app
+from runtime.extensions import db
+from runtime.integrations import get
+from runtime.integrations.calls import perform
+from runtime.store.bots import import_bot
+
+ALLOW_TEST_SERVERS = "127.0.0.1 ::1"
+
+
+@pytest.fixture
+def app(database, tmp_path):
+    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test",
+                      "INTEGRATIONS_ALLOW_HOSTS": ALLOW_TEST_SERVERS, **database})
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def call(app):
+    """call("jira", {"config": ...}, input, secrets={...}): one call of a template, as the step makes it."""
+    def run(slug: str, integration: dict, input_, *, secrets: dict | None = None, user_data: dict | None = None,
+            timeout: float = 3.0):
+        service = get()
+        return perform(service.catalog.get(slug), {"template": slug, **integration}, input_, secrets=secrets or {},
+                       user_data=user_data or {}, services=service.services, timeout=timeout)
+    return run
+
+
+def bot(steps: list, *, integrations: dict, dialogs: list | None = None, bot_id: str = "calls") -> dict:
+    """A bot document: a start dialog of `steps`, the given integrations, extra dialogs."""
+    return {"format": 1, "id": bot_id, "name": "Calls", "start": "main", "integrations": integrations,
+            "dialogs": [{"id": "main", "steps": steps}, *(dialogs or [])]}
+
+
+def publish(doc: dict) -> None:
+    import_bot(doc, publish=True)
