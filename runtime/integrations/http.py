@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import socket
 import time
 from collections.abc import Callable, Iterable
@@ -166,11 +167,23 @@ class Response:
             return self.text
 
 
+class _WithoutRequestLines(logging.Filter):
+    """urllib3 logs each request line at DEBUG, query string included, where an API key may travel."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno == logging.DEBUG and '"%s %s %s"' in str(record.msg))
+
+
+_URLLIB3_LOG = logging.getLogger("urllib3.connectionpool")
+
+
 class HttpSession:
     """The app's pooled, guarded session (one per app, shared by threads: requests' pools are thread-safe)."""
 
     def __init__(self, guard: Guard, *, max_bytes: int = 10 * 2**20, pool_size: int = 20):
         self.guard, self.max_bytes = guard, max_bytes
+        if not any(isinstance(f, _WithoutRequestLines) for f in _URLLIB3_LOG.filters):
+            _URLLIB3_LOG.addFilter(_WithoutRequestLines())
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy from the environment: the guard checks the real peer
         self.adapter = _GuardedAdapter(guard, pool_size)

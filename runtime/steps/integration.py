@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from runtime import expressions
+from runtime.expressions import fill, strings, template_names
 
 from . import schema
 from .base import Context, End, Goto, Next, Outcome, Wait
@@ -51,15 +51,15 @@ def run(step: dict, ctx: Context) -> Outcome:
     if integration is None:
         return failed(step, ctx, f"No integration named '{step['use']}' is configured for this bot.")
     params = step.get("params") or {}
-    missing = sorted({name for text in expressions.strings(params) if "{" in text
-                      for name in expressions.template_names(text)} - KNOWN - ctx.data.keys())
+    missing = sorted({name for text in strings(params) if "{" in text
+                      for name in template_names(text)} - KNOWN - ctx.data.keys())
     if missing:
         return failed(step, ctx, f"The parameters use {', '.join(map(repr, missing))}, which "
                                  f"{'has' if len(missing) == 1 else 'have'} no value yet.")
     timeout = min(float(step.get("timeout", DEFAULT_TIMEOUT)), MAX_TIMEOUT)
     timing = "sync" if step.get("timing", "sync") == "sync" else "async"
     ctx.effect({"type": "integration.call", "step": step["id"], "use": step["use"], "integration": integration,
-                "input": expressions.fill(params, ctx.render, ctx.evaluate), "timing": timing, "timeout": timeout,
+                "input": fill(params, ctx.render, ctx.evaluate), "timing": timing, "timeout": timeout,
                 "output": step.get("output"), "onError": step.get("onError")})
     if timing == "async":
         return Next()
