@@ -98,13 +98,13 @@ def perform(template: Template, integration: dict, input_: Any, *, secrets: dict
     config = integration.get("config") or {}
     try:
         output = _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal)
-        return CallResult(True, output, None, _redacted(journal, redactor))
+        return CallResult(True, output, None, redacted(journal, redactor))
     except IntegrationError as e:
-        return CallResult(False, None, redactor.text(str(e)), _redacted(journal, redactor))
+        return CallResult(False, None, redactor.text(str(e)), redacted(journal, redactor))
     except Exception as e:  # a handler's own bug: the conversation goes on by onError, the log says what broke
         log.exception("Integration template %s failed", template.slug)
         return CallResult(False, None, redactor.text(f"The template '{template.slug}' failed: {type(e).__name__}: {e}"),
-                          _redacted(journal, redactor))
+                          redacted(journal, redactor))
 
 
 def _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal) -> Any:
@@ -132,7 +132,8 @@ def _run(template, integration, config, input_, secrets, user_data, services, ti
     return output
 
 
-def _redacted(journal: list[dict], redactor: Redactor) -> list[dict]:
+def redacted(journal: list[dict], redactor: Redactor) -> list[dict]:
+    """A journal's exchanges as integration-log rows, every secret hidden."""
     rows = []
     for entry in journal:
         url = entry["url"]

@@ -1,5 +1,6 @@
-"""Declarative templates: a request made of templates over `input`, `config` and `secrets`, and an output
-mapping (JMESPath, or an expression of Arbor's expression language) over the response.
+"""Declarative templates: a request made of templates over `input` (its fields also by their own names),
+`config` and `secrets`, and an output mapping (JMESPath, or an expression of Arbor's expression language)
+over the response.
 
 The response is seen as `{"status", "headers", "body"}`, `body` parsed as JSON when it is JSON, else text
 (an output schema that wants an object then refuses it); a status other than 2xx or one of `okStatus`
@@ -18,7 +19,8 @@ from runtime.integrations.errors import IntegrationError
 
 def run(spec: dict, input_: Any, config: dict, secrets: dict, http) -> Any:
     """Make the template's request with `http` (a CallHttp) and map the answer to the output."""
-    names = {"input": input_, "config": config, "secrets": secrets}
+    fields = input_ if isinstance(input_, dict) else {}
+    names = {**fields, "input": input_, "config": config, "secrets": secrets}  # `{{ email }}` reads input.email
     try:
         request = _request(spec["request"], names)
     except expressions.ExpressionError as e:

@@ -24,8 +24,9 @@ def test_the_step_asks_for_the_call_and_waits(chat):
     talk = chat(DOC)
     assert talk.say("Brno") == []
     [effect] = talk.effects
-    assert effect == {"type": "integration.call", "step": "i", "use": "list", "integration": DOC["integrations"]["list"],
-                      "input": {"query": {"city": "Brno"}}, "timing": "sync", "timeout": 3.0, "output": "positions",
+    assert effect == {"type": "integration.call", "step": "i", "use": "list",
+                      "integration": DOC["integrations"]["list"], "input": {"query": {"city": "Brno"}},
+                      "timing": "sync", "timeout": 3.0, "output": "positions",
                       "onError": {"action": "dialog", "dialog": "sorry"}}
     assert talk.state["waiting"]["step"] == "i"
     answer = talk.send(Input.result("i", {"ok": True, "output": [{"title": "Baker"}, {"title": "Driver"}]}))
