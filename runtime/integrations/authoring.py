@@ -23,7 +23,8 @@ from runtime.integrations.calls import CallHttp, CallResult, redacted
 from runtime.integrations.catalog import Rejected, Template, load_template
 from runtime.integrations.errors import IntegrationError
 from runtime.integrations.redaction import Redactor
-from runtime.integrations.runner import call, resolve_secrets, write_log
+from runtime.integrations.runner import call, log_rows, resolve_secrets
+from runtime.store import integration_log
 from runtime.store import secrets as bot_secrets
 
 DESIGNER = "(designer)"
@@ -66,7 +67,7 @@ def test_connection(bot_id: str, integration: dict, timeout: float = 5.0) -> dic
         result.error = str(e)
         return {"ok": False, "status": None, "message": str(e)}
     finally:
-        write_log(bot_id, None, None, DESIGNER, result)
+        integration_log.write(log_rows(bot_id, None, None, DESIGNER, result))
 
 
 def try_call(bot_id: str, integration: dict, params: dict, sample: dict, timeout: float = 10.0) -> CallResult:

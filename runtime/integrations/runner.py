@@ -50,16 +50,24 @@ def _sync(conversation, effect: dict) -> list[dict]:
                   "request (a loop?); the conversation waits for the user.", conversation.bot_id, conversation.id,
                   effect["step"], MAX_CHAINED)
         return []
-    result = call(conversation.bot_id, conversation.user_id, conversation.id, effect)
+    result, rows = _call(conversation.bot_id, conversation.user_id, conversation.id, effect)
     token = _chained.set(depth + 1)
-    try:
-        return handle(conversation.id, Input.result(effect["step"], result.as_input()))
+    try:  # the log rows commit with the result's turn: one transaction, not two
+        return handle(conversation.id, Input.result(effect["step"], result.as_input()),
+                      alongside=lambda connection: integration_log.insert(connection, rows))
     finally:
         _chained.reset(token)
 
 
 def call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: dict) -> CallResult:
     """Make the call an effect describes, log every exchange (redacted), and return the result."""
+    result, rows = _call(bot_id, user_id, conversation_id, effect)
+    integration_log.write(rows)
+    return result
+
+
+def _call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: dict) -> tuple[CallResult, list]:
+    """The call's result and its integration-log rows, not yet written."""
     integration, service = effect["integration"], integrations()
     template = service.catalog.get(integration["template"])
     if template is None:
@@ -74,11 +82,10 @@ def call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: 
                              services=service.services, timeout=effect["timeout"])
         except bot_secrets.SecretMissing as e:
             result = CallResult(False, error=str(e))
-    write_log(bot_id, user_id, conversation_id, effect["step"], result)
     if not result.ok:
         log.warning("bot %s, conversation %s, step %s: integration '%s' failed: %s", bot_id, conversation_id,
                     effect["step"], effect["use"], result.error)
-    return result
+    return result, log_rows(bot_id, user_id, conversation_id, effect["step"], result)
 
 
 def resolve_secrets(bot_id: str, integration: dict) -> dict[str, str]:
@@ -91,14 +98,15 @@ def resolve_secrets(bot_id: str, integration: dict) -> dict[str, str]:
     return {name: values[secret] for name, secret in mapping.items()}
 
 
-def write_log(bot_id: str, user_id: str | None, conversation_id: str | None, step_id: str | None,
-              result: CallResult) -> None:
+def log_rows(bot_id: str, user_id: str | None, conversation_id: str | None, step_id: str | None,
+             result: CallResult) -> list[dict]:
+    """The integration-log rows of a call: one per exchange, or one saying why no request was made."""
     rows = result.exchanges or [{"url": "", "method": "", "error": result.error}]
     if not result.ok and result.exchanges and not result.exchanges[-1].get("error"):
         rows[-1] = {**rows[-1], "error": result.error}  # the call failed after its last exchange (output check)
     now = utcnow()
-    integration_log.write([{"bot_id": bot_id, "user_id": user_id, "conversation_id": conversation_id,
-                            "step_id": step_id, "timestamp": now, **row} for row in rows])
+    return [{"bot_id": bot_id, "user_id": user_id, "conversation_id": conversation_id, "step_id": step_id,
+             "timestamp": now, **row} for row in rows]
 
 
 def _user_data(bot_id: str, user_id: str | None) -> dict:

@@ -19,6 +19,7 @@ hook `app.extensions["arbor.integration-calls"]` instead, since a sync call's an
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import uuid4
@@ -99,12 +100,13 @@ def start_conversation(
 
 
 def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
-           inbound_activity: dict | None = None) -> list[dict]:
+           inbound_activity: dict | None = None, alongside: Callable[[Connection], None] | None = None) -> list[dict]:
     """Apply one input to a conversation and return the stamped activities the bot answered with.
 
     `inbound_activity` is kept in the transcript as received (plus stamps); without it one is built
     from `inp`. With a `client_key` seen before in this conversation nothing is applied again: the
-    activities answered the first time are returned.
+    activities answered the first time are returned. `alongside` writes rows of its own in the turn's
+    transaction (an integration call's log rows with its result), so they commit, or not, with the turn.
 
     The hot path of every channel, so it runs Core statements (`statements`) on the session's
     connection rather than the ORM: one read, two version-checked updates, one executemany per table.
@@ -134,6 +136,8 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
         if user:  # as with the ORM, a user row nothing changed in is not written (nor its version bumped)
             statements.update_user(connection, loaded, **user)
         statements.insert_rows(connection, turn.transcript, turn.nlp_log)
+        if alongside is not None:
+            alongside(connection)
         return loaded, turn.saved
 
     conversation, saved = in_transaction(attempt)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Float, Index, Integer, String, Text, insert
+from sqlalchemy import JSON, Connection, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.extensions import db
@@ -42,13 +42,17 @@ COLUMNS = ("bot_id", "user_id", "conversation_id", "step_id", "timestamp", "url"
            "request_body", "response_status", "response_body", "duration_ms", "error")
 
 
-def write(rows: list[dict]) -> None:
-    """Append redacted exchanges in one short transaction of their own (after the call, never around it)."""
-    if not rows:
-        return
+def insert(connection: Connection, rows: list[dict]) -> None:
+    """Append redacted exchanges on `connection`, in its transaction."""
     for row in rows:
         for key in ("request_body", "response_body"):
             if row.get(key) and len(row[key]) > MAX_BODY:
                 row[key] = row[key][:MAX_BODY] + "…[cut]"
-    db.session.execute(insert(IntegrationLogEntry), rows)
+    if rows:
+        connection.execute(IntegrationLogEntry.__table__.insert(), rows)
+
+
+def write(rows: list[dict]) -> None:
+    """Append redacted exchanges in a short transaction of their own (after the call, never around it)."""
+    insert(db.session.connection(), rows)
     db.session.commit()

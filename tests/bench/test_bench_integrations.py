@@ -1,0 +1,103 @@
+"""Overhead of a sync integration step over the raw HTTP round trip to a local server (issue 5).
+
+Each of N rounds times, interleaved so that load on the shared machine hits all alike:
+  raw   - a GET with a plain requests.Session (a pool of its own) to the local server;
+  base  - a store-backed turn of a bot whose loop has a `set` step where the integration would be;
+  step  - the same turn with a sync `integration` step (http-request GET to the same server): effect,
+          commit, guarded call, input and output checks, the integration log row, the result turn.
+The step's overhead per round is step - base - raw; its median and p99 are printed (goal: < 2 ms at the
+median). The call alone (`perform`: checks, auth, guarded session, no database) is printed beside it.
+
+    .venv/bin/python -m pytest tests/bench/test_bench_integrations.py -m bench -s -q -p no:xdist
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+
+import pytest
+import requests
+
+from app import create_app
+from runtime.extensions import db
+from runtime.integrations import get
+from runtime.integrations.calls import perform
+from runtime.steps.base import Input
+from runtime.store.bots import import_bot
+from runtime.store.conversations import handle, start_conversation
+
+ROUNDS = int(os.environ.get("BENCH_INTEGRATION_CALLS", "1000"))
+WARM_UP = 20
+GOAL_MS = 2.0
+
+
+def loop_bot(bot_id: str, url: str, *, integration: bool) -> dict:
+    middle = ({"id": "i", "type": "integration", "use": "ping", "output": "answer",
+               "params": {"url": url, "query": {"q": "{{ said }}"}}} if integration
+              else {"id": "i", "type": "set", "storage": "answer", "value": "{'status': 200}"})
+    return {"format": 1, "id": bot_id, "name": bot_id, "start": "main",
+            "integrations": {"ping": {"template": "http-request"}},
+            "dialogs": [{"id": "main", "steps": [
+                {"id": "q", "type": "question", "text": "Say something", "storage": "said"},
+                middle,
+                {"id": "m", "type": "message", "text": "status {{ answer.status }}"},
+                {"id": "g", "type": "goto", "dialog": "main"}]}]}
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+@pytest.mark.bench
+def test_sync_integration_step_overhead(database, tmp_path, httpserver):
+    httpserver.expect_request("/ping").respond_with_json({"pong": True})
+    url = httpserver.url_for("/ping")
+    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "bench",
+                      "INTEGRATIONS_ALLOW_HOSTS": "127.0.0.1 ::1", **database})
+    raw_session = requests.Session()
+    raw_session.trust_env = False
+    with app.app_context():
+        import_bot(loop_bot("with-step", url, integration=True), publish=True)
+        import_bot(loop_bot("without", url, integration=False), publish=True)
+        step_conversation = start_conversation("with-step", "bench", "bench")[0].id
+        base_conversation = start_conversation("without", "bench", "bench")[0].id
+        service = get()
+        template = service.catalog.get("http-request")
+        raw, base, step, call = [], [], [], []
+        for i in range(WARM_UP + ROUNDS):
+            t0 = time.perf_counter()
+            assert raw_session.get(url, params={"q": str(i)}).json() == {"pong": True}
+            t1 = time.perf_counter()
+            without = handle(base_conversation, Input.message(str(i)))
+            t2 = time.perf_counter()
+            answer = handle(step_conversation, Input.message(str(i)))
+            t3 = time.perf_counter()
+            done = perform(template, {"template": "http-request"}, {"url": url, "query": {"q": str(i)}}, secrets={},
+                           user_data={}, services=service.services, timeout=3)
+            t4 = time.perf_counter()
+            assert [a["text"] for a in answer] == [a["text"] for a in without] == ["status 200", "Say something"]
+            assert done.ok
+            if i >= WARM_UP:
+                raw.append((t1 - t0) * 1000)
+                base.append((t2 - t1) * 1000)
+                step.append((t3 - t2) * 1000)
+                call.append((t4 - t3) * 1000)
+        logged = db.session.execute(db.text("SELECT count(*) FROM integration_log")).scalar()
+        db.engine.dispose()
+    assert logged == WARM_UP + ROUNDS
+    overhead = [s - b - r for s, b, r in zip(step, base, raw, strict=True)]
+    call_overhead = [c - r for c, r in zip(call, raw, strict=True)]
+    database_name = "PostgreSQL" if database else "SQLite"
+    lines = [f"sync integration step, {ROUNDS} calls each, {database_name}, local HTTP server (ms):",
+             f"{'':34}{'median':>9}{'p99':>9}"]
+    for label, values in (("raw HTTP round trip", raw), ("turn without the step (set)", base),
+                          ("turn with the sync step", step), ("the call alone (perform)", call),
+                          ("step overhead = step - base - raw", overhead),
+                          ("call overhead = perform - raw", call_overhead)):
+        lines.append(f"{label:34}{statistics.median(values):9.3f}{percentile(values, 99):9.3f}")
+    lines.append(f"goal: step overhead < {GOAL_MS} ms at the median -> "
+                 f"{'met' if statistics.median(overhead) < GOAL_MS else 'NOT met'}")
+    print("\n" + "\n".join(f"  {line}" for line in lines), flush=True)
