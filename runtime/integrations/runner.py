@@ -19,6 +19,7 @@ from runtime.extensions import db
 from runtime.integrations import auth as auth_
 from runtime.integrations import get as integrations
 from runtime.integrations.calls import CallResult, perform
+from runtime.jobs import enqueue, in_app
 from runtime.steps.base import Input
 from runtime.store import integration_log
 from runtime.store import secrets as bot_secrets
@@ -115,12 +116,12 @@ def _user_data(bot_id: str, user_id: str | None) -> dict:
 
 
 def _enqueue(conversation, effect: dict) -> None:
-    from runtime.jobs import enqueue  # the queue connects on first use only
-
+    """Queue the call; the job's description names no input (RQ logs it, and inputs hold personal data)."""
     enqueue("runtime.integrations.runner.run_async", conversation.bot_id, conversation.user_id, conversation.id,
             json.dumps(effect), description=f"integration '{effect['use']}' of step {effect['step']}")
 
 
+@in_app
 def run_async(bot_id: str, user_id: str, conversation_id: str, effect_json: str) -> bool:
     """The RQ job of an async call: call, then write the output or follow onError. Whether the call worked."""
     effect = json.loads(effect_json)

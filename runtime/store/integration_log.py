@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Connection, Float, Index, Integer, String, Text
+from sqlalchemy import JSON, Connection, Float, Index, Integer, String, Text, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.extensions import db
@@ -56,3 +56,18 @@ def write(rows: list[dict]) -> None:
     """Append redacted exchanges in a short transaction of their own (after the call, never around it)."""
     insert(db.session.connection(), rows)
     db.session.commit()
+
+
+def recent(bot_id: str, *, step_id: str | None = None, failed: bool | None = None, status: int | None = None,
+           limit: int = 100) -> list[IntegrationLogEntry]:
+    """A bot's latest calls, newest first, for the designer's log view: by step, failed or not, or status."""
+    query = select(IntegrationLogEntry).where(IntegrationLogEntry.bot_id == bot_id)
+    if step_id is not None:
+        query = query.where(IntegrationLogEntry.step_id == step_id)
+    if status is not None:
+        query = query.where(IntegrationLogEntry.response_status == status)
+    if failed is not None:
+        bad = or_(IntegrationLogEntry.error.is_not(None), IntegrationLogEntry.response_status >= 400)
+        query = query.where(bad if failed else ~bad)
+    order = (IntegrationLogEntry.timestamp.desc(), IntegrationLogEntry.id.desc())
+    return list(db.session.scalars(query.order_by(*order).limit(limit)))

@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from directline_client import Chat, secret_of, texts
 
-from app import create_app
-from runtime.extensions import db
 from runtime.store.bots import import_bot
 from runtime.store.secrets import set_secret
 
@@ -21,13 +19,9 @@ POSITIONS = {"positions": [{"id": 11, "title": "Baker", "location": "Brno"},
 
 
 @pytest.fixture
-def app(database, tmp_path):
-    """The test app; its integrations may reach the loopback test servers, explicitly allow-listed."""
-    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test",
-                      "INTEGRATIONS_ALLOW_HOSTS": "127.0.0.1 ::1", **database})
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+def app_config():
+    """Its integrations may reach the loopback test servers, explicitly allow-listed."""
+    return {"INTEGRATIONS_ALLOW_HOSTS": "127.0.0.1 ::1"}
 
 
 def example_pointed_at(base: str) -> dict:

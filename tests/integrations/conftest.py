@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from app import create_app
 from runtime.extensions import db
 from runtime.integrations import get
 from runtime.integrations.calls import perform
@@ -15,13 +14,16 @@ ALLOW_TEST_SERVERS = "127.0.0.1 ::1"
 
 
 @pytest.fixture
-def app(database, tmp_path):
-    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test",
-                      "INTEGRATIONS_ALLOW_HOSTS": ALLOW_TEST_SERVERS, **database})
+def app_config():
+    return {"INTEGRATIONS_ALLOW_HOSTS": ALLOW_TEST_SERVERS}
+
+
+@pytest.fixture
+def app(app):
+    """The test app, its context pushed for the whole test."""
     with app.app_context():
         yield app
         db.session.remove()
-        db.engine.dispose()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from werkzeug import Response
 
 from runtime.extensions import db
 from runtime.steps.base import Input
+from runtime.store import integration_log
 from runtime.store.conversations import handle, start_conversation
 from runtime.store.integration_log import IntegrationLogEntry
 from runtime.store.models import BotUser, Conversation
@@ -63,6 +64,15 @@ def test_a_sync_call_answers_in_the_same_turn_and_is_logged(httpserver):
                                                                      201, None)
     assert row.request_headers["Authorization"] == "[redacted]" and json.loads(row.request_body)["name"] == "Eva"
     assert json.loads(row.response_body) == {"id": 42} and row.duration_ms > 0
+
+
+def test_the_log_filters_by_step_and_failure(httpserver):
+    httpserver.expect_request("/api/contacts").respond_with_json({"id": 1})
+    say(crm_bot(httpserver.url_for("/api")))
+    say(crm_bot("http://10.0.0.5/api", on_error={"action": "flag", "storage": "crmFailed"}))
+    assert [r.error is None for r in integration_log.recent("calls")] == [False, True]
+    assert [r.response_status for r in integration_log.recent("calls", failed=False, step_id="i1")] == [200]
+    assert len(integration_log.recent("calls", failed=True)) == 1 and integration_log.recent("calls", step_id="x") == []
 
 
 def test_a_500_follows_fail_the_user_gets_an_apology_and_the_conversation_ends(httpserver):
