@@ -8,7 +8,6 @@ import pytest
 from runtime.extensions import db
 from runtime.integrations import get
 from runtime.integrations.calls import perform
-from runtime.store.bots import import_bot
 
 ALLOW_TEST_SERVERS = "127.0.0.1 ::1"
 
@@ -35,13 +34,3 @@ def call(app):
         return perform(service.catalog.get(slug), {"template": slug, **integration}, input_, secrets=secrets or {},
                        user_data=user_data or {}, services=service.services, timeout=timeout)
     return run
-
-
-def bot(steps: list, *, integrations: dict, dialogs: list | None = None, bot_id: str = "calls") -> dict:
-    """A bot document: a start dialog of `steps`, the given integrations, extra dialogs."""
-    return {"format": 1, "id": bot_id, "name": "Calls", "start": "main", "integrations": integrations,
-            "dialogs": [{"id": "main", "steps": steps}, *(dialogs or [])]}
-
-
-def publish(doc: dict) -> None:
-    import_bot(doc, publish=True)

@@ -4,7 +4,7 @@ is logged and written to the step's storage, or its onError followed, when it ar
 from __future__ import annotations
 
 import pytest
-from conftest import bot, publish
+from integration_bots import bot, publish
 from sqlalchemy import select
 
 from runtime.extensions import db

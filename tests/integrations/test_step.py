@@ -7,7 +7,7 @@ import json
 import logging
 
 import pytest
-from conftest import bot, publish
+from integration_bots import bot, publish
 from sqlalchemy import select
 from werkzeug import Response
 
