@@ -56,8 +56,7 @@ class CallHttp:
                 raise TimedOut("The call ran out of time before this request.")
             response = self.session.request(method, url, headers=headers, params=params, json_body=json, data=data,
                                             timeout=left)
-            entry.update(url=response.history[0] if response.history else url, response_status=response.status,
-                         response_body=response.content)
+            entry.update(response_status=response.status, response_body=response.content)
             return response
         except IntegrationError as e:
             entry["error"] = str(e)
