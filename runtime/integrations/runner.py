@@ -83,9 +83,6 @@ def _call(bot_id: str, user_id: str | None, conversation_id: str | None, effect:
                              services=service.services, timeout=effect["timeout"])
         except bot_secrets.SecretMissing as e:
             result = CallResult(False, error=str(e))
-    if not result.ok:
-        log.warning("bot %s, conversation %s, step %s: integration '%s' failed: %s", bot_id, conversation_id,
-                    effect["step"], effect["use"], result.error)
     return result, log_rows(bot_id, user_id, conversation_id, effect["step"], result)
 
 
@@ -127,6 +124,9 @@ def run_async(bot_id: str, user_id: str, conversation_id: str, effect_json: str)
     effect = json.loads(effect_json)
     result = call(bot_id, user_id, conversation_id, effect)
     on_error = effect.get("onError") or {"action": "fail"}
+    if not result.ok:  # (a sync call's failure is logged by its turn, as the step's error)
+        log.warning("bot %s, conversation %s, step %s: async integration '%s' failed (onError %s): %s", bot_id,
+                    conversation_id, effect["step"], effect["use"], on_error["action"], result.error)
     if result.ok and effect.get("output"):
         _store(bot_id, user_id, effect["output"], result.output)
     elif not result.ok and on_error["action"] == "flag" and on_error.get("storage"):
