@@ -12,6 +12,7 @@ from sqlalchemy import select
 from werkzeug import Response
 
 from runtime.extensions import db
+from runtime.integrations.runner import MAX_CHAINED
 from runtime.steps.base import Input
 from runtime.store import integration_log
 from runtime.store.conversations import handle, start_conversation
@@ -179,3 +180,15 @@ def test_no_secret_value_reaches_the_logs_or_the_integration_log(httpserver, cap
     everything = json.dumps(rows, default=str) + ours
     assert TOKEN not in everything
 
+
+
+def test_a_loop_of_sync_calls_stops_after_a_bounded_number(httpserver, caplog):
+    httpserver.expect_request("/ping").respond_with_json({"pong": True})
+    steps = [{"id": "i1", "type": "integration", "use": "ping", "params": {"url": httpserver.url_for("/ping")}},
+             {"id": "m1", "type": "message", "text": "again"},
+             {"id": "g1", "type": "goto", "dialog": "main"}]
+    publish(bot(steps, integrations={"ping": {"template": "http-request"}}))
+    conversation, activities = start_conversation("calls", "u1", "test")
+    assert len(httpserver.log) == MAX_CHAINED and [a["text"] for a in activities] == ["again"] * MAX_CHAINED
+    assert db.session.get(Conversation, conversation.id).state["waiting"]["step"] == "i1"
+    assert "integration calls one after another in one request (a loop?)" in caplog.text
