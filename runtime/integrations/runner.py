@@ -23,7 +23,7 @@ from runtime.jobs import enqueue, in_app
 from runtime.steps.base import Input
 from runtime.store import integration_log
 from runtime.store import secrets as bot_secrets
-from runtime.store.conversations import handle
+from runtime.store.conversations import ConversationNotFound, handle
 from runtime.store.models import BotUser, utcnow
 from runtime.store.retry import in_transaction
 
@@ -132,7 +132,11 @@ def run_async(bot_id: str, user_id: str, conversation_id: str, effect_json: str)
     elif not result.ok and on_error["action"] == "flag" and on_error.get("storage"):
         _store(bot_id, user_id, on_error["storage"], True)
     elif not result.ok and on_error["action"] == "dialog":
-        handle(conversation_id, Input.trigger(on_error["dialog"]))
+        try:
+            handle(conversation_id, Input.trigger(on_error["dialog"]))
+        except ConversationNotFound:
+            log.warning("conversation %s is gone; the dialog '%s' was not started", conversation_id,
+                        on_error["dialog"])
     return result.ok
 
 
