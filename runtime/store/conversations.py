@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 effects_ready = Namespace().signal("effects-ready")
 """Sent with the app as sender and `conversation_id`, `effects` (list of dicts) after a committed turn."""
 
+outbound_rewrites: list[Callable[[dict, str, str], dict]] = []
+"""Functions `(activity, bot_id, user_id) -> activity` applied to what the bot sends before it is stored
+(the URL tracker routes link buttons through its redirect)."""
+
 
 class ConversationNotFound(LookupError):
     def __init__(self, conversation_id: str):
@@ -206,6 +210,8 @@ class _Turn:
         outbound = []
         for activity in result.activities:
             seq, moment = seq + 1, moment + TICK
+            for rewrite in outbound_rewrites:
+                activity = rewrite(activity, conversation.bot_id, conversation.user_id)
             reply = {**activity, "replyToId": reply_to} if reply_to else activity
             outbound.append(stamp(reply, seq=seq, moment=moment, sender=sender, **stamps))
             self._append(conversation, seq, "out", outbound[-1], now)

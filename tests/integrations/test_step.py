@@ -13,6 +13,7 @@ from werkzeug import Response
 
 from runtime.extensions import db
 from runtime.integrations.runner import MAX_CHAINED
+from runtime.management.keys import create_key
 from runtime.steps.base import Input
 from runtime.store import integration_log
 from runtime.store.conversations import handle, start_conversation
@@ -159,7 +160,7 @@ def test_a_private_address_is_refused_with_a_logged_reason(app):
     assert "Refused to connect to 10.0.0.5: a private address" in log_rows()[0].error
 
 
-def test_no_secret_value_reaches_the_logs_or_the_integration_log(httpserver, caplog):
+def test_no_secret_value_reaches_the_logs_the_integration_log_or_its_export(httpserver, caplog, client):
     """The server echoes what it got (headers, query, body); the key also travels in the query string."""
     def echo(request):
         return Response(json.dumps({"id": 1, "seen": dict(request.headers), "query": request.args.to_dict(),
@@ -176,8 +177,10 @@ def test_no_secret_value_reaches_the_logs_or_the_integration_log(httpserver, cap
     assert texts == ["Flagged"]
     rows = [{c.name: getattr(row, c.name) for c in IntegrationLogEntry.__table__.columns} for row in log_rows()]
     assert rows and "[redacted]" in rows[0]["url"] and "[redacted]" in rows[0]["response_body"]
+    exported = client.get(f"/b/calls/api/management/export/integrationLog?code={create_key('calls', 'qa')[1]}")
+    assert exported.status_code == 200 and "[redacted]" in exported.text
     ours = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("werkzeug"))  # not the server's
-    everything = json.dumps(rows, default=str) + ours
+    everything = json.dumps(rows, default=str) + ours + exported.text
     assert TOKEN not in everything
 
 
