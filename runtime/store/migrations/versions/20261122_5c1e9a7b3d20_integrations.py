@@ -1,7 +1,7 @@
 """integrations: bot secrets (encrypted, by name) and the integration log
 
 Revision ID: 5c1e9a7b3d20
-Revises: ad6b41cc5082
+Revises: 6e68945a5612
 Create Date: 2026-11-22 01:10:00.000000
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5c1e9a7b3d20'
-down_revision = 'ad6b41cc5082'
+down_revision = '6e68945a5612'
 branch_labels = None
 depends_on = None
 
