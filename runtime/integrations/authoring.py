@@ -1,5 +1,6 @@
-"""What the designer's integration forms call: the catalog browser, "test connection", "try this call"
-with sample values, and "save as template" (a configured http-request step becomes an action template).
+"""What the designer's integration forms call: the catalog browser, a bot's integrations checked against the
+catalog, "test connection", "try this call" with sample values, and "save as template" (a configured
+http-request step becomes an action template).
 
 Plain functions over a bot id and dicts, inside an app context; they make real calls through the same
 guarded session and log them like the runtime does (step id `(designer)`).
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime import expressions
+from runtime.botdoc.problems import Problem, pointer
 from runtime.integrations import auth as auth_
 from runtime.integrations import get
 from runtime.integrations.calls import CallHttp, CallResult, redacted
@@ -34,6 +36,36 @@ URL_KEYS = ("baseUrl", "url", "endpoint")
 def catalog(search: str = "") -> dict[str, list[dict]]:
     """Templates by level (action, service, protocol), each with its description and schemas; `search` filters."""
     return get().catalog.grouped(search)
+
+
+def problems(doc: dict, secret_names: list[str] | None = None) -> list[Problem]:
+    """A bot's integrations checked against this server's catalog (which the document's own validation
+    cannot know): templates not installed, auth a template does not support, settings that do not fit,
+    bot secrets not set (when `secret_names`, the bot's, are given). Warnings: the bot still opens and runs,
+    its steps that use such an integration follow their onError."""
+    found, catalog_ = [], get().catalog
+    for name, integration in (doc.get("integrations") or {}).items():
+        where = pointer(["integrations", name])
+        template = catalog_.get(integration.get("template", ""))
+        if template is None:
+            found.append(Problem(f"{where}/template", f"The template '{integration.get('template')}' is not "
+                                                      "installed on this server; steps using it will fail.", "warning"))
+            continue
+        kind = (integration.get("auth") or {}).get("type", "none")
+        if kind not in template.auth:
+            found.append(Problem(f"{where}/auth", f"'{template.slug}' does not support '{kind}' auth; pick one "
+                                                  f"of {', '.join(template.auth)}.", "warning"))
+        found += [Problem(f"{where}/config", f"{problem}.", "warning")
+                  for problem in template.problems("config", integration.get("config") or {})]
+        for wanted in auth_.secret_names(integration.get("auth")):
+            if wanted not in (integration.get("secrets") or {}):
+                found.append(Problem(f"{where}/secrets", f"Name the bot secret holding the '{wanted}' of its "
+                                                         "auth.", "warning"))
+        for key, secret in (integration.get("secrets") or {}).items():
+            if secret_names is not None and secret not in secret_names:
+                found.append(Problem(pointer(["integrations", name, "secrets", key]),
+                                     f"The bot secret '{secret}' is not set yet.", "warning"))
+    return found
 
 
 def test_connection(bot_id: str, integration: dict, timeout: float = 5.0) -> dict:

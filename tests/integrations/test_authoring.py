@@ -33,6 +33,25 @@ def test_catalog_grouped_with_search(app):
     assert groups["action"][0]["description"].startswith("Fetch a JSON list")
 
 
+def test_a_bots_integrations_checked_against_the_catalog(app):
+    doc = {"integrations": {
+        "old": {"template": "retired-crm"},
+        "jira": {"template": "jira", "config": {"apiVersion": "4"}, "auth": {"type": "api-key"}},
+        "crm": {"template": "crm-add-contact", "config": {"baseUrl": "https://crm.example.com"},
+                "auth": {"type": "bearer"}, "secrets": {"token": "crm-token"}}}}
+    found = {(p.pointer, p.message) for p in authoring.problems(doc, secret_names=[])}
+    assert found == {
+        ("/integrations/old/template", "The template 'retired-crm' is not installed on this server; steps using "
+                                       "it will fail."),
+        ("/integrations/jira/auth", "'jira' does not support 'api-key' auth; pick one of basic, bearer, "
+                                    "oauth2-client-credentials."),
+        ("/integrations/jira/config", "the value: 'baseUrl' is a required property."),
+        ("/integrations/jira/config", "apiVersion: '4' is not one of ['2', '3']."),
+        ("/integrations/jira/secrets", "Name the bot secret holding the 'apiKey' of its auth."),
+        ("/integrations/crm/secrets/token", "The bot secret 'crm-token' is not set yet.")}
+    assert authoring.problems({"integrations": {"crm": doc["integrations"]["crm"]}}, secret_names=["crm-token"]) == []
+
+
 def test_test_connection_reports_in_words(shop, httpserver):
     httpserver.expect_request("/api", headers={"Authorization": "Bearer tok-designer-1"}).respond_with_data("", 404)
     assert authoring.test_connection(shop, crm(httpserver)) == {"ok": True, "status": 404, "message": "Connected."}
