@@ -1,7 +1,8 @@
 """Overhead of a sync integration step over the raw HTTP round trip to a local server (issue 5).
 
-Each of N rounds times, interleaved so that load on the shared machine hits all alike:
-  raw   - a GET with a plain requests.Session (a pool of its own) to the local server;
+Each of N rounds times, in a shuffled order so that load on the shared machine hits all alike:
+  raw   - a GET with a plain requests.Session (a pool of its own) to the local server (ping_server.py, a
+          process of its own, so it takes no GIL time from what is timed);
   base  - a store-backed turn of a bot whose loop has a `set` step where the integration would be;
   step  - the same turn with a sync `integration` step (http-request GET to the same server): effect,
           commit, guarded call, input and output checks, the integration log row, the result turn.
@@ -14,8 +15,12 @@ median). The call alone (`perform`: checks, auth, guarded session, no database) 
 from __future__ import annotations
 
 import os
+import random
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -31,6 +36,7 @@ from runtime.store.conversations import handle, start_conversation
 ROUNDS = int(os.environ.get("BENCH_INTEGRATION_CALLS", "1000"))
 WARM_UP = 20
 GOAL_MS = 2.0
+EXPECTED = ["status 200", "Say something"]
 
 
 def loop_bot(bot_id: str, url: str, *, integration: bool) -> dict:
@@ -51,10 +57,21 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+@pytest.fixture
+def ping_url():
+    """The URL of a JSON API running in a process of its own (ping_server.py)."""
+    server = subprocess.Popen([sys.executable, str(Path(__file__).with_name("ping_server.py"))],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        yield f"http://127.0.0.1:{server.stdout.readline().strip()}/ping"
+    finally:
+        server.terminate()
+        server.wait()
+
+
 @pytest.mark.bench
-def test_sync_integration_step_overhead(database, tmp_path, httpserver):
-    httpserver.expect_request("/ping").respond_with_json({"pong": True})
-    url = httpserver.url_for("/ping")
+def test_sync_integration_step_overhead(database, tmp_path, ping_url):
+    url = ping_url
     app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "bench",
                       "INTEGRATIONS_ALLOW_HOSTS": "127.0.0.1 ::1", **database})
     raw_session = requests.Session()
@@ -66,25 +83,31 @@ def test_sync_integration_step_overhead(database, tmp_path, httpserver):
         base_conversation = start_conversation("without", "bench", "bench")[0].id
         service = get()
         template = service.catalog.get("http-request")
-        wall: dict[str, list[float]] = {"raw": [], "base": [], "step": [], "call": []}
-        cpu: dict[str, list[float]] = {"raw": [], "base": [], "step": [], "call": []}
+        def raw() -> None:
+            assert raw_session.get(url, params={"q": "x"}).json() == {"pong": True}
+
+        def base() -> None:
+            assert [a["text"] for a in handle(base_conversation, Input.message("x"))] == EXPECTED
+
+        def step() -> None:
+            assert [a["text"] for a in handle(step_conversation, Input.message("x"))] == EXPECTED
+
+        def call() -> None:
+            assert perform(template, {"template": "http-request"}, {"url": url, "query": {"q": "x"}}, secrets={},
+                           user_data={}, services=service.services, timeout=3).ok
+
+        timed = {"raw": raw, "base": base, "step": step, "call": call}
+        wall: dict[str, list[float]] = {name: [] for name in timed}
+        cpu: dict[str, list[float]] = {name: [] for name in timed}
+        order, shuffle = list(timed), random.Random(5).shuffle
         for i in range(WARM_UP + ROUNDS):
-            marks = [(time.perf_counter(), time.thread_time())]
-            assert raw_session.get(url, params={"q": str(i)}).json() == {"pong": True}
-            marks.append((time.perf_counter(), time.thread_time()))
-            without = handle(base_conversation, Input.message(str(i)))
-            marks.append((time.perf_counter(), time.thread_time()))
-            answer = handle(step_conversation, Input.message(str(i)))
-            marks.append((time.perf_counter(), time.thread_time()))
-            done = perform(template, {"template": "http-request"}, {"url": url, "query": {"q": str(i)}}, secrets={},
-                           user_data={}, services=service.services, timeout=3)
-            marks.append((time.perf_counter(), time.thread_time()))
-            assert [a["text"] for a in answer] == [a["text"] for a in without] == ["status 200", "Say something"]
-            assert done.ok
-            if i >= WARM_UP:
-                for n, name in enumerate(("raw", "base", "step", "call")):
-                    wall[name].append((marks[n + 1][0] - marks[n][0]) * 1000)
-                    cpu[name].append((marks[n + 1][1] - marks[n][1]) * 1000)
+            shuffle(order)  # no part always runs first (or right after another): position biases wall time
+            for name in order:
+                started, started_cpu = time.perf_counter(), time.thread_time()
+                timed[name]()
+                if i >= WARM_UP:
+                    wall[name].append((time.perf_counter() - started) * 1000)
+                    cpu[name].append((time.thread_time() - started_cpu) * 1000)
         logged = db.session.execute(db.text("SELECT count(*) FROM integration_log")).scalar()
         db.engine.dispose()
     assert logged == WARM_UP + ROUNDS
