@@ -34,11 +34,15 @@ def carry_out(app: Flask, conversation_id: str, effects: list[dict]) -> None:
     conversation = db.session.get(Conversation, conversation_id)
     if conversation is None:
         return
-    jobs = [HANDLERS[effect["type"]](conversation, effect) for effect in mine]
+    queued = [HANDLERS[effect["type"]](conversation, effect) for effect in mine]
     db.session.commit()
-    for job in jobs:
-        if job is not None:
-            job()
+    for row, job in filter(None, queued):
+        try:
+            enqueue(job, row.id, retry=RETRY)
+        except Exception as e:  # noqa: BLE001 - the turn is committed: its answer must still reach the user
+            log.exception("bot %s: could not queue %s %s", row.bot_id, job, row.id)
+            row.status, row.error = "failed", f"Could not be queued: {type(e).__name__}: {e}"[:2000]
+            db.session.commit()
 
 
 def _snapshot(conversation: Conversation, effect: dict) -> None:
@@ -64,8 +68,9 @@ def _sms(conversation: Conversation, effect: dict):
     return _queued(row, "runtime.management.outbox.send_sms", "sms")
 
 
-def _queued(row: OutgoingEmail | OutgoingSms, job: str, kind: str):
-    """Log the row; a bot with no server or provider set up gets a failed row and an error in the log."""
+def _queued(row: OutgoingEmail | OutgoingSms, job: str, kind: str) -> tuple[OutgoingEmail | OutgoingSms, str] | None:
+    """Log the row, and return it with its job to queue once it is committed; a bot with no server or
+    provider set up gets a failed row (and an error in the log) and no job."""
     try:
         settings(row.bot_id, kind)
     except (SettingsMissing, ValueError) as e:
@@ -75,8 +80,7 @@ def _queued(row: OutgoingEmail | OutgoingSms, job: str, kind: str):
         return None
     row.status = "queued"
     db.session.add(row)
-
-    return lambda: enqueue(job, row.id, retry=RETRY)
+    return row, job
 
 
 HANDLERS = {"user-data.snapshot": _snapshot, "email.send": _email, "sms.send": _sms}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from werkzeug.exceptions import BadRequest
 
 IGNORED = {"code"}  # the function key, read by `keys`
 EMPTY = (None, "", [], {})
+FIELD = re.compile(r"[A-Za-z0-9_]{1,100}")
 
 
 @dataclass
@@ -67,6 +69,10 @@ def parse(args: MultiDict) -> Filters:
         elif name not in IGNORED and name:
             raise BadRequest(f"Unknown parameter '{name[:60]}'. An export takes fromTimestamp, toTimestamp (UNIX "
                              "seconds), notEmpty=field1,field2 and where<Field>=value (e.g. whereGender=male).")
+    for name in filters.fields:
+        if not FIELD.fullmatch(name):
+            raise BadRequest(f"'{name[:60]}' is not a field name: fields are camelCase names of letters, digits and _ "
+                             "(notEmpty=phone,email; whereGender=male).")
     if filters.since and filters.until and filters.since > filters.until:
         raise BadRequest("fromTimestamp is after toTimestamp: swap them, or leave one out.")
     return filters

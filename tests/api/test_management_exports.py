@@ -87,6 +87,8 @@ def test_filters_combine_and_bound_both_ends(client, key, users):
     ("notEmpty=fax", "has the field 'fax'"),
     ("whereShoeSize=42", "has the field 'shoeSize'"),
     ("fromTimestmp=1559901734", "Unknown parameter 'fromTimestmp'"),
+    ('whereFoo"bar=1', "is not a field name"),
+    ("notEmpty=phone,%00", "is not a field name"),
 ])
 def test_bad_filters_are_a_400_that_says_what_to_change(client, key, users, params, says):
     response = client.get(f"{BASE}/userData?{params}&code={key}")

@@ -10,14 +10,16 @@ from email import message_from_bytes
 import pytest
 from aiosmtpd.controller import Controller
 from directline_client import Chat, secret_of, texts
+from golden import load_doc
 from management import make_key
 from werkzeug.wrappers import Response
 
+from app import create_app
 from runtime.extensions import db
 from runtime.management import settings
 from runtime.management.models import OutgoingEmail, OutgoingSms
 from runtime.steps.base import Input
-from runtime.store.bots import get_bot
+from runtime.store.bots import get_bot, import_bot
 from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import BotUser
 
@@ -196,3 +198,21 @@ def test_link_buttons_go_through_the_tracking_redirect(app, client, key):
 
 def _later(hours: int) -> datetime:
     return datetime.now(UTC) + timedelta(hours=hours)
+
+
+def test_a_queue_that_cannot_be_reached_fails_the_email_not_the_turn(database, tmp_path, smtp_server):
+    """Redis down: the user still gets the bot's answer; the e-mail is logged as failed, saying why."""
+    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database,
+                      "REDIS_URL": "redis://127.0.0.1:1/0"})
+    try:
+        with app.app_context():
+            import_bot(load_doc("outbox"), publish=True)
+            settings.set_smtp("outbox", host="127.0.0.1", port=smtp_server[0].port, security="none",
+                              sender="bot@shop.example")
+        run_through(app)
+        with app.app_context():
+            row = db.session.query(OutgoingEmail).one()
+            assert row.status == "failed" and row.error.startswith("Could not be queued: ConnectionError")
+    finally:
+        with app.app_context():
+            db.engine.dispose()
