@@ -17,7 +17,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 import designer
-from runtime import cli, jobs, management
+from runtime import cli, integrations, jobs, management
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health
 from runtime.extensions import db, migrate
@@ -28,7 +28,8 @@ from runtime.store import bots, schema
 ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
                "ARBOR_MAX_DOCUMENT_BYTES", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
                "WEBCHAT_TOKEN_RATE_LIMIT", "MANAGEMENT_AUTH_FAILURE_LIMIT", "MANAGEMENT_MAX_BODY_BYTES",
-               "ARBOR_BASE_URL", "DESIGNER_IDLE_MINUTES")
+               "ARBOR_BASE_URL", "DESIGNER_IDLE_MINUTES", "INTEGRATIONS_ALLOW_HOSTS", "INTEGRATIONS_MAX_RESPONSE_BYTES",
+               "INTEGRATIONS_ENABLED", "INTEGRATIONS_DISABLED", "INTEGRATIONS_TEMPLATE_DIRS")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
 
@@ -60,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_error_handler(HTTPException, _http_error)
     cli.register(app)
     app.cli.add_command(worker_command)
+    integrations.init_app(app)
     designer.init_app(app)
     return app
 

@@ -22,7 +22,7 @@ def _page(bot_id: str, status: int = 200, **extra):
     bot = get_bot_or_404(bot_id)
     doc, revision = drafting.current(bot_id)
     return render_template("designer/settings.html", bot=bot, doc=doc, revision=revision, locales=LOCALES,
-                           secrets=secrets.secret_names(bot_id), origins=allowed_origins(bot_id),
+                           secrets=secrets.listed(bot_id), origins=allowed_origins(bot_id),
                            server=request.host_url.rstrip("/"), keys=function_keys.list_keys(bot_id), **extra), status
 
 

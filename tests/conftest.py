@@ -65,9 +65,15 @@ def redis_url(tmp_path_factory):
 
 
 @pytest.fixture
-def app(database, redis_url, tmp_path):
+def app_config():
+    """More settings for the test app: a test folder or module overrides this to add its own."""
+    return {}
+
+
+@pytest.fixture
+def app(database, redis_url, tmp_path, app_config):
     app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database,
-                      "REDIS_URL": redis_url, "ARBOR_REDIS_PREFIX": f"t{uuid.uuid4().hex[:12]}:"})
+                      "REDIS_URL": redis_url, "ARBOR_REDIS_PREFIX": f"t{uuid.uuid4().hex[:12]}:", **app_config})
     yield app
     with app.app_context():
         db.engine.dispose()  # let the schema be dropped, and close SQLite files

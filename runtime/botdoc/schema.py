@@ -12,6 +12,23 @@ MAX_STEPS_IN_LIST = 1_000
 ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,64}$",
       "description": "Letters, digits and _ . : -, at most 64."}
 
+AUTH = {  # how an integration's calls authenticate (runtime/integrations/auth.py says what each sends)
+    "type": "object", "required": ["type"], "additionalProperties": False,
+    "properties": {
+        "type": {"enum": ["none", "basic", "bearer", "user-token", "api-key", "oauth2-client-credentials"]},
+        "username": {"type": "string", "maxLength": 200},
+        "storage": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
+                    "description": "user-token: the storage holding the user's token."},
+        "in": {"enum": ["header", "query"]},
+        "name": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,100}$",
+                 "description": "api-key: the header or query parameter name."},
+        "tokenUrl": {"type": "string", "pattern": "^https?://", "maxLength": 2000},
+        "clientId": {"type": "string", "maxLength": 500},
+        "scope": {"type": "string", "maxLength": 2000},
+        "clientAuth": {"enum": ["client_secret_basic", "client_secret_post"]},
+    },
+}
+
 
 @cache
 def bot_schema() -> dict:
@@ -55,7 +72,9 @@ def bot_schema() -> dict:
                 "properties": {
                     "template": {"type": "string", "minLength": 1},
                     "config": {"type": "object"},
-                    "secrets": {"type": "object", "additionalProperties": {"type": "string"}},
+                    "secrets": {"type": "object", "additionalProperties": {"type": "string"},
+                                "description": "The template's secret names -> the bot's secret names."},
+                    "auth": AUTH,
                 },
             }},
             "dialogs": {"type": "array", "minItems": 1, "maxItems": 5_000, "items": {

@@ -12,6 +12,7 @@ from .analysis import (
     template_reads,
 )
 from .sandbox import ExpressionError, evaluate, render, to_json
+from .values import fill, strings
 
 __all__ = ["ExpressionError", "check_expression", "check_template", "evaluate", "expression_names",
-           "expression_reads", "render", "template_names", "template_reads", "to_json"]
+           "expression_reads", "fill", "render", "strings", "template_names", "template_reads", "to_json"]

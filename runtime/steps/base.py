@@ -8,6 +8,7 @@ log entries through the context; it never does I/O itself.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 
@@ -17,7 +18,8 @@ class Input:
 
     kind: ``message`` (text and/or a postback value), ``event`` (a page event with name and
     value), ``trigger`` (start ``dialog`` from outside with ``value`` saved into user data;
-    ``clear`` drops the position first), ``timeout`` (the timer of wait step ``step`` fired).
+    ``clear`` drops the position first), ``timeout`` (the timer of wait step ``step`` fired),
+    ``result`` (the outcome ``value`` of the call integration step ``step`` asked for).
     """
 
     kind: str
@@ -43,6 +45,10 @@ class Input:
     @classmethod
     def timeout(cls, step: str) -> Input:
         return cls("timeout", step=step)
+
+    @classmethod
+    def result(cls, step: str, value: dict) -> Input:
+        return cls("result", step=step, value=value)
 
 
 # --- outcomes: what an executor tells the engine ---------------------------------------------
@@ -93,6 +99,8 @@ class Context(Protocol):
     data: dict
     input: Input | None
     user: dict
+    bot: Any  # the indexed bot (runtime.botdoc.Bot): its document, dialogs and steps
+    now: datetime
 
     def render(self, template: str, **extra: Any) -> str:
         """Render a text template over user data; a failure is logged and renders empty."""

@@ -1,13 +1,30 @@
-"""integration: call an outside system through a template from the catalog."""
+"""integration: call an outside system through a template from the catalog.
+
+The engine does no I/O, so the step asks for the call as an effect (`integration.call`) with its input
+filled in from user data. `sync`: the step waits for the `result` input, which the store feeds back in
+the same request once the call is done; then the output goes to the step's storage, or `onError` runs.
+`async`: the conversation goes on at once; the result is written to the storage when it arrives.
+A message that arrives while a sync call is still running is dropped; one that arrives after its time
+is up (the process making the call died) counts as a failed call, so no conversation stays stuck.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from runtime.expressions import fill, strings, template_names
+
 from . import schema
+from .base import Context, End, Goto, Next, Outcome, Wait
 
 TYPE = "integration"
 TITLE = "Call an outside system"
 DESCRIPTION = "Call a CRM, a ticket system or any REST API through a configured integration."
-AVAILABLE = False
+ACCEPTS = ("result", "message")
+DEFAULT_TIMEOUT, MAX_TIMEOUT = 3, 30
+GRACE = timedelta(seconds=5)  # past the call's timeout before a waiting conversation gives up on it
+APOLOGY = "Sorry, something went wrong on our side and I cannot go on right now. Please try again later."
+KNOWN = frozenset({"user", "event", "input", "now"})
 ON_ERROR = {
     "type": "object", "required": ["action"], "additionalProperties": False,
     "properties": {
@@ -24,9 +41,79 @@ SCHEMA = schema.step(TYPE, {
                "description": "The template's input; texts may use {{ storage }}."},
     "output": schema.NAME,
     "timing": {"enum": ["sync", "async", "background"], "default": "sync"},
-    "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": 30, "default": 3},
+    "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT, "default": DEFAULT_TIMEOUT},
     "onError": ON_ERROR,
 }, required=("use",))
+
+
+def run(step: dict, ctx: Context) -> Outcome:
+    integration = ctx.bot.doc.get("integrations", {}).get(step["use"])
+    if integration is None:
+        return failed(step, ctx, f"No integration named '{step['use']}' is configured for this bot.")
+    params = step.get("params") or {}
+    missing = sorted({name for text in strings(params) if "{" in text
+                      for name in template_names(text)} - KNOWN - ctx.data.keys())
+    if missing:
+        return failed(step, ctx, f"The parameters use {', '.join(map(repr, missing))}, which "
+                                 f"{'has' if len(missing) == 1 else 'have'} no value yet.")
+    timeout = min(float(step.get("timeout", DEFAULT_TIMEOUT)), MAX_TIMEOUT)
+    timing = "sync" if step.get("timing", "sync") == "sync" else "async"
+    ctx.effect({"type": "integration.call", "step": step["id"], "use": step["use"], "integration": integration,
+                "input": fill(params, ctx.render, ctx.evaluate), "timing": timing, "timeout": timeout,
+                "output": step.get("output"), "onError": step.get("onError")})
+    if timing == "async":
+        return Next()
+    return Wait({"until": (ctx.now + timedelta(seconds=timeout) + GRACE).isoformat()})
+
+
+def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
+    inp = ctx.input
+    if inp.kind == "message":
+        if ctx.now < datetime.fromisoformat(memo["until"]):
+            return Wait(memo)  # the call is still running in another request
+        return failed(step, ctx, "The call got no answer (the process making it stopped).")
+    result = inp.value if isinstance(inp.value, dict) else {}
+    if not result.get("ok"):
+        return failed(step, ctx, result.get("error") or "The call failed.")
+    if step.get("output"):
+        ctx.data[step["output"]] = result.get("output")
+    return Next()
+
+
+def failed(step: dict, ctx: Context, reason: str) -> Outcome:
+    """Follow the step's onError (default `fail`): apologise and end, start a dialog, or flag and go on."""
+    ctx.error(f"Integration '{step['use']}' failed: {reason}")
+    on_error = step.get("onError") or {"action": "fail"}
+    message = ctx.render(on_error["message"]) if on_error.get("message") else None
+    if on_error["action"] == "flag":
+        if on_error.get("storage"):
+            ctx.data[on_error["storage"]] = True
+        if message:
+            ctx.emit({"type": "message", "text": message})
+        return Next()
+    if on_error["action"] == "dialog":
+        if message:
+            ctx.emit({"type": "message", "text": message})
+        return Goto(on_error["dialog"], "jump")
+    ctx.emit({"type": "message", "text": message or APOLOGY})
+    return End()
+
+
+def templates(step: dict):
+    yield from _texts(step.get("params") or {}, "/params")
+    if (step.get("onError") or {}).get("message"):
+        yield "/onError/message", step["onError"]["message"]
+
+
+def _texts(value, path: str):
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(item, f"{path}/{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _texts(item, f"{path}/{i}")
 
 
 def writes(step: dict):

@@ -45,7 +45,7 @@ def stamp(activity: dict, *, conversation_id: str, seq: int, moment: datetime, s
 def from_input(inp: Input) -> dict:
     """The activity that stands in the transcript for an input that came without one.
 
-    Triggers and timer timeouts come from Arbor itself, not the user: they become `arbor.*` events
+    Triggers, timer timeouts and integration results come from Arbor itself, not the user: they become `arbor.*` events
     sent by `ARBOR` (a channel may leave them out of what it shows).
     """
     if inp.kind == "message":
@@ -57,6 +57,9 @@ def from_input(inp: Input) -> dict:
                 "value": {"dialog": inp.dialog, "value": inp.value, "clear": inp.clear}}
     if inp.kind == "timeout":
         return {"type": "event", "name": "arbor.timeout", "from": ARBOR, "value": {"step": inp.step}}
+    if inp.kind == "result":
+        return {"type": "event", "name": "arbor.result", "from": ARBOR,
+                "value": {"step": inp.step, "ok": bool((inp.value or {}).get("ok"))}}
     raise ValueError(f"unknown input kind {inp.kind!r}")
 
 

@@ -12,7 +12,8 @@ the ORM, whose bookkeeping was most of a turn; the rest (opening conversations, 
 ORM models.
 
 What the engine asks to be done after a turn (timers, calls) is announced through `effects_ready`
-once the turn is committed; whoever carries effects out subscribes to it.
+once the turn is committed; whoever carries effects out subscribes to it. Integration calls go to the
+hook `app.extensions["arbor.integration-calls"]` instead, since a sync call's answer is part of the reply.
 """
 
 from __future__ import annotations
@@ -112,16 +113,17 @@ def start_conversation(
 
     conversation, saved = in_transaction(attempt)
     _after_commit(conversation, saved)
-    return conversation, saved.activities
+    return conversation, saved.activities + _integration_calls(conversation, saved.effects)
 
 
 def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
-           inbound_activity: dict | None = None) -> list[dict]:
+           inbound_activity: dict | None = None, alongside: Callable[[Connection], None] | None = None) -> list[dict]:
     """Apply one input to a conversation and return the stamped activities the bot answered with.
 
     `inbound_activity` is kept in the transcript as received (plus stamps); without it one is built
     from `inp`. With a `client_key` seen before in this conversation nothing is applied again: the
-    activities answered the first time are returned.
+    activities answered the first time are returned. `alongside` writes rows of its own in the turn's
+    transaction (an integration call's log rows with its result), so they commit, or not, with the turn.
 
     The hot path of every channel, so it runs Core statements (`statements`) on the session's
     connection rather than the ORM: one read, two version-checked updates, one executemany per table.
@@ -152,11 +154,13 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
         if user:  # as with the ORM, a user row nothing changed in is not written (nor its version bumped)
             statements.update_user(connection, loaded, **user)
         statements.insert_rows(connection, turn.transcript, turn.nlp_log, turn.fuzzy_log, turn.visits)
+        if alongside is not None:
+            alongside(connection)
         return loaded, turn.saved
 
     conversation, saved = in_transaction(attempt)
     _after_commit(conversation, saved)
-    return saved.activities
+    return saved.activities + _integration_calls(conversation, saved.effects)
 
 
 def transcript(conversation_id: str, after_seq: int = 0) -> list[dict]:
@@ -265,3 +269,12 @@ def _after_commit(conversation: Conversation | Row, saved: _Saved) -> None:
     if saved.effects and conversation.channel != DRY_RUN_CHANNEL:
         effects_ready.send(current_app._get_current_object(), conversation_id=conversation.id,
                            effects=saved.effects)
+
+
+def _integration_calls(conversation: Conversation | Row, effects: list[dict]) -> list[dict]:
+    """Carry out the integration calls a committed turn asked for (never inside its transaction: a call may
+    take seconds); a sync call's result is applied as the next turn, whose activities are returned here, so
+    the user gets the answer in the same response. The integrations package installs the hook."""
+    calls = [effect for effect in effects if effect["type"] == "integration.call"]
+    carry_out = current_app.extensions.get("arbor.integration-calls") if calls else None
+    return carry_out(conversation, calls) if carry_out else []

@@ -1,8 +1,12 @@
-"""A bot's secrets (API tokens, passwords its integrations use), encrypted apart from the document.
+"""Bot secrets: the passwords, tokens and keys a bot's integrations use, by name (DESIGN §3 `secrets`).
 
-Write-only from the outside: the designer sets or replaces a secret and lists the names; only the
-runtime reads a value back (`reveal`), to hand it to an integration. Never exported or logged.
-Encrypted with Fernet under a key derived from SECRET_KEY, as the Direct Line secrets are.
+Kept apart from the bot document, encrypted with Fernet under a key derived from SECRET_KEY for this
+purpose alone (`directline.keys.fernet`, as the Direct Line secrets are). Once set,
+a value is never shown again: pages and exports get names only (`names`); only the integration runtime
+reads values (`values`), and the integration log redacts them.
+
+The API: `set_secret(bot, name, value)` (set or replace), `delete_secret(bot, name)`, `names(bot)`,
+`values(bot, names)`.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.channels.directline.keys import fernet
 from runtime.extensions import db
+from runtime.store.bots import get_bot
 from runtime.store.models import UTCDateTime, utcnow
+from runtime.store.retry import in_transaction
 
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
-PURPOSE = "bot-secret"
+MAX_VALUE = 16 * 1024
+PURPOSE = "bot-secrets"
 
 
 class BotSecret(db.Model):
@@ -27,41 +34,69 @@ class BotSecret(db.Model):
 
     bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    sealed: Mapped[str] = mapped_column(Text)
+    sealed: Mapped[str] = mapped_column(Text)  # Fernet token of the value
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class SecretMissing(LookupError):
+    def __init__(self, bot_id: str, name: str):
+        super().__init__(f"The bot secret '{name}' is not set for bot '{bot_id}'; set it with "
+                         f"`flask --app app bots secret {bot_id} {name}` or in the bot's integrations.")
+        self.bot_id, self.name = bot_id, name
+
+
 def set_secret(bot_id: str, name: str, value: str) -> None:
-    """Set or replace a secret; ValueError when the name or value is not usable."""
-    if not NAME.match(name or ""):
-        raise ValueError("A secret's name has 1 to 64 letters, digits, '.', '_' or '-', like crm-token.")
-    if not value:
-        raise ValueError("Enter the secret's value.")
-    row = db.session.get(BotSecret, (bot_id, name)) or BotSecret(bot_id=bot_id, name=name)
-    row.sealed = fernet(PURPOSE).encrypt(value.encode()).decode()
-    row.updated_at = utcnow()
-    db.session.add(row)
-    db.session.commit()
+    """Set or replace a secret. ValueError for a bad name or value; BotNotFound for an unknown bot."""
+    if not NAME.match(name):
+        raise ValueError("A secret's name is 1 to 64 letters, digits, _ . or -.")
+    if not value or len(value) > MAX_VALUE:
+        raise ValueError(f"A secret's value must not be empty nor longer than {MAX_VALUE:,} characters.")
+
+    def save() -> None:
+        get_bot(bot_id)
+        row = db.session.get(BotSecret, (bot_id, name)) or BotSecret(bot_id=bot_id, name=name)
+        row.sealed = fernet(PURPOSE).encrypt(value.encode()).decode()
+        row.updated_at = utcnow()
+        db.session.add(row)
+
+    in_transaction(save)
 
 
-def delete_secret(bot_id: str, name: str) -> None:
-    db.session.execute(delete(BotSecret).where(BotSecret.bot_id == bot_id, BotSecret.name == name))
-    db.session.commit()
+def delete_secret(bot_id: str, name: str) -> bool:
+    """Forget a secret; whether there was one."""
+    def drop() -> bool:
+        return db.session.execute(delete(BotSecret).where(BotSecret.bot_id == bot_id,
+                                                          BotSecret.name == name)).rowcount > 0
+
+    return in_transaction(drop)
 
 
-def secret_names(bot_id: str) -> list[tuple[str, datetime]]:
-    """(name, when it was last set) of every secret of the bot; never the values."""
+def names(bot_id: str) -> list[str]:
+    """The names of a bot's secrets, sorted: all a page or an export may show of them."""
+    return list(db.session.scalars(select(BotSecret.name).where(BotSecret.bot_id == bot_id).order_by(BotSecret.name)))
+
+
+def listed(bot_id: str) -> list[tuple[str, datetime]]:
+    """(name, when it was last set) of each of a bot's secrets, for the designer's settings page."""
     rows = db.session.execute(select(BotSecret.name, BotSecret.updated_at).where(BotSecret.bot_id == bot_id)
                               .order_by(BotSecret.name))
     return [(row.name, row.updated_at) for row in rows]
 
 
-def reveal(bot_id: str, name: str) -> str | None:
-    """The value of a secret for the runtime, or None if it is not set (or SECRET_KEY changed since)."""
-    sealed = db.session.scalar(select(BotSecret.sealed).where(BotSecret.bot_id == bot_id, BotSecret.name == name))
-    if sealed is None:
-        return None
-    try:
-        return fernet(PURPOSE).decrypt(sealed.encode()).decode()
-    except InvalidToken:
-        return None
+def values(bot_id: str, wanted: list[str] | set[str]) -> dict[str, str]:
+    """The values of the named secrets, for the integration runtime only; SecretMissing for the first unset one.
+
+    A value sealed under another SECRET_KEY counts as unset: it must be set again.
+    """
+    if not wanted:
+        return {}
+    rows = dict(db.session.execute(select(BotSecret.name, BotSecret.sealed).where(
+        BotSecret.bot_id == bot_id, BotSecret.name.in_(list(wanted)))).all())
+    found = {}
+    for name in sorted(wanted):
+        try:
+            found[name] = fernet(PURPOSE).decrypt(rows[name].encode()).decode()
+        except (KeyError, InvalidToken):
+            raise SecretMissing(bot_id, name) from None
+    return found
+

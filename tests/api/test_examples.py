@@ -12,7 +12,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def test_examples_are_imported_and_published_once(app):
     with app.app_context():
-        assert import_examples(EXAMPLES) == ["lead-capture", "support"]
+        assert import_examples(EXAMPLES) == ["jobs-crm", "lead-capture", "support"]
         assert all(bot.published_version == 1 for bot in bots.list_bots())
         assert import_examples(EXAMPLES) == []  # a second start leaves them (and any edits) alone
-        assert [bot.published_version for bot in bots.list_bots()] == [1, 1]
+        assert [bot.published_version for bot in bots.list_bots()] == [1, 1, 1]

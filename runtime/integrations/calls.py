@@ -1,0 +1,148 @@
+"""One integration call: check the input, run the template (handler or declarative), check the output.
+
+`perform` never raises for a failed call: it returns a `CallResult` with a plain-words error, and the
+exchanges it made (redacted) for the integration log. Everything it needs arrives as arguments (the
+template, the integration's settings, secret values, the user's data, the guarded session), so the
+designer's "try this call" and the runtime step run the same code.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from runtime.integrations import auth as auth_
+from runtime.integrations import declarative
+from runtime.integrations.catalog import Template
+from runtime.integrations.errors import IntegrationError, TimedOut
+from runtime.integrations.http import HttpSession, Response
+from runtime.integrations.redaction import Redactor
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CallResult:
+    ok: bool
+    output: Any = None
+    error: str | None = None
+    exchanges: list[dict] = field(default_factory=list)  # redacted, in integration-log columns
+
+    def as_input(self) -> dict:
+        """What the engine gets back (`Input.result`): no exchanges, nothing secret."""
+        return {"ok": self.ok, "output": self.output, "error": self.error}
+
+
+class CallHttp:
+    """The `http` a handler receives: the guarded session with the integration's auth, the call's deadline,
+    and a journal of every exchange. Handlers call `http.get(url, params=...)`, `http.post(url, json=...)`."""
+
+    def __init__(self, session: HttpSession, credentials: auth_.Credentials, deadline: float, journal: list[dict]):
+        self.session, self.credentials, self.deadline, self.journal = session, credentials, deadline, journal
+
+    def request(self, method: str, url: str, *, headers: dict | None = None, params: dict | None = None,
+                json: Any = None, data: Any = None) -> Response:
+        headers = {**(headers or {}), **self.credentials.headers}
+        params = {**(params or {}), **self.credentials.query} or None
+        entry = {"method": method.upper(), "url": url, "request_headers": headers, "query": params,
+                 "request_body": json if json is not None else data}
+        started = time.perf_counter()
+        try:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimedOut("The call ran out of time before this request.")
+            response = self.session.request(method, url, headers=headers, params=params, json_body=json, data=data,
+                                            timeout=left)
+            entry.update(response_status=response.status, response_body=response.content)
+            return response
+        except IntegrationError as e:
+            entry["error"] = str(e)
+            raise
+        finally:
+            entry["duration_ms"] = (time.perf_counter() - started) * 1000
+            self.journal.append(entry)
+
+    def get(self, url: str, **options: Any) -> Response:
+        return self.request("GET", url, **options)
+
+    def post(self, url: str, **options: Any) -> Response:
+        return self.request("POST", url, **options)
+
+    def put(self, url: str, **options: Any) -> Response:
+        return self.request("PUT", url, **options)
+
+    def patch(self, url: str, **options: Any) -> Response:
+        return self.request("PATCH", url, **options)
+
+    def delete(self, url: str, **options: Any) -> Response:
+        return self.request("DELETE", url, **options)
+
+
+@dataclass
+class Services:
+    """The app-wide parts a call uses: the guarded session and the OAuth token cache."""
+
+    http: HttpSession
+    tokens: auth_.TokenCache
+
+
+def perform(template: Template, integration: dict, input_: Any, *, secrets: dict[str, str], user_data: dict,
+            services: Services, timeout: float) -> CallResult:
+    """Run one call of `template` configured by `integration` ({config, auth, secrets}); never raises."""
+    journal: list[dict] = []
+    redactor = Redactor(list(secrets.values()))
+    config = integration.get("config") or {}
+    try:
+        output = _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal)
+        return CallResult(True, output, None, redacted(journal, redactor))
+    except IntegrationError as e:
+        return CallResult(False, None, redactor.text(str(e)), redacted(journal, redactor))
+    except Exception as e:  # a handler's own bug: the conversation goes on by onError, the log says what broke
+        log.exception("Integration template %s failed", template.slug)
+        return CallResult(False, None, redactor.text(f"The template '{template.slug}' failed: {type(e).__name__}: {e}"),
+                          redacted(journal, redactor))
+
+
+def _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal) -> Any:
+    problems = template.problems("config", config)
+    if problems:
+        raise IntegrationError(f"The integration's settings do not fit '{template.slug}': {'; '.join(problems)}")
+    kind = (integration.get("auth") or {}).get("type", "none")
+    if kind not in template.auth:
+        raise IntegrationError(f"The template '{template.slug}' does not support '{kind}' auth; it supports "
+                               f"{', '.join(template.auth)}.")
+    problems = template.problems("input", input_)
+    if problems:
+        raise IntegrationError(f"The step's input does not fit '{template.slug}': {'; '.join(problems)}")
+    deadline = time.monotonic() + timeout
+    credentials = auth_.credentials(integration.get("auth"), secrets, user_data, http=services.http,
+                                    tokens=services.tokens, timeout=timeout, redactor=redactor, journal=journal)
+    http = CallHttp(services.http, credentials, deadline, journal)
+    if template.handler is not None:
+        output = template.handler(input_, config, dict(secrets), http)
+    else:
+        output = declarative.run(template.spec, input_, config, secrets, http)
+    problems = template.problems("output", output)
+    if problems:
+        raise IntegrationError(f"The answer does not fit the output of '{template.slug}': {'; '.join(problems)}")
+    return output
+
+
+def redacted(journal: list[dict], redactor: Redactor) -> list[dict]:
+    """A journal's exchanges as integration-log rows, every secret hidden."""
+    rows = []
+    for entry in journal:
+        url = entry["url"]
+        if entry.get("query"):
+            url += ("&" if "?" in url else "?") + urlencode(entry["query"])
+        rows.append({"url": redactor.text(url), "method": entry["method"],
+                     "request_headers": redactor.header_map(entry.get("request_headers")),
+                     "request_body": redactor.text(entry.get("request_body")),
+                     "response_status": entry.get("response_status"),
+                     "response_body": redactor.text(entry.get("response_body")),
+                     "duration_ms": round(entry.get("duration_ms", 0.0), 3),
+                     "error": redactor.text(entry.get("error"))})
+    return rows

@@ -1,0 +1,149 @@
+"""Carrying out the integration calls turns ask for: sync ones now, async ones on RQ.
+
+`carry_out` is the store's hook (`app.extensions["arbor.integration-calls"]`), called after a turn has
+committed. A sync call is made in the request and its result applied as the next turn of the
+conversation, which may ask for another call: at most MAX_CHAINED in a row per request, then the
+conversation is left waiting (its next message after the timeout follows onError) and the log says why.
+An async call is queued (`run_async`); when it is done its output is written to the step's storage,
+or its onError is followed: `flag` sets the storage, `dialog` starts the dialog (the user sees it at
+once in the webchat), `fail` is only logged, the conversation having gone on.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+
+from runtime.extensions import db
+from runtime.integrations import auth as auth_
+from runtime.integrations import get as integrations
+from runtime.integrations.calls import CallResult, perform
+from runtime.jobs import enqueue, in_app
+from runtime.steps.base import Input
+from runtime.store import integration_log
+from runtime.store import secrets as bot_secrets
+from runtime.store.conversations import ConversationNotFound, handle
+from runtime.store.models import BotUser, utcnow
+from runtime.store.retry import in_transaction
+
+log = logging.getLogger(__name__)
+
+MAX_CHAINED = 10
+_chained = contextvars.ContextVar("arbor_chained_calls", default=0)
+
+
+def carry_out(conversation, effects: list[dict]) -> list[dict]:
+    """Make the sync calls and queue the async ones; the activities of the turns the sync results ran."""
+    activities = []
+    for effect in effects:
+        if effect["timing"] == "sync":
+            activities += _sync(conversation, effect)
+        else:
+            _enqueue(conversation, effect)
+    return activities
+
+
+def _sync(conversation, effect: dict) -> list[dict]:
+    depth = _chained.get()
+    if depth >= MAX_CHAINED:
+        log.error("bot %s, conversation %s, step %s: more than %d integration calls one after another in one "
+                  "request (a loop?); the conversation waits for the user.", conversation.bot_id, conversation.id,
+                  effect["step"], MAX_CHAINED)
+        return []
+    result, rows = _call(conversation.bot_id, conversation.user_id, conversation.id, effect)
+    token = _chained.set(depth + 1)
+    try:  # the log rows commit with the result's turn: one transaction, not two
+        return handle(conversation.id, Input.result(effect["step"], result.as_input()),
+                      alongside=lambda connection: integration_log.insert(connection, rows))
+    finally:
+        _chained.reset(token)
+
+
+def call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: dict) -> CallResult:
+    """Make the call an effect describes, log every exchange (redacted), and return the result."""
+    result, rows = _call(bot_id, user_id, conversation_id, effect)
+    integration_log.write(rows)
+    return result
+
+
+def _call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: dict) -> tuple[CallResult, list]:
+    """The call's result and its integration-log rows, not yet written."""
+    integration, service = effect["integration"], integrations()
+    template = service.catalog.get(integration["template"])
+    if template is None:
+        result = CallResult(False, error=f"The integration template '{integration['template']}' is not installed "
+                                         "(or is disabled) on this server.")
+    else:
+        try:
+            secrets = resolve_secrets(bot_id, integration)
+            user_data = _user_data(bot_id, user_id) if (integration.get("auth") or {}).get("type") == "user-token" \
+                else {}
+            result = perform(template, integration, effect["input"], secrets=secrets, user_data=user_data,
+                             services=service.services, timeout=effect["timeout"])
+        except bot_secrets.SecretMissing as e:
+            result = CallResult(False, error=str(e))
+    return result, log_rows(bot_id, user_id, conversation_id, effect["step"], result)
+
+
+def resolve_secrets(bot_id: str, integration: dict) -> dict[str, str]:
+    """The integration's secrets by the names its template and auth use; SecretMissing for one not set."""
+    mapping = integration.get("secrets") or {}
+    for name in auth_.secret_names(integration.get("auth")):
+        if name not in mapping:
+            raise bot_secrets.SecretMissing(bot_id, f"(the '{name}' of the integration's auth)")
+    values = bot_secrets.values(bot_id, set(mapping.values()))
+    return {name: values[secret] for name, secret in mapping.items()}
+
+
+def log_rows(bot_id: str, user_id: str | None, conversation_id: str | None, step_id: str | None,
+             result: CallResult) -> list[dict]:
+    """The integration-log rows of a call: one per exchange, or one saying why no request was made."""
+    rows = result.exchanges or [{"url": "", "method": "", "error": result.error}]
+    if not result.ok and result.exchanges and not result.exchanges[-1].get("error"):
+        rows[-1] = {**rows[-1], "error": result.error}  # the call failed after its last exchange (output check)
+    now = utcnow()
+    return [{"bot_id": bot_id, "user_id": user_id, "conversation_id": conversation_id, "step_id": step_id,
+             "timestamp": now, **row} for row in rows]
+
+
+def _user_data(bot_id: str, user_id: str | None) -> dict:
+    user = db.session.get(BotUser, (bot_id, user_id), populate_existing=True) if user_id else None
+    return dict(user.data) if user else {}
+
+
+def _enqueue(conversation, effect: dict) -> None:
+    """Queue the call; the job's description names no input (RQ logs it, and inputs hold personal data)."""
+    enqueue("runtime.integrations.runner.run_async", conversation.bot_id, conversation.user_id, conversation.id,
+            json.dumps(effect), description=f"integration '{effect['use']}' of step {effect['step']}")
+
+
+@in_app
+def run_async(bot_id: str, user_id: str, conversation_id: str, effect_json: str) -> bool:
+    """The RQ job of an async call: call, then write the output or follow onError. Whether the call worked."""
+    effect = json.loads(effect_json)
+    result = call(bot_id, user_id, conversation_id, effect)
+    on_error = effect.get("onError") or {"action": "fail"}
+    if not result.ok:  # (a sync call's failure is logged by its turn, as the step's error)
+        log.warning("bot %s, conversation %s, step %s: async integration '%s' failed (onError %s): %s", bot_id,
+                    conversation_id, effect["step"], effect["use"], on_error["action"], result.error)
+    if result.ok and effect.get("output"):
+        _store(bot_id, user_id, effect["output"], result.output)
+    elif not result.ok and on_error["action"] == "flag" and on_error.get("storage"):
+        _store(bot_id, user_id, on_error["storage"], True)
+    elif not result.ok and on_error["action"] == "dialog":
+        try:
+            handle(conversation_id, Input.trigger(on_error["dialog"]))
+        except ConversationNotFound:
+            log.warning("conversation %s is gone; the dialog '%s' was not started", conversation_id,
+                        on_error["dialog"])
+    return result.ok
+
+
+def _store(bot_id: str, user_id: str, storage: str, value) -> None:
+    def write() -> None:
+        user = db.session.get(BotUser, (bot_id, user_id), populate_existing=True)
+        if user is not None:
+            user.data = {**user.data, storage: value}
+
+    in_transaction(write)

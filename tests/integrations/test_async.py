@@ -1,0 +1,64 @@
+"""Async integration steps: the conversation goes on at once; the call runs on RQ (real Redis), its result
+is logged and written to the step's storage, or its onError followed, when it arrives."""
+
+from __future__ import annotations
+
+import pytest
+from integration_bots import bot, publish
+from sqlalchemy import select
+
+from runtime.extensions import db
+from runtime.steps.base import Input
+from runtime.store.conversations import handle, start_conversation, transcript
+from runtime.store.integration_log import IntegrationLogEntry
+from runtime.store.models import BotUser
+
+pytestmark = pytest.mark.usefixtures("app")
+SORRY = {"id": "hook-down", "steps": [{"id": "s1", "type": "message", "text": "We could not pass that on yet."}]}
+
+
+def hook_bot(url: str, on_error: dict | None = None) -> dict:
+    step = {"id": "w", "type": "integration", "use": "hook", "timing": "async", "output": "handedOver",
+            "params": {"data": {"email": "{{ email }}"}}, **({"onError": on_error} if on_error else {})}
+    return bot([{"id": "q", "type": "question", "text": "E-mail?", "storage": "email"}, step,
+                {"id": "m", "type": "message", "text": "Thanks, we will be in touch."},
+                {"id": "q2", "type": "question", "text": "Anything else?", "storage": "more"}],
+               integrations={"hook": {"template": "webhook", "config": {"url": url}}}, dialogs=[SORRY])
+
+
+def started(doc: dict) -> str:
+    publish(doc)
+    conversation, _ = start_conversation("calls", "u1", "test")
+    return conversation.id
+
+
+def test_the_conversation_goes_on_and_the_output_arrives_later(httpserver, jobs):
+    httpserver.expect_request("/hook", method="POST", json={"email": "eva@example.com"}).respond_with_json({})
+    conversation_id = started(hook_bot(httpserver.url_for("/hook")))
+    answer = handle(conversation_id, Input.message("eva@example.com"))
+    assert [a["text"] for a in answer] == ["Thanks, we will be in touch.", "Anything else?"]
+    assert httpserver.log == [] and "handedOver" not in db.session.get(BotUser, ("calls", "u1")).data
+    assert jobs.drain() == 1
+    db.session.expire_all()
+    assert db.session.get(BotUser, ("calls", "u1")).data["handedOver"] == {"status": 200}
+    [row] = db.session.scalars(select(IntegrationLogEntry))
+    assert (row.step_id, row.response_status, row.conversation_id) == ("w", 200, conversation_id)
+
+
+def test_a_failed_async_call_starts_the_on_error_dialog(httpserver, jobs):
+    httpserver.expect_request("/hook").respond_with_data("busy", status=503)
+    conversation_id = started(hook_bot(httpserver.url_for("/hook"), {"action": "dialog", "dialog": "hook-down"}))
+    handle(conversation_id, Input.message("eva@example.com"))
+    assert jobs.drain() == 1
+    said = [a.get("text") for a in transcript(conversation_id) if a["from"].get("role") == "bot"]
+    assert said[-2:] == ["We could not pass that on yet.", "Anything else?"]  # then the question again
+    assert "answered 503" in db.session.scalar(select(IntegrationLogEntry.error))
+
+
+def test_a_failed_async_call_can_flag(httpserver, jobs):
+    httpserver.expect_request("/hook").respond_with_data("nope", status=500)
+    conversation_id = started(hook_bot(httpserver.url_for("/hook"), {"action": "flag", "storage": "hookFailed"}))
+    handle(conversation_id, Input.message("eva@example.com"))
+    jobs.drain()
+    db.session.expire_all()
+    assert db.session.get(BotUser, ("calls", "u1")).data["hookFailed"] is True
