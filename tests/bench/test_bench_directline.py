@@ -1,23 +1,27 @@
 """Direct Line throughput end to end: Arbor under gunicorn, against two baselines served the same way.
 
-    BENCH_SECONDS=5 .venv/bin/python -m pytest tests/bench/test_bench_directline.py -m bench -s -q -p no:xdist
-    DATABASE_URL=postgresql://root@127.0.0.1:5432/test BENCH_SECONDS=5 .venv/bin/python -m pytest \
+    .venv/bin/python -m pytest tests/bench/test_bench_directline.py -m bench -s -q -p no:xdist
+    DATABASE_URL=postgresql://root@127.0.0.1:5432/test .venv/bin/python -m pytest \
         tests/bench/test_bench_directline.py -m bench -s -q -p no:xdist
 
-Each run starts `gunicorn -w 2` on a free loopback port, three times: Arbor (`app:create_app()`, data
-folder and database fresh, the loop bot imported and published), then `baseline_app:app` twice, for its
+Three servers run side by side, each `gunicorn -w 2 -k gthread --threads 1` on a free loopback port
+(BENCH_WORKER_CLASS, BENCH_THREADS change that, for all three alike): Arbor (`app:create_app()`, data
+folder and database fresh, the loop bot imported and published), and `baseline_app:app` twice, for its
 `POST /echo` (bare Flask) and its `POST /rw` (read one row, write one row, on the same kind of database:
 a SQLite file in WAL mode, or with DATABASE_URL naming PostgreSQL a fresh schema there too).
 
-CLIENTS threads (each its own requests.Session) drive the server for BENCH_SECONDS (default 5). For Arbor
-each client owns one conversation, generated beforehand with the bot's secret, and loops turns: POST a
-message activity, then GET activities from its watermark until the bot's reply to that activity (its
-replyToId) is there; only then the turn counts. For a baseline each client loops one request.
+The load comes from `loadgen.py`, a process of its own with one asyncio loop and a minimal HTTP/1.1
+client, the same code for all three servers; CLIENTS clients, each on its own kept-alive connection.
+For Arbor each client owns one conversation, generated beforehand with the bot's secret, and loops
+turns: POST a message activity, then GET activities from its watermark until the bot's reply to that
+activity (its replyToId) is there; only then the turn counts. For a baseline each client loops one
+request. BENCH_ROUNDS rounds (default 3) of BENCH_SECONDS windows (default 5) per server, the servers
+taking turns, so a change in what else runs on the shared machine weighs on all three alike.
 
-Printed: Arbor turns/s, each baseline's requests/s, Arbor / read-write baseline, load averages, and how
-much CPU this load-generating process itself used (it shares the machine's CPUs with the server, so the
-figures understate what the server alone could do). Nothing about speed is asserted: only that every
-turn got its reply, every request answered 200, and no 5xx came back.
+Printed: Arbor turns/s, each baseline's requests/s, Arbor / read-write baseline, the server workers' CPU
+per turn or request (read from /proc: steadier than rates on a busy machine), and the CPU the load
+generator used (it shares the machine's CPUs with the servers). Nothing about speed is asserted: only
+that every turn got its reply, every request answered 200, and no 5xx came back.
 """
 
 from __future__ import annotations
@@ -47,7 +51,10 @@ SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLIENTS = 100
 WORKERS = 2
-WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "sync")
+# Threaded workers keep connections alive, as browsers and DirectLineJS do when they poll; sync workers close
+# each connection after one answer, so clients and servers alike spend most of a request on TCP set-up.
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 TURN_GOAL = 1_000  # turns/s
 RATIO_GOAL = 0.5  # of the read-write baseline
 POLLS_PER_TURN = 200  # GETs before a turn counts as unanswered
@@ -87,7 +94,7 @@ class Gunicorn:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
-        command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", WORKER_CLASS,
+        command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", WORKER_CLASS, "--threads", str(THREADS),
                    "-b", f"127.0.0.1:{self.port}",
                    "--chdir", str(ROOT), "--pythonpath", str(BENCH), "--log-level", "warning", target]
         with open(log, "wb") as out:
