@@ -75,10 +75,6 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
-class Failure(Exception):
-    """A wrong answer: counted, never retried."""
-
-
 # --- servers -------------------------------------------------------------------------------------------
 
 def free_port() -> int:
