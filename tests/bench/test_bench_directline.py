@@ -1,38 +1,41 @@
 """Direct Line throughput end to end: Arbor under gunicorn, against two baselines served the same way.
 
-    BENCH_SECONDS=5 .venv/bin/python -m pytest tests/bench/test_bench_directline.py -m bench -s -q -p no:xdist
-    DATABASE_URL=postgresql://root@127.0.0.1:5432/test BENCH_SECONDS=5 .venv/bin/python -m pytest \
+    .venv/bin/python -m pytest tests/bench/test_bench_directline.py -m bench -s -q -p no:xdist
+    DATABASE_URL=postgresql://root@127.0.0.1:5432/test .venv/bin/python -m pytest \
         tests/bench/test_bench_directline.py -m bench -s -q -p no:xdist
 
-Each run starts `gunicorn -w 2` on a free loopback port, three times: Arbor (`app:create_app()`, data
-folder and database fresh, the loop bot imported and published), then `baseline_app:app` twice, for its
+Three servers run side by side, each `gunicorn -w 2 -k gthread --threads 1` on a free loopback port
+(BENCH_WORKER_CLASS, BENCH_THREADS change that, for all three alike): Arbor (`app:create_app()`, data
+folder and database fresh, the loop bot imported and published), and `baseline_app:app` twice, for its
 `POST /echo` (bare Flask) and its `POST /rw` (read one row, write one row, on the same kind of database:
 a SQLite file in WAL mode, or with DATABASE_URL naming PostgreSQL a fresh schema there too).
 
-CLIENTS threads (each its own requests.Session) drive the server for BENCH_SECONDS (default 5). For Arbor
-each client owns one conversation, generated beforehand with the bot's secret, and loops turns: POST a
-message activity, then GET activities from its watermark until the bot's reply to that activity (its
-replyToId) is there; only then the turn counts. For a baseline each client loops one request.
+The load comes from `loadgen.py`, a process of its own with one asyncio loop and a minimal HTTP/1.1
+client, the same code for all three servers; CLIENTS clients, each on its own kept-alive connection.
+For Arbor each client owns one conversation, generated beforehand with the bot's secret, and loops
+turns: POST a message activity, then GET activities from its watermark until the bot's reply to that
+activity (its replyToId) is there; only then the turn counts. For a baseline each client loops one
+request. BENCH_ROUNDS rounds (default 3) of BENCH_SECONDS windows (default 5) per server, the servers
+taking turns, so a change in what else runs on the shared machine weighs on all three alike.
 
-Printed: Arbor turns/s, each baseline's requests/s, Arbor / read-write baseline, load averages, and how
-much CPU this load-generating process itself used (it shares the machine's CPUs with the server, so the
-figures understate what the server alone could do). Nothing about speed is asserted: only that every
-turn got its reply, every request answered 200, and no 5xx came back.
+Printed: Arbor turns/s, each baseline's requests/s, Arbor / read-write baseline, the server workers' CPU
+per turn or request (read from /proc: steadier than rates on a busy machine), and the CPU the load
+generator used (it shares the machine's CPUs with the servers). Nothing about speed is asserted: only
+that every turn got its reply, every request answered 200, and no 5xx came back.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import secrets
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,8 +48,13 @@ from botgen import loop_bot
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = Path(__file__).resolve().parent
 SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CLIENTS = 100
 WORKERS = 2
+# Threaded workers keep connections alive, as browsers and DirectLineJS do when they poll; sync workers close
+# each connection after one answer, so clients and servers alike spend most of a request on TCP set-up.
+WORKER_CLASS = os.environ.get("BENCH_WORKER_CLASS", "gthread")
+THREADS = int(os.environ.get("BENCH_THREADS", "1"))
 TURN_GOAL = 1_000  # turns/s
 RATIO_GOAL = 0.5  # of the read-write baseline
 POLLS_PER_TURN = 200  # GETs before a turn counts as unanswered
@@ -67,10 +75,6 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
-class Failure(Exception):
-    """A wrong answer: counted, never retried."""
-
-
 # --- servers -------------------------------------------------------------------------------------------
 
 def free_port() -> int:
@@ -86,7 +90,8 @@ class Gunicorn:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
-        command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{self.port}",
+        command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", WORKER_CLASS, "--threads", str(THREADS),
+                   "-b", f"127.0.0.1:{self.port}",
                    "--chdir", str(ROOT), "--pythonpath", str(BENCH), "--log-level", "warning", target]
         with open(log, "wb") as out:
             self.process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -107,6 +112,14 @@ class Gunicorn:
             time.sleep(0.1)
         raise RuntimeError(f"gunicorn did not answer {health} in {timeout:.0f} s:\n{self.tail()}")
 
+    def workers(self) -> list[int]:
+        """The worker processes' ids (the arbiter's children), for their CPU time; [] where there is no /proc."""
+        try:
+            return [int(pid) for pid in Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+                    .read_text().split()]
+        except OSError:
+            return []
+
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
 
@@ -124,134 +137,70 @@ class Gunicorn:
 
 @dataclass
 class Outcome:
+    """What the load generator measured, summed over the rounds."""
+
     done: int = 0
     requests: int = 0
     server_errors: int = 0
     failures: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     elapsed: float = 0.0
-    cpu: float = 0.0  # this process's CPU seconds over the window
+    cpu: float = 0.0  # the load generator's CPU seconds over the windows
+    server_cpu: float | None = 0.0  # the gunicorn workers' (None without /proc)
+
+    def add(self, run: dict) -> None:
+        self.done += run["done"]
+        self.requests += run["requests"]
+        self.server_errors += run["server_errors"]
+        self.failures += run["failures"]
+        self.latencies += run["latencies"]
+        self.elapsed += run["elapsed"]
+        self.cpu += run["cpu"]
+        self.server_cpu = None if self.server_cpu is None or run["server_cpu"] is None \
+            else self.server_cpu + run["server_cpu"]
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed
 
 
-class Client:
-    """One load-generating client: its own session, and for Arbor its own conversation."""
-
-    def __init__(self, base: str, index: int):
-        self.base, self.index = base, index
-        self.session = requests.Session()
-        self.requests = 0
-        self.server_errors = 0
-        self.conversation = self.token = ""
-        self.watermark = ""
-        self.sent = 0
-
-    def call(self, method: str, path: str, **kwargs) -> dict:
-        self.requests += 1
-        response = self.session.request(method, self.base + path, timeout=30, **kwargs)
-        if response.status_code >= 500:
-            self.server_errors += 1
-        if response.status_code != 200:
-            raise Failure(f"{method} {path.split('?')[0]}: {response.status_code} {response.text[:200]}")
-        return response.json()
-
-    # Arbor
-
-    def open(self, secret: str) -> None:
-        """What a site backend and its page do: a token for a new conversation, then the first poll."""
-        answer = self.call("POST", f"{DL}/tokens/generate", json={}, headers={"Authorization": f"Bearer {secret}"})
-        self.conversation, self.token = answer["conversationId"], answer["token"]
-        self.session.headers["Authorization"] = f"Bearer {self.token}"
-        first = self.call("GET", f"{DL}/conversations/{self.conversation}/activities?watermark=")
-        if [a.get("text") for a in first["activities"]] != [QUESTION]:
-            raise Failure(f"conversation {self.conversation} did not open with the question: {first}")
-        self.watermark = first["watermark"]
-
-    def turn(self) -> None:
-        self.sent += 1
-        url = f"{DL}/conversations/{self.conversation}/activities"
-        posted = self.call("POST", url, json={"type": "message", "text": f"answer {self.sent}",
-                                              "from": {"id": f"bench-{self.index}"},
-                                              "channelData": {"clientActivityID": f"c{self.index}-{self.sent}"}})
-        for poll in range(POLLS_PER_TURN):
-            if poll:
-                time.sleep(POLL_PAUSE)
-            answer = self.call("GET", f"{url}?watermark={self.watermark}")
-            self.watermark = answer["watermark"] or self.watermark
-            replies = [a for a in answer["activities"] if a.get("replyToId") == posted["id"]]
-            if replies:
-                if [(r["from"].get("role"), r.get("text")) for r in replies] != [("bot", QUESTION)]:
-                    raise Failure(f"unexpected reply to {posted['id']}: {replies}")
-                return
-        raise Failure(f"no reply to {posted['id']} after {POLLS_PER_TURN} polls")
-
-    # baselines
-
-    def echo(self) -> None:
-        if self.call("POST", "/echo", json={}) != {"ok": True}:
-            raise Failure("/echo answered something else")
-
-    def read_write(self) -> None:
-        if not self.call("POST", "/rw", json={"id": self.index}).get("ok"):
-            raise Failure("/rw answered something else")
+def drive(server: Gunicorn, unit: str, clients: list[dict], tmp_path: Path) -> dict:
+    """One window of the load generator (its own process) against `server`; its outcome as a dict."""
+    plan = {"base": server.base, "unit": unit, "seconds": SECONDS, "clients": clients, "question": QUESTION,
+            "poll_pause": POLL_PAUSE, "polls_per_turn": POLLS_PER_TURN, "max_failures": MAX_FAILURES,
+            "server_pids": server.workers()}
+    path = tmp_path / f"plan-{unit}.json"
+    path.write_text(json.dumps(plan))
+    done = subprocess.run([sys.executable, str(BENCH / "loadgen.py"), str(path)], capture_output=True, text=True,
+                          timeout=SECONDS + 300)
+    if done.returncode != 0:
+        raise RuntimeError(f"the load generator failed ({done.returncode}):\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout)
 
 
-def drive(clients: list[Client], unit: Callable[[Client], None], seconds: float) -> Outcome:
-    """Every client loops `unit` until `seconds` have passed (the unit under way finishes and counts)."""
-    outcome, lock = Outcome(), threading.Lock()
-    start = threading.Barrier(len(clients) + 1)
-    deadline = [0.0]
-    for client in clients:
-        client.requests = client.server_errors = 0
-
-    def run(client: Client) -> None:
-        done, latencies, failures = 0, [], []
-        start.wait()
-        while time.perf_counter() < deadline[0] and len(failures) < MAX_FAILURES:
-            began = time.perf_counter()
-            try:
-                unit(client)
-            except (Failure, requests.RequestException, ValueError) as error:
-                failures.append(f"client {client.index}: {type(error).__name__}: {error}")
-                continue
-            done += 1
-            latencies.append(time.perf_counter() - began)
-        with lock:
-            outcome.done += done
-            outcome.latencies += latencies
-            outcome.failures += failures
-            outcome.requests += client.requests
-            outcome.server_errors += client.server_errors
-
-    threads = [threading.Thread(target=run, args=(c,), daemon=True) for c in clients]
-    for thread in threads:
-        thread.start()
-    cpu = time.process_time()
-    began = time.perf_counter()
-    deadline[0] = began + seconds
-    start.wait()
-    for thread in threads:
-        thread.join(timeout=seconds + 120)
-    outcome.elapsed = time.perf_counter() - began
-    outcome.cpu = time.process_time() - cpu
-    if any(thread.is_alive() for thread in threads):
-        outcome.failures.append("some clients were still running 120 s after the window closed")
-    return outcome
-
-
-def warm_up(clients: list[Client], unit: Callable[[Client], None]) -> None:
-    """One unit per client, untimed: workers import lazily, caches fill, connections open."""
-    with ThreadPoolExecutor(len(clients)) as pool:
-        list(pool.map(unit, clients))
+def open_conversation(base: str, secret: str, index: int) -> dict:
+    """What a site backend and its page do: a token for a new conversation, then the first poll."""
+    session = requests.Session()
+    answer = session.post(f"{base}{DL}/tokens/generate", json={}, headers={"Authorization": f"Bearer {secret}"},
+                          timeout=30)
+    answer.raise_for_status()
+    conversation, token = answer.json()["conversationId"], answer.json()["token"]
+    first = session.get(f"{base}{DL}/conversations/{conversation}/activities?watermark=",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=30)
+    first.raise_for_status()
+    assert [a.get("text") for a in first.json()["activities"]] == [QUESTION], first.text
+    return {"index": index, "conversation": conversation, "token": token, "watermark": first.json()["watermark"]}
 
 
 def figures(name: str, outcome: Outcome, unit: str) -> list[str]:
-    rate = outcome.done / outcome.elapsed
     lat = sorted(outcome.latencies) or [float("nan")]
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-    return [f"{name}: {rate:,.0f} {unit}/s ({outcome.done:,} in {outcome.elapsed:.2f} s; "
+    server = "n/a" if outcome.server_cpu is None or not outcome.done \
+        else f"{outcome.server_cpu / outcome.done * 1000:.2f} ms"
+    return [f"{name}: {outcome.rate:,.0f} {unit}/s ({outcome.done:,} in {outcome.elapsed:.2f} s; "
             f"{outcome.requests / outcome.elapsed:,.0f} HTTP requests/s; latency median "
-            f"{statistics.median(lat) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; this process used "
-            f"{outcome.cpu / outcome.elapsed:.2f} CPU; load {load()})"]
+            f"{statistics.median(lat) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms; server CPU per unit {server}; "
+            f"load generator used {outcome.cpu / outcome.elapsed:.2f} CPU)"]
 
 
 def check(name: str, outcome: Outcome) -> None:
@@ -315,54 +264,50 @@ def test_directline_throughput(database, tmp_path):
     name, url, baseline_db = database
     data = tmp_path / "data"
     secret_key = secrets.token_urlsafe(32)
-    report(f"Direct Line on {name}: {os.cpu_count()} CPUs, load {load()}, gunicorn -w {WORKERS} (sync workers), "
-           f"{CLIENTS} clients, {SECONDS:g} s windows (shared machine: figures are noisy)")
+    report(f"Direct Line on {name}: {os.cpu_count()} CPUs, load {load()}, gunicorn -w {WORKERS} ({WORKER_CLASS} "
+           f"workers), {CLIENTS} clients, {ROUNDS} rounds of {SECONDS:g} s windows per server "
+           f"(shared machine: figures are noisy)")
 
     secret = prepare_arbor(data, secret_key, url)
     import baseline_app
     baseline_app.prepare(baseline_db, CLIENTS)
 
-    servers: list[Gunicorn] = []
-    results: dict[str, Outcome] = {}
+    servers: dict[str, Gunicorn] = {}
+    results = {"arbor": Outcome(), "echo": Outcome(), "rw": Outcome()}
     try:
-        # Arbor
         env = server_env(ARBOR_DATA=str(data), SECRET_KEY=secret_key, **({"DATABASE_URL": url} if url else {}))
-        arbor = Gunicorn("app:create_app()", env, tmp_path / "arbor.log", "GET /healthz")
-        servers.append(arbor)
-        clients = [Client(arbor.base, i) for i in range(CLIENTS)]
-        with ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda c: c.open(secret), clients))
-        warm_up(clients, Client.turn)
-        results["arbor"] = drive(clients, Client.turn, SECONDS)
-        arbor.stop()
-        report(*figures("Arbor, Direct Line turns (POST activity + GET until the reply)", results["arbor"], "turns"))
-        if results["arbor"].failures:
-            report(f"arbor log tail:\n{arbor.tail()}")
-
-        # baselines, one server each
-        for key, unit, label in (("echo", Client.echo, "baseline POST /echo (bare Flask JSON)"),
-                                 ("rw", Client.read_write, f"baseline POST /rw (read + write one row, {name})")):
-            server = Gunicorn("baseline_app:app", server_env(BASELINE_DB=baseline_db), tmp_path / f"{key}.log",
-                              "POST /echo")
-            servers.append(server)
-            clients = [Client(server.base, i) for i in range(CLIENTS)]
-            warm_up(clients, unit)
-            results[key] = drive(clients, unit, SECONDS)
-            server.stop()
-            report(*figures(label, results[key], "requests"))
+        servers["arbor"] = Gunicorn("app:create_app()", env, tmp_path / "arbor.log", "GET /healthz")
+        for key in ("echo", "rw"):
+            servers[key] = Gunicorn("baseline_app:app", server_env(BASELINE_DB=baseline_db),
+                                    tmp_path / f"{key}.log", "POST /echo")
+        with ThreadPoolExecutor(8) as pool:
+            clients = {"arbor": list(pool.map(lambda i: open_conversation(servers["arbor"].base, secret, i),
+                                              range(CLIENTS))),
+                       "echo": [{"index": i} for i in range(CLIENTS)], "rw": [{"index": i} for i in range(CLIENTS)]}
+        # Rounds take turns, so a change in what else runs on the machine weighs on all three alike.
+        for _ in range(ROUNDS):
+            for key, unit in (("arbor", "turn"), ("echo", "echo"), ("rw", "rw")):
+                run = drive(servers[key], unit, clients[key], tmp_path)
+                clients[key] = run["clients"]
+                results[key].add(run)
     finally:
-        for server in servers:
+        for server in servers.values():
             server.stop()
 
-    turns = results["arbor"].done / results["arbor"].elapsed
-    rw = results["rw"].done / results["rw"].elapsed
-    echo = results["echo"].done / results["echo"].elapsed
-    report(f"Arbor / read-write baseline: {turns / rw:.2f} (goal >= {RATIO_GOAL}: "
-           f"{'met' if turns / rw >= RATIO_GOAL else 'NOT met'}); Arbor / echo baseline: {turns / echo:.2f}",
-           f"Arbor turns/s vs goal {TURN_GOAL:,}: {'met' if turns >= TURN_GOAL else 'NOT met'} ({turns:,.0f})",
+    arbor, echo, rw = results["arbor"], results["echo"], results["rw"]
+    report(*figures("Arbor, Direct Line turns (POST activity + GET until the reply)", arbor, "turns"),
+           *figures("baseline POST /echo (bare Flask JSON)", echo, "requests"),
+           *figures(f"baseline POST /rw (read + write one row, {name})", rw, "requests"),
+           f"Arbor / read-write baseline: {arbor.rate / rw.rate:.2f} (goal >= {RATIO_GOAL}: "
+           f"{'met' if arbor.rate / rw.rate >= RATIO_GOAL else 'NOT met'}); Arbor / echo baseline: "
+           f"{arbor.rate / echo.rate:.2f}",
+           f"Arbor turns/s vs goal {TURN_GOAL:,}: {'met' if arbor.rate >= TURN_GOAL else 'NOT met'} "
+           f"({arbor.rate:,.0f})",
            f"load average after: {load()}")
+    if arbor.failures:
+        report(f"arbor log tail:\n{servers['arbor'].tail()}")
 
     for key, outcome in results.items():
         check(key, outcome)
-    # every committed /rw request (warm-up included) left its +1 in the table
-    assert baseline_app.total(baseline_db) == results["rw"].done + CLIENTS
+    # every committed /rw request (warm-ups included) left its +1 in the table
+    assert baseline_app.total(baseline_db) == rw.done + CLIENTS * ROUNDS

@@ -3,20 +3,16 @@ bots (`/b/<bot>/webchat/token`), CORS for both, and the `flask directline` comma
 
 Settings (defaults in `init_app`): DIRECTLINE_TOKEN_TTL (seconds a token lives, 1800),
 DIRECTLINE_MAX_BODY_BYTES (65536), WEBCHAT_TOKEN_RATE_LIMIT (anonymous tokens per client address,
-"20 per minute"), DIRECTLINE_CLOCK (a callable giving UNIX seconds; tests move time with it).
-Rate limits are counted in Redis when REDIS_URL is set, else in the process's memory.
+"20 per minute", see `ratelimit`), DIRECTLINE_CLOCK (a callable giving UNIX seconds; tests move time with it).
 """
 
 from __future__ import annotations
 
 import time
 
-from flask import Flask, current_app
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
+from flask import Flask
 
-from runtime.channels.directline import api, cli, cors, errors, webchat
-from runtime.jobs import limits_storage
+from runtime.channels.directline import api, cli, cors, errors, ratelimit, webchat
 
 DEFAULTS = {
     "DIRECTLINE_TOKEN_TTL": 30 * 60,
@@ -37,9 +33,4 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(errors.DirectLineError, errors.as_json)
     app.after_request(cors.add_headers)
     app.cli.add_command(cli.directline)
-    # A moving window: a burst cannot slip through at the edge of two fixed windows.
-    limiter = Limiter(get_remote_address, app=app, storage_uri=limits_storage(app),
-                      key_prefix=app.config["ARBOR_REDIS_PREFIX"],
-                      strategy="moving-window", headers_enabled=True, swallow_errors=True)
-    limiter.limit(lambda: current_app.config["WEBCHAT_TOKEN_RATE_LIMIT"], methods=["POST"],
-                  error_message="Too many new chats from this address; try again in a minute.")(webchat.bp)
+    ratelimit.init_app(app)

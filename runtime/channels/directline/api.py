@@ -1,7 +1,8 @@
 """The Direct Line 3.0 REST API (polling), as BotFramework-WebChat, DirectLineJS and our widget use it.
 
 Thin views: the credential (`auth`), opening conversations (`start`), posted activities (`inbound`),
-and the transcript the store keeps, whose sequence numbers are the watermarks.
+and the transcript the store keeps (read with the access check, `auth.activities_for`), whose sequence
+numbers are the watermarks.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from flask import Blueprint, request
 from runtime.channels.directline import auth, inbound, start, tokens
 from runtime.channels.directline.errors import bad_argument, json_body, limit_body
 from runtime.store.activities import ARBOR, seq_of
-from runtime.store.conversations import transcript
 
 bp = Blueprint("directline", __name__, url_prefix="/v3/directline")
 bp.before_request(limit_body)
@@ -60,10 +60,9 @@ def activities(conversation_id: str) -> dict:
 
     Inputs Arbor made itself (triggers, timer timeouts) are left out, but the watermark moves past them.
     """
-    conversation = auth.conversation_for(auth.caller(), conversation_id)
-    after = _watermark()
-    found = transcript(conversation_id, after)
-    watermark = seq_of(found[-1]["id"]) if found else min(after, conversation.activity_seq)
+    grant, after = auth.caller(), _watermark()
+    last_seq, found = auth.activities_for(grant, conversation_id, after)
+    watermark = seq_of(found[-1]["id"]) if found else min(after, last_seq)
     return {"activities": [a for a in found if a.get("from") != ARBOR], "watermark": str(watermark)}
 
 

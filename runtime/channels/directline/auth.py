@@ -7,12 +7,29 @@ as an expired token so the page can get a new one; 404 only for a conversation t
 
 from __future__ import annotations
 
-from flask import g, request
+from flask import request
+from sqlalchemy import Connection, Select, bindparam, select
+from sqlalchemy.engine import Row
 
-from runtime.channels.directline import secret, tokens
+from runtime.channels.directline import cors, secret, tokens
 from runtime.channels.directline.errors import DirectLineError, storable_id
 from runtime.extensions import db
-from runtime.store.models import Conversation
+from runtime.store.models import Bot, Conversation, TranscriptEntry
+
+_conversation, _bot, _transcript = Conversation.__table__.c, Bot.__table__.c, TranscriptEntry.__table__.c
+# Core statements built once (not the ORM: every poll runs one); the bot's settings come along for CORS.
+_CONVERSATION = (select(_conversation.id, _conversation.bot_id, _conversation.user_id, _conversation.activity_seq,
+                        _bot.settings)
+                 .join_from(Conversation.__table__, Bot.__table__, _bot.id == _conversation.bot_id)
+                 .where(_conversation.id == bindparam("conversation_id")))
+_POLL = (select(_conversation.bot_id, _conversation.activity_seq, _bot.settings, _transcript.activity)
+         .join_from(Conversation.__table__, Bot.__table__, _bot.id == _conversation.bot_id)
+         .outerjoin(TranscriptEntry.__table__, (_transcript.conversation_id == _conversation.id)
+                    & (_transcript.seq > bindparam("after_seq")))
+         .where(_conversation.id == bindparam("conversation_id"))
+         .order_by(_transcript.seq))
+"""The conversation and its activities after a sequence number, in one query: one row per activity, or
+one row with a NULL activity when there is none."""
 
 
 def caller(needs: str | None = None) -> tokens.Grant:
@@ -40,7 +57,7 @@ def caller(needs: str | None = None) -> tokens.Grant:
             raise DirectLineError(403, "InvalidSecret", "This is not the Direct Line secret of any bot here "
                                                         "(was it regenerated?).")
         grant = tokens.Grant(bot_id)
-    g.directline_bot = grant.bot_id
+    cors.remember_bot(grant.bot_id)
     if needs == "secret" and grant.is_token:
         raise DirectLineError(403, "SecretRequired", "Generate tokens with the bot's Direct Line secret, from "
                                                      "your server; a token can only be refreshed.")
@@ -50,14 +67,42 @@ def caller(needs: str | None = None) -> tokens.Grant:
     return grant
 
 
-def conversation_for(grant: tokens.Grant, conversation_id: str) -> Conversation:
-    """The conversation, if the grant opens it: a token only its own, a secret any of its bot's."""
+def conversation_for(grant: tokens.Grant, conversation_id: str) -> Row:
+    """The conversation (`id`, `bot_id`, `user_id`, `activity_seq`), if the grant opens it: a token only
+    its own, a secret any of its bot's. Read on the session's connection, which the request goes on using."""
+    _check_token(grant, conversation_id)
+    return _checked(grant, conversation_id, _rows(db.session.connection(), _CONVERSATION, conversation_id))[0]
+
+
+def activities_for(grant: tokens.Grant, conversation_id: str, after_seq: int) -> tuple[int, list[dict]]:
+    """The conversation's last sequence number and its activities after `after_seq`, if the grant opens it.
+
+    Clients poll this every second or more often, so it is one query, on a pooled connection of its own:
+    the ORM session, which a poll needs nothing of, would cost it a sixth more.
+    """
+    _check_token(grant, conversation_id)
+    with db.engine.connect() as connection:
+        rows = _checked(grant, conversation_id, _rows(connection, _POLL, conversation_id, after_seq=after_seq))
+    return rows[0].activity_seq, [row.activity for row in rows if row.activity is not None]
+
+
+def _check_token(grant: tokens.Grant, conversation_id: str) -> None:
     if grant.is_token and grant.conversation_id != conversation_id:
         raise DirectLineError(403, "WrongConversation", "This token opens another conversation; use the "
                                                         "conversationId it came with.")
-    conversation = db.session.get(Conversation, conversation_id) if storable_id(conversation_id) else None
-    if conversation is None:
+
+
+def _rows(connection: Connection, statement: Select, conversation_id: str, **params) -> list[Row]:
+    if not storable_id(conversation_id):
+        return []
+    return connection.execute(statement, {"conversation_id": conversation_id, **params}).all()
+
+
+def _checked(grant: tokens.Grant, conversation_id: str, rows: list[Row]) -> list[Row]:
+    """The rows read for the conversation, if it is there and of the grant's bot; keeps the bot's origins."""
+    if not rows:
         raise DirectLineError(404, "ConversationNotFound", f"There is no conversation '{conversation_id}'.")
-    if conversation.bot_id != grant.bot_id:
+    if rows[0].bot_id != grant.bot_id:
         raise DirectLineError(403, "WrongConversation", "This conversation belongs to another bot.")
-    return conversation
+    cors.remember_origins(rows[0].settings)
+    return rows

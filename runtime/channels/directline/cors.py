@@ -8,7 +8,11 @@ list (a private bot, whose tokens only its sites' backends hand out) answers any
 list answers its origins only.
 
 Preflights carry no credential: the bot is found from the URL (`/b/<bot>/`, or the conversation in
-`/conversations/<id>`); real requests name it by their credential (`g.directline_bot`).
+`/conversations/<id>`); real requests name it by their credential (`remember_bot`), and those on a
+conversation have its bot's origins already, read with the conversation (`remember_origins`), so the
+headers cost no query of their own. Nothing is cached across requests: a changed list applies to the
+next request, in every process. What a request remembers is kept in its WSGI environ, which no other
+request shares (`g` can be: tests that hold an app context send many requests within it).
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from flask import Response, g, request
-from sqlalchemy import select
+from flask import Response, request
+from sqlalchemy import bindparam, select
 
 from runtime.channels.directline.errors import storable_id
 from runtime.extensions import db
@@ -33,6 +37,9 @@ METHODS = "GET, POST, OPTIONS"
 # What DirectLineJS (via RxJS ajax) asks a preflight for; answered when a preflight does not list any.
 HEADERS = "authorization, content-type, x-ms-bot-agent, x-requested-with"
 DEFAULT_PORTS = {"http": 80, "https": 443}
+_SETTINGS = select(Bot.__table__.c.settings).where(Bot.__table__.c.id == bindparam("bot_id"))
+_BOT_OF_CONVERSATION = select(Conversation.__table__.c.bot_id).where(
+    Conversation.__table__.c.id == bindparam("conversation_id"))
 
 
 def normalize_origin(text: str) -> str:
@@ -58,9 +65,29 @@ def normalize_origin(text: str) -> str:
 
 def allowed_origins(bot_id: str | None) -> list[str]:
     """The bot's allowed origins ([] for a bot with none, or no such bot)."""
-    settings = db.session.scalar(select(Bot.settings).where(Bot.id == bot_id)) if storable_id(bot_id) else None
+    if not storable_id(bot_id):
+        return []
+    return origins_in(db.session.connection().scalar(_SETTINGS, {"bot_id": bot_id}))
+
+
+def origins_in(settings: dict | None) -> list[str]:
+    """The allowed origins in a bot's settings."""
     origins = (settings or {}).get(SETTING)
     return [origin for origin in origins if isinstance(origin, str)] if isinstance(origins, list) else []
+
+
+def remember_bot(bot_id: str) -> None:
+    """The request's bot, as its credential names it: its origins answer the request."""
+    _remembered()["bot"] = bot_id
+
+
+def remember_origins(settings: dict | None) -> None:
+    """The request's bot's settings, read along with something else: the headers then need no query."""
+    _remembered()["origins"] = origins_in(settings)
+
+
+def _remembered() -> dict:
+    return request.environ.setdefault("arbor.directline", {})
 
 
 def set_allowed_origins(bot_id: str, origins: list[str]) -> list[str]:
@@ -89,8 +116,9 @@ def add_headers(response: Response) -> Response:
     directline = DIRECTLINE_PATH.match(request.path)
     if not (directline or WEBCHAT_PATH.match(request.path)):
         return response
-    allow = _allow_origin(allowed_origins(_bot_of_request()), request.headers.get("Origin"),
-                          any_when_unlisted=bool(directline))
+    remembered = _remembered()
+    origins = remembered["origins"] if "origins" in remembered else allowed_origins(_bot_of_request(remembered))
+    allow = _allow_origin(origins, request.headers.get("Origin"), any_when_unlisted=bool(directline))
     if allow is not None:
         response.headers["Access-Control-Allow-Origin"] = allow
         response.headers["Access-Control-Expose-Headers"] = "Retry-After"
@@ -111,12 +139,12 @@ def _allow_origin(origins: list[str], origin: str | None, *, any_when_unlisted: 
     return origin if origin_allowed(origins, origin) else None
 
 
-def _bot_of_request() -> str | None:
-    if "directline_bot" in g:
-        return g.directline_bot
+def _bot_of_request(remembered: dict) -> str | None:
+    if "bot" in remembered:
+        return remembered["bot"]
     args = request.view_args or {}
     if "bot" in args:
         return args["bot"]
     if storable_id(args.get("conversation_id")):
-        return db.session.scalar(select(Conversation.bot_id).where(Conversation.id == args["conversation_id"]))
+        return db.session.connection().scalar(_BOT_OF_CONVERSATION, {"conversation_id": args["conversation_id"]})
     return None

@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from runtime.channels.directline.errors import DirectLineError, bad_argument, storable_id
 from runtime.extensions import db
@@ -28,6 +28,9 @@ from runtime.store.retry import in_transaction
 log = logging.getLogger(__name__)
 
 INIT_EVENTS = ("arbor/init", "webchat/join")
+_SEQ_OF = select(TranscriptEntry.__table__.c.seq).where(
+    TranscriptEntry.__table__.c.conversation_id == bindparam("conversation_id"),
+    TranscriptEntry.__table__.c.client_key == bindparam("client_key"))
 FIELD_TYPES = {"from": dict, "channelData": dict, "text": str, "name": str}
 
 
@@ -74,16 +77,18 @@ def apply(conversation_id: str, inbound: Inbound) -> str:
     if inbound.page_data and _seq_of(conversation_id, inbound.client_key) is None:
         _merge_user_data(conversation_id, inbound.page_data)
     try:
-        handle(conversation_id, inbound.input, client_key=inbound.client_key, inbound_activity=inbound.activity)
+        replies = handle(conversation_id, inbound.input, client_key=inbound.client_key,
+                         inbound_activity=inbound.activity)
     except ConversationNotFound as e:
         raise DirectLineError(404, "ConversationNotFound", str(e)) from None
-    return activity_id(conversation_id, _seq_of(conversation_id, inbound.client_key))
+    # The store marks each reply with the id of the activity it answers (the first time too, for a repeat).
+    answered = next((reply["replyToId"] for reply in replies if reply.get("replyToId")), None)
+    return answered or activity_id(conversation_id, _seq_of(conversation_id, inbound.client_key))
 
 
 def _seq_of(conversation_id: str, client_key: str) -> int | None:
     """Where the activity with this client key stands in the transcript, if it was received."""
-    return db.session.scalar(select(TranscriptEntry.seq).where(TranscriptEntry.conversation_id == conversation_id,
-                                                               TranscriptEntry.client_key == client_key))
+    return db.session.connection().scalar(_SEQ_OF, {"conversation_id": conversation_id, "client_key": client_key})
 
 
 def _merge_user_data(conversation_id: str, data: dict) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from functools import lru_cache
 
 from cryptography.fernet import Fernet
 from flask import current_app
@@ -17,7 +18,12 @@ from flask import current_app
 
 def derived_key(purpose: str) -> bytes:
     """32 bytes for `purpose`, stable as long as SECRET_KEY is."""
-    secret = current_app.config["SECRET_KEY"]
+    return _derive(current_app.config["SECRET_KEY"], purpose)
+
+
+@lru_cache(maxsize=64)
+def _derive(secret: str | bytes, purpose: str) -> bytes:
+    """Remembered: every Direct Line request checks a token with the key derived here."""
     secret = secret.encode() if isinstance(secret, str) else secret
     return hmac.new(secret, f"arbor/{purpose}".encode(), hashlib.sha256).digest()
 

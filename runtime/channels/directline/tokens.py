@@ -10,6 +10,7 @@ a token is valid while its signature checks and `exp` is ahead of the clock. The
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jwt
 from flask import current_app
@@ -65,17 +66,29 @@ def issue(grant: Grant) -> str:
 def read(token: str) -> Grant:
     """The grant a token carries; TokenExpired or TokenRejected if it does not open anything now.
 
-    PyJWT checks the signature, issuer, audience and claims; expiry is checked here against our
-    clock rather than PyJWT's, so that tests can move time.
+    Expiry is checked here against our clock rather than PyJWT's, so that tests can move time.
+    """
+    grant, expires = _verified(token, derived_key("directline-token"))
+    if expires <= now():
+        raise TokenExpired()
+    return grant
+
+
+@lru_cache(maxsize=4096)
+def _verified(token: str, key: bytes) -> tuple[Grant, float]:
+    """The grant and expiry a token carries, if its signature, issuer, audience and claims check.
+
+    Remembered per token and key: a client sends the same token with every poll, and the answer for a
+    token string and a key never changes (expiry, which does, is `read`'s to check); only tokens that
+    check are remembered (PyJWT's refusal raises through the cache).
     """
     try:
-        claims = jwt.decode(token, derived_key("directline-token"), algorithms=[ALGORITHM], audience=AUDIENCE,
-                            issuer=ISSUER, options={"require": list(CLAIMS), "verify_exp": False,
-                                                    "verify_iat": False, "verify_nbf": False})
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+                            options={"require": list(CLAIMS), "verify_exp": False, "verify_iat": False,
+                                     "verify_nbf": False})
     except jwt.InvalidTokenError as e:
         raise TokenRejected(str(e)) from e
-    if not all(isinstance(claims[name], str) for name in ("bot", "conv", "user")):
+    if not all(isinstance(claims[name], str) for name in ("bot", "conv", "user")) \
+            or not isinstance(claims["exp"], int | float):
         raise TokenRejected("malformed claims")
-    if not isinstance(claims["exp"], int | float) or claims["exp"] <= now():
-        raise TokenExpired()
-    return Grant(claims["bot"], claims["conv"], claims["user"])
+    return Grant(claims["bot"], claims["conv"], claims["user"]), claims["exp"]
