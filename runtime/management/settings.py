@@ -2,7 +2,8 @@
 
 Kept in the bot's settings (`settings["smtp"]`, `settings["sms"]`). The SMTP password and the SMS
 provider's token are bot secrets: stored encrypted (Fernet, a key derived from SECRET_KEY for this one
-purpose, `keys.fernet`), decrypted only by the job that sends, and never shown back: `shown` says only whether one is set.
+purpose, `keys.fernet`), decrypted only by the job that sends, and never shown back: `shown` says only
+whether one is set.
 """
 
 from __future__ import annotations
