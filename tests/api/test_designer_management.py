@@ -100,7 +100,8 @@ def test_api_page_renders_every_operation_with_its_schemas(app, designer):
     for op in operations:
         assert f'id="{op["operationId"]}"' in text
     assert text.count('data-testid="request-schema"') == sum(1 for op in operations if "requestBody" in op)
-    assert "<code>Error</code>" in text and "conversationId" in text and "required" in text
+    assert 'href="#schema-Error"' in text and text.count('data-testid="schema"') == 2  # shared schemas once
+    assert "conversationId" in text and "required" in text and "string or null" in text
     assert 'href="/designer/api"' in text  # in the designer's navigation
     scripts = re.findall(r'<script[^>]*src="([^"]+)"', text)
     assert scripts and all(src.startswith("/static/") for src in scripts)  # the designer's own, nothing else
