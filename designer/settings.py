@@ -1,5 +1,6 @@
 """A bot's settings: name and language, secrets (write-only), the embed snippet, the Direct Line
-secret, the websites allowed to open the widget."""
+secret, the websites allowed to open the widget, management API keys, and the outbox (the SMTP server
+and SMS provider of the `email` and `sms` steps; their password and token are write-only)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from designer.bots import get_bot_or_404
 from runtime.channels.directline import secret as directline_secret
 from runtime.channels.directline.cors import allowed_origins, set_allowed_origins
 from runtime.management import keys as function_keys
+from runtime.management import settings as outbox
 from runtime.store import secrets
 from runtime.store.drafts import StaleDraft, save_draft
 
@@ -23,7 +25,8 @@ def _page(bot_id: str, status: int = 200, **extra):
     doc, revision = drafting.current(bot_id)
     return render_template("designer/settings.html", bot=bot, doc=doc, revision=revision, locales=LOCALES,
                            secrets=secrets.listed(bot_id), origins=allowed_origins(bot_id),
-                           server=request.host_url.rstrip("/"), keys=function_keys.list_keys(bot_id), **extra), status
+                           server=request.host_url.rstrip("/"), keys=function_keys.list_keys(bot_id),
+                           smtp=outbox.shown(bot_id, "smtp"), sms=outbox.shown(bot_id, "sms"), **extra), status
 
 
 @bp.get("/bots/<bot_id>/settings")
@@ -104,3 +107,35 @@ def settings_key_revoke(bot_id: str, key_id: int):
     revoked = function_keys.revoke_key(bot_id, str(key_id))
     flash(f"Key {revoked[0].name} revoked: it stops working at once." if revoked else "That key was already revoked.")
     return redirect(url_for("designer.settings", bot_id=bot_id) + "#keys")
+
+
+@bp.post("/bots/<bot_id>/settings/smtp")
+def settings_smtp(bot_id: str):
+    """The SMTP server; an empty password field keeps the stored password."""
+    get_bot_or_404(bot_id)
+    form = request.form
+    port = form.get("port", "").strip() or "587"
+    try:
+        if not port.isdigit():
+            raise ValueError("The port must be a number from 1 to 65535, like 587.")
+        outbox.set_smtp(bot_id, host=form.get("host", "").strip(), port=int(port),
+                        security=form.get("security", "starttls"), username=form.get("username", "").strip() or None,
+                        password=form.get("password") or None, sender=form.get("from", "").strip())
+    except ValueError as e:
+        return _page(bot_id, 422, smtp_error=str(e), smtp_form=form)
+    flash("SMTP server saved. The password is not shown again.")
+    return redirect(url_for("designer.settings", bot_id=bot_id) + "#outbox")
+
+
+@bp.post("/bots/<bot_id>/settings/sms")
+def settings_sms(bot_id: str):
+    """The SMS provider; an empty token field keeps the stored token."""
+    get_bot_or_404(bot_id)
+    form = request.form
+    try:
+        outbox.set_sms(bot_id, account=form.get("account", "").strip(), token=form.get("token") or None,
+                       sender=form.get("from", "").strip(), base_url=form.get("baseUrl", "").strip() or outbox.TWILIO)
+    except ValueError as e:
+        return _page(bot_id, 422, sms_error=str(e), sms_form=form)
+    flash("SMS provider saved. The token is not shown again.")
+    return redirect(url_for("designer.settings", bot_id=bot_id) + "#outbox")

@@ -200,7 +200,17 @@ def code_spans(text: str | None) -> Markup:
     return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text or ""))))
 
 
+@bp.app_template_global()
+def resolve(doc: dict, schema: dict) -> dict:
+    """The schema a local `$ref` (`#/components/schemas/X`) points to, for the pages that render the document."""
+    found: dict = doc
+    for part in schema["$ref"].removeprefix("#/").split("/"):
+        found = found[part]
+    return found
+
+
 @bp.get("/docs")
 def docs() -> str:
-    """The document for reading: a plain page, no scripts, nothing loaded from elsewhere."""
+    """The document for reading: a plain page, no scripts, nothing loaded from elsewhere (the designer shows the
+    same operations, `_openapi_operations.html`, in its own page)."""
     return render_template("api_docs.html", doc=document())

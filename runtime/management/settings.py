@@ -2,17 +2,17 @@
 
 Kept in the bot's settings (`settings["smtp"]`, `settings["sms"]`). The SMTP password and the SMS
 provider's token are bot secrets: stored encrypted (Fernet, a key derived from SECRET_KEY for this one
-purpose), decrypted only by the job that sends, and never shown back: `shown` says only whether one is set.
+purpose, `keys.fernet`), decrypted only by the job that sends, and never shown back: `shown` says only
+whether one is set.
 """
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import InvalidToken
 
-from runtime.channels.directline.keys import derived_key
+from runtime.channels.directline.keys import fernet
 from runtime.extensions import db
 from runtime.store.bots import get_bot
 from runtime.store.retry import in_transaction
@@ -20,6 +20,7 @@ from runtime.store.retry import in_transaction
 SECRET_FIELDS = {"smtp": "password", "sms": "token"}
 SMTP_SECURITY = ("starttls", "ssl", "none")
 TWILIO = "https://api.twilio.com"
+PURPOSE = "bot-outbox-secret"  # the key of the sealed secrets: changing it loses them
 
 
 class SettingsMissing(LookupError):
@@ -55,7 +56,7 @@ def settings(bot_id: str, kind: str) -> dict[str, Any]:
         raise SettingsMissing(bot_id, kind)
     sealed = found.pop("sealed", None)
     try:
-        found[SECRET_FIELDS[kind]] = _fernet().decrypt(sealed.encode()).decode() if sealed else None
+        found[SECRET_FIELDS[kind]] = fernet(PURPOSE).decrypt(sealed.encode()).decode() if sealed else None
     except InvalidToken:
         raise ValueError(f"The {kind} secret of bot '{bot_id}' was encrypted with another SECRET_KEY; "
                          f"set it again.") from None
@@ -76,12 +77,8 @@ def _save(bot_id: str, kind: str, values: dict, secret: str | None) -> None:
     def attempt() -> None:
         bot = get_bot(bot_id)
         before = (bot.settings or {}).get(kind) or {}
-        sealed = _fernet().encrypt(secret.encode()).decode() if secret else before.get("sealed")
+        sealed = fernet(PURPOSE).encrypt(secret.encode()).decode() if secret else before.get("sealed")
         bot.settings = {**(bot.settings or {}), kind: {**values, "sealed": sealed}}
         db.session.add(bot)
 
     in_transaction(attempt)
-
-
-def _fernet() -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(derived_key("bot-outbox-secret")))
