@@ -28,7 +28,7 @@ def _helpers() -> dict:
 
 def init_app(app: Flask) -> None:
     """Bind the designer's extensions and pages to the app."""
-    from designer import accounts, advanced, bots, editor, inspector, preview, settings, versions  # noqa: F401
+    from designer import accounts, advanced, bots, editor, insight, inspector, preview, qa, settings, versions  # noqa: F401
 
     # The Direct Line API and other machine endpoints take bearer credentials, not cookies: only the
     # designer's views check CSRF tokens (in `accounts.guard`).
