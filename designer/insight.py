@@ -100,12 +100,11 @@ def insight(bot_id: str):
                                args=request.args), 422
     goal = request.args.get("goal") or None
     tables = _tables(bot_id, period, goal)
-    return render_template("designer/insight.html", bot=bot, period=period, tables=tables,
-                           chart=chart(tables["days"]), steps=_all_steps(doc), goal=goal, args=request.args,
-                           searched=any(_search_args().values()),
-                           conversation=request.args.get("conversation"),
-                           lines=transcripts.lines(request.args["conversation"]) if request.args.get("conversation")
-                           and _owned(bot_id, request.args["conversation"]) else None)
+    steps, conversation = _all_steps(doc), request.args.get("conversation")
+    lines = transcripts.lines(conversation) if conversation and _owned(bot_id, conversation) else None
+    return render_template("designer/insight.html", bot=bot, period=period, tables=tables, goal=goal,
+                           chart=chart(tables["days"]), steps=steps, step_labels=dict(steps), args=request.args,
+                           searched=any(_search_args().values()), conversation=conversation, lines=lines)
 
 
 def _owned(bot_id: str, conversation_id: str) -> bool:

@@ -25,7 +25,7 @@ CONVERSATIONS = ([["pizza"]] * 3 + [["Book a demo"]] * 2 + [["Book a demo", "Ann
                  + [["Book a demo", "Eva", "eva@example.com", "12"]] * 3)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def seeded(live) -> str:
     doc = copy.deepcopy(json.loads((ROOT / "examples" / "lead-capture.json").read_text()))
     doc.update(id=BOT, name="Lead analytics")
@@ -59,3 +59,20 @@ def test_the_tree_reads_where_users_drop_off(live, page: Page, seeded: str, tmp_
     page.get_by_label("Users in the last").select_option("7")
     expect(page).to_have_url(f"{live.url}/designer/bots/{seeded}/edit?dialog=contact&days=7")
     expect(page.locator("#node-lc-c1 .reach-count").first).to_have_text("9 −2")
+
+
+def test_the_insight_and_misses_pages_draw_the_same_conversations(live, page: Page, seeded: str, tmp_path):
+    page.set_viewport_size({"width": 1280, "height": 1100})
+    page.goto(f"{live.url}/designer/")
+    page.get_by_label("E-mail").fill("analyst@example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"{live.url}/designer/bots/{seeded}/insight")
+    page.get_by_label("Goal step").select_option("lc-c8")
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("goal")).to_contain_text("3 of 12 conversations reached step")
+    expect(page.get_by_test_id("chart").locator("rect").last).to_have_attribute("height", "140.0")  # the tallest day
+    page.screenshot(path=str(tmp_path / "insight.png"), full_page=True)
+    page.goto(f"{live.url}/designer/bots/{seeded}/misses")
+    expect(page.get_by_test_id("miss")).to_have_count(3)
+    page.screenshot(path=str(tmp_path / "misses.png"))
