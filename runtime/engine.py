@@ -140,8 +140,8 @@ class _Turn:
                 self.begin(inp.dialog, "jump" if inp.clear else "call")
             else:
                 self.error(f"Trigger for unknown dialog '{inp.dialog}'; nothing done.")
-        elif inp.kind == "timeout" and not (waiting and waiting["step"] == inp.step):
-            return  # a timer that fired after the conversation moved on
+        elif inp.kind in ("timeout", "result") and not (waiting and waiting["step"] == inp.step):
+            return  # a timer that fired, or an answer that came, after the conversation moved on
         elif waiting:
             self.apply(inp)
         elif inp.kind == "message":

@@ -17,7 +17,8 @@ class Input:
 
     kind: ``message`` (text and/or a postback value), ``event`` (a page event with name and
     value), ``trigger`` (start ``dialog`` from outside with ``value`` saved into user data;
-    ``clear`` drops the position first), ``timeout`` (the timer of wait step ``step`` fired).
+    ``clear`` drops the position first), ``timeout`` (the timer of wait step ``step`` fired), ``result``
+    (the answer to an effect step ``step`` asked for, in ``value``).
     """
 
     kind: str
@@ -43,6 +44,10 @@ class Input:
     @classmethod
     def timeout(cls, step: str) -> Input:
         return cls("timeout", step=step)
+
+    @classmethod
+    def result(cls, step: str, value: Any) -> Input:
+        return cls("result", step=step, value=value)
 
 
 # --- outcomes: what an executor tells the engine ---------------------------------------------

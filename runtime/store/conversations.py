@@ -31,15 +31,20 @@ from runtime import engine
 from runtime.botdoc import Bot
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store import bots, statements
+from runtime.store import bots, inline, statements
 from runtime.store.activities import TICK, from_input, from_user, stamp
 from runtime.store.models import BotUser, Conversation, NlpLogEntry, TranscriptEntry, utcnow
 from runtime.store.retry import in_transaction
 
 log = logging.getLogger(__name__)
 
-effects_ready = Namespace().signal("effects-ready")
+signals = Namespace()
+effects_ready = signals.signal("effects-ready")
 """Sent with the app as sender and `conversation_id`, `effects` (list of dicts) after a committed turn."""
+turn_committed = signals.signal("turn-committed")
+"""Sent with the app as sender after a committed turn that applied something: `conversation` (id, bot_id,
+user_id, channel), `transcript` (its new rows: seq, direction, activity), `effects`, and `closed` (the
+conversation ended in this turn). Outgoing webhooks subscribe."""
 
 
 class ConversationNotFound(LookupError):
@@ -55,6 +60,8 @@ class _Saved:
     activities: list[dict]
     logs: list[dict] = field(default_factory=list)
     effects: list[dict] = field(default_factory=list)
+    transcript: list[dict] = field(default_factory=list)
+    closed: bool = False
 
 
 def start_conversation(
@@ -82,7 +89,9 @@ def start_conversation(
         now = utcnow()
         result = engine.start(indexed, {**user.data, **(data or {})}, user=_user_of(conversation),
                               now=now, first=first)
+        result = inline.settle(indexed, result, user=_user_of(conversation), now=now)
         turn = _Turn(conversation, 0, indexed, result, now, first)
+        turn.saved.closed = bool(result.state.get("ended"))
         conversation.state = result.state
         conversation.activity_seq, conversation.updated_at = turn.seq, turn.moment
         user.data = result.data
@@ -124,7 +133,9 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
         indexed = bots.load_indexed(loaded.bot_id, number)
         now = max(utcnow(), loaded.updated_at + TICK)
         result = engine.turn(indexed, loaded.state, loaded.user_data, inp, user=_user_of(loaded), now=now)
+        result = inline.settle(indexed, result, user=_user_of(loaded), now=now)
         turn = _Turn(loaded, loaded.activity_seq, indexed, result, now, inp, inbound_activity, client_key)
+        turn.saved.closed = bool(result.state.get("ended")) and not loaded.state.get("ended")
         statements.update_conversation(connection, loaded, state=result.state, bot_version=number,
                                        activity_seq=turn.seq, updated_at=turn.moment)
         user = {"data": result.data} if result.data != loaded.user_data else {}
@@ -210,7 +221,7 @@ class _Turn:
              "timestamp": now, "dialog_id": entry.get("dialog"), "step_id": entry.get("step"),
              "step_type": entry.get("stepType"), "query": entry.get("query")}
             for entry in result.logs if entry.get("kind") == "nlp-miss"]
-        self.saved = _Saved(outbound, result.logs, result.effects)
+        self.saved = _Saved(outbound, result.logs, result.effects, self.transcript)
 
     def _append(self, conversation: Conversation | Row, seq: int, direction: str, activity: dict,
                 now: datetime, client_key: str | None = None) -> None:
@@ -224,6 +235,9 @@ def _after_commit(conversation: Conversation | Row, saved: _Saved) -> None:
         if entry.get("kind") == "error":
             log.error("bot %s, conversation %s, dialog %s, step %s: %s", conversation.bot_id, conversation.id,
                       entry.get("dialog"), entry.get("step"), entry.get("message"))
+    app = current_app._get_current_object()
     if saved.effects:
-        effects_ready.send(current_app._get_current_object(), conversation_id=conversation.id,
-                           effects=saved.effects)
+        effects_ready.send(app, conversation_id=conversation.id, effects=saved.effects)
+    if saved.transcript and turn_committed.receivers:
+        turn_committed.send(app, conversation=conversation, transcript=saved.transcript, effects=saved.effects,
+                            closed=saved.closed)

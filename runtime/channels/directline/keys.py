@@ -7,9 +7,11 @@ encryption of stored secrets).
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 
+from cryptography.fernet import Fernet
 from flask import current_app
 
 
@@ -18,3 +20,8 @@ def derived_key(purpose: str) -> bytes:
     secret = current_app.config["SECRET_KEY"]
     secret = secret.encode() if isinstance(secret, str) else secret
     return hmac.new(secret, f"arbor/{purpose}".encode(), hashlib.sha256).digest()
+
+
+def fernet(purpose: str) -> Fernet:
+    """A Fernet cipher keyed for `purpose`: stored secrets are sealed with it."""
+    return Fernet(base64.urlsafe_b64encode(derived_key(purpose)))
