@@ -41,9 +41,11 @@ OVERDUE = timedelta(minutes=2)  # a pending delivery this late has lost its job:
 JOB_RETRY = Retry(max=3, interval=[10, 60, 300])  # the job itself (a worker killed, the database away)
 
 
-def wake(subscription_id: str, conversation_id: str, *, delay: float | None = None) -> None:
-    """Queue the sender of one subscription and conversation (now, or after `delay` seconds)."""
-    enqueue("runtime.webhooks.delivery.send", subscription_id, conversation_id, queue_name=QUEUE,
+def wake(subscription_id: str, conversation_id: str, *, delay: float | None = None,
+         retry_of: int | None = None) -> None:
+    """Queue the sender of one subscription and conversation (now, or after `delay` seconds: the retry of
+    delivery `retry_of`, which is due when the scheduler says so)."""
+    enqueue("runtime.webhooks.delivery.send", subscription_id, conversation_id, retry_of, queue_name=QUEUE,
             delay=delay, retry=JOB_RETRY)
 
 
@@ -56,8 +58,11 @@ def wake_subscription(subscription_id: str) -> None:
 
 
 @in_app
-def send(subscription_id: str, conversation_id: str) -> int:
-    """Post the pair's due deliveries in order; how many attempts were made."""
+def send(subscription_id: str, conversation_id: str, retry_of: int | None = None) -> int:
+    """Post the pair's due deliveries in order; how many attempts were made.
+
+    `retry_of` names the delivery whose retry this job was scheduled for: RQ's scheduler has decided its
+    time came (a test's scheduler clock as well as the wall clock), so it is sent even a moment early."""
     lock = connection().lock(f"arbor:webhook-sender:{subscription_id}:{conversation_id}", timeout=LOCK_SECONDS)
     made = 0
     while True:
@@ -67,7 +72,8 @@ def send(subscription_id: str, conversation_id: str) -> int:
             wake(subscription_id, conversation_id, delay=LOCK_SECONDS + 1)
             return made
         try:
-            made += _send_due(subscription_id, conversation_id, lock)
+            made += _send_due(subscription_id, conversation_id, lock, retry_of)
+            retry_of = None
         finally:
             try:
                 lock.release()
@@ -147,7 +153,7 @@ def _head(subscription_id: str, conversation_id: str, *, due_only: bool = False)
     return head
 
 
-def _send_due(subscription_id: str, conversation_id: str, lock) -> int:
+def _send_due(subscription_id: str, conversation_id: str, lock, retry_of: int | None) -> int:
     made = 0
     while True:
         subscription = db.session.get(WebhookSubscription, subscription_id, populate_existing=True)
@@ -156,7 +162,7 @@ def _send_due(subscription_id: str, conversation_id: str, lock) -> int:
         head = _head(subscription_id, conversation_id)
         if head is None:
             return made
-        if head.next_attempt_at > utcnow():
+        if head.next_attempt_at > utcnow() and head.id != retry_of:
             return made  # its retry is scheduled; those after it wait their turn
         lock.reacquire()
         made += 1
@@ -197,7 +203,7 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
     if verdict.retry_in is not None:
         log.info("webhook %s to %s: %s; retry in %.0f s", delivery.message_id, subscription.id, error,
                  verdict.retry_in)
-        wake(subscription.id, delivery.conversation_id, delay=verdict.retry_in)
+        wake(subscription.id, delivery.conversation_id, delay=verdict.retry_in, retry_of=delivery.id)
         return False
     if not verdict.done:
         log.warning("webhook %s to %s failed for good: %s", delivery.message_id, subscription.id, error)

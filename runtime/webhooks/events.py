@@ -10,14 +10,18 @@ transcript's sequence number.
 from __future__ import annotations
 
 import json
+import logging
 from uuid import uuid4
 
 from flask import Flask
+from redis.exceptions import RedisError
 from sqlalchemy import insert, select
 
 from runtime.extensions import db
 from runtime.store.models import utcnow
 from runtime.webhooks.models import ACTIVE, WebhookDelivery, WebhookSubscription
+
+log = logging.getLogger(__name__)
 
 
 def on_turn(app: Flask, *, conversation, transcript: list[dict], effects: list[dict], closed: bool) -> None:
@@ -41,8 +45,11 @@ def on_turn(app: Flask, *, conversation, transcript: list[dict], effects: list[d
     db.session.execute(insert(WebhookDelivery), rows)
     db.session.commit()
     from runtime.webhooks.delivery import wake  # delivery imports the app's jobs; keep this module light
-    for subscription_id in {row["subscription_id"] for row in rows}:
-        wake(subscription_id, conversation.id)
+    try:
+        for subscription_id in {row["subscription_id"] for row in rows}:
+            wake(subscription_id, conversation.id)
+    except RedisError as e:  # the rows are saved: the sweeper sends them when Redis is back
+        log.warning("conversation %s: webhook deliveries saved but not queued (%s)", conversation.id, e)
 
 
 def _events(transcript: list[dict], effects: list[dict], closed: bool):
