@@ -36,7 +36,7 @@ from runtime.webhooks.models import (
 
 log = logging.getLogger(__name__)
 QUEUE = "webhooks"
-LOCK_SECONDS = 30  # longer than one attempt; refreshed before each
+LOCK_SECONDS = 15  # longer than one attempt (5 s); refreshed before each
 OVERDUE = timedelta(minutes=2)  # a pending delivery this late has lost its job: the sweeper wakes it
 JOB_RETRY = Retry(max=3, interval=[10, 60, 300])  # the job itself (a worker killed, the database away)
 
