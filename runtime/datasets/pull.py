@@ -91,7 +91,7 @@ def fetch(url: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        if e.pos >= len(text.rstrip()) - 1:
+        if e.pos >= len(text.rstrip()) - 1 or e.msg.startswith("Unterminated"):
             raise SourceError(f"the JSON ends too early after {len(answer.body):,} bytes (a cut-off download?)") \
                 from None
         raise SourceError(f"the source's JSON is not valid: {e.msg} at line {e.lineno}, column {e.colno}") from None

@@ -14,6 +14,7 @@ from typing import Any
 
 from runtime import engine
 from runtime.botdoc import Bot
+from runtime.extensions import db
 from runtime.steps.base import Input
 
 MAX_ROUNDS = 50  # a turn runs a bounded number of steps anyway; this bounds the round trips
@@ -31,7 +32,8 @@ def settle(bot: Bot, result: engine.TurnResult, *, user: dict, now: datetime) ->
         effect = next((e for e in result.effects if e.get("type") in _HANDLERS), None)
         if effect is None:
             return result
-        value = _HANDLERS[effect["type"]](bot.id, effect)
+        with db.session.no_autoflush:  # the turn's own rows are not complete yet
+            value = _HANDLERS[effect["type"]](bot.id, effect)
         follow = engine.turn(bot, result.state, result.data, Input.result(effect["step"], value), user=user, now=now)
         result = engine.TurnResult(activities=result.activities + follow.activities,
                                    effects=[e for e in result.effects if e is not effect] + follow.effects,
