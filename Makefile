@@ -6,6 +6,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The PostgreSQL database `make test-all` runs the suite on a second time, when a server answers.
 PG_TEST_URL ?= postgresql://root@127.0.0.1:5432/test
+# ... and with the Redis server at $(REDIS_TEST_URL) when one answers (else the embedded one again).
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST := $(BIN)/python -m pytest -n auto -q
 
 .PHONY: run test test-all bench lint setup test-tools chromium
@@ -19,12 +21,14 @@ test: setup test-tools
 	$(PYTEST)
 	$(BIN)/ruff check .
 
-# test-all: the suite on SQLite, then on PostgreSQL at $(PG_TEST_URL) when it is running; the linter
+# test-all: the suite on SQLite with embedded Redis, then on PostgreSQL at $(PG_TEST_URL) (and real Redis) when
+# they run; the linter
 test-all: setup test-tools
-	env -u DATABASE_URL $(PYTEST)
+	env -u DATABASE_URL -u REDIS_URL $(PYTEST)
 	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then \
-		echo "DATABASE_URL=$(PG_TEST_URL) $(PYTEST)"; \
-		DATABASE_URL=$(PG_TEST_URL) $(PYTEST); \
+		redis=$$(command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG && echo $(REDIS_TEST_URL)); \
+		echo "DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$$redis $(PYTEST)"; \
+		DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$$redis $(PYTEST); \
 	else \
 		echo "PostgreSQL does not answer on 127.0.0.1 (pg_isready): the PostgreSQL run is skipped."; \
 	fi

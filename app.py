@@ -9,20 +9,24 @@ import json
 import os
 import re
 import secrets
+import signal
+import sys
 from pathlib import Path
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from runtime import cli
+from runtime import cli, jobs
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health
 from runtime.extensions import db, migrate
+from runtime.jobs.worker import start_beside, worker_command
 from runtime.store import bots, schema
 
 # Read from the environment when no test configuration is given.
-ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_MAX_DOCUMENT_BYTES",
-               "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES", "WEBCHAT_TOKEN_RATE_LIMIT")
+ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
+               "ARBOR_MAX_DOCUMENT_BYTES", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
+               "WEBCHAT_TOKEN_RATE_LIMIT")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
 
@@ -41,6 +45,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db)
     bots.init_app(app)
+    jobs.init_app(app)
     with app.app_context():
         schema.tune_sqlite(db.engine)
     if app.config["AUTO_MIGRATE"]:
@@ -51,6 +56,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(demo.bp)
     app.register_error_handler(HTTPException, _http_error)
     cli.register(app)
+    app.cli.add_command(worker_command)
     return app
 
 
@@ -103,6 +109,9 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
 def main() -> None:
     """`python app.py`: everything a newcomer needs on one machine, with the example bots loaded.
 
+    Web server, embedded Redis (unless REDIS_URL names one) and a background worker start together and
+    stop together.
+
     Example bots imported now may open chats from this server's own pages (the demo page), so a
     newcomer can try the widget at once; any other site must be allowed with `bots origins`.
     """
@@ -120,8 +129,16 @@ def main() -> None:
     print(f"Arbor is running on {base}/  (bots: {', '.join(names) or 'none'})")
     for name in names:
         print(f"  try the widget: {base}/b/{name}/demo")
+    signal.signal(signal.SIGTERM, _exit_once)
+    start_beside(app)
     print("Chat in the terminal: .venv/bin/flask --app app bots chat lead-capture")
     app.run(host=host, port=port)
+
+
+def _exit_once(*_: object) -> None:
+    """On SIGTERM, exit through atexit (which stops the worker), deaf to a second SIGTERM meanwhile."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
 
 
 if __name__ == "__main__":

