@@ -16,17 +16,18 @@ from pathlib import Path
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from runtime import cli, jobs
+from runtime import cli, datasets, jobs, webhooks
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health
 from runtime.extensions import db, migrate
+from runtime.jobs import timers
 from runtime.jobs.worker import start_beside, worker_command
 from runtime.store import bots, schema
 
 # Read from the environment when no test configuration is given.
 ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
                "ARBOR_MAX_DOCUMENT_BYTES", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
-               "WEBCHAT_TOKEN_RATE_LIMIT")
+               "WEBCHAT_TOKEN_RATE_LIMIT", "ARBOR_OUTBOUND_ALLOW")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
 
@@ -46,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db)
     bots.init_app(app)
     jobs.init_app(app)
+    timers.init_app(app)
+    webhooks.init_app(app)
+    datasets.init_app(app)
     with app.app_context():
         schema.tune_sqlite(db.engine)
     if app.config["AUTO_MIGRATE"]:

@@ -32,7 +32,7 @@ def queue_due(app: Flask) -> list[str]:
     with app.app_context():
         redis = connection(app)
         for function, (seconds, queue_name) in app.extensions.get("arbor.periodic", {}).items():
-            key = f"arbor:{app.config['ARBOR_QUEUE_PREFIX']}periodic:{function}"
+            key = f"arbor:{app.config['ARBOR_REDIS_PREFIX']}periodic:{function}"
             if redis.set(key, "1", nx=True, ex=seconds):
                 enqueue(function, queue_name=queue_name)
                 queued.append(function)
