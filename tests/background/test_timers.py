@@ -8,7 +8,6 @@ from runtime.extensions import db
 from runtime.jobs import timers
 from runtime.steps.base import Input
 from runtime.store.conversations import handle, start_conversation, transcript
-from runtime.store.models import Conversation
 
 TIMED_OUT = "Sorry, the transfer could not be completed."
 
@@ -66,24 +65,56 @@ def test_a_page_event_that_comes_first_cancels_the_timer(app, bots, jobs):
 
 def test_a_timer_firing_after_the_conversation_moved_on_does_nothing(app, bots, jobs):
     conversation_id = start(app, bots)
-    due = later(10).timestamp()
+    due = due_of(app, conversation_id)
     with app.app_context():
         handle(conversation_id, Input.event("transfer-error"))
         before = texts(app, conversation_id)
-        assert timers.fire(conversation_id, "t2", due - 600) is False  # the cancel lost a race: it fires anyway
+        assert timers.fire(conversation_id, "t2", due) is False  # the cancel lost a race: it fires anyway
     assert texts(app, conversation_id) == before
 
 
-def test_a_timer_fires_once_even_when_its_job_runs_twice(app, bots, jobs):
-    conversation_id = start(app, bots)
-    due = datetime.now(UTC).timestamp()
+def due_of(app, conversation_id: str) -> float:
     with app.app_context():
-        state = db.session.get(Conversation, conversation_id).state
-        assert state["waiting"]["step"] == "t2"
+        return db.session.get(timers.ConversationTimer, (conversation_id, "t2")).due.timestamp()
+
+
+def test_a_timer_times_out_once_even_when_its_job_runs_twice(app, bots, jobs):
+    conversation_id = start(app, bots)
+    due = due_of(app, conversation_id)
+    with app.app_context():
         assert timers.fire(conversation_id, "t2", due) is True
         handle(conversation_id, Input.trigger("transfer", clear=True))  # the wait is entered again
-        assert timers.fire(conversation_id, "t2", due) is True  # a retried job of the first timer ...
-    assert texts(app, conversation_id).count(TIMED_OUT) == 1  # ... is recognised by its client key
+        assert timers.fire(conversation_id, "t2", due) is False  # a retried job of the first timer
+    assert texts(app, conversation_id).count(TIMED_OUT) == 1
+
+
+def test_a_timer_whose_job_was_lost_is_fired_by_the_sweeper(app, bots, jobs):
+    conversation_id = start(app, bots)
+    with app.app_context():
+        timers._unschedule(conversation_id, "t2")  # Redis restarted without its data
+        assert timers.sweep() == 0  # not late yet
+        timer = db.session.get(timers.ConversationTimer, (conversation_id, "t2"))
+        timer.due -= timedelta(minutes=20)  # as if twenty minutes passed
+        db.session.commit()
+        assert timers.sweep() == 1
+    jobs.drain()
+    assert texts(app, conversation_id)[-2:] == [TIMED_OUT, "Anything else?"]
+
+
+def test_a_timer_started_while_redis_is_away_still_fires(app, bots, jobs):
+    from app import create_app
+
+    bots.load("loyalty-transfer")
+    away = create_app({**app.config, "REDIS_URL": "redis://127.0.0.1:9/0", "AUTO_MIGRATE": False})
+    with away.app_context():
+        conversation, _ = start_conversation("loyalty-transfer", "u1", "test")  # the turn works all the same
+    with app.app_context():
+        timer = db.session.get(timers.ConversationTimer, (conversation.id, "t2"))
+        timer.due -= timedelta(minutes=20)
+        db.session.commit()
+        assert timers.sweep() == 1
+    jobs.drain()
+    assert texts(app, conversation.id)[-2] == TIMED_OUT
 
 
 def test_a_wait_entered_again_replaces_its_timer(app, bots, jobs):
