@@ -157,7 +157,11 @@ def _send_due(subscription_id: str, conversation_id: str, lock, retry_of: int | 
     made = 0
     while True:
         subscription = db.session.get(WebhookSubscription, subscription_id, populate_existing=True)
-        if subscription is None or subscription.status != ACTIVE:
+        if subscription is None:
+            return made
+        if subscription.status != ACTIVE:  # switched off after these were saved (or while they waited)
+            subscriptions.fail_pending(subscription, f"the subscription is {subscription.status}")
+            db.session.commit()
             return made
         head = _head(subscription_id, conversation_id)
         if head is None:
@@ -194,7 +198,9 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
         delivery.next_attempt_at = utcnow() + timedelta(seconds=verdict.retry_in)
     else:
         delivery.status, delivery.finished_at = FAILED, utcnow()
-        subscription.consecutive_failures += 1
+        subscription.consecutive_failures = WebhookSubscription.consecutive_failures + 1  # in SQL: senders race
+        db.session.flush()
+        db.session.refresh(subscription, ["consecutive_failures"])
         if verdict.gone:
             subscriptions.deactivate(subscription, "the receiver answered 410 Gone")
         elif subscription.consecutive_failures >= policy.CONSECUTIVE_FAILURES_LIMIT:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from uuid import uuid4
 
 from flask import Flask
@@ -22,13 +23,12 @@ from runtime.store.models import utcnow
 from runtime.webhooks.models import ACTIVE, WebhookDelivery, WebhookSubscription
 
 log = logging.getLogger(__name__)
+CACHE_SECONDS = 5.0
 
 
 def on_turn(app: Flask, *, conversation, transcript: list[dict], effects: list[dict], closed: bool) -> None:
     """Subscriber of `turn_committed`: record the deliveries the turn owes, then wake their senders."""
-    subscriptions = db.session.execute(
-        select(WebhookSubscription.id, WebhookSubscription.events)
-        .where(WebhookSubscription.bot_id == conversation.bot_id, WebhookSubscription.status == ACTIVE)).all()
+    subscriptions = active_subscriptions(app, conversation.bot_id)
     if not subscriptions:
         return
     base = {"bot": conversation.bot_id, "conversationId": conversation.id, "userId": conversation.user_id,
@@ -50,6 +50,26 @@ def on_turn(app: Flask, *, conversation, transcript: list[dict], effects: list[d
             wake(subscription_id, conversation.id)
     except RedisError as e:  # the rows are saved: the sweeper sends them when Redis is back
         log.warning("conversation %s: webhook deliveries saved but not queued (%s)", conversation.id, e)
+
+
+def active_subscriptions(app: Flask, bot_id: str) -> list:
+    """The bot's active subscriptions (id, events), read at most every few seconds per process: every turn
+    asks, and most bots have none. A change made in this process is seen at once (`forget`); one made
+    elsewhere within `CACHE_SECONDS` (a delivery for a subscription switched off meanwhile is marked failed
+    by the sender, not sent)."""
+    cache = app.extensions.setdefault("arbor.webhooks.active", {})
+    hit = cache.get(bot_id)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    found = db.session.execute(
+        select(WebhookSubscription.id, WebhookSubscription.events)
+        .where(WebhookSubscription.bot_id == bot_id, WebhookSubscription.status == ACTIVE)).all()
+    cache[bot_id] = (time.monotonic(), found)
+    return found
+
+
+def forget(app: Flask, bot_id: str) -> None:
+    app.extensions.get("arbor.webhooks.active", {}).pop(bot_id, None)
 
 
 def _events(transcript: list[dict], effects: list[dict], closed: bool):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from uuid import uuid4
 
+from flask import current_app
 from sqlalchemy import select
 
 from runtime import outbound
@@ -25,7 +26,7 @@ from runtime.channels.directline.keys import fernet
 from runtime.extensions import db
 from runtime.store.bots import get_bot
 from runtime.store.models import utcnow
-from runtime.webhooks import signing
+from runtime.webhooks import events, signing
 from runtime.webhooks.models import ACTIVE, FAILED, INACTIVE, PENDING, UNVERIFIED, WebhookDelivery, WebhookSubscription
 from runtime.webhooks.policy import TIMEOUT
 
@@ -87,6 +88,7 @@ def edit(bot_id: str, subscription_id: str, *, url: str | None = None, events: l
     if verification_token is not None:
         row.verification_token, again = _seal(_checked_token(verification_token)), True
     db.session.commit()
+    _changed(bot_id)
     if again:
         _handshake(row)
     return describe(row)
@@ -114,6 +116,7 @@ def rotate_secret(bot_id: str, subscription_id: str, *, keep_old_hours: float = 
 def delete(bot_id: str, subscription_id: str) -> None:
     db.session.delete(_get(bot_id, subscription_id))
     db.session.commit()
+    _changed(bot_id)
 
 
 def list_for(bot_id: str) -> list[dict]:
@@ -147,11 +150,17 @@ def signing_secrets(row: WebhookSubscription) -> list[str]:
 def deactivate(row: WebhookSubscription, reason: str) -> None:
     """Stop sending (the caller commits): what was still owed fails, visibly, and may be redelivered."""
     row.status, row.status_reason = INACTIVE, reason
+    fail_pending(row, f"the subscription was switched off ({reason})")
+    _changed(row.bot_id)
+
+
+def fail_pending(row: WebhookSubscription, reason: str) -> None:
+    """Mark what is still owed to a subscription that does not send as failed (the caller commits)."""
     pending = db.session.scalars(select(WebhookDelivery).where(
         WebhookDelivery.subscription_id == row.id, WebhookDelivery.status == PENDING))
     for delivery in pending:
         delivery.status, delivery.finished_at = FAILED, utcnow()
-        delivery.last_error = f"Not sent: the subscription was switched off ({reason})"
+        delivery.last_error = f"Not sent: {reason}"
 
 
 def _handshake(row: WebhookSubscription) -> None:
@@ -169,6 +178,7 @@ def _handshake(row: WebhookSubscription) -> None:
     else:
         row.status, row.status_reason = UNVERIFIED, f"The verification handshake failed: {reason}"
     db.session.commit()
+    _changed(row.bot_id)
     if reason is None:
         from runtime.webhooks.delivery import wake_subscription  # a cycle otherwise: delivery deactivates
         wake_subscription(row.id)
@@ -191,6 +201,10 @@ def _handshake_failure(answer: outbound.Answer, challenge: str) -> str | None:
         return "the receiver answered 2xx but did not echo the challenge (answer with the challenge itself, " \
                "or JSON {\"challenge\": ...})."
     return None
+
+
+def _changed(bot_id: str) -> None:
+    events.forget(current_app._get_current_object(), bot_id)
 
 
 def _get(bot_id: str, subscription_id: str) -> WebhookSubscription:
