@@ -1,13 +1,17 @@
 """The tables of datasets: a bot's named sets of rows, kept locally and queried during conversations.
 
 A row has a key (unique in its dataset), fields (JSON), tags and an optional place. Places are two plain
-float columns under one index (dataset, latitude, longitude): a query near a point reads the index range
-of the point's bounding box before it computes exact distances. Tags sit in a side table keyed like the
-rows, indexed both ways: rows of a tag, and the tags of a row.
+float columns, plus the row's latitude band (`band`: latitude in steps of `BAND_DEGREES`, about 5.5 km),
+under one index (dataset, band, longitude, latitude): a query near a point seeks, band by band, the
+longitude range of the point's bounding box, so it reads about the rows of the box and not a whole strip
+of the map around the world; it computes exact distances for those alone. This works alike on SQLite and
+PostgreSQL without a spatial extension. Tags sit in a side table keyed like the rows, indexed both ways:
+rows of a tag, and the tags of a row.
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -15,6 +19,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.extensions import db
 from runtime.store.models import BigId, UTCDateTime, utcnow
+
+BAND_DEGREES = 0.05
+
+
+def band_of(latitude: float) -> int:
+    return math.floor(latitude / BAND_DEGREES)
 
 
 class Dataset(db.Model):
@@ -42,7 +52,7 @@ class DatasetRow(db.Model):
     __tablename__ = "dataset_rows"
     __table_args__ = (
         UniqueConstraint("dataset_id", "key"),
-        Index(None, "dataset_id", "latitude", "longitude"),
+        Index(None, "dataset_id", "band", "longitude", "latitude"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -52,6 +62,7 @@ class DatasetRow(db.Model):
     tags: Mapped[list] = mapped_column(JSON)
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
+    band: Mapped[int | None] = mapped_column(Integer)
 
 
 class DatasetTag(db.Model):

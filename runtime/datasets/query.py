@@ -1,9 +1,10 @@
 """The `dataset-query` step's lookup: rows of a dataset by tags and by distance from a point, sorted, limited.
 
-Near a point, the database reads only the index range of the circle's bounding box (dataset, latitude,
-longitude); exact great-circle distances are computed for those rows alone. Without a radius the box grows
-(5 km, 10 km, 20 km ...) until the circle holds enough rows: the rows inside a circle are nearer than any
-outside it, so the nearest `limit` are found without reading the whole dataset. Tags must all be present.
+Near a point, the database reads only the index ranges of the circle's bounding box (dataset, latitude
+band, longitude: see `models`); exact great-circle distances are computed for those rows alone. Without a
+radius the box grows (5 km, 10 km, 20 km ...) until the circle holds enough rows: the rows inside a circle
+are nearer than any outside it, so the nearest `limit` are found without reading the whole dataset. Tags
+must all be present.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
-from runtime.datasets.models import DatasetRow, DatasetTag
+from runtime.datasets.models import DatasetRow, DatasetTag, band_of
 from runtime.datasets.store import as_item, get
 from runtime.extensions import db
 
@@ -22,6 +23,7 @@ EARTH_KM = 6371.0088
 KM_PER_DEGREE = math.pi * EARTH_KM / 180
 FIRST_RADIUS_KM, MAX_RADIUS_KM = 5.0, 20_016.0
 MAX_LIMIT = 100
+MAX_BANDS = 64  # a taller box reads its latitude range instead of seeking band by band
 _r, _t = DatasetRow.__table__.c, DatasetTag.__table__.c
 
 
@@ -62,6 +64,9 @@ def _within(base, near: tuple[float, float], radius: float) -> list[dict]:
     cos_lat = math.cos(math.radians(lat))
     dlon = 180.0 if cos_lat < 1e-6 or abs(lat) + dlat >= 90 else min(180.0, dlat / max(cos_lat, 1e-6))
     query = base.where(_r.latitude.between(lat - dlat, lat + dlat))
+    bands = range(band_of(lat - dlat), band_of(lat + dlat) + 1)
+    if len(bands) <= MAX_BANDS:
+        query = query.where(_r.band.in_(list(bands)))
     if dlon < 180:
         west, east = lon - dlon, lon + dlon
         if west < -180:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select
 
-from runtime.datasets.models import Dataset, DatasetRow, DatasetTag
+from runtime.datasets.models import Dataset, DatasetRow, DatasetTag, band_of
 from runtime.extensions import db
 from runtime.store.bots import get_bot
 from runtime.store.models import utcnow
@@ -204,7 +204,8 @@ def _insert(dataset_id: int, rows: list[Row]) -> None:
         chunk = rows[start:start + CHUNK]
         db.session.execute(insert(DatasetRow), [
             {"dataset_id": dataset_id, "key": r.key, "fields": r.fields, "tags": list(r.tags),
-             "latitude": r.latitude, "longitude": r.longitude} for r in chunk])
+             "latitude": r.latitude, "longitude": r.longitude,
+             "band": None if r.latitude is None else band_of(r.latitude)} for r in chunk])
         tags = [{"dataset_id": dataset_id, "key": r.key, "tag": t} for r in chunk for t in r.tags]
         if tags:
             db.session.execute(insert(DatasetTag), tags)

@@ -69,12 +69,13 @@ def upgrade():
     sa.Column('tags', sa.JSON(), nullable=False),
     sa.Column('latitude', sa.Float(), nullable=True),
     sa.Column('longitude', sa.Float(), nullable=True),
+    sa.Column('band', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['dataset_id'], ['datasets.id'], name=op.f('fk_dataset_rows_dataset_id_datasets'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dataset_rows')),
     sa.UniqueConstraint('dataset_id', 'key', name=op.f('uq_dataset_rows_dataset_id_key'))
     )
     with op.batch_alter_table('dataset_rows', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_dataset_rows_dataset_id_latitude_longitude'), ['dataset_id', 'latitude', 'longitude'], unique=False)
+        batch_op.create_index(batch_op.f('ix_dataset_rows_dataset_id_band_longitude_latitude'), ['dataset_id', 'band', 'longitude', 'latitude'], unique=False)
 
     op.create_table('dataset_tags',
     sa.Column('dataset_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -152,7 +153,7 @@ def downgrade():
 
     op.drop_table('dataset_tags')
     with op.batch_alter_table('dataset_rows', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dataset_rows_dataset_id_latitude_longitude'))
+        batch_op.drop_index(batch_op.f('ix_dataset_rows_dataset_id_band_longitude_latitude'))
 
     op.drop_table('dataset_rows')
     with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
