@@ -2,9 +2,10 @@
 
 A row has a key (unique in its dataset), fields (JSON), tags and an optional place. Places are two plain
 float columns, plus the row's latitude band (`band`: latitude in steps of `BAND_DEGREES`, about 5.5 km),
-under one index (dataset, band, longitude, latitude): a query near a point seeks, band by band, the
+under one index (dataset, band, longitude, latitude, key): a query near a point seeks, band by band, the
 longitude range of the point's bounding box, so it reads about the rows of the box and not a whole strip
-of the map around the world; it computes exact distances for those alone. This works alike on SQLite and
+of the map around the world, from the index alone; it computes exact distances for those, and reads the
+fields of the few it keeps. This works alike on SQLite and
 PostgreSQL without a spatial extension. Tags sit in a side table keyed like the rows, indexed both ways:
 rows of a tag, and the tags of a row.
 """
@@ -52,7 +53,7 @@ class DatasetRow(db.Model):
     __tablename__ = "dataset_rows"
     __table_args__ = (
         UniqueConstraint("dataset_id", "key"),
-        Index(None, "dataset_id", "band", "longitude", "latitude"),
+        Index(None, "dataset_id", "band", "longitude", "latitude", "key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -16,7 +16,7 @@ from sqlalchemy import cast, exists, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 
 from runtime.datasets.models import DatasetRow, DatasetTag, band_of
-from runtime.datasets.store import as_item, get
+from runtime.datasets.store import as_item, dataset_id
 from runtime.extensions import db
 
 EARTH_KM = 6371.0088
@@ -31,24 +31,44 @@ def find(bot_id: str, name: str, *, tags: list[str] = (), near: tuple[float, flo
          radius_km: float | None = None, sort_by: str | None = None, field: str | None = None,
          order: str = "asc", limit: int = 10) -> list[dict]:
     """The matching rows as items (fields + key, tags, latitude, longitude, distanceKm near a point)."""
-    dataset = get(bot_id, name)
+    dataset = dataset_id(bot_id, name)
     limit = max(1, min(int(limit), MAX_LIMIT))
-    base = select(_r.key, _r.fields, _r.tags, _r.latitude, _r.longitude).where(_r.dataset_id == dataset.id)
-    for tag in dict.fromkeys(tags):
-        base = base.where(exists().where(_t.dataset_id == dataset.id, _t.key == _r.key, _t.tag == tag))
     if near is None:
-        return _without_place(base, sort_by, field, order, limit)
+        return _without_place(_matching(dataset, tags, _r.fields, _r.tags, _r.latitude, _r.longitude),
+                              sort_by, field, order, limit)
     radius = radius_km or FIRST_RADIUS_KM
     while True:
-        found = _within(base, near, radius)
+        found = _within(_matching(dataset, tags, _r.latitude, _r.longitude), near, radius)
         if radius_km or len(found) >= limit or radius >= MAX_RADIUS_KM:
             break
         radius *= 2
-    if sort_by == "field" and field:
-        found.sort(key=lambda item: _sort_key(item.get(field)), reverse=order == "desc")
-    else:
-        found.sort(key=lambda item: item["distanceKm"], reverse=order == "desc")
-    return found[:limit]
+    by_field = sort_by == "field" and field
+    if not by_field:  # the nearest (or farthest) `limit` need no fields to be picked
+        found = sorted(found, key=lambda pair: pair[1], reverse=order == "desc")[:limit]
+    items = _items(dataset, found)
+    if by_field:
+        items.sort(key=lambda item: _sort_key(item.get(field)), reverse=order == "desc")
+    return items[:limit]
+
+
+def _matching(dataset_id: int, tags, *columns):
+    query = select(_r.key, *columns).where(_r.dataset_id == dataset_id)
+    for tag in dict.fromkeys(tags):
+        query = query.where(exists().where(_t.dataset_id == dataset_id, _t.key == _r.key, _t.tag == tag))
+    return query
+
+
+def _items(dataset_id: int, found: list[tuple[str, float]]) -> list[dict]:
+    """The rows of (key, distance) pairs as items, in the pairs' order: one indexed read of the chosen keys."""
+    if not found:
+        return []
+    distances, items, keys = dict(found), {}, [key for key, _ in found]
+    for start in range(0, len(keys), 5_000):  # bound the bound parameters of one statement
+        for row in db.session.execute(select(_r.key, _r.fields, _r.tags, _r.latitude, _r.longitude).where(
+                _r.dataset_id == dataset_id, _r.key.in_(keys[start:start + 5_000]))):
+            items[row.key] = {**as_item(row.key, row.fields, row.tags, row.latitude, row.longitude),
+                              "distanceKm": round(distances[row.key], 3)}
+    return [items[key] for key, _ in found if key in items]
 
 
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -58,7 +78,8 @@ def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
-def _within(base, near: tuple[float, float], radius: float) -> list[dict]:
+def _within(base, near: tuple[float, float], radius: float) -> list[tuple[str, float]]:
+    """(key, distance) of the rows within `radius` km, read from the index alone."""
     lat, lon = near
     dlat = radius / KM_PER_DEGREE
     cos_lat = math.cos(math.radians(lat))
@@ -78,12 +99,10 @@ def _within(base, near: tuple[float, float], radius: float) -> list[dict]:
     else:
         query = query.where(_r.longitude.is_not(None))
     found = []
-    for row in db.session.execute(query):
-        distance = distance_km(lat, lon, row.latitude, row.longitude)
+    for key, latitude, longitude in db.session.execute(query):
+        distance = distance_km(lat, lon, latitude, longitude)
         if distance <= radius:
-            item = as_item(row.key, row.fields, row.tags, row.latitude, row.longitude)
-            item["distanceKm"] = round(distance, 3)
-            found.append(item)
+            found.append((key, distance))
     return found
 
 

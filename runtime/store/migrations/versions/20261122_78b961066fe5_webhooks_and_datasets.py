@@ -75,7 +75,7 @@ def upgrade():
     sa.UniqueConstraint('dataset_id', 'key', name=op.f('uq_dataset_rows_dataset_id_key'))
     )
     with op.batch_alter_table('dataset_rows', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_dataset_rows_dataset_id_band_longitude_latitude'), ['dataset_id', 'band', 'longitude', 'latitude'], unique=False)
+        batch_op.create_index(batch_op.f('ix_dataset_rows_dataset_id_band_longitude_latitude_key'), ['dataset_id', 'band', 'longitude', 'latitude', 'key'], unique=False)
 
     op.create_table('dataset_tags',
     sa.Column('dataset_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
@@ -153,7 +153,7 @@ def downgrade():
 
     op.drop_table('dataset_tags')
     with op.batch_alter_table('dataset_rows', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_dataset_rows_dataset_id_band_longitude_latitude'))
+        batch_op.drop_index(batch_op.f('ix_dataset_rows_dataset_id_band_longitude_latitude_key'))
 
     op.drop_table('dataset_rows')
     with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
