@@ -16,7 +16,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
-from runtime import cli, datasets, jobs, webhooks
+from runtime import cli, datasets, jobs, management, webhooks
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health
 from runtime.extensions import db, migrate
@@ -27,7 +27,8 @@ from runtime.store import bots, schema
 # Read from the environment when no test configuration is given.
 ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
                "ARBOR_MAX_DOCUMENT_BYTES", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
-               "WEBCHAT_TOKEN_RATE_LIMIT", "ARBOR_OUTBOUND_ALLOW")
+               "WEBCHAT_TOKEN_RATE_LIMIT", "MANAGEMENT_AUTH_FAILURE_LIMIT", "MANAGEMENT_MAX_BODY_BYTES",
+               "ARBOR_BASE_URL", "ARBOR_OUTBOUND_ALLOW")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
 
@@ -58,6 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     directline.init_app(app)
     app.register_blueprint(demo.bp)
+    management.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     cli.register(app)
     app.cli.add_command(worker_command)

@@ -1,14 +1,32 @@
-"""sms: send a text message through the bot's SMS provider."""
+"""sms: send a text message through the bot's SMS provider.
+
+The step renders the text and asks for it to be sent (an `sms.send` effect); a background job posts it
+to the provider's HTTP API (Twilio's Messages API by default) with retries, and logs it for the
+`outgoingSms` export. `to` may list several numbers separated by commas or semicolons.
+"""
 
 from __future__ import annotations
 
 from . import schema
+from .base import Context, Next, Outcome
+from .email import addresses
 
 TYPE = "sms"
 TITLE = "Send an SMS"
 DESCRIPTION = "Send a text message to a phone number through the bot's SMS provider."
-AVAILABLE = False
 SCHEMA = schema.step(TYPE, {"to": schema.TEMPLATE, "text": schema.TEMPLATE}, required=("to", "text"))
+MAX_RECIPIENTS = 20
+
+
+def run(step: dict, ctx: Context) -> Outcome:
+    numbers = addresses(ctx.render(step["to"]))
+    if not numbers:
+        ctx.log({"kind": "error", "message": f"The SMS step has no number to send to: 'to' rendered empty "
+                                             f"({step['to'][:80]!r}); nothing sent."})
+        return Next()
+    ctx.effect({"type": "sms.send", "step": step["id"], "to": numbers[:MAX_RECIPIENTS],
+                "text": ctx.render(step["text"])})
+    return Next()
 
 
 def templates(step: dict):

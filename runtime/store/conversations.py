@@ -18,6 +18,7 @@ once the turn is committed; whoever carries effects out subscribes to it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import uuid4
@@ -45,6 +46,10 @@ turn_committed = signals.signal("turn-committed")
 """Sent with the app as sender after a committed turn that applied something: `conversation` (id, bot_id,
 user_id, channel), `transcript` (its new rows: seq, direction, activity), `effects`, and `closed` (the
 conversation ended in this turn). Outgoing webhooks subscribe."""
+
+outbound_rewrites: list[Callable[[dict, str, str], dict]] = []
+"""Functions `(activity, bot_id, user_id) -> activity` applied to what the bot sends before it is stored
+(the URL tracker routes link buttons through its redirect)."""
 
 
 class ConversationNotFound(LookupError):
@@ -212,6 +217,8 @@ class _Turn:
         outbound = []
         for activity in result.activities:
             seq, moment = seq + 1, moment + TICK
+            for rewrite in outbound_rewrites:
+                activity = rewrite(activity, conversation.bot_id, conversation.user_id)
             reply = {**activity, "replyToId": reply_to} if reply_to else activity
             outbound.append(stamp(reply, seq=seq, moment=moment, sender=sender, **stamps))
             self._append(conversation, seq, "out", outbound[-1], now)

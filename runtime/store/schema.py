@@ -39,9 +39,13 @@ def tune_sqlite(engine: Engine) -> None:
 
 
 def upgrade(app: Flask) -> None:
-    """Bring the database to the latest migration, one process at a time."""
+    """Bring the database to the latest migration, one process at a time.
+
+    To every head: features built side by side each add a migration after the same parent, and Alembic
+    applies such branches in dependency order until a merge revision joins them.
+    """
     with app.app_context(), _migration_lock(app):
-        flask_migrate.upgrade()
+        flask_migrate.upgrade(revision="heads")
 
 
 @contextmanager

@@ -45,10 +45,12 @@ def test_the_full_flow_as_directlinejs_does_it(client, secret):
     assert carousel["replyToId"] == echo_id and carousel["from"]["role"] == "bot"
     assert carousel["attachmentLayout"] == "carousel" and carousel["text"] == "Our plans"
     basic, pro = carousel["attachments"]
+    details = basic["content"]["buttons"][1]["value"]  # link buttons go through the URL tracker's redirect
+    assert client.get(details.removeprefix("http://localhost")).headers["Location"] == "https://example.com/basic"
     assert basic == {"contentType": "application/vnd.microsoft.card.hero", "content": {
         "title": "Basic", "subtitle": "5 EUR a month", "images": [{"url": "https://example.com/basic.png"}],
         "buttons": [{"type": "postBack", "title": "Choose Basic", "value": "basic"},
-                    {"type": "openUrl", "title": "Details", "value": "https://example.com/basic"}]}}
+                    {"type": "openUrl", "title": "Details", "value": details}]}}
     assert pro["content"]["title"] == "Pro"
 
     # WebChat posts a postBack as a message with the value as text and channelData.postBack.

@@ -1,31 +1,31 @@
-"""The datasets' and webhooks' management views over HTTP: what a caller gets for good and bad requests.
-
-The function-key guard is the management blueprint's (another module); here the views are mounted on a
-bare blueprint at the same place, so these tests see what the views themselves answer.
-"""
+"""The datasets' and webhooks' management API over HTTP, with a function key: good and bad requests."""
 
 from __future__ import annotations
 
 import pytest
-from flask import Blueprint
 
-from runtime.datasets import api as datasets_api
+from runtime.management.keys import create_key
 from runtime.store.bots import import_bot
-from runtime.webhooks import api as webhooks_api
 
 BASE = "/b/finder/api/management"
 
 
 @pytest.fixture
 def api(app):
-    bp = Blueprint("test_management", __name__, url_prefix="/b/<bot>/api/management")
-    datasets_api.register(bp)
-    webhooks_api.register(bp)
-    app.register_blueprint(bp)
     with app.app_context():
         import_bot({"format": 1, "id": "finder", "name": "Finder", "start": "s", "dialogs": [
             {"id": "s", "title": "S", "steps": [{"id": "m", "type": "message", "text": "hi"}]}]}, publish=True)
-    return app.test_client()
+        _, key = create_key("finder", "tests")
+    client = app.test_client()
+    client.environ_base["HTTP_X_FUNCTIONS_KEY"] = key
+    return client
+
+
+def test_without_a_key_nothing_is_told(app, api):
+    bare = app.test_client()
+    assert bare.get(f"{BASE}/datasets").status_code == 401
+    assert bare.put(f"{BASE}/datasets/branches", json=[]).status_code == 401
+    assert bare.get(f"{BASE}/webhooks").status_code == 401
 
 
 def test_put_replaces_patch_upserts_and_deletes(api):

@@ -1,0 +1,48 @@
+"""The management API under each bot's base URL `/b/<bot>/api/management` (DESIGN §8): exports and the
+trigger API, opened by function keys; the `keys` and `outbox` commands; what feeds the exports (the
+effects of `clear-data`, `email` and `sms` steps, the URL tracker's redirect).
+
+Settings (defaults in `init_app`): MANAGEMENT_AUTH_FAILURE_LIMIT (requests with a wrong or missing key
+one client address may make before it must wait, "10 per minute"; counted in Redis when REDIS_URL is
+set, else in the process's memory), MANAGEMENT_MAX_BODY_BYTES (the largest trigger body, 1 MiB),
+DATASETS_MAX_BODY_BYTES (the largest dataset push, 200 MiB),
+ARBOR_BASE_URL (the server's public address, for tracked links made outside a request).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from runtime.jobs import limits_storage
+from runtime.management import api, cli, effects, openapi, tracker  # noqa: F401  (effects: subscribes)
+from runtime.store.conversations import outbound_rewrites
+
+DEFAULTS = {
+    "MANAGEMENT_AUTH_FAILURE_LIMIT": "10 per minute",
+    "MANAGEMENT_MAX_BODY_BYTES": 1024 * 1024,
+    "DATASETS_MAX_BODY_BYTES": 200 * 1024 * 1024,  # a push of every row of a large dataset
+}
+
+
+def init_app(app: Flask) -> None:
+    """Register the API, the failed-key limit and the CLI on the app."""
+    for name, value in DEFAULTS.items():
+        app.config.setdefault(name, value)
+    app.config["MANAGEMENT_MAX_BODY_BYTES"] = int(app.config["MANAGEMENT_MAX_BODY_BYTES"])
+    app.register_blueprint(api.bp)
+    app.register_blueprint(tracker.bp)
+    app.register_blueprint(openapi.bp)
+    if tracker.tracked not in outbound_rewrites:
+        outbound_rewrites.append(tracker.tracked)
+    app.cli.add_command(cli.keys)
+    app.cli.add_command(cli.outbox)
+    # Only refused requests count (deduct_when): a client that keeps guessing keys waits; a working
+    # integration, however busy, is never limited.
+    limiter = Limiter(get_remote_address, app=app, storage_uri=limits_storage(app),
+                      key_prefix=app.config["ARBOR_REDIS_PREFIX"],
+                      strategy="moving-window", headers_enabled=True, swallow_errors=True)
+    limiter.limit(lambda: app.config["MANAGEMENT_AUTH_FAILURE_LIMIT"], deduct_when=lambda r: r.status_code == 401,
+                  error_message="Too many requests with a wrong or missing function key from this address; "
+                                "wait a minute.")(api.bp)

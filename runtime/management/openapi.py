@@ -1,0 +1,206 @@
+"""`GET /api/openapi.json`: one OpenAPI 3.1 document for Arbor's public APIs (the management API, Direct Line,
+the anonymous webchat token, the link tracker), and `GET /api/docs`, a plain page that renders it.
+
+Built from the code where the code knows (the export names and their fixed fields come from the
+exports' registry), so the document cannot drift from what the server does on those points.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, render_template
+from markupsafe import Markup, escape
+
+from runtime.management.exports import EXPORTS, available_names
+
+bp = Blueprint("openapi", __name__, url_prefix="/api")
+
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string", "description": "What to change."}}}}}
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
+def _path_param(name: str, description: str, **schema) -> dict:
+    return {"name": name, "in": "path", "required": True, "description": description,
+            "schema": {"type": "string", "minLength": 1, **schema}}
+
+
+BOT = _path_param("bot", "The bot's id.", pattern=r"^[A-Za-z0-9_-]{1,64}$")
+KEY_ERRORS = {"401": _error("No function key, a wrong or revoked one, or another bot's."),
+              "429": _error("Too many requests with a wrong key from this address; wait a minute.")}
+
+
+def _export_operation() -> dict:
+    more = " and every storage, camelCased"
+    fields = "; ".join(f"`{name}`: {', '.join(entry.fields)}" + (more if entry.storages else "")
+                       for name, entry in EXPORTS.items())
+    number = {"type": "number", "minimum": -62_135_596_800, "maximum": 253_402_300_799}
+    return {"get": {
+        "operationId": "export", "tags": ["management"], "summary": "Export rows as a JSON array (streamed).",
+        "description": f"Fields: {fields}. `where<Field>=value` (e.g. `whereGender=male`) keeps rows whose field "
+                       "equals the value (non-text values compared as JSON: `whereAge=30`, `whereVip=true`).",
+        "parameters": [
+            BOT, _path_param("name", "The export.", enum=list(EXPORTS)),
+            {"name": "fromTimestamp", "in": "query", "description": "UNIX seconds; rows at or after.",
+             "schema": number},
+            {"name": "toTimestamp", "in": "query", "description": "UNIX seconds; rows at or before.",
+             "schema": number},
+            {"name": "notEmpty", "in": "query", "schema": {"type": "string"},
+             "description": "Comma-separated camelCase fields that must be non-empty (`phone,email`)."},
+        ],
+        "responses": {
+            "200": {"description": "The rows, oldest first (userData: by user id).", "content": {"application/json": {
+                "schema": {"type": "array", "items": {"type": "object", "required": ["userId", "timestamp"],
+                                                      "properties": {"userId": {"type": "string"},
+                                                                     "timestamp": {"type": ["string", "null"],
+                                                                                   "format": "date-time"}}}}}}},
+            "400": _error("A filter to fix: a time that is not a number, fromTimestamp after toTimestamp, a field no "
+                          "row has, an unknown parameter."),
+            "404": _error("No such export; the message lists the exports."),
+            **KEY_ERRORS,
+        },
+    }}
+
+
+def _trigger_operation(clear: bool) -> dict:
+    what = "Drop the user's place in the tree, then run" if clear else "Run"
+    return {"post": {
+        "operationId": "triggerClear" if clear else "trigger", "tags": ["management"],
+        "summary": f"{what} a dialog for a user, as a turn of their conversation.",
+        "description": "`address` is base64 (standard or URL-safe, padded or not) of `{\"bot\": {\"id\"}, \"user\": "
+                       "{\"id\"}, \"channelId\", \"conversation\": {\"id\"}?}`. The body, a JSON object, is saved into "
+                       "the user's data first. The same `Idempotency-Key` runs the dialog once and answers the same; "
+                       "with another dialog, mode or body it is refused (422).",
+        "parameters": [BOT, _path_param("address", "The user's address, base64 of JSON."),
+                       _path_param("dialogId", "The dialog to run."),
+                       {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}],
+        "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
+        "responses": {
+            "202": {"description": "The dialog ran; its messages are in the user's conversation.",
+                    "content": {"application/json": {"schema": {"type": "object", "required": ["conversationId"],
+                                                                "properties": {"conversationId": {"type": "string"},
+                                                                               "dialogId": {"type": "string"},
+                                                                               "clear": {"type": "boolean"}}}}}},
+            "400": _error("An address or body that cannot be read (the message says which)."),
+            "404": _error("An unknown user, conversation or dialog."),
+            "413": _error("A body over the limit (1 MiB by default)."),
+            "422": _error("The Idempotency-Key was used for another call."),
+            **KEY_ERRORS,
+        },
+    }}
+
+
+def _directline() -> dict:
+    bearer = [{"directLine": []}]
+    activity = {"type": "object", "required": ["type"], "properties": {
+        "type": {"type": "string"}, "text": {"type": "string"}, "name": {"type": "string"}, "value": {},
+        "channelData": {"type": "object"}, "from": {"type": "object"}}}
+    start = {"type": "object", "properties": {"user": {"type": "object", "properties": {"id": {"type": "string"}}},
+                                               "userData": {"type": "object"}}}
+    ok = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Conversation"}}}}
+    errors = {"400": _error("A body or parameter to fix."), "401": _error("No credential."),
+              "403": _error("The secret or token is wrong or expired."), "404": _error("No such conversation or bot.")}
+    body = {"required": False, "content": {"application/json": {"schema": start}}}
+    conversation_id = _path_param("conversationId", "The conversation.")
+    return {
+        "/v3/directline/tokens/generate": {"post": {
+            "operationId": "generateToken", "tags": ["directline"], "security": bearer, "requestBody": body,
+            "summary": "A token for a new conversation (Bearer: the bot's secret).",
+            "responses": {"200": {"description": "The conversation and its token.", **ok}, **errors}}},
+        "/v3/directline/tokens/refresh": {"post": {
+            "operationId": "refreshToken", "tags": ["directline"], "security": bearer, "summary": "Refresh a token.",
+            "responses": {"200": {"description": "A fresh token.", **ok}, **errors}}},
+        "/v3/directline/conversations": {"post": {
+            "operationId": "startConversation", "tags": ["directline"], "security": bearer, "requestBody": body,
+            "summary": "Start a conversation (with the secret) or open the token's.",
+            "responses": {"200": {"description": "The token's conversation.", **ok},
+                          "201": {"description": "A new conversation.", **ok}, **errors}}},
+        "/v3/directline/conversations/{conversationId}": {"get": {
+            "operationId": "reconnect", "tags": ["directline"], "security": bearer,
+            "parameters": [conversation_id, {"name": "watermark", "in": "query", "schema": {"type": "string"}}],
+            "summary": "Resume a conversation with a fresh token.",
+            "responses": {"200": {"description": "The conversation.", **ok}, **errors}}},
+        "/v3/directline/conversations/{conversationId}/activities": {
+            "get": {"operationId": "activities", "tags": ["directline"], "security": bearer,
+                    "parameters": [conversation_id, {"name": "watermark", "in": "query",
+                                                     "schema": {"type": "string", "pattern": "^[0-9]{0,9}$"}}],
+                    "summary": "The activities after the watermark.",
+                    "responses": {"200": {"description": "Activities and the new watermark.", "content": {
+                        "application/json": {"schema": {"type": "object", "properties": {
+                            "activities": {"type": "array", "items": activity},
+                            "watermark": {"type": "string"}}}}}}, **errors}},
+            "post": {"operationId": "postActivity", "tags": ["directline"], "security": bearer,
+                     "parameters": [conversation_id],
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": activity}}},
+                     "summary": "Send an activity (a message or an event).",
+                     "responses": {"200": {"description": "The id its echo carries.", "content": {
+                         "application/json": {"schema": {"type": "object", "properties": {
+                             "id": {"type": "string"}}}}}}, **errors,
+                         "413": _error("An activity over the size limit.")}}},
+        "/b/{bot}/webchat/token": {"post": {
+            "operationId": "webchatToken", "tags": ["directline"], "security": [], "parameters": [BOT],
+            "requestBody": body, "summary": "A token for an anonymous visitor of a page the bot allows (Origin).",
+            "responses": {"200": {"description": "The conversation and its token.", **ok}, **errors,
+                          "429": _error("Too many new chats from this address.")}}},
+    }
+
+
+def document() -> dict:
+    """The OpenAPI 3.1 document."""
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Arbor", "version": "1", "description": (
+            "The management API of each bot (under its base URL `/b/{bot}`, opened by a function key in `?code=` or "
+            "the `x-functions-key` header) and the Direct Line 3.0 API of the webchat. Errors are JSON: "
+            "`{\"error\": {\"code\", \"message\"}}`, the message saying what to change. Exports available here: "
+            + ", ".join(available_names()) + ".")},
+        "tags": [{"name": "management", "description": "Exports and the trigger API."},
+                 {"name": "directline", "description": "The webchat's Direct Line 3.0 API (polling)."}],
+        "security": [{"functionKeyQuery": []}, {"functionKeyHeader": []}],
+        "paths": {
+            "/b/{bot}/api/management/export/{name}": _export_operation(),
+            "/b/{bot}/api/management/trigger/{address}/{dialogId}": _trigger_operation(clear=False),
+            "/b/{bot}/api/management/trigger/{address}/{dialogId}/clear": _trigger_operation(clear=True),
+            "/b/{bot}/r/{link}": {"get": {
+                "operationId": "followLink", "tags": ["management"], "security": [],
+                "summary": "A tracked link button: logs the click (the urlTracker export) and redirects.",
+                "parameters": [BOT, _path_param("link", "The signed link the bot sent.")],
+                "responses": {"302": {"description": "To the address the bot sent."},
+                              "404": {"description": "Not a link this bot sent."}}}},
+            **_directline(),
+        },
+        "components": {
+            "schemas": {"Error": ERROR, "Conversation": {
+                "type": "object", "required": ["conversationId", "token"], "properties": {
+                    "conversationId": {"type": "string"}, "token": {"type": "string"},
+                    "expires_in": {"type": "integer"}}}},
+            "securitySchemes": {
+                "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
+                "functionKeyHeader": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
+                "directLine": {"type": "http", "scheme": "bearer",
+                               "description": "The bot's Direct Line secret, or a token made with it."}},
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_json() -> dict:
+    return document()
+
+
+@bp.app_template_filter("code_spans")
+def code_spans(text: str | None) -> Markup:
+    """`text` in backticks, as the document writes code, shown as code."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text or ""))))
+
+
+@bp.get("/docs")
+def docs() -> str:
+    """The document for reading: a plain page, no scripts, nothing loaded from elsewhere."""
+    return render_template("api_docs.html", doc=document())

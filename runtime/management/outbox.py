@@ -1,0 +1,105 @@
+"""The jobs that send what `email` and `sms` steps wrote to the outbox tables.
+
+Each job takes the id of its row, sends it, and records the outcome on the row (the exports read these
+rows). A failure is recorded and raised again, so RQ retries the job (`RETRY`); a row already sent is
+not sent again, so a job that runs twice (a worker lost after sending) does not send twice.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import requests
+from rq import Retry
+
+from runtime.extensions import db
+from runtime.management import settings as outbox_settings
+from runtime.management.models import OutgoingEmail, OutgoingSms
+
+RETRY = Retry(max=4, interval=[10, 60, 300, 1800])
+TIMEOUT = 15  # seconds for one SMTP session or provider call
+
+
+def send_email(email_id: int) -> str:
+    """Send one logged e-mail through its bot's SMTP server."""
+    row = db.session.get(OutgoingEmail, email_id)
+    if row is None or row.status == "sent":
+        return "nothing to send"
+    row.attempts += 1
+    try:
+        server = outbox_settings.settings(row.bot_id, "smtp")
+        _deliver(server, _message(row, server))
+    except Exception as e:  # noqa: BLE001 - recorded on the row, then raised again for RQ's retry
+        _failed(row, f"{type(e).__name__}: {e}")
+        raise
+    row.status, row.error = "sent", None
+    db.session.commit()
+    return "sent"
+
+
+def send_sms(sms_id: int) -> str:
+    """Send one logged text message to each of its numbers through the bot's provider (Twilio's Messages API)."""
+    row = db.session.get(OutgoingSms, sms_id)
+    if row is None or row.status == "sent":
+        return "nothing to send"
+    row.attempts += 1
+    try:
+        provider = outbox_settings.settings(row.bot_id, "sms")
+        sent = [_post_sms(provider, number, row.message) for number in row.recipients]
+    except Exception as e:  # noqa: BLE001 - recorded on the row, then raised again for RQ's retry
+        _failed(row, f"{type(e).__name__}: {e}")
+        raise
+    row.status, row.error, row.provider_id = "sent", None, ",".join(sent)[:100]
+    db.session.commit()
+    return "sent"
+
+
+def _message(row: OutgoingEmail, server: dict) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = server["from"]
+    message["To"] = ", ".join(row.recipients)
+    if row.reply_to:
+        message["Reply-To"] = row.reply_to
+    message["Subject"] = row.subject
+    message["Message-ID"] = make_msgid(domain=server["from"].rpartition("@")[2] or None)
+    message.set_content(row.body)
+    return message
+
+
+def _deliver(server: dict, message: EmailMessage) -> None:
+    host, port, security = server["host"], int(server["port"]), server.get("security", "starttls")
+    if security == "ssl":
+        smtp = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=TIMEOUT)
+    with smtp:
+        if security == "starttls":
+            smtp.starttls(context=ssl.create_default_context())
+        if server.get("username"):
+            smtp.login(server["username"], server.get("password") or "")
+        smtp.send_message(message)
+
+
+def _post_sms(provider: dict, number: str, text: str) -> str:
+    """POST one message as Twilio's API takes it; the provider's message id, or an error with its reason."""
+    url = f"{provider['baseUrl']}/2010-04-01/Accounts/{provider['account']}/Messages.json"
+    response = requests.post(url, data={"To": number, "From": provider["from"], "Body": text},
+                             auth=(provider["account"], provider.get("token") or ""), timeout=TIMEOUT)
+    try:
+        answer = response.json()
+    except ValueError:
+        answer = {}
+    if response.status_code >= 400:
+        reason = answer.get("message") if isinstance(answer, dict) else None
+        raise RuntimeError(f"the SMS provider answered {response.status_code}: {reason or response.text[:200]}")
+    return str(answer.get("sid", "")) if isinstance(answer, dict) else ""
+
+
+def _failed(row: OutgoingEmail | OutgoingSms, error: str) -> None:
+    db.session.rollback()
+    row = db.session.get(type(row), row.id)
+    row.attempts, row.status, row.error = row.attempts + 1, "failed", error[:2000]
+    db.session.commit()

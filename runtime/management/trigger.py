@@ -1,0 +1,146 @@
+"""The trigger API: `POST /b/<bot>/api/management/trigger/<address>/<dialogId>[/clear]` starts a dialog for a user.
+
+`<address>` is base64 (standard or URL-safe, padded or not) of the Bot Framework address of a user,
+`{"bot": {"id"}, "user": {"id"}, "channelId", "conversation": {"id"}?}` (plain strings are taken for ids
+too). The dialog runs as a turn of the user's conversation on that channel (`conversations.handle` with
+an `Input.trigger`), so its messages join the transcript: an open webchat shows them at its next poll, a
+closed one when the page comes back. A JSON body is saved into the user's data in the same turn, so it
+is applied whole or not at all. Without `/clear` the dialog is called: when it ends, the step the user
+was at asks again; with `/clear` the user's place in the tree is dropped first.
+
+Which conversation: the address's `conversation` when given, else the user's latest on that channel.
+A user who never talked to the bot on that channel gets a 404: a channel such as the webchat can only
+reach a user through the conversation their page holds, so a new one would never be seen.
+
+`Idempotency-Key: K` makes a retried call safe: K is the inbound activity's client key, unique per
+conversation in the transcript, so of two calls with K (even at once) one runs the dialog and both get
+the same answer; K again with another dialog, mode or body is refused with 422.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from flask import request
+from sqlalchemy import select
+from werkzeug.exceptions import BadRequest, NotFound, UnprocessableEntity
+
+from runtime.channels.directline.errors import json_body
+from runtime.extensions import db
+from runtime.steps.base import Input
+from runtime.store import bots
+from runtime.store.conversations import handle
+from runtime.store.models import BotUser, Conversation, TranscriptEntry
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+CHANNEL_ALIASES = {"directline": "webchat"}  # Bot Framework clients call the webchat's channel "directline"
+
+
+def trigger(bot: str, address: str, dialog: str, clear: bool = False) -> tuple[dict, int]:
+    """Run `dialog` for the user at `address`; 202 with the conversation id."""
+    target = decode_address(address)
+    if target["bot"] != bot:
+        raise BadRequest(f"The address is of bot '{target['bot'][:64]}', not of '{bot}': use the address of a "
+                         f"user of this bot.")
+    body = json_body() if request.get_data(cache=True).strip() else None
+    key = _idempotency_key()
+    conversation = _conversation(bot, target)
+    _check_dialog(bot, conversation, dialog)
+    inp = Input.trigger(dialog, body, clear=clear)
+    client_key = f"trigger:{key}" if key else None
+    if client_key:
+        _same_call_or_refuse(conversation.id, client_key, inp)
+    handle(conversation.id, inp, client_key=client_key)
+    if client_key:
+        _same_call_or_refuse(conversation.id, client_key, inp)  # a different call with the key won the race
+    return {"conversationId": conversation.id, "dialogId": dialog, "clear": clear}, 202
+
+
+def decode_address(address: str) -> dict[str, str]:
+    """The ids in a base64 address; raise BadRequest saying what is wrong with it."""
+    text = address.strip().replace("-", "+").replace("_", "/").rstrip("=")
+    try:
+        raw = base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadRequest("The address is not base64: send base64 (standard or URL-safe) of the user's address "
+                         "JSON, {\"bot\": ..., \"user\": ..., \"channelId\": ...}.") from None
+    try:
+        found = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise BadRequest("The address is base64, but not of JSON: encode the user's address JSON, "
+                         "{\"bot\": ..., \"user\": ..., \"channelId\": ...}.") from None
+    if not isinstance(found, dict):
+        raise BadRequest("The address must be a JSON object with \"bot\", \"user\" and \"channelId\".")
+    ids = {name: _id(found, name) for name in ("bot", "user", "channelId", "conversation")}
+    for name in ("bot", "user", "channelId"):
+        if ids[name] is None:
+            raise BadRequest(f"The address has no \"{name}\": it needs \"bot\", \"user\" and \"channelId\" "
+                             f"(and may have \"conversation\").")
+    ids["channelId"] = CHANNEL_ALIASES.get(ids["channelId"], ids["channelId"])
+    return ids
+
+
+def address_of(conversation: Conversation) -> str:
+    """The address of a conversation's user, as the trigger API takes it (URL-safe base64, no padding)."""
+    found = {"bot": {"id": conversation.bot_id}, "user": {"id": conversation.user_id},
+             "channelId": conversation.channel, "conversation": {"id": conversation.id}}
+    return base64.urlsafe_b64encode(json.dumps(found).encode()).decode().rstrip("=")
+
+
+def _id(found: dict, name: str) -> str | None:
+    value = found.get(name)
+    if isinstance(value, dict):
+        value = value.get("id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not 0 < len(value) <= 255 or not value.isprintable():
+        raise BadRequest(f"The address's \"{name}\" must be a string of 1 to 255 printable characters "
+                         f"(or an object with such an \"id\").")
+    return value
+
+
+def _conversation(bot: str, target: dict[str, str]) -> Conversation:
+    user, channel = target["user"], target["channelId"]
+    if db.session.get(BotUser, (bot, user)) is None:
+        raise NotFound(f"Bot '{bot}' has no user '{user[:64]}'.")
+    found = select(Conversation).where(Conversation.bot_id == bot, Conversation.user_id == user,
+                                       Conversation.channel == channel)
+    if target["conversation"]:
+        found = found.where(Conversation.id == target["conversation"])
+    conversation = db.session.scalars(found.order_by(Conversation.updated_at.desc()).limit(1)).first()
+    if conversation is None:
+        which = f"conversation '{target['conversation'][:64]}'" if target["conversation"] else "conversation"
+        raise NotFound(f"User '{user[:64]}' of bot '{bot}' has no {which} on the channel '{channel[:32]}': the "
+                       f"trigger reaches users on a channel where they talk to the bot.")
+    return conversation
+
+
+def _check_dialog(bot: str, conversation: Conversation, dialog: str) -> None:
+    """404 unless the version the turn will run has the dialog."""
+    number = conversation.bot_version if conversation.bot_version == bots.DRAFT else (
+        bots.get_bot(bot).published_version or conversation.bot_version)
+    indexed = bots.load_indexed(bot, number)
+    if dialog not in indexed.dialogs:
+        raise NotFound(f"Bot '{bot}' has no dialog '{dialog[:64]}'; its dialogs are: "
+                       f"{', '.join(sorted(indexed.dialogs))}.")
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get(IDEMPOTENCY_HEADER)
+    if key is None:
+        return None
+    if not 0 < len(key) <= 200 or not key.isprintable():
+        raise BadRequest(f"The {IDEMPOTENCY_HEADER} header must be 1 to 200 printable characters.")
+    return key
+
+
+def _same_call_or_refuse(conversation_id: str, client_key: str, inp: Input) -> None:
+    """422 when the key was used before for another call; nothing when it is new or the same call again."""
+    seen: Any = db.session.scalar(select(TranscriptEntry.activity).where(
+        TranscriptEntry.conversation_id == conversation_id, TranscriptEntry.client_key == client_key))
+    if seen is not None and seen.get("value") != {"dialog": inp.dialog, "value": inp.value, "clear": inp.clear}:
+        raise UnprocessableEntity(f"The {IDEMPOTENCY_HEADER} was used before for another call (another dialog, mode "
+                                  f"or body); use a new key for a new call.")

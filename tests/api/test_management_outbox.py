@@ -1,0 +1,198 @@
+"""What feeds the exports: clear-data snapshots, e-mails through a real SMTP server, SMS through a local
+Twilio-like API, and link buttons through the tracking redirect."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+
+import pytest
+from aiosmtpd.controller import Controller
+from directline_client import Chat, secret_of, texts
+from management import make_key
+from werkzeug.wrappers import Response
+
+from runtime.extensions import db
+from runtime.management import settings
+from runtime.management.models import OutgoingEmail, OutgoingSms
+from runtime.steps.base import Input
+from runtime.store.bots import get_bot
+from runtime.store.conversations import handle, start_conversation
+from runtime.store.models import BotUser
+
+EVA = {"name": "Eva", "email": "eva@example.com", "phone": "+420777000111", "language": "cs"}
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    def __init__(self):
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), message_from_bytes(envelope.content)))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    with socket.socket() as probe:  # a free port: aiosmtpd checks its server by connecting to the port given
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, inbox
+    controller.stop()
+
+
+@pytest.fixture
+def key(app, bots):
+    bots.load("outbox")
+    return make_key(app, "outbox")
+
+
+def export(client, key: str, name: str) -> list[dict]:
+    response = client.get(f"/b/outbox/api/management/export/{name}?code={key}")
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def run_through(app) -> str:
+    """Eva's conversation up to the end: e-mail, SMS and clear-data steps run."""
+    with app.app_context():
+        conversation, _ = start_conversation("outbox", "u-eva", "webchat", data=EVA)
+        said = handle(conversation.id, Input.message("yes please"))
+        assert [a["text"] for a in said] == ["Sent. I forgot everything else, friend."]
+        return conversation.id
+
+
+def test_clear_data_keeps_a_snapshot_in_the_export(app, client, key):
+    run_through(app)
+    with app.app_context():
+        assert db.session.get(BotUser, ("outbox", "u-eva")).data == {"language": "cs"}
+    (snapshot,) = export(client, key, "userDataSnapshot")
+    assert snapshot["userId"] == "u-eva" and snapshot["timestamp"]
+    assert {k: snapshot[k] for k in ("name", "email", "phone", "language", "answer")} == {**EVA, "answer": "yes please"}
+    users = export(client, key, "userData")
+    assert [(u["userId"], u["language"]) for u in users] == [("u-eva", "cs")] and "email" not in users[0]
+
+
+def test_an_email_reaches_a_real_smtp_server_and_the_export(app, client, key, smtp_server, jobs):
+    controller, inbox = smtp_server
+    with app.app_context():
+        settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
+                          sender="bot@shop.example")
+    run_through(app)
+    assert inbox.messages == []  # sent by a job, not in the turn
+    assert jobs.drain() == 1  # the e-mail; the bot has no SMS provider, so its SMS is logged as failed
+    ((mail_from, rcpt_tos, message),) = inbox.messages
+    assert mail_from == "bot@shop.example" and rcpt_tos == ["eva@example.com", "sales@example.com"]
+    assert message["Subject"] == "Your offer, Eva" and message["Reply-To"] == "sales@example.com"
+    assert message.get_payload(decode=True).decode().replace("\r\n", "\n").strip() == "Dear Eva,\nhere is your offer."
+    (row,) = export(client, key, "outgoingEmail")
+    assert {k: v for k, v in row.items() if k != "timestamp"} == {
+        "userId": "u-eva", "body": "Dear Eva,\nhere is your offer.", "from": "bot@shop.example",
+        "recipients": ["eva@example.com", "sales@example.com"], "replyTo": "sales@example.com", "stepId": "ob-w3",
+        "subject": "Your offer, Eva"}
+    with app.app_context():
+        assert db.session.query(OutgoingEmail).one().status == "sent"
+
+
+def test_a_failing_smtp_server_is_retried_and_recorded(app, key, smtp_server, jobs):
+    controller, inbox = smtp_server
+    with app.app_context():
+        settings.set_smtp("outbox", host="127.0.0.1", port=1, security="none", sender="bot@shop.example")
+    run_through(app)
+    jobs.drain()
+    with app.app_context():
+        row = db.session.query(OutgoingEmail).one()
+        assert (row.status, row.attempts) == ("failed", 1) and "ConnectionRefused" in row.error
+        settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
+                          sender="bot@shop.example")
+    jobs.drain(until=_later(hours=1))  # the retry's back-off has passed
+    assert len(inbox.messages) == 1
+    with app.app_context():
+        row = db.session.query(OutgoingEmail).one()
+        assert (row.status, row.attempts, row.error) == ("sent", 2, None)
+
+
+def test_sms_through_a_twilio_compatible_api(app, client, key, httpserver, jobs):
+    httpserver.expect_request("/2010-04-01/Accounts/AC123/Messages.json", method="POST").respond_with_json(
+        {"sid": "SM0001", "status": "queued"}, status=201)
+    with app.app_context():
+        settings.set_sms("outbox", account="AC123", token="tw-secret", sender="+15005550006",
+                         base_url=httpserver.url_for("/"))
+    run_through(app)
+    jobs.drain()
+    (request, _), = httpserver.log
+    assert request.form.to_dict() == {"To": "+420777000111", "From": "+15005550006",
+                                      "Body": "Your offer is in your inbox: https://example.com/offer/Eva"}
+    assert request.authorization.username == "AC123" and request.authorization.password == "tw-secret"
+    (row,) = export(client, key, "outgoingSms")
+    assert {k: v for k, v in row.items() if k != "timestamp"} == {
+        "userId": "u-eva", "channel": "webchat", "link": "https://example.com/offer/Eva",
+        "message": "Your offer is in your inbox: https://example.com/offer/Eva", "provider": "twilio",
+        "recipients": ["+420777000111"]}
+    with app.app_context():
+        assert db.session.query(OutgoingSms).one().provider_id == "SM0001"
+
+
+def test_an_sms_the_provider_refuses_is_recorded_with_its_reason(app, key, httpserver, jobs):
+    httpserver.expect_request("/2010-04-01/Accounts/AC123/Messages.json").respond_with_json(
+        {"code": 21211, "message": "The 'To' number +420777000111 is not a valid phone number."}, status=400)
+    with app.app_context():
+        settings.set_sms("outbox", account="AC123", token="tw-secret", sender="+15005550006",
+                         base_url=httpserver.url_for("/"))
+    run_through(app)
+    jobs.drain()
+    with app.app_context():
+        row = db.session.query(OutgoingSms).one()
+        assert row.status == "failed" and "not a valid phone number" in row.error and "tw-secret" not in row.error
+
+
+def test_steps_of_a_bot_with_no_outbox_set_up_are_logged_as_failed(app, client, key, caplog):
+    run_through(app)
+    with app.app_context():
+        email, sms = db.session.query(OutgoingEmail).one(), db.session.query(OutgoingSms).one()
+    assert (email.status, sms.status) == ("failed", "failed")
+    assert "has no SMTP server set up" in email.error and "has no SMS provider set up" in sms.error
+    assert len(export(client, key, "outgoingEmail")) == 1
+
+
+def test_secrets_are_never_shown_back(app, runner, bots):
+    bots.load("outbox")
+    done = runner.invoke(args=["outbox", "smtp", "outbox", "--host", "smtp.example", "--username", "bot",
+                               "--password-stdin", "--from", "bot@shop.example"], input="hunter2\n")
+    assert done.exit_code == 0, done.output
+    assert "hunter2" not in done.output and '"passwordSet": true' in done.output
+    with app.app_context():
+        assert "hunter2" not in str(get_bot("outbox").settings)
+        assert settings.settings("outbox", "smtp")["password"] == "hunter2"
+    again = runner.invoke(args=["outbox", "smtp", "outbox", "--host", "smtp2.example", "--from", "bot@shop.example"])
+    assert again.exit_code == 0 and '"passwordSet": true' in again.output  # kept when left out
+    bad = runner.invoke(args=["outbox", "sms", "outbox", "--account", "AC1", "--from", "+1", "--base-url", "ftp://x"])
+    assert bad.exit_code == 1 and "http(s) base URL" in bad.stderr
+
+
+def test_link_buttons_go_through_the_tracking_redirect(app, client, key):
+    chat = Chat.generate(client, secret_of(app, "outbox"), {"user": {"id": "dl_eva"}, "userData": {"name": "Eva"}})
+    greeting = chat.poll()
+    assert texts(greeting) == ["Hi Eva! Read our terms first.", "Shall I send you the offer?"]
+    terms, fine = greeting[0]["suggestedActions"]["actions"]
+    assert fine == {"type": "imBack", "title": "Fine", "value": "fine"}
+    assert terms["type"] == "openUrl" and terms["value"].startswith("http://localhost/b/outbox/r/")
+    link = terms["value"].removeprefix("http://localhost")
+    followed: Response = client.get(link)
+    assert followed.status_code == 302 and followed.headers["Location"] == "https://example.com/terms?lang=en"
+    assert [(r["userId"], r["domain"], r["url"]) for r in export(client, key, "urlTracker")] == [
+        ("dl_eva", "example.com", "https://example.com/terms?lang=en")]
+    token = link.rsplit("/", 1)[1]
+    assert client.get(link[:-3] + ("AAA" if not link.endswith("AAA") else "BBB")).status_code == 404  # forged
+    assert client.get(f"/b/other-bot/r/{token}").status_code == 404  # another bot's path
+    assert client.get("/b/outbox/r/https%3A%2F%2Fevil.example").status_code == 404
+
+
+def _later(hours: int) -> datetime:
+    return datetime.now(UTC) + timedelta(hours=hours)
