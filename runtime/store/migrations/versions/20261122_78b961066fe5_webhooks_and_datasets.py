@@ -1,7 +1,7 @@
 """webhooks and datasets: subscriptions, deliveries and their attempts; datasets, their rows and tags; the timers of wait steps
 
 Revision ID: 78b961066fe5
-Revises: ad6b41cc5082
+Revises: 6e68945a5612
 Create Date: 2026-11-22 01:05:40.916016
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '78b961066fe5'
-down_revision = 'ad6b41cc5082'
+down_revision = '6e68945a5612'
 branch_labels = None
 depends_on = None
 
