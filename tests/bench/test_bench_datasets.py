@@ -47,8 +47,11 @@ def test_dataset_query_over_a_million_rows(app):
         started = time.perf_counter()
         store.replace(dataset, list(rows(rng)))
         loaded = time.perf_counter() - started
-        db.session.execute(text("ANALYZE"))
         db.session.commit()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            for table in ("dataset_rows", "dataset_tags"):  # as autovacuum would after a load: index-only scans
+                connection.execute(text(f"VACUUM ANALYZE {table}" if db.engine.dialect.name == "postgresql"
+                                        else f"ANALYZE {table}"))
         timings, sizes = [], []
         for _ in range(200):
             point = (rng.uniform(BOX[0] + 0.1, BOX[1] - 0.1), rng.uniform(BOX[2] + 0.1, BOX[3] - 0.1))
