@@ -1,7 +1,7 @@
-"""join the designer, integrations and QA branches
+"""join the designer, integrations, QA and background-work branches
 
 Revision ID: 2afbd115fc40
-Revises: 0f86238e2e8f, 5c1e9a7b3d20, c3d9e1f27a40
+Revises: 0f86238e2e8f, 5c1e9a7b3d20, c3d9e1f27a40, 78b961066fe5
 Create Date: 2026-11-22 02:26:26.230286
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '2afbd115fc40'
-down_revision = ('0f86238e2e8f', '5c1e9a7b3d20', 'c3d9e1f27a40')
+down_revision = ('0f86238e2e8f', '5c1e9a7b3d20', 'c3d9e1f27a40', '78b961066fe5')
 branch_labels = None
 depends_on = None
 
