@@ -56,7 +56,7 @@ turn_committed = signals.signal("turn-committed")
 user_id, channel), `transcript` (its new rows: seq, direction, activity), `effects`, and `closed` (the
 conversation ended in this turn). Outgoing webhooks subscribe."""
 
-DRY_RUN_CHANNEL = "test"
+DRY_RUN_CHANNEL = "conversation-test"
 """Conversations on this channel (conversation tests) announce no effects: no e-mail, SMS or timer goes out."""
 
 outbound_rewrites: list[Callable[[dict, str, str], dict]] = []
