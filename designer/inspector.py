@@ -30,7 +30,8 @@ def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict) -> str:
         schema = catalog.input_schema(template_id)
         integration = {"template": template_id, "schema": schema,
                        "params": schemaform.fields(schema, step.get("params"), "params") if schema else None,
-                       "params_json": json.dumps(step.get("params") or {}, indent=2, ensure_ascii=False)}
+                       "params_json": json.dumps(step.get("params") or {}, indent=2, ensure_ascii=False),
+                       "samples": catalog.sample_names(step.get("params")), "storages": tree.storages(doc)}
     dialogs = [(d.get("id"), d.get("title") or d.get("id")) for d in doc.get("dialogs", [])]
     return render_template("designer/partials/_inspector.html", bot_id=bot_id, step=step, dialog=dialog,
                            form_template=_form_template(step.get("type")), type_title=type_title(step.get("type")),
