@@ -83,7 +83,9 @@ def inspector_save(bot_id: str, step_id: str):
     def change(doc: dict):
         step, items, index, dialog = tree.locate(doc, step_id, request.form.get("_dialog"))
         updated = read_form(doc, step, request.form)
-        holder.update(doc=doc, step=updated, dialog=dialog)
+        # Another integration brings another params form: the inspector is drawn again.
+        holder.update(doc=doc, step=updated, dialog=dialog,
+                      redraw=updated.get("type") == "integration" and updated.get("use") != step.get("use"))
         if updated == step and not request.form.get("_action"):
             return drafting.UNCHANGED
         items[index] = updated
@@ -100,6 +102,9 @@ def inspector_save(bot_id: str, step_id: str):
     step = holder["step"]
     if request.form.get("_action"):
         return answer(render_inspector(bot_id, doc, step, holder["dialog"]), revision, HX_Trigger="draftChanged")
+    if holder["redraw"]:
+        return answer(render_inspector(bot_id, doc, step, holder["dialog"]), revision, HX_Trigger="draftChanged",
+                      HX_Retarget="#inspector", HX_Reswap="innerHTML")
     # A storage named here for the first time joins the picker's list.
     names = {step.get("storage"), step.get("output")} - {None, ""}
     storages = tree.storages(doc) if names else None

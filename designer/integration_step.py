@@ -33,7 +33,11 @@ def step_try(bot_id: str, step_id: str):
         return answer(f'<p class="field-error" role="alert">{escape(str(e))}</p>', status=422)
     if integration is None:
         return answer('<p class="field-error" role="alert">Pick one of the bot\'s integrations first.</p>', status=422)
-    sample = {name: request.form.get(f"sample.{name}", "") for name in sample_names(step.get("params"))}
+    names = sample_names(step.get("params"))
+    missing = [name for name in names if f"sample.{name}" not in request.form]
+    if missing:  # the params changed since the form was drawn: ask for the new storages' values first
+        return render_template("designer/partials/_try_samples.html", names=missing)
+    sample = {name: request.form[f"sample.{name}"] for name in names}
     result = authoring.try_call(bot_id, integration, step.get("params") or {}, sample,
                                 timeout=float(step.get("timeout") or 10))
     return render_template("designer/partials/_try_result.html", result=result)

@@ -41,10 +41,17 @@ def _secret_keys(template) -> list[tuple[str, str]]:
     return keys
 
 
+AUTH_TITLES = {"username": "Username (Basic auth)", "storage": "Storage holding the user's token (user-token)",
+               "in": "Send the API key in (api-key)", "name": "Header or query parameter name (api-key)",
+               "tokenUrl": "Token address (OAuth2)", "clientId": "Client id (OAuth2)", "scope": "Scope (OAuth2)",
+               "clientAuth": "How the client proves itself (OAuth2)"}
+
+
 def _auth_schema(template) -> dict:
-    schema = {**AUTH, "properties": {**AUTH["properties"], "type": {"enum": list(template.auth),
-                                                                      "title": "Authentication"}}}
-    return schema
+    """The document's auth schema, its methods those the template supports, each field titled for a person."""
+    properties = {key: {**spec, "title": AUTH_TITLES.get(key, key)} for key, spec in AUTH["properties"].items()}
+    properties["type"] = {"enum": list(template.auth), "title": "Authentication method"}
+    return {**AUTH, "properties": properties}
 
 
 def _form_page(bot_id: str, name: str, integration: dict, status: int = 200, error: str = "", new: bool = False):
