@@ -9,7 +9,7 @@ import re
 
 from flask import redirect, render_template, request, url_for
 
-from designer import bp, drafting, schemaform
+from designer import bp, drafting, schemaform, tree
 from designer.bots import get_bot_or_404
 from designer.drafting import Refused, answer
 from runtime.botdoc.schema import AUTH
@@ -122,6 +122,10 @@ def integration_save(bot_id: str):
         found = draft.setdefault("integrations", {})
         found.pop(original, None)
         found[name] = integration
+        if original and original != name:  # renamed: its steps follow
+            for _, step in tree.all_steps(draft):
+                if step.get("type") == "integration" and step.get("use") == original:
+                    step["use"] = name
 
     try:
         drafting.edit(bot_id, f"Set up the integration {name}", change)

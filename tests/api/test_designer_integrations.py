@@ -134,6 +134,13 @@ def test_params_form_inserts_storages_and_try_this_call_shows_the_real_answer(de
     form = get(designer, pages, f"/designer/bots/{bot_id}/steps/{step}", headers=HX).text
     assert 'name="params.url"' in form and 'name="params.method"' in form
     assert 'data-insert="order"' in form and 'name="sample.orderNo"' in form
+    # Another integration, another params form: the whole inspector comes back, drawn for it.
+    configure(designer, bot_id, httpserver.url_for("/other"), name="other", **{"auth.type": "none"})
+    chosen = designer.edit(f"/designer/bots/{bot_id}/steps/{step}", {"use": "other", "_dialog": "welcome"})
+    assert chosen.status_code == 200 and chosen.headers["HX-Retarget"] == "#inspector"
+    assert 'name="params.url"' in chosen.text and 'value="other"' in chosen.text
+    kept = designer.edit(f"/designer/bots/{bot_id}/steps/{step}", {"use": "crm", "_dialog": "welcome"})
+    assert "HX-Retarget" in kept.headers and "/orders/{{ orderNo }}" in kept.text
 
     httpserver.expect_request("/api/orders/42", headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_json(
         {"id": 42, "state": "shipped"})
@@ -146,6 +153,14 @@ def test_params_form_inserts_storages_and_try_this_call_shows_the_real_answer(de
     failed = try_call(designer, bot_id, step, {"orderNo": "7"})
     assert "503" in failed.text and "down for maintenance" in failed.text and "role=\"alert\"" in failed.text
     assert all(TOKEN not in text for text in pages)
+
+    renamed = designer.post(f"/designer/bots/{bot_id}/integrations", {
+        "revision": designer.draft(bot_id)[1], "template": "http-request", "original": "crm", "name": "shop",
+        "config.baseUrl": httpserver.url_for("/api"), "auth.type": "bearer"})
+    doc = designer.draft(bot_id)[0]
+    assert renamed.status_code == 302 and sorted(doc["integrations"]) == ["other", "shop"]
+    assert doc["dialogs"][0]["steps"][1]["use"] == "shop" and doc["integrations"]["shop"]["secrets"] == {
+        "token": "crm.token"}
 
 
 def test_try_this_call_shows_a_refused_private_address(designer, pages):
