@@ -35,10 +35,12 @@ def init_app(app: Flask) -> None:
         bots,
         botusers,
         editor,
+        insight,
         inspector,
         integration_step,
         integrations,
         preview,
+        qa,
         settings,
         versions,
     )
