@@ -37,6 +37,8 @@ def init_app(app: Flask) -> None:
         editor,
         insight,
         inspector,
+        integration_step,
+        integrations,
         preview,
         qa,
         settings,

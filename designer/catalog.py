@@ -1,19 +1,15 @@
-"""The input schema of an integration template, read from its folder (DESIGN §7:
-`runtime/integrations/templates/<id>/template.json` holds the JSON Schema of its `input`).
+"""The integration template a step uses and its input schema, from the app's one catalog
+(`runtime.integrations`, which scans the template folders and the saved templates).
 
 None when the template is not installed: the step then opens as a placeholder that keeps its params.
 """
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
+from runtime import expressions
+from runtime.integrations import get
 
-import runtime
-
-TEMPLATES = Path(runtime.__file__).parent / "integrations" / "templates"
-SLUG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+BUILT_IN = {"user", "event", "input", "now"}
 
 
 def template_of(doc: dict, step: dict) -> str | None:
@@ -23,10 +19,18 @@ def template_of(doc: dict, step: dict) -> str | None:
 
 
 def input_schema(template_id: str | None) -> dict | None:
-    if not template_id or not SLUG.match(template_id):
-        return None
-    try:
-        schema = json.loads((TEMPLATES / template_id / "template.json").read_text()).get("input")
-    except (OSError, ValueError, AttributeError):
-        return None
+    template = get().catalog.get(template_id) if template_id else None
+    schema = template.spec.get("input") if template is not None else None
     return schema if isinstance(schema, dict) and schema.get("type") == "object" else None
+
+
+def sample_names(params: dict | None) -> list[str]:
+    """The storages a step's params read: "Try this call" asks a sample value for each."""
+    names = set()
+    for text in expressions.strings(params or {}):
+        if "{" in text:
+            try:
+                names |= expressions.template_names(text)
+            except expressions.ExpressionError:
+                continue
+    return sorted(names - BUILT_IN)

@@ -30,7 +30,8 @@ def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict) -> str:
         schema = catalog.input_schema(template_id)
         integration = {"template": template_id, "schema": schema,
                        "params": schemaform.fields(schema, step.get("params"), "params") if schema else None,
-                       "params_json": json.dumps(step.get("params") or {}, indent=2, ensure_ascii=False)}
+                       "params_json": json.dumps(step.get("params") or {}, indent=2, ensure_ascii=False),
+                       "samples": catalog.sample_names(step.get("params")), "storages": tree.storages(doc)}
     dialogs = [(d.get("id"), d.get("title") or d.get("id")) for d in doc.get("dialogs", [])]
     return render_template("designer/partials/_inspector.html", bot_id=bot_id, step=step, dialog=dialog,
                            form_template=_form_template(step.get("type")), type_title=type_title(step.get("type")),
@@ -82,7 +83,9 @@ def inspector_save(bot_id: str, step_id: str):
     def change(doc: dict):
         step, items, index, dialog = tree.locate(doc, step_id, request.form.get("_dialog"))
         updated = read_form(doc, step, request.form)
-        holder.update(doc=doc, step=updated, dialog=dialog)
+        # Another integration brings another params form: the inspector is drawn again.
+        holder.update(doc=doc, step=updated, dialog=dialog,
+                      redraw=updated.get("type") == "integration" and updated.get("use") != step.get("use"))
         if updated == step and not request.form.get("_action"):
             return drafting.UNCHANGED
         items[index] = updated
@@ -99,6 +102,9 @@ def inspector_save(bot_id: str, step_id: str):
     step = holder["step"]
     if request.form.get("_action"):
         return answer(render_inspector(bot_id, doc, step, holder["dialog"]), revision, HX_Trigger="draftChanged")
+    if holder["redraw"]:
+        return answer(render_inspector(bot_id, doc, step, holder["dialog"]), revision, HX_Trigger="draftChanged",
+                      HX_Retarget="#inspector", HX_Reswap="innerHTML")
     # A storage named here for the first time joins the picker's list.
     names = {step.get("storage"), step.get("output")} - {None, ""}
     storages = tree.storages(doc) if names else None
