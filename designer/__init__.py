@@ -34,13 +34,16 @@ def init_app(app: Flask) -> None:
         apidocs,
         bots,
         botusers,
+        datasets,
         editor,
         insight,
         inspector,
         preview,
         qa,
+        queue,
         settings,
         versions,
+        webhooks,
     )
 
     # The Direct Line API and other machine endpoints take bearer credentials, not cookies: only the
