@@ -230,6 +230,14 @@ def test_a_failed_pull_shows_its_error_and_keeps_the_rows(app, admin, bot, jobs,
     page = admin.client.get("/designer/bots/hooked/datasets").text
     error = re.search(r'data-testid="last-error">(.*?)</p>', page, re.S).group(1)
     assert "the old rows are kept" in error and "1 row<" in page and "Kept" in page
+    with app.app_context():
+        store.define("hooked", "stock")  # pushed: no source, nothing to pull
+        db.session.remove()
+    pushed = re.search(r'data-name="stock">(.*?)</section>', admin.client.get("/designer/bots/hooked/datasets").text,
+                       re.S).group(1)
+    assert "Pushed through the management API" in pushed and "Pull now" not in pushed and "No rows yet" in pushed
+    refused = admin.post("/designer/bots/hooked/datasets/stock/pull")
+    assert refused.status_code == 422 and "no source to pull from" in refused.text
 
 
 def test_bad_dataset_settings_are_refused_with_the_reason(admin, bot):
