@@ -56,7 +56,7 @@ def webhook_action(bot_id: str, subscription_id: str, action: str):
                                      description=request.form.get("description"))
             if sub["status"] != "active":
                 sub = subscriptions.verify(bot_id, subscription_id)
-            flash(_outcome(sub))
+            flash(f"Saved. {_outcome(sub)}")
         elif action == "verify":
             flash(_outcome(subscriptions.verify(bot_id, subscription_id)))
         elif action == "rotate":
@@ -91,5 +91,5 @@ def webhook_redeliver(bot_id: str, delivery_id: int):
 
 def _outcome(sub: dict) -> str:
     if sub["status"] == "active":
-        return "The handshake passed: the subscription is active."
+        return "The subscription is active."
     return sub["statusReason"] or f"The subscription is {sub['status']}."
