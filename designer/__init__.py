@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
         apidocs,
         bots,
         botusers,
+        datasets,
         editor,
         insight,
         inspector,
@@ -41,8 +42,10 @@ def init_app(app: Flask) -> None:
         integrations,
         preview,
         qa,
+        queue,
         settings,
         versions,
+        webhooks,
     )
 
     # The Direct Line API and other machine endpoints take bearer credentials, not cookies: only the
