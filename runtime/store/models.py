@@ -72,6 +72,8 @@ class Bot(db.Model):
     draft_revision: Mapped[int] = mapped_column(Integer, default=0)
     published_version: Mapped[int | None] = mapped_column(Integer)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The designer user who made the bot; none for bots from the CLI or examples (see store/bot_access.py).
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
 
 class BotVersion(db.Model):

@@ -1,0 +1,45 @@
+"""designer: who made each bot and which editors may open it; merges the three heads
+
+Revision ID: b7a2c4e91d03
+Revises: 0f86238e2e8f, 5c1e9a7b3d20, c3d9e1f27a40
+Create Date: 2026-11-22 02:35:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'b7a2c4e91d03'
+down_revision = ('0f86238e2e8f', '5c1e9a7b3d20', 'c3d9e1f27a40')
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # A plain ADD COLUMN, not a batch copy of `bots`: on SQLite that drops and re-creates the table, and with
+    # foreign keys on the drop would cascade to every bot's versions and conversations.
+    if op.get_bind().dialect.name == 'sqlite':
+        op.execute('ALTER TABLE bots ADD COLUMN created_by INTEGER '
+                   'CONSTRAINT fk_bots_created_by_users REFERENCES users (id) ON DELETE SET NULL')
+    else:
+        op.add_column('bots', sa.Column('created_by', sa.Integer(), nullable=True))
+        op.create_foreign_key(op.f('fk_bots_created_by_users'), 'bots', 'users', ['created_by'], ['id'],
+                              ondelete='SET NULL')
+    op.create_table('bot_access',
+    sa.Column('bot_id', sa.String(length=64), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('granted_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['bot_id'], ['bots.id'], name=op.f('fk_bot_access_bot_id_bots'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_bot_access_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('bot_id', 'user_id', name=op.f('pk_bot_access'))
+    )
+    op.create_index(op.f('ix_bot_access_user_id'), 'bot_access', ['user_id'], unique=False)
+
+
+def downgrade():
+    op.drop_index(op.f('ix_bot_access_user_id'), table_name='bot_access')
+    op.drop_table('bot_access')
+    with op.batch_alter_table('bots') as batch_op:
+        batch_op.drop_constraint(op.f('fk_bots_created_by_users'), type_='foreignkey')
+        batch_op.drop_column('created_by')
