@@ -28,7 +28,8 @@ def _page(bot_id: str, status: int = 200, **extra):
                            secrets=secrets.listed(bot_id), origins=allowed_origins(bot_id),
                            server=request.host_url.rstrip("/"), keys=function_keys.list_keys(bot_id),
                            smtp=outbox.shown(bot_id, "smtp"), sms=outbox.shown(bot_id, "sms"),
-                           people=bot_access.people(bot_id) if current_user.is_admin else None, **extra), status
+                           people=bot_access.people(bot_id) if current_user.is_admin else None,
+                           editors=bot_access.editors() if current_user.is_admin else [], **extra), status
 
 
 @bp.get("/bots/<bot_id>/settings")

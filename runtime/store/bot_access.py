@@ -56,6 +56,11 @@ def people(bot_id: str) -> list[User]:
     return list(db.session.scalars(statement))
 
 
+def editors() -> list[str]:
+    """Every editor's e-mail, to pick from when giving access."""
+    return list(db.session.scalars(select(User.email).where(User.role != "admin").order_by(User.email)))
+
+
 def grant(bot_id: str, email: str) -> User:
     """Give the editor with this e-mail access; AccountError if there is no such editor."""
     user = find_user(email)
