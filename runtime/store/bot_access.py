@@ -43,7 +43,7 @@ def visible(statement: Select, user: User) -> Select:
 
 def record_maker(bot_id: str, user: User) -> None:
     """The designer made this bot for `user`: note it as the maker and give them access."""
-    db.session.get(Bot, bot_id).created_by = user.id
+    db.session.get(Bot, bot_id).created_by = user.email
     if db.session.get(BotAccess, (bot_id, user.id)) is None:
         db.session.add(BotAccess(bot_id=bot_id, user_id=user.id))
     db.session.commit()

@@ -110,7 +110,7 @@ def test_editors_make_list_and_search_only_their_own_bots(app, admin, eva, otto)
     assert listed_ids(admin, "pizza") == {mine, theirs}
     assert listed_ids(admin) == {mine, mine_imported, theirs}
     with app.app_context():
-        assert db.session.get(Bot, mine).created_by == find_user("eva@example.com").id
+        assert db.session.get(Bot, mine).created_by == "eva@example.com"
         db.session.remove()
     assert eva.client.get(f"/designer/bots/{mine_imported}/edit").status_code == 200
 
@@ -166,7 +166,7 @@ def test_duplicate_gives_the_copy_to_whoever_made_it(app, admin, eva, otto):
     copy = next(bot for bot in listed_ids(eva) if bot != theirs)
     assert copy not in listed_ids(otto)
     with app.app_context():
-        assert db.session.get(Bot, copy).created_by == find_user("eva@example.com").id
+        assert db.session.get(Bot, copy).created_by == "eva@example.com"
         db.session.remove()
 
 

@@ -17,16 +17,7 @@ depends_on = None
 
 
 def upgrade():
-    # A plain ADD COLUMN, not a batch copy of `bots`: on SQLite that drops and re-creates the table, and with
-    # foreign keys on the drop would cascade to every bot's versions and conversations.
-    bind = op.get_bind()
-    if bind.dialect.name != 'sqlite':
-        op.add_column('bots', sa.Column('created_by', sa.Integer(), nullable=True))
-        op.create_foreign_key(op.f('fk_bots_created_by_users'), 'bots', 'users', ['created_by'], ['id'],
-                              ondelete='SET NULL')
-    elif 'created_by' not in {c['name'] for c in sa.inspect(bind).get_columns('bots')}:  # a downgrade keeps it
-        op.execute('ALTER TABLE bots ADD COLUMN created_by INTEGER '
-                   'CONSTRAINT fk_bots_created_by_users REFERENCES users (id) ON DELETE SET NULL')
+    op.add_column('bots', sa.Column('created_by', sa.String(length=255), nullable=True))
     op.create_table('bot_access',
     sa.Column('bot_id', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -41,7 +32,5 @@ def upgrade():
 def downgrade():
     op.drop_index(op.f('ix_bot_access_user_id'), table_name='bot_access')
     op.drop_table('bot_access')
-    if op.get_bind().dialect.name == 'sqlite':
-        return  # the nullable column stays: dropping it means re-creating `bots`, which cascades (see upgrade)
-    op.drop_constraint(op.f('fk_bots_created_by_users'), 'bots', type_='foreignkey')
+    # In place (SQLite >= 3.35), not a batch copy: re-creating `bots` would cascade to its versions and conversations.
     op.drop_column('bots', 'created_by')
