@@ -17,10 +17,11 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 import designer
-from runtime import cli, integrations, jobs, management
+from runtime import cli, datasets, integrations, jobs, management, webhooks
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health
 from runtime.extensions import db, migrate
+from runtime.jobs import timers
 from runtime.jobs.worker import start_beside, worker_command
 from runtime.store import bots, schema
 
@@ -29,7 +30,7 @@ ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_R
                "ARBOR_MAX_DOCUMENT_BYTES", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
                "WEBCHAT_TOKEN_RATE_LIMIT", "MANAGEMENT_AUTH_FAILURE_LIMIT", "MANAGEMENT_MAX_BODY_BYTES",
                "ARBOR_BASE_URL", "DESIGNER_IDLE_MINUTES", "INTEGRATIONS_ALLOW_HOSTS", "INTEGRATIONS_MAX_RESPONSE_BYTES",
-               "INTEGRATIONS_ENABLED", "INTEGRATIONS_DISABLED", "INTEGRATIONS_TEMPLATE_DIRS")
+               "INTEGRATIONS_ENABLED", "INTEGRATIONS_DISABLED", "INTEGRATIONS_TEMPLATE_DIRS", "ARBOR_OUTBOUND_ALLOW")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
 
@@ -49,6 +50,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db)
     bots.init_app(app)
     jobs.init_app(app)
+    timers.init_app(app)
+    webhooks.init_app(app)
+    datasets.init_app(app)
     with app.app_context():
         schema.tune_sqlite(db.engine)
     if app.config["AUTO_MIGRATE"]:

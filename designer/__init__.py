@@ -28,8 +28,21 @@ def _helpers() -> dict:
 
 def init_app(app: Flask) -> None:
     """Bind the designer's extensions and pages to the app."""
-    import designer.people  # noqa: F401
-    from designer import accounts, advanced, apidocs, bots, botusers, editor, inspector, preview, settings, versions  # noqa: F401
+    from designer import (  # noqa: F401
+        accounts,
+        advanced,
+        apidocs,
+        bots,
+        botusers,
+        editor,
+        insight,
+        inspector,
+        people,
+        preview,
+        qa,
+        settings,
+        versions,
+    )
 
     # The Direct Line API and other machine endpoints take bearer credentials, not cookies: only the
     # designer's views check CSRF tokens (in `accounts.guard`).

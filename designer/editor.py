@@ -10,11 +10,12 @@ import json
 
 from flask import render_template, request, url_for
 
-from designer import bp, drafting, tree
+from designer import bp, drafting, insight, tree
 from designer.bots import get_bot_or_404
 from designer.drafting import Refused, answer, refused
 from designer.labels import place, step_menu
 from runtime import botdoc
+from runtime.insight.period import Period
 from runtime.store.drafts import StaleDraft, last_edit, undo
 
 
@@ -30,7 +31,10 @@ def editor(bot_id: str):
     bot = get_bot_or_404(bot_id)
     doc, revision = drafting.current(bot_id)
     dialog_id = _dialog_id(doc, request.args.get("dialog"))
+    days = request.args.get("days", type=int)
+    counts = insight.step_bars(bot_id, doc, Period.last_days(max(1, min(days, 366)))) if days else None
     return render_template("designer/editor.html", bot=bot, doc=doc, revision=revision, dialog_id=dialog_id,
+                           counts=counts, days=days,
                            selected=request.args.get("step"), menu=step_menu(), storages=tree.storages(doc),
                            undo=last_edit(bot_id))
 

@@ -44,6 +44,7 @@ def preview_state(bot_id: str, conversation_id: str):
     step_id = waiting.get("step") or (stack[-1].get("step") if stack else None)
     dialog_id = stack[-1].get("dialog") if stack else None
     return render_template("designer/partials/_preview_state.html", bot_id=bot_id, step_id=step_id,
+                           conversation_id=conversation_id,
                            dialog_id=dialog_id,
                            ended=state.get("ended"), data=(user.data if user else {}) or {},
                            poll=request.args.get("poll", "1") == "1")

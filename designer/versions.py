@@ -12,6 +12,7 @@ from designer.diff import describe
 from designer.labels import branch_label, summary
 from runtime import botdoc
 from runtime.store import bots
+from runtime.store.conversation_tests import TestsFailed
 from runtime.store.drafts import StaleDraft, save_draft
 
 
@@ -49,6 +50,9 @@ def publish(bot_id: str):
         flash(f"Not published: the draft has {len(errors)} problem(s) to fix first. They are listed under "
               f"Problems.", "error")
         return redirect(url_for("designer.editor", bot_id=bot_id))
+    except TestsFailed as e:
+        flash(f"Not published: {e}", "error")
+        return redirect(url_for("designer.tests", bot_id=bot_id))
     flash(f"Published version {version.number}. Visitors now talk with it.")
     target = request.form.get("next") or url_for("designer.version_list", bot_id=bot_id)
     return redirect(target if target.startswith("/designer/") else url_for("designer.version_list", bot_id=bot_id))

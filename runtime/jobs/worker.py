@@ -17,7 +17,7 @@ from flask.cli import with_appcontext
 from rq import Worker
 
 from runtime.extensions import db
-from runtime.jobs import context
+from runtime.jobs import context, periodic
 from runtime.jobs.queue import connection, queue_names, redis_url
 
 
@@ -28,6 +28,8 @@ def run(app: Flask, *, burst: bool = False) -> None:
         engine = db.engine
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     worker = Worker(queue_names(app), connection=connection(app))
+    if not burst:
+        periodic.start(app)
     worker.work(burst=burst, with_scheduler=True, logging_level=app.config.get("WORKER_LOG_LEVEL", "INFO"))
 
 

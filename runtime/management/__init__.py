@@ -5,6 +5,7 @@ effects of `clear-data`, `email` and `sms` steps, the URL tracker's redirect).
 Settings (defaults in `init_app`): MANAGEMENT_AUTH_FAILURE_LIMIT (requests with a wrong or missing key
 one client address may make before it must wait, "10 per minute"; counted in Redis when REDIS_URL is
 set, else in the process's memory), MANAGEMENT_MAX_BODY_BYTES (the largest trigger body, 1 MiB),
+DATASETS_MAX_BODY_BYTES (the largest dataset push, 200 MiB),
 ARBOR_BASE_URL (the server's public address, for tracked links made outside a request).
 """
 
@@ -21,6 +22,7 @@ from runtime.store.conversations import outbound_rewrites
 DEFAULTS = {
     "MANAGEMENT_AUTH_FAILURE_LIMIT": "10 per minute",
     "MANAGEMENT_MAX_BODY_BYTES": 1024 * 1024,
+    "DATASETS_MAX_BODY_BYTES": 200 * 1024 * 1024,  # a push of every row of a large dataset
 }
 
 

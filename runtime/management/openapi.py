@@ -96,6 +96,72 @@ def _trigger_operation(clear: bool) -> dict:
     }}
 
 
+ROWS = {"type": "array", "items": {"type": "object", "required": ["key"], "properties": {
+    "key": {"type": "string", "maxLength": 200}, "fields": {"type": "object"},
+    "tags": {"type": "array", "items": {"type": "string", "maxLength": 100}},
+    "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+    "longitude": {"type": "number", "minimum": -180, "maximum": 180}}}}
+SUBSCRIPTION = {"type": "object", "properties": {
+    "url": {"type": "string", "format": "uri"}, "description": {"type": "string", "maxLength": 200},
+    "events": {"type": "array", "items": {"type": "string"},
+               "description": "message.received, message.sent, handover, event (or event:NAME), conversation.closed"},
+    "verificationToken": {"type": "string", "minLength": 8, "maxLength": 200},
+    "secret": {"type": "string", "description": "whsec_ and base64; made for you when left out."}}}
+
+
+def _operation(operation_id: str, summary: str, *, body: dict | None = None, ok: str = "200", **errors) -> dict:
+    """One operation of the datasets' or webhooks' part of the management API."""
+    found = {"operationId": operation_id, "tags": ["management"], "summary": summary,
+             "responses": {ok: {"description": "Done."}, "404": _error("No such bot, dataset, subscription or "
+                                                                       "delivery."), **KEY_ERRORS,
+                           **{code.removeprefix("e"): _error(text) for code, text in errors.items()}}}
+    if body is not None:
+        found["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    return found
+
+
+def _background() -> dict:
+    """Datasets (push, pull on change) and outgoing webhook subscriptions."""
+    base, name = "/b/{bot}/api/management", _path_param("name", "The dataset's name.")
+    sub = _path_param("subscription", "The subscription's id.")
+    bad = {"e400": "The body is not the JSON asked for.", "e422": "Bad rows or settings; the message says which."}
+    return {
+        f"{base}/datasets": {"parameters": [BOT], "get": _operation("listDatasets", "The bot's datasets.")},
+        f"{base}/datasets/{{name}}": {
+            "parameters": [BOT, name],
+            "get": _operation("getDataset", "A dataset: rows, source, last update, last error."),
+            "put": _operation("replaceDataset", "Replace all rows (creates the dataset).", body=ROWS, **bad),
+            "patch": _operation("patchDataset", "Upsert rows and delete rows by key.", body={
+                "type": "object", "properties": {"upsert": ROWS, "delete": {"type": "array", "items": {
+                    "type": "string"}}}}, **bad)},
+        f"{base}/datasets/{{name}}/changed": {"parameters": [BOT, name], "post": _operation(
+            "datasetChanged", "The source changed: pull it now, in the background.", ok="202",
+            e409="The dataset has no source to pull from.")},
+        f"{base}/webhooks": {
+            "parameters": [BOT],
+            "get": _operation("listWebhooks", "The bot's webhook subscriptions and their state."),
+            "post": _operation("createWebhook", "Subscribe and run the handshake; the secret is shown once.",
+                               body={**SUBSCRIPTION, "required": ["url", "events"]}, ok="201", **bad)},
+        f"{base}/webhooks/{{subscription}}": {
+            "parameters": [BOT, sub],
+            "get": _operation("getWebhook", "A subscription, with its deliveries counted by status."),
+            "patch": _operation("editWebhook", "Change it; a new URL or token runs the handshake again.",
+                                body=SUBSCRIPTION, **bad),
+            "delete": _operation("deleteWebhook", "Delete it and its delivery log.", ok="204")},
+        f"{base}/webhooks/{{subscription}}/verify": {"parameters": [BOT, sub], "post": _operation(
+            "verifyWebhook", "Run the handshake again; on success it is active again.")},
+        f"{base}/webhooks/{{subscription}}/rotate-secret": {"parameters": [BOT, sub], "post": _operation(
+            "rotateWebhookSecret", "A new secret (shown once); the old one also signs meanwhile.", e400="Bad hours.",
+            e422="keepOldHours out of range.")},
+        f"{base}/webhooks/{{subscription}}/deliveries": {"parameters": [BOT, sub], "get": _operation(
+            "webhookDeliveries", "The delivery log, newest first, with every attempt.", e400="Bad status or limit.")},
+        f"{base}/webhooks/{{subscription}}/deliveries/{{delivery}}/redeliver": {
+            "parameters": [BOT, sub, _path_param("delivery", "The delivery's id.", pattern=r"^[0-9]{1,18}$")],
+            "post": _operation("redeliverWebhook", "Send a delivery again, with the same webhook-id.",
+                               e422="The subscription is not active.")},
+    }
+
+
 def _directline() -> dict:
     bearer = [{"directLine": []}]
     activity = {"type": "object", "required": ["type"], "properties": {
@@ -173,6 +239,7 @@ def document() -> dict:
                 "parameters": [BOT, _path_param("link", "The signed link the bot sent.")],
                 "responses": {"302": {"description": "To the address the bot sent."},
                               "404": {"description": "Not a link this bot sent."}}}},
+            **_background(),
             **_directline(),
         },
         "components": {

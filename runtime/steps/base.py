@@ -18,8 +18,8 @@ class Input:
 
     kind: ``message`` (text and/or a postback value), ``event`` (a page event with name and
     value), ``trigger`` (start ``dialog`` from outside with ``value`` saved into user data;
-    ``clear`` drops the position first), ``timeout`` (the timer of wait step ``step`` fired),
-    ``result`` (the outcome ``value`` of the call integration step ``step`` asked for).
+    ``clear`` drops the position first), ``timeout`` (the timer of wait step ``step`` fired), ``result``
+    (the answer to an effect step ``step`` asked for, in ``value``).
     """
 
     kind: str
@@ -47,7 +47,7 @@ class Input:
         return cls("timeout", step=step)
 
     @classmethod
-    def result(cls, step: str, value: dict) -> Input:
+    def result(cls, step: str, value: Any) -> Input:
         return cls("result", step=step, value=value)
 
 

@@ -33,7 +33,7 @@ from runtime import engine
 from runtime.botdoc import Bot
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store import bots, statements
+from runtime.store import bots, inline, statements
 from runtime.store.activities import TICK, from_input, from_user, stamp
 from runtime.store.models import (
     BotUser,
@@ -48,8 +48,13 @@ from runtime.store.retry import in_transaction
 
 log = logging.getLogger(__name__)
 
-effects_ready = Namespace().signal("effects-ready")
+signals = Namespace()
+effects_ready = signals.signal("effects-ready")
 """Sent with the app as sender and `conversation_id`, `effects` (list of dicts) after a committed turn."""
+turn_committed = signals.signal("turn-committed")
+"""Sent with the app as sender after a committed turn that applied something: `conversation` (id, bot_id,
+user_id, channel), `transcript` (its new rows: seq, direction, activity), `effects`, and `closed` (the
+conversation ended in this turn). Outgoing webhooks subscribe."""
 
 DRY_RUN_CHANNEL = "test"
 """Conversations on this channel (conversation tests) announce no effects: no e-mail, SMS or timer goes out."""
@@ -72,6 +77,8 @@ class _Saved:
     activities: list[dict]
     logs: list[dict] = field(default_factory=list)
     effects: list[dict] = field(default_factory=list)
+    transcript: list[dict] = field(default_factory=list)
+    closed: bool = False
 
 
 def start_conversation(
@@ -99,7 +106,9 @@ def start_conversation(
         now = utcnow()
         result = engine.start(indexed, {**user.data, **(data or {})}, user=_user_of(conversation),
                               now=now, first=first)
+        result = inline.settle(indexed, result, user=_user_of(conversation), now=now)
         turn = _Turn(conversation, 0, indexed, result, now, first)
+        turn.saved.closed = bool(result.state.get("ended"))
         conversation.state, conversation.waiting_step = result.state, _waiting_step(result.state)
         conversation.activity_seq, conversation.updated_at = turn.seq, turn.moment
         user.data = result.data
@@ -144,7 +153,9 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
         indexed = bots.load_indexed(loaded.bot_id, number)
         now = max(utcnow(), loaded.updated_at + TICK)
         result = engine.turn(indexed, loaded.state, loaded.user_data, inp, user=_user_of(loaded), now=now)
+        result = inline.settle(indexed, result, user=_user_of(loaded), now=now)
         turn = _Turn(loaded, loaded.activity_seq, indexed, result, now, inp, inbound_activity, client_key)
+        turn.saved.closed = bool(result.state.get("ended")) and not loaded.state.get("ended")
         statements.update_conversation(connection, loaded, state=result.state, waiting_step=_waiting_step(result.state),
                                        bot_version=number,
                                        activity_seq=turn.seq, updated_at=turn.moment)
@@ -252,7 +263,7 @@ class _Turn:
         # Each step once per turn: reach counts conversations, not loops inside one turn.
         self.visits = [{"bot_id": conversation.bot_id, "conversation_id": conversation.id, "step_id": step,
                         "at": now} for step in dict.fromkeys(result.visited)]
-        self.saved = _Saved(outbound, result.logs, result.effects)
+        self.saved = _Saved(outbound, result.logs, result.effects, self.transcript)
 
     def _append(self, conversation: Conversation | Row, seq: int, direction: str, activity: dict,
                 now: datetime, client_key: str | None = None) -> None:
@@ -266,9 +277,14 @@ def _after_commit(conversation: Conversation | Row, saved: _Saved) -> None:
         if entry.get("kind") == "error":
             log.error("bot %s, conversation %s, dialog %s, step %s: %s", conversation.bot_id, conversation.id,
                       entry.get("dialog"), entry.get("step"), entry.get("message"))
-    if saved.effects and conversation.channel != DRY_RUN_CHANNEL:
-        effects_ready.send(current_app._get_current_object(), conversation_id=conversation.id,
-                           effects=saved.effects)
+    if conversation.channel == DRY_RUN_CHANNEL:
+        return
+    app = current_app._get_current_object()
+    if saved.effects:
+        effects_ready.send(app, conversation_id=conversation.id, effects=saved.effects)
+    if saved.transcript and turn_committed.receivers:
+        turn_committed.send(app, conversation=conversation, transcript=saved.transcript, effects=saved.effects,
+                            closed=saved.closed)
 
 
 def _integration_calls(conversation: Conversation | Row, effects: list[dict]) -> list[dict]:

@@ -1,7 +1,7 @@
-"""designer: who made each bot and which editors may open it; merges the three heads
+"""designer: who made each bot and which editors may open it
 
 Revision ID: b7a2c4e91d03
-Revises: 0f86238e2e8f, 5c1e9a7b3d20, c3d9e1f27a40
+Revises: 2afbd115fc40
 Create Date: 2026-11-22 02:35:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b7a2c4e91d03'
-down_revision = ('0f86238e2e8f', '5c1e9a7b3d20', 'c3d9e1f27a40')
+down_revision = '2afbd115fc40'
 branch_labels = None
 depends_on = None
 

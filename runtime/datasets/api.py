@@ -1,0 +1,92 @@
+"""The datasets' management API: push (PUT replaces all rows, PATCH upserts and deletes by key), pull on change.
+
+Views only: `register(bp)` adds them to the management blueprint, whose guard checks the function key
+(`/b/<bot>/api/management/datasets/<name>`). Bad rows get a 422 naming each row to fix; nothing changes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, request
+from werkzeug.exceptions import BadRequest, Conflict, NotFound, UnprocessableEntity
+
+from runtime.datasets import pull, store
+from runtime.store.bots import BotNotFound
+
+
+def register(bp: Blueprint) -> None:
+    for rule, view, methods in (
+            ("/datasets", list_datasets, ["GET"]), ("/datasets/<name>", show, ["GET"]),
+            ("/datasets/<name>", replace, ["PUT"]), ("/datasets/<name>", patch, ["PATCH"]),
+            ("/datasets/<name>/changed", changed, ["POST"])):
+        bp.add_url_rule(rule, view_func=view, endpoint=f"datasets_{view.__name__}", methods=methods)
+
+
+def list_datasets(bot: str):
+    return _checked(lambda: {"datasets": store.list_for(bot)})
+
+
+def show(bot: str, name: str):
+    return _checked(lambda: store.describe(store.get(bot, name)))
+
+
+def replace(bot: str, name: str):
+    """Body: a JSON list of rows `{"key", "fields", "tags", "latitude", "longitude"}`, or `{"rows": [...]}`.
+    Creates the dataset if it is new."""
+    body = _body()
+    items = body.get("rows") if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise BadRequest('Send a JSON list of rows, or {"rows": [...]}.')
+
+    def work() -> dict:
+        rows = store.parse_rows(items)
+        dataset = _find(bot, name) or store.define(bot, name)
+        store.replace(dataset, rows)
+        return store.describe(dataset)
+
+    return _checked(work)
+
+
+def patch(bot: str, name: str):
+    """Body: `{"upsert": [rows], "delete": [keys]}`."""
+    body = _body()
+    if not isinstance(body, dict) or not isinstance(body.get("upsert", []), list) \
+            or not isinstance(body.get("delete", []), list):
+        raise BadRequest('Send {"upsert": [rows], "delete": ["key", ...]}.')
+
+    def work() -> dict:
+        dataset = store.get(bot, name)
+        store.upsert(dataset, store.parse_rows(body.get("upsert", [])), body.get("delete", []))
+        return store.describe(dataset)
+
+    return _checked(work)
+
+
+def changed(bot: str, name: str):
+    """The source changed: pull it now, in the background."""
+    _checked(lambda: pull.request_pull(bot, name), no_source=Conflict)
+    return {"queued": True}, 202
+
+
+def _find(bot: str, name: str):
+    try:
+        return store.get(bot, name)
+    except store.DatasetNotFound:
+        return None
+
+
+def _body() -> Any:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("The body must be JSON (Content-Type: application/json).")
+    return body
+
+
+def _checked(work, no_source=UnprocessableEntity):
+    try:
+        return work()
+    except (store.DatasetNotFound, BotNotFound) as e:
+        raise NotFound(str(e)) from None
+    except store.DatasetError as e:
+        raise (no_source if "no source" in str(e) else UnprocessableEntity)(str(e)) from None
