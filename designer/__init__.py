@@ -40,6 +40,7 @@ def init_app(app: Flask) -> None:
         inspector,
         integration_step,
         integrations,
+        people,
         preview,
         qa,
         queue,

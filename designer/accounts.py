@@ -21,7 +21,9 @@ from htmx_flask import make_response
 
 from designer import bp, csrf
 from runtime.extensions import db
+from runtime.store import bot_access
 from runtime.store.accounts import ROLES, AccountError, User, create_user, find_user, has_users, list_users
+from runtime.store.bots import BotNotFound
 
 login_manager = LoginManager()
 OPEN_VIEWS = {"designer.signin", "designer.first_run"}
@@ -36,7 +38,8 @@ def init_app(app: Flask) -> None:
 
 @bp.before_request
 def guard():
-    """CSRF on every unsafe request; a signed-in, not idle user on every page but sign-in and first run."""
+    """CSRF on every unsafe request; a signed-in, not idle user on every page but sign-in and first run;
+    on every page of one bot (a `bot_id` in the URL), a user who may open that bot."""
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     if request.endpoint in OPEN_VIEWS or (request.endpoint or "").endswith(".static"):
@@ -48,6 +51,9 @@ def guard():
     if not current_user.is_authenticated:
         return _sign_in_needed()
     session["seen"] = now
+    bot_id = (request.view_args or {}).get("bot_id")
+    if bot_id is not None and not bot_access.can_open(current_user, bot_id):
+        abort(404, str(BotNotFound(bot_id)))  # as if there were no such bot: editors don't learn others' bot ids
     return None
 
 

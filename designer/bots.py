@@ -15,7 +15,7 @@ from designer.labels import place
 from designer.tree import new_id, shape_problem
 from runtime import botdoc
 from runtime.extensions import db
-from runtime.store import bots
+from runtime.store import bot_access, bots
 from runtime.store.models import Bot
 
 
@@ -40,7 +40,7 @@ def get_bot_or_404(bot_id: str) -> Bot:
 @bp.get("/")
 def bot_list():
     query = request.args.get("q", "").strip()
-    statement = select(Bot).order_by(Bot.name, Bot.id)
+    statement = bot_access.visible(select(Bot).order_by(Bot.name, Bot.id), current_user)
     if query:
         like = f"%{query.lower()}%"
         statement = statement.where(or_(db.func.lower(Bot.name).like(like), db.func.lower(Bot.id).like(like)))
@@ -56,6 +56,7 @@ def bot_create():
     bot_id = bots.free_id(name)
     doc = blank(bot_id, name) if example is None else {**example, "id": bot_id, "name": name}
     bots.import_bot(doc)
+    bot_access.record_maker(bot_id, current_user)
     flash(f"Created {doc['name']}.")
     return redirect(url_for("designer.editor", bot_id=bot_id))
 
@@ -104,6 +105,7 @@ def bot_import():
         bots.import_bot(doc, keep_problems=bool(errors))
     except botdoc.DocumentError as e:
         return _import_refused(e.problems)
+    bot_access.record_maker(doc["id"], current_user)
     renamed = f" as '{doc['id']}' (a bot '{wanted_id}' exists)" if doc["id"] != wanted_id else ""
     flash(f"Imported {doc.get('name') or doc['id']}{renamed}." + (" Fix the problems listed before publishing."
                                                                    if errors else ""))
@@ -137,6 +139,7 @@ def bot_duplicate(bot_id: str):
     name = f"{bot.name} (copy)"
     doc = {**bot.draft, "id": bots.free_id(f"{bot_id}-copy"), "name": name}
     bots.import_bot(doc, keep_problems=any(p.severity == "error" for p in botdoc.validate(doc)))
+    bot_access.record_maker(doc["id"], current_user)
     flash(f"Made a copy: {name}.")
     return redirect(url_for("designer.bot_list"))
 

@@ -72,6 +72,9 @@ class Bot(db.Model):
     draft_revision: Mapped[int] = mapped_column(Integer, default=0)
     published_version: Mapped[int | None] = mapped_column(Integer)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The e-mail of the designer user who made the bot (like draft_edits.created_by); none for bots from the
+    # CLI or the examples. Who may open the bot is in bot_access (store/bot_access.py).
+    created_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class BotVersion(db.Model):

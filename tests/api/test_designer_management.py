@@ -14,6 +14,7 @@ from runtime.extensions import db
 from runtime.management import settings as outbox
 from runtime.management.openapi import document
 from runtime.steps import STEP_TYPES
+from runtime.store import bot_access
 from runtime.store.conversations import start_conversation
 
 SCRIPT_ID = "<script>alert(1)</script>"
@@ -175,6 +176,9 @@ def test_outbox_settings_need_the_csrf_token(designer):
 
 def test_editors_use_the_management_pages_like_the_other_bot_pages(app, client, loyalty):
     editor = Designer(app, client).sign_in("ed@example.com", "editor pass", role="editor")
+    with app.app_context():
+        bot_access.grant(loyalty, "ed@example.com")  # a bot imported outside the designer is for admins until given
+        db.session.remove()
     assert user_ids(client.get(f"/designer/bots/{loyalty}/users").text)
     assert client.get("/designer/api").status_code == 200
     form = {"account": "AC9", "token": "tok-ed", "from": "+15550100", "baseUrl": ""}

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 
 from runtime.extensions import db
 from runtime.steps.base import Input
+from runtime.store import bot_access
 from runtime.store.accounts import create_user
 from runtime.store.bots import import_bot
 from runtime.store.conversations import handle, start_conversation
@@ -32,6 +33,7 @@ def seeded(live) -> str:
     with live.app.app_context():
         import_bot(doc, publish=True)
         create_user("analyst@example.com", PASSWORD, "editor")
+        bot_access.grant(BOT, "analyst@example.com")  # an imported bot is for admins until an editor is given it
         for n, said in enumerate(CONVERSATIONS):
             conversation_id = start_conversation(BOT, f"user-{n}", "webchat")[0].id
             for text in said:
