@@ -13,15 +13,17 @@ import csv
 import io
 import json
 import logging
+import tempfile
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from runtime import outbound
+from runtime import integrations
 from runtime.datasets import store
 from runtime.datasets.models import Dataset
 from runtime.extensions import db
+from runtime.integrations.errors import IntegrationError
 from runtime.jobs import enqueue, in_app
 from runtime.store.models import utcnow
 
@@ -74,26 +76,33 @@ def pull(dataset_id: int) -> str:
 
 
 def fetch(url: str) -> Any:
-    """The source's records: a parsed JSON document, or a list of CSV records."""
-    answer = outbound.request("GET", url, timeout=TIMEOUT, max_bytes=MAX_BYTES,
-                              headers={"accept": "application/json, text/csv"})
-    if answer.error:
-        raise SourceError(answer.error)
-    if not 200 <= answer.status < 300:
-        raise SourceError(f"the source answered {answer.status}, not 2xx")
-    kind = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    text = answer.body.decode("utf-8-sig", "replace")
-    start = text.lstrip()[:200].lower()
-    if kind == "text/html" or start.startswith(("<!doctype", "<html")):
-        raise SourceError("the source answered an HTML page, not JSON or CSV (a login page or an error page?)")
-    if kind in ("text/csv", "application/csv") or (not start.startswith(("[", "{")) and kind != "application/json"):
-        return list(csv.DictReader(io.StringIO(text)))
+    """The source's records: a parsed JSON document, or a list of CSV records.
+
+    The download goes to a spooled file (in memory while small, on disk when big) and CSV is read from it
+    line by line, so a big source is not held in memory as bytes and text at once."""
+    with tempfile.SpooledTemporaryFile(max_size=16 * 2**20) as file:
+        try:
+            answer = integrations.session().download(url, file, timeout=TIMEOUT, max_bytes=MAX_BYTES,
+                                                     headers={"accept": "application/json, text/csv"})
+        except IntegrationError as e:  # refused by the guard, unreachable, too slow, too big
+            raise SourceError(str(e)) from None
+        if not 200 <= answer.status < 300:
+            raise SourceError(f"the source answered {answer.status}, not 2xx")
+        size = file.tell()
+        file.seek(0)
+        kind = answer.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        start = file.read(1024).decode("utf-8-sig", "replace").lstrip()[:200].lower()
+        file.seek(0)
+        if kind == "text/html" or start.startswith(("<!doctype", "<html")):
+            raise SourceError("the source answered an HTML page, not JSON or CSV (a login page or an error page?)")
+        if kind in ("text/csv", "application/csv") or (not start.startswith(("[", "{")) and kind != "application/json"):
+            return list(csv.DictReader(io.TextIOWrapper(file, "utf-8-sig", errors="replace", newline="")))
+        text = file.read().decode("utf-8-sig", "replace")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
         if e.pos >= len(text.rstrip()) - 1 or e.msg.startswith("Unterminated"):
-            raise SourceError(f"the JSON ends too early after {len(answer.body):,} bytes (a cut-off download?)") \
-                from None
+            raise SourceError(f"the JSON ends too early after {size:,} bytes (a cut-off download?)") from None
         raise SourceError(f"the source's JSON is not valid: {e.msg} at line {e.lineno}, column {e.colno}") from None
 
 

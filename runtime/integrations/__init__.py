@@ -1,10 +1,12 @@
 """Integrations: the template catalog, the guarded HTTP session, auth, and the calls integration steps make.
 
 Settings (defaults in `init_app`):
-INTEGRATIONS_ALLOW_HOSTS: host names and networks outbound calls may reach although they are not public
-(`crm.internal 10.1.0.0/16`); INTEGRATIONS_MAX_RESPONSE_BYTES (10 MiB); INTEGRATIONS_ENABLED (only these
-template slugs) and INTEGRATIONS_DISABLED (all but these); INTEGRATIONS_TEMPLATE_DIRS (more template folders,
-separated by the path separator); saved templates go to `$ARBOR_DATA/integration-templates`.
+OUTBOUND_ALLOW_HOSTS: host names and networks every outbound call (integrations, webhooks, dataset pulls,
+SMS) may reach although they are not public (`crm.internal 10.1.0.0/16`; the older name
+INTEGRATIONS_ALLOW_HOSTS is still read when it is not set); INTEGRATIONS_MAX_RESPONSE_BYTES (10 MiB);
+INTEGRATIONS_ENABLED (only these template slugs) and INTEGRATIONS_DISABLED (all but these);
+INTEGRATIONS_TEMPLATE_DIRS (more template folders, separated by the path separator); saved templates go to
+`$ARBOR_DATA/integration-templates`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from runtime.integrations.calls import Services
 from runtime.integrations.http import Guard, HttpSession
 
 DEFAULTS = {
-    "INTEGRATIONS_ALLOW_HOSTS": "",
+    "OUTBOUND_ALLOW_HOSTS": "",
     "INTEGRATIONS_MAX_RESPONSE_BYTES": 10 * 2**20,
     "INTEGRATIONS_ENABLED": "",
     "INTEGRATIONS_DISABLED": "",
@@ -39,7 +41,7 @@ class Integrations:
         self.folders = [catalog_.BUILT_IN, *extra, self.saved]
         self.enabled = _names(config["INTEGRATIONS_ENABLED"]) or None
         self.disabled = _names(config["INTEGRATIONS_DISABLED"])
-        guard = Guard.from_setting(config["INTEGRATIONS_ALLOW_HOSTS"],
+        guard = Guard.from_setting(config["OUTBOUND_ALLOW_HOSTS"] or config.get("INTEGRATIONS_ALLOW_HOSTS"),
                                    **({"resolve": config["INTEGRATIONS_RESOLVER"]}
                                       if config.get("INTEGRATIONS_RESOLVER") else {}))
         self.services = Services(HttpSession(guard, max_bytes=int(config["INTEGRATIONS_MAX_RESPONSE_BYTES"])),
@@ -77,3 +79,8 @@ def init_app(app: Flask) -> None:
 def get(app: Flask | None = None) -> Integrations:
     """The current app's integrations."""
     return (app or current_app).extensions["arbor.integrations"]
+
+
+def session(app: Flask | None = None) -> HttpSession:
+    """The app's one guarded HTTP session: every outbound call goes through it."""
+    return get(app).services.http

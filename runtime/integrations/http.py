@@ -1,12 +1,13 @@
-"""The one guarded HTTP session of all integration calls: the only module that imports requests for them.
+"""The one guarded HTTP session of every outbound call (integration steps, outgoing webhooks, dataset pulls,
+SMS): the only module that imports requests for them.
 
 Bots are written by customers, so a URL in a bot must not reach into our own network: every connection
 is checked after DNS resolution, address by address, and made to the checked address itself (no second
 lookup a rebinding DNS could answer differently). Loopback, private, link-local (cloud metadata at
 169.254.169.254 among them), shared and reserved addresses are refused unless the operator allow-lists
-the host or network (`INTEGRATIONS_ALLOW_HOSTS`). Redirects are followed here, one hop at a time, each
-hop checked again. Connections are pooled; only idempotent methods are retried; a response larger than
-the limit or slower than the deadline is cut off.
+the host or network (`OUTBOUND_ALLOW_HOSTS`). Redirects are followed here, one hop at a time, each hop
+checked again (or not at all, for callers that must not follow them). Connections are pooled; only
+idempotent methods are retried; a response larger than the limit or slower than the deadline is cut off.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -46,7 +47,7 @@ class Guard:
 
     @classmethod
     def from_setting(cls, setting: str | Iterable[str] | None, resolve: Resolver = socket.getaddrinfo) -> Guard:
-        """`INTEGRATIONS_ALLOW_HOSTS`: host names and networks (`crm.internal`, `10.1.0.0/16`, `127.0.0.1`)."""
+        """`OUTBOUND_ALLOW_HOSTS`: host names and networks (`crm.internal`, `10.1.0.0/16`, `127.0.0.1`)."""
         entries = setting.replace(",", " ").split() if isinstance(setting, str) else list(setting or ())
         hosts, networks = set(), []
         for entry in entries:
@@ -69,7 +70,20 @@ class Guard:
                 else "a private" if ip.is_private else "a non-public")
         shown = host if host.strip("[]") == str(ip) else f"{host} ({ip})"
         return (f"Refused to connect to {shown}: {kind} address. Outside systems must be on public addresses; "
-                f"an operator can allow this one with INTEGRATIONS_ALLOW_HOSTS.")
+                f"an operator can allow this one with OUTBOUND_ALLOW_HOSTS.")
+
+    def check_url(self, url: str) -> None:
+        """Refused unless `url` is http(s) to a host with an allowed address: the early check of a saved address."""
+        _check_scheme(url)
+        parts = urlsplit(url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            found = self.resolve(parts.hostname or "", port, 0, socket.SOCK_STREAM) if parts.hostname else []
+        except (socket.gaierror, UnicodeError, ValueError) as e:
+            raise Refused(f"The host of {url[:200]!r} could not be resolved ({e}).") from None
+        reasons = [self.refusal(parts.hostname, info[4][0]) for info in found]
+        if not found or all(reasons):
+            raise Refused(reasons[0] if reasons else f"{url[:200]!r} names no host.")
 
     def connect(self, host: str, port: int, timeout: float | None, **options: Any) -> socket.socket:
         """A socket to the first allowed address of `host`; Refused if every address is refused."""
@@ -198,66 +212,88 @@ class HttpSession:
         return session
 
     def request(self, method: str, url: str, *, headers: dict | None = None, params: Any = None,
-                json_body: Any = None, data: Any = None, timeout: float = 3.0) -> Response:
-        """One call, redirects followed and re-checked, the body read up to the size limit within `timeout`."""
+                json_body: Any = None, data: Any = None, timeout: float = 3.0, follow_redirects: bool = True,
+                max_bytes: int | None = None) -> Response:
+        """One call, redirects followed and re-checked (or answered as they are), the body read up to the size
+        limit (the session's, or `max_bytes`) within `timeout`."""
+        started, deadline = time.perf_counter(), time.monotonic() + timeout
+        raw, history = self._open(method, url, headers, params, json_body, data, timeout, follow_redirects)
+        content = self._read(raw, deadline, timeout, max_bytes or self.max_bytes)
+        return Response(raw.status_code, dict(raw.headers), content, raw.url,
+                        (time.perf_counter() - started) * 1000, history)
+
+    def download(self, url: str, into: IO[bytes], *, headers: dict | None = None, timeout: float,
+                 max_bytes: int) -> Response:
+        """GET `url` chunk by chunk into the file `into` (a big file is never held in memory as one piece);
+        the Response has no content, `into` has it."""
+        started, deadline = time.perf_counter(), time.monotonic() + timeout
+        raw, history = self._open("GET", url, headers, None, None, None, timeout, True)
+        self._read(raw, deadline, timeout, max_bytes, into)
+        return Response(raw.status_code, dict(raw.headers), b"", raw.url, (time.perf_counter() - started) * 1000,
+                        history)
+
+    def _open(self, method, url, headers, params, json_body, data, timeout, follow_redirects):
+        """The answer whose body is still to read (not a redirect, unless they are not followed) and the hops."""
         method, deadline, history = method.upper(), time.monotonic() + timeout, []
         headers = dict(headers or {})
-        started = time.perf_counter()
         for _ in range(MAX_REDIRECTS + 1):
             _check_scheme(url)
-            raw = self._send(method, url, headers, params, json_body, data, deadline)
+            raw = self._send(method, url, headers, params, json_body, data, deadline, timeout)
             location = raw.headers.get("Location")
-            if raw.is_redirect and location:
-                raw.close()
-                history.append(url)
-                nxt = urljoin(url, location)
-                if urlsplit(nxt).netloc != urlsplit(url).netloc:
-                    headers = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
-                if raw.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
-                    method, json_body, data = "GET", None, None
-                url, params = nxt, None
-                continue
-            content = self._read(raw, deadline)
-            return Response(raw.status_code, dict(raw.headers), content, url,
-                            (time.perf_counter() - started) * 1000, history)
+            if not (follow_redirects and raw.is_redirect and location):
+                return raw, history
+            raw.close()
+            history.append(url)
+            nxt = urljoin(url, location)
+            if urlsplit(nxt).netloc != urlsplit(url).netloc:
+                headers = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+            if raw.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
+                method, json_body, data = "GET", None, None
+            url, params = nxt, None
         raise IntegrationError(f"More than {MAX_REDIRECTS} redirects, the last to {url}.")
 
-    def _send(self, method, url, headers, params, json_body, data, deadline) -> requests.Response:
-        remaining = _remaining(deadline, url)
+    def _send(self, method, url, headers, params, json_body, data, deadline, timeout) -> requests.Response:
+        remaining = _remaining(deadline, url, timeout)
         try:
             return self.session.request(method, url, headers=headers, params=params, json=json_body, data=data,
                                         timeout=(min(CONNECT_TIMEOUT, remaining), remaining),
                                         allow_redirects=False, stream=True)
         except requests.Timeout:
-            raise TimedOut(f"{urlsplit(url).netloc} did not answer within the timeout.") from None
+            raise TimedOut(f"{urlsplit(url).netloc} did not answer within the timeout ({timeout:g} s).") from None
         except requests.RequestException as e:
             raise IntegrationError(f"Could not reach {urlsplit(url).netloc}: {_reason(e)}") from None
 
-    def _read(self, raw: requests.Response, deadline: float) -> bytes:
+    def _read(self, raw: requests.Response, deadline: float, timeout: float, limit: int,
+              into: IO[bytes] | None = None) -> bytes:
+        """The body, at most `limit` bytes before `deadline`; written to `into` instead when given."""
         declared = raw.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
+        if declared.isdigit() and int(declared) > limit:
             raw.close()
-            raise TooBig(self._too_big(raw.url, int(declared)))
+            raise TooBig(self._too_big(raw.url, limit, int(declared)))
         chunks, size = [], 0
         try:
             for chunk in raw.iter_content(64 * 1024):
                 size += len(chunk)
-                if size > self.max_bytes:
-                    raise TooBig(self._too_big(raw.url))
-                _remaining(deadline, raw.url)
-                chunks.append(chunk)
+                if size > limit:
+                    raise TooBig(self._too_big(raw.url, limit))
+                _remaining(deadline, raw.url, timeout)
+                if into is None:
+                    chunks.append(chunk)
+                else:
+                    into.write(chunk)
         except requests.RequestException as e:
             if _cause(e, TimeoutError) or "timed out" in str(e).lower():
-                raise TimedOut(f"{urlsplit(raw.url).netloc} did not finish answering within the timeout.") from None
+                raise TimedOut(f"{urlsplit(raw.url).netloc} did not finish answering within the timeout "
+                               f"({timeout:g} s).") from None
             raise IntegrationError(f"The answer of {urlsplit(raw.url).netloc} broke off: {_reason(e)}") from None
         finally:
             raw.close()
         return b"".join(chunks)
 
-    def _too_big(self, url: str, size: int | None = None) -> str:
-        what = f"{size / 2**20:.1f} MB" if size else f"more than {self.max_bytes / 2**20:.1f} MB"
-        return (f"The answer of {urlsplit(url).netloc} is {what}; at most {self.max_bytes / 2**20:.1f} MB "
-                f"is read (INTEGRATIONS_MAX_RESPONSE_BYTES).")
+    def _too_big(self, url: str, limit: int, size: int | None = None) -> str:
+        what = _size(size) if size else f"more than {_size(limit)}"
+        setting = " (INTEGRATIONS_MAX_RESPONSE_BYTES)" if limit == self.max_bytes else ""
+        return f"The answer of {urlsplit(url).netloc} is {what}; at most {_size(limit)} is read{setting}."
 
     def close(self) -> None:
         self.session.close()
@@ -265,14 +301,22 @@ class HttpSession:
 
 def _check_scheme(url: str) -> None:
     if urlsplit(url).scheme not in ("http", "https"):
-        raise Refused(f"Refused {url[:80]!r}: only http:// and https:// addresses can be called.")
+        raise Refused(f"Refused {url[:80]!r}: not an http(s) address; only http:// and https:// addresses can be "
+                      "called.")
 
 
-def _remaining(deadline: float, url: str) -> float:
+def _remaining(deadline: float, url: str, timeout: float) -> float:
     left = deadline - time.monotonic()
     if left <= 0:
-        raise TimedOut(f"{urlsplit(url).netloc} did not answer within the timeout.")
+        raise TimedOut(f"{urlsplit(url).netloc} did not answer within the timeout ({timeout:g} s).")
     return left
+
+
+
+
+def _size(count: int) -> str:
+    return f"{count / 2**20:.1f} MB" if count >= 2**20 else f"{count / 2**10:.1f} KB" if count >= 2**10 \
+        else f"{count} bytes"
 
 
 def _cause(error: BaseException, kind: type) -> Any:

@@ -19,8 +19,10 @@ from redis.exceptions import LockError
 from rq import Retry
 from sqlalchemy import func, select
 
-from runtime import outbound
+from runtime import integrations
 from runtime.extensions import db
+from runtime.integrations.errors import IntegrationError
+from runtime.integrations.http import Response
 from runtime.jobs import connection, enqueue, in_app
 from runtime.store.models import utcnow
 from runtime.webhooks import policy, signing, subscriptions
@@ -181,16 +183,19 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
                **signing.headers(subscriptions.signing_secrets(subscription), delivery.message_id,
                                  int(moment.timestamp()), delivery.body)}
     started = time.monotonic()
-    answer = outbound.request("POST", subscription.url, data=delivery.body.encode(), headers=headers,
-                              timeout=policy.TIMEOUT, max_bytes=64 * 1024)
-    error = answer.error or _answer_error(answer)
+    try:
+        answer = integrations.session().request("POST", subscription.url, data=delivery.body.encode(),
+                                                headers=headers, timeout=policy.TIMEOUT, follow_redirects=False,
+                                                max_bytes=64 * 1024)
+        status, retry_after, error = answer.status, answer.headers.get("Retry-After"), _answer_error(answer)
+    except IntegrationError as e:  # refused by the guard, unreachable, too slow, too big
+        status, retry_after, error = None, None, str(e)
     delivery.tries += 1
-    verdict = policy.judge(None if answer.error else answer.status, delivery.tries,
-                           answer.headers.get("Retry-After") if not answer.error else None)
-    db.session.add(WebhookAttempt(delivery_id=delivery.id, at=moment, status_code=answer.status,
+    verdict = policy.judge(status, delivery.tries, retry_after)
+    db.session.add(WebhookAttempt(delivery_id=delivery.id, at=moment, status_code=status,
                                   error=None if verdict.done else error,
                                   duration_ms=int((time.monotonic() - started) * 1000)))
-    delivery.last_status, delivery.last_error = answer.status, None if verdict.done else error
+    delivery.last_status, delivery.last_error = status, None if verdict.done else error
     if verdict.done:
         delivery.status, delivery.finished_at = DELIVERED, utcnow()
         subscription.consecutive_failures = 0
@@ -216,10 +221,10 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
     return subscription.status == ACTIVE
 
 
-def _answer_error(answer: outbound.Answer) -> str | None:
+def _answer_error(answer: Response) -> str | None:
     if 200 <= answer.status < 300:
         return None
     if 300 <= answer.status < 400:
         return (f"The receiver answered {answer.status}, a redirect to {answer.headers.get('Location', '?')!r}; "
                 "redirects are not followed.")
-    return f"The receiver answered {answer.status}: {answer.body[:200].decode('utf-8', 'replace')}"
+    return f"The receiver answered {answer.status}: {answer.content[:200].decode('utf-8', 'replace')}"

@@ -21,9 +21,11 @@ from uuid import uuid4
 from flask import current_app
 from sqlalchemy import select
 
-from runtime import outbound
+from runtime import integrations
 from runtime.channels.directline.keys import fernet
 from runtime.extensions import db
+from runtime.integrations.errors import IntegrationError, Refused
+from runtime.integrations.http import Response
 from runtime.store.bots import get_bot
 from runtime.store.models import utcnow
 from runtime.webhooks import events, signing
@@ -171,8 +173,12 @@ def _handshake(row: WebhookSubscription) -> None:
     message_id = "msg_" + uuid4().hex
     headers = {"content-type": "application/json",
                **signing.headers(signing_secrets(row), message_id, int(utcnow().timestamp()), body)}
-    answer = outbound.request("POST", row.url, data=body.encode(), headers=headers, timeout=TIMEOUT)
-    reason = _handshake_failure(answer, challenge)
+    try:
+        answer = integrations.session().request("POST", row.url, data=body.encode(), headers=headers,
+                                                timeout=TIMEOUT, follow_redirects=False, max_bytes=64 * 1024)
+        reason = _handshake_failure(answer, challenge)
+    except IntegrationError as e:  # refused by the guard, unreachable, too slow, too big
+        reason = str(e)
     if reason is None:
         row.status, row.status_reason, row.consecutive_failures, row.verified_at = ACTIVE, None, 0, utcnow()
     else:
@@ -184,15 +190,13 @@ def _handshake(row: WebhookSubscription) -> None:
         wake_subscription(row.id)
 
 
-def _handshake_failure(answer: outbound.Answer, challenge: str) -> str | None:
-    if answer.error:
-        return answer.error
+def _handshake_failure(answer: Response, challenge: str) -> str | None:
     if 300 <= answer.status < 400:
         return (f"the receiver answered {answer.status}, a redirect (to {answer.headers.get('Location', '?')!r}); "
                 "redirects are not followed, so give the final address.")
     if not 200 <= answer.status < 300:
         return f"the receiver answered {answer.status}, not 2xx."
-    text = answer.body.decode("utf-8", "replace").strip()
+    text = answer.text.strip()
     try:
         echoed = json.loads(text).get("challenge") if text.startswith("{") else text
     except ValueError:
@@ -219,8 +223,8 @@ def _checked_url(url: str) -> str:
     if len(url) > 2000:
         raise SubscriptionError("The address is longer than 2,000 characters.")
     try:
-        outbound.check_url(url)
-    except outbound.Refused as e:
+        integrations.session().guard.check_url(url)
+    except Refused as e:
         raise SubscriptionError(str(e)) from None
     return url
 

@@ -21,7 +21,7 @@ POSITIONS = {"positions": [{"id": 11, "title": "Baker", "location": "Brno"},
 @pytest.fixture
 def app_config():
     """Its integrations may reach the loopback test servers, explicitly allow-listed."""
-    return {"INTEGRATIONS_ALLOW_HOSTS": "127.0.0.1 ::1"}
+    return {"INTEGRATIONS_ALLOW_HOSTS": "127.0.0.1 ::1"}  # the older name of OUTBOUND_ALLOW_HOSTS, still read
 
 
 def example_pointed_at(base: str) -> dict:

@@ -38,6 +38,12 @@ class Inbox:
 
 
 @pytest.fixture
+def app_config():
+    """The local Twilio-like API (pytest-httpserver on loopback) is allow-listed for the guarded session."""
+    return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1"}
+
+
+@pytest.fixture
 def smtp_server():
     inbox = Inbox()
     with socket.socket() as probe:  # a free port: aiosmtpd checks its server by connecting to the port given
@@ -152,6 +158,24 @@ def test_an_sms_the_provider_refuses_is_recorded_with_its_reason(app, key, https
     with app.app_context():
         row = db.session.query(OutgoingSms).one()
         assert row.status == "failed" and "not a valid phone number" in row.error and "tw-secret" not in row.error
+
+
+@pytest.mark.parametrize("app_config, base_url, reason", [
+    ({}, "http://10.0.0.5", "10.0.0.5: a private address"),
+    ({}, "http://169.254.169.254", "169.254.169.254: a link-local (cloud metadata) address"),
+    ({}, None, "a loopback address"),  # the local API of the tests above, without its allow-list
+])
+def test_an_sms_provider_on_our_own_network_is_refused(app, key, httpserver, jobs, base_url, reason):
+    httpserver.expect_request("/2010-04-01/Accounts/AC123/Messages.json").respond_with_json({"sid": "SM1"})
+    with app.app_context():
+        settings.set_sms("outbox", account="AC123", token="tw-secret", sender="+15005550006",
+                         base_url=base_url or httpserver.url_for("/"))
+    run_through(app)
+    jobs.drain()
+    with app.app_context():
+        row = db.session.query(OutgoingSms).one()
+    assert row.status == "failed" and reason in row.error and "OUTBOUND_ALLOW_HOSTS" in row.error
+    assert httpserver.log == [] and "tw-secret" not in row.error
 
 
 def test_steps_of_a_bot_with_no_outbox_set_up_are_logged_as_failed(app, client, key, caplog):

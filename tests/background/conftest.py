@@ -7,9 +7,10 @@ from pytest_httpserver import HTTPServer
 from webhook_receiver import Receiver
 
 
-@pytest.fixture(autouse=True)
-def loopback_allowed(app):
-    app.config["ARBOR_OUTBOUND_ALLOW"] = "127.0.0.1"
+@pytest.fixture
+def app_config():
+    """The loopback test servers are allow-listed for these apps (a test may parametrize `app_config` to {})."""
+    return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1"}
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def worker_env(app) -> dict:
     env = {**os.environ, "ARBOR_DATA": app.config["ARBOR_DATA"], "REDIS_URL": app.config["REDIS_URL"],
            "ARBOR_REDIS_PREFIX": app.config["ARBOR_REDIS_PREFIX"], "SECRET_KEY": app.config["SECRET_KEY"],
-           "ARBOR_OUTBOUND_ALLOW": "127.0.0.1"}
+           "OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1"}
     options = app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}).get("connect_args", {}).get("options")
     if options:  # PostgreSQL: the test's own schema, through libpq's environment
         env["PGOPTIONS"] = options

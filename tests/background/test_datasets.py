@@ -44,7 +44,6 @@ def test_a_periodic_pull_maps_the_source_and_runs_again_after_its_interval(app, 
     httpserver.expect_request("/branches").respond_with_json({"data": BRANCHES})
     define(app, source_url=httpserver.url_for("/branches"), mapping={**MAPPING, "rows": "data"},
            interval_seconds=600)
-    app.config["ARBOR_OUTBOUND_ALLOW"] = "127.0.0.1"
     assert "runtime.datasets.pull.pull_due" in periodic.queue_due(app)
     with app.app_context():
         assert pull.pull_due() == 1
@@ -68,7 +67,6 @@ def test_a_periodic_pull_maps_the_source_and_runs_again_after_its_interval(app, 
 def test_a_bad_source_keeps_the_old_rows_and_says_why(app, finder, httpserver, answer, error):
     httpserver.expect_request("/good").respond_with_json(BRANCHES)
     httpserver.expect_request("/bad").respond_with_data(**answer)
-    app.config["ARBOR_OUTBOUND_ALLOW"] = "127.0.0.1"
     dataset_id = define(app, source_url=httpserver.url_for("/good"), mapping=MAPPING)
     with app.app_context():
         assert pull.pull(dataset_id) == "3 rows"
@@ -81,7 +79,6 @@ def test_a_bad_source_keeps_the_old_rows_and_says_why(app, finder, httpserver, a
 def test_a_source_with_too_many_rows_is_refused(app, finder, httpserver, monkeypatch):
     monkeypatch.setattr(store, "MAX_ROWS", 2)  # two million rows, scaled down: the same rule
     httpserver.expect_request("/many").respond_with_json(BRANCHES)
-    app.config["ARBOR_OUTBOUND_ALLOW"] = "127.0.0.1"
     dataset_id = define(app, source_url=httpserver.url_for("/many"), mapping=MAPPING)
     with app.app_context():
         assert pull.pull(dataset_id) == "failed"
@@ -90,7 +87,6 @@ def test_a_source_with_too_many_rows_is_refused(app, finder, httpserver, monkeyp
 
 def test_pull_on_change_pulls_now_in_the_background(app, finder, jobs, httpserver):
     httpserver.expect_request("/branches").respond_with_json(BRANCHES)
-    app.config["ARBOR_OUTBOUND_ALLOW"] = "127.0.0.1"
     define(app, source_url=httpserver.url_for("/branches"), mapping=MAPPING)
     with app.app_context():
         pull.request_pull("finder", "branches")
@@ -157,3 +153,37 @@ def test_a_missing_dataset_gives_an_empty_list_and_a_logged_error(app, finder, c
         conversation, _ = start_conversation("finder", "u1", "test", data={"here": {"latitude": 50, "longitude": 14}})
         handle(conversation.id, Input.message("hi"))
     assert "has no dataset 'branches'" in caplog.text
+
+
+@pytest.mark.parametrize("app_config", [{}])  # no allow-list
+@pytest.mark.parametrize("source, reason", [
+    ("http://10.0.0.5/branches.json", "10.0.0.5: a private address"),
+    ("http://169.254.169.254/latest/meta-data/", "169.254.169.254: a link-local (cloud metadata) address"),
+    (None, "a loopback address"),  # the test server itself, which the other tests allow-list
+])
+def test_a_source_on_our_own_network_is_refused_and_the_reason_kept(app, finder, httpserver, source, reason):
+    httpserver.expect_request("/branches").respond_with_json(BRANCHES)
+    dataset_id = define(app, source_url=source or httpserver.url_for("/branches"), mapping=MAPPING)
+    with app.app_context():
+        assert pull.pull(dataset_id) == "failed"
+        error = store.get("finder", "branches").error
+    assert reason in error and "OUTBOUND_ALLOW_HOSTS" in error and httpserver.log == []
+
+
+def test_a_source_larger_than_the_limit_is_refused(app, finder, httpserver, monkeypatch):
+    monkeypatch.setattr(pull, "MAX_BYTES", 300)  # 512 MB, scaled down: the same rule
+    httpserver.expect_request("/big").respond_with_json(BRANCHES * 5)
+    dataset_id = define(app, source_url=httpserver.url_for("/big"), mapping=MAPPING)
+    with app.app_context():
+        assert pull.pull(dataset_id) == "failed"
+        assert "at most 300 bytes is read" in store.get("finder", "branches").error
+
+
+def test_a_big_csv_source_is_read_from_the_download(app, finder, httpserver):
+    lines = ["id,name,lat,lon,tags"] + [f"{i},Branch {i},50.0,14.4,atm" for i in range(20000)]
+    httpserver.expect_request("/branches.csv").respond_with_data("\n".join(lines), content_type="text/csv")
+    mapping = {"key": "id", "latitude": "lat", "longitude": "lon", "tags": "tags", "fields": {"name": "name"}}
+    dataset_id = define(app, source_url=httpserver.url_for("/branches.csv"), mapping=mapping)
+    with app.app_context():
+        assert pull.pull(dataset_id) == "20000 rows"
+        assert query.find("finder", "branches", tags=["atm"], limit=1)[0]["name"].startswith("Branch")

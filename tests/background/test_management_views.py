@@ -59,7 +59,6 @@ def test_not_json_unknown_dataset_and_no_source(api):
 
 def test_pull_on_change_is_queued(api, app, jobs, httpserver):
     httpserver.expect_request("/src").respond_with_json([{"id": 1, "name": "One"}])
-    app.config["ARBOR_OUTBOUND_ALLOW"] = "127.0.0.1"
     from runtime.datasets import store
 
     with app.app_context():

@@ -24,7 +24,7 @@ def texts(app, conversation_id: str) -> list[str]:
 def start(app, bots) -> str:
     bots.load("loyalty-transfer")
     with app.app_context():
-        conversation, _ = start_conversation("loyalty-transfer", "u1", "test")
+        conversation, _ = start_conversation("loyalty-transfer", "u1", "webchat")
         return conversation.id
 
 
@@ -107,7 +107,7 @@ def test_a_timer_started_while_redis_is_away_still_fires(app, bots, jobs):
     bots.load("loyalty-transfer")
     away = create_app({**app.config, "REDIS_URL": "redis://127.0.0.1:9/0", "AUTO_MIGRATE": False})
     with away.app_context():
-        conversation, _ = start_conversation("loyalty-transfer", "u1", "test")  # the turn works all the same
+        conversation, _ = start_conversation("loyalty-transfer", "u1", "webchat")  # the turn works all the same
     with app.app_context():
         timer = db.session.get(timers.ConversationTimer, (conversation.id, "t2"))
         timer.due -= timedelta(minutes=20)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -40,7 +42,7 @@ def subscribe(app, receiver, events=("message.received", "message.sent", "event"
 
 def chat(app, name="Eva") -> str:
     with app.app_context():
-        conversation, _ = start_conversation("hooked", "u1", "test")
+        conversation, _ = start_conversation("hooked", "u1", "webchat")  # not "test": that channel announces nothing
         handle(conversation.id, Input.message(name))
         return conversation.id
 
@@ -97,10 +99,47 @@ def test_a_receiver_redirecting_to_a_private_address_is_not_followed(app, bot, j
     assert len(first["attempts"]) == 1  # not retried: a configuration to fix
 
 
-def test_an_address_on_our_own_network_is_refused(app, bot):
-    app.config["ARBOR_OUTBOUND_ALLOW"] = ""
-    with app.app_context(), pytest.raises(subscriptions.SubscriptionError, match="private, loopback"):
-        subscriptions.create("hooked", "http://127.0.0.1:9/hook", ["message.sent"])
+@pytest.mark.parametrize("app_config", [{}])  # no allow-list
+@pytest.mark.parametrize("url, kind", [
+    ("http://169.254.169.254/latest/meta-data/", "a link-local (cloud metadata)"),
+    ("http://10.0.0.5/hook", "a private"),
+    ("http://127.0.0.1:9/hook", "a loopback")])
+def test_an_address_on_our_own_network_is_refused(app, bot, url, kind):
+    with app.app_context(), pytest.raises(subscriptions.SubscriptionError,
+                                          match=re.escape(f"{kind} address") + ".*OUTBOUND_ALLOW_HOSTS"):
+        subscriptions.create("hooked", url, ["message.sent"])
+
+
+class TestAHostThatMovesToOurNetwork:
+    """A host name that passed the check when subscribed, then resolves to a private address (DNS rebinding):
+    the guarded session checks each connection after DNS, so the delivery is refused and the reason recorded."""
+
+    DNS: dict[str, str] = {}
+
+    @staticmethod
+    def resolve(host, port, *args):
+        if host in TestAHostThatMovesToOurNetwork.DNS:
+            return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (TestAHostThatMovesToOurNetwork.DNS[host], port))]
+        return socket.getaddrinfo(host, port, *args)
+
+    @pytest.fixture
+    def app_config(self):
+        self.DNS["hooks.example.test"] = "127.0.0.1"
+        yield {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1", "INTEGRATIONS_RESOLVER": self.resolve}
+        self.DNS.clear()
+
+    def test_the_delivery_is_refused_with_the_reason(self, app, bot, jobs, receiver):
+        url = receiver.url.replace("127.0.0.1", "hooks.example.test")
+        with app.app_context():
+            made = subscriptions.create("hooked", url, ["message.received"])
+        assert made.subscription["status"] == "active"  # allowed: loopback is on the allow-list
+        self.DNS["hooks.example.test"] = "10.0.0.5"
+        chat(app)
+        jobs.drain()
+        entry, = log(app, made)
+        error = entry["attempts"][0]["error"]
+        assert entry["attempts"][0]["status"] is None and receiver.requests == []
+        assert "hooks.example.test (10.0.0.5): a private address" in error and "OUTBOUND_ALLOW_HOSTS" in error
 
 
 def test_a_failing_receiver_is_retried_four_times_over_the_hour_with_the_same_webhook_id(app, bot, jobs, receiver):
@@ -212,7 +251,7 @@ def test_a_receiver_answering_after_six_seconds_has_failed(app, bot, jobs, recei
     chat(app)
     jobs.drain()
     entry, = log(app, made)
-    assert entry["status"] == "pending" and "within 5 s" in entry["attempts"][0]["error"]
+    assert entry["status"] == "pending" and "within the timeout (5 s)" in entry["attempts"][0]["error"]
     jobs.drain(until=later(2))
     assert [d["status"] for d in log(app, made)] == ["delivered"]
 

@@ -68,8 +68,12 @@ def test_dataset_query_over_a_million_rows(app):
 
 
 @pytest.fixture
+def app_config():
+    return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1"}
+
+
+@pytest.fixture
 def receiver(app):
-    app.config["ARBOR_OUTBOUND_ALLOW"] = "127.0.0.1"
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield Receiver(server)
@@ -98,7 +102,7 @@ def test_webhook_deliveries_per_second_with_two_workers(app, jobs, receiver):
         started = time.perf_counter()
         with app.app_context():
             for i in range(conversations):
-                conversation, _ = start_conversation("hooked", f"u{i}", "test")  # 1 message sent
+                conversation, _ = start_conversation("hooked", f"u{i}", "webchat")  # 1 message sent
                 handle(conversation.id, Input.message(f"user {i}"))  # 1 received, 1 sent
         until(lambda: len(receiver.requests) >= 3 * conversations, seconds=600)
         elapsed = time.perf_counter() - started

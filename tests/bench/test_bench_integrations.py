@@ -73,7 +73,7 @@ def ping_url():
 def test_sync_integration_step_overhead(database, tmp_path, ping_url):
     url = ping_url
     app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "bench",
-                      "INTEGRATIONS_ALLOW_HOSTS": "127.0.0.1 ::1", **database})
+                      "OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1", **database})
     raw_session = requests.Session()
     raw_session.trust_env = False
     with app.app_context():

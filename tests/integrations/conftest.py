@@ -14,7 +14,7 @@ ALLOW_TEST_SERVERS = "127.0.0.1 ::1"
 
 @pytest.fixture
 def app_config():
-    return {"INTEGRATIONS_ALLOW_HOSTS": ALLOW_TEST_SERVERS}
+    return {"OUTBOUND_ALLOW_HOSTS": ALLOW_TEST_SERVERS}
 
 
 @pytest.fixture

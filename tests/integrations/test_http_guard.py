@@ -23,7 +23,7 @@ LOCAL = Guard.from_setting("127.0.0.1")
     ("http://localhost:9/", "loopback"),
 ])
 def test_non_public_addresses_are_refused_without_the_allow_list(url, kind):
-    with pytest.raises(Refused, match=re.escape(f"a {kind} address") + ".*INTEGRATIONS_ALLOW_HOSTS"):
+    with pytest.raises(Refused, match=re.escape(f"a {kind} address") + ".*OUTBOUND_ALLOW_HOSTS"):
         HttpSession(Guard()).request("GET", url)
 
 
@@ -78,6 +78,37 @@ def test_redirects_are_followed_and_drop_the_body_on_303(httpserver):
     httpserver.expect_request("/created/7", method="GET").respond_with_json({"id": 7})
     answer = HttpSession(LOCAL).request("POST", httpserver.url_for("/create"), json_body={"a": 1})
     assert answer.json() == {"id": 7} and answer.history == [httpserver.url_for("/create")]
+
+
+def test_a_caller_that_must_not_follow_redirects_gets_the_redirect_itself(httpserver):
+    """Outgoing webhooks: a 3xx is the receiver's answer, never a hop (the target is not even resolved)."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data(
+        "", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"})
+    answer = HttpSession(LOCAL).request("POST", httpserver.url_for("/hook"), data=b"{}", follow_redirects=False)
+    assert (answer.status, answer.headers["Location"], answer.history) == (
+        302, "http://169.254.169.254/latest/meta-data/", [])
+    assert len(httpserver.log) == 1
+
+
+@pytest.mark.parametrize("url", ["http://10.0.0.5/hook", "http://169.254.169.254/latest/meta-data/"])
+def test_a_saved_address_is_checked_early_and_passes_when_allow_listed(url):
+    """`check_url` is what a webhook subscription runs when saved; it resolves but does not connect."""
+    with pytest.raises(Refused, match="OUTBOUND_ALLOW_HOSTS"):
+        Guard().check_url(url)
+    assert Guard.from_setting("10.0.0.0/8, 169.254.169.254").check_url(url) is None
+    with pytest.raises(Refused, match="not an http\\(s\\) address"):
+        Guard().check_url("ftp://example.com/x")
+
+
+def test_a_download_goes_to_the_file_within_its_own_size_limit(httpserver, tmp_path):
+    """Dataset pulls: a big file is written chunk by chunk, with a limit of the caller's, not the session's."""
+    httpserver.expect_request("/data.csv").respond_with_data(b"a,b\n" + b"1,2\n" * 100_000)
+    session = HttpSession(LOCAL, max_bytes=1000)
+    with open(tmp_path / "data.csv", "w+b") as file:
+        answer = session.download(httpserver.url_for("/data.csv"), file, timeout=10, max_bytes=10 * 2**20)
+        assert answer.status == 200 and answer.content == b"" and file.tell() == 4 + 4 * 100_000
+    with open(tmp_path / "small.csv", "w+b") as file, pytest.raises(TooBig, match="at most 1000 bytes is read"):
+        session.download(httpserver.url_for("/data.csv"), file, timeout=10, max_bytes=1000)
 
 
 def test_other_schemes_are_refused():
