@@ -15,6 +15,7 @@ from runtime.datasets import store
 from runtime.extensions import db
 from runtime.jobs import enqueue
 from runtime.steps.base import Input
+from runtime.store import bot_access
 from runtime.store.bots import import_bot
 from runtime.store.conversations import handle, start_conversation
 
@@ -29,9 +30,10 @@ BRANCHES[0]["name"] = "<script>alert(2)</script>"
 MAPPING = '{"key": "id", "latitude": "gps.lat", "longitude": "gps.lng", "tags": "kinds", "fields": {"name": "name"}}'
 
 
-@pytest.fixture(autouse=True)
-def loopback_allowed(app):
-    app.config["ARBOR_OUTBOUND_ALLOW"] = "127.0.0.1"
+@pytest.fixture
+def app_config():
+    """The receivers and sources of these tests listen on loopback, which outbound calls refuse unless allowed."""
+    return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1"}
 
 
 @pytest.fixture
@@ -47,8 +49,12 @@ def admin(app, client) -> Designer:
 
 
 @pytest.fixture
-def editor(app) -> Designer:
-    return Designer(app, app.test_client()).sign_in("editor@example.com", role="editor")
+def editor(app, bot) -> Designer:
+    signed_in = Designer(app, app.test_client()).sign_in("editor@example.com", role="editor")
+    with app.app_context():
+        bot_access.grant("hooked", "editor@example.com")  # a bot imported outside the designer is for admins
+        db.session.remove()
+    return signed_in
 
 
 @pytest.fixture

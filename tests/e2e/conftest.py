@@ -66,7 +66,9 @@ class Live:
 @pytest.fixture(scope="session")
 def live(tmp_path_factory) -> Iterator[Live]:
     app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path_factory.mktemp("arbor")), "SECRET_KEY": "e2e",
-                      "WEBCHAT_TOKEN_RATE_LIMIT": "1000 per minute"})
+                      "WEBCHAT_TOKEN_RATE_LIMIT": "1000 per minute",
+                      # the outside systems of these tests (webhook receivers) listen on loopback
+                      "OUTBOUND_ALLOW_HOSTS": "127.0.0.1"})
     with serving(app) as url:
         with app.app_context():
             bots = [*import_examples(ROOT / "examples"), import_bot(json.loads(KIT.read_text()), publish=True).id]

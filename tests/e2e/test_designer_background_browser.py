@@ -22,8 +22,7 @@ PASSWORD = "an admin's password"
 
 
 @pytest.fixture
-def receiver(live, monkeypatch):
-    monkeypatch.setitem(live.app.config, "ARBOR_OUTBOUND_ALLOW", "127.0.0.1")
+def receiver(live):
     server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     server.start()
     yield Receiver(server)
