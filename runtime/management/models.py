@@ -1,19 +1,17 @@
 """The management API's tables: function keys, and the logs its exports read (snapshots, e-mails, SMS, clicks).
 
-Log rows keep `bot_id` and `user_id` as plain columns without foreign keys, like the NLP log: a log
-outlives the user it names (a `clear-data` step, a deleted conversation) and is written on hot paths.
-Each log has an index on (bot_id, timestamp), the order and range its export reads.
+The logs share their first columns and index through `LogRow` (see there why they have no foreign keys).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.extensions import db
-from runtime.store.models import BigId, UTCDateTime, utcnow
+from runtime.store.models import BigId, LogRow, UTCDateTime, utcnow
 
 
 class FunctionKey(db.Model):
@@ -30,30 +28,20 @@ class FunctionKey(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-class UserDataSnapshot(db.Model):
+class UserDataSnapshot(LogRow, db.Model):
     """The user data a `clear-data` step kept before clearing it (the `userDataSnapshot` export)."""
 
     __tablename__ = "user_data_snapshots"
-    __table_args__ = (Index(None, "bot_id", "timestamp"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    bot_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(255))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     step_id: Mapped[str | None] = mapped_column(String(200))
     data: Mapped[dict] = mapped_column(JSON)
 
 
-class OutgoingEmail(db.Model):
+class OutgoingEmail(LogRow, db.Model):
     """An e-mail an `email` step sent (or is sending): the `outgoingEmail` export and the job's state."""
 
     __tablename__ = "outgoing_emails"
-    __table_args__ = (Index(None, "bot_id", "timestamp"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    bot_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(255))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     step_id: Mapped[str | None] = mapped_column(String(200))
     sender: Mapped[str | None] = mapped_column(String(320))
     recipients: Mapped[list] = mapped_column(JSON)
@@ -65,16 +53,11 @@ class OutgoingEmail(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-class OutgoingSms(db.Model):
+class OutgoingSms(LogRow, db.Model):
     """A text message an `sms` step sent (or is sending) through the bot's provider: the `outgoingSms` export."""
 
     __tablename__ = "outgoing_sms"
-    __table_args__ = (Index(None, "bot_id", "timestamp"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    bot_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(255))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     step_id: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str | None] = mapped_column(String(32))  # the channel of the conversation that sent it
     provider: Mapped[str] = mapped_column(String(50))
@@ -87,16 +70,11 @@ class OutgoingSms(db.Model):
     error: Mapped[str | None] = mapped_column(Text)
 
 
-class UrlClick(db.Model):
+class UrlClick(LogRow, db.Model):
     """A click on a URL button, logged by the tracking redirect (the `urlTracker` export)."""
 
     __tablename__ = "url_clicks"
-    __table_args__ = (Index(None, "bot_id", "timestamp"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    bot_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(255))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     step_id: Mapped[str | None] = mapped_column(String(200))
     domain: Mapped[str] = mapped_column(String(255))
     url: Mapped[str] = mapped_column(Text)

@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from runtime.extensions import db
 
@@ -165,17 +165,29 @@ class TranscriptEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
-class NlpLogEntry(db.Model):
-    """A user input the bot did not understand (exported as the `nlpLog`, reviewed to improve the bot)."""
+class LogRow:
+    """The columns every exported log shares: a row id, the bot and the user it is about, and when.
 
-    __tablename__ = "nlp_log"
-    __table_args__ = (Index(None, "bot_id", "timestamp"),)
+    Plain columns without foreign keys: a log outlives the user it names (a `clear-data` step, a deleted
+    conversation) and is written on hot paths. Indexed by (bot_id, timestamp), the order and range exports read.
+    """
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     bot_id: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[str] = mapped_column(String(255))
-    conversation_id: Mapped[str] = mapped_column(String(32))
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple:
+        return (Index(None, "bot_id", "timestamp"),)
+
+
+class NlpLogEntry(LogRow, db.Model):
+    """A user input the bot did not understand (exported as the `nlpLog`, reviewed to improve the bot)."""
+
+    __tablename__ = "nlp_log"
+
+    conversation_id: Mapped[str] = mapped_column(String(32))
     dialog_id: Mapped[str | None] = mapped_column(String(200))
     step_id: Mapped[str | None] = mapped_column(String(200))
     step_type: Mapped[str | None] = mapped_column(String(50))
@@ -186,18 +198,13 @@ class NlpLogEntry(db.Model):
     processed: Mapped[bool] = mapped_column(default=False)
 
 
-class FuzzyQaLogEntry(db.Model):
+class FuzzyQaLogEntry(LogRow, db.Model):
     """One FAQ match: what the user typed, the best question (`intent`) and its score, whether it was
     answered, and the other candidates with their scores (exported as the `fuzzyQuestionAnswerLog`)."""
 
     __tablename__ = "fuzzy_qa_log"
-    __table_args__ = (Index(None, "bot_id", "timestamp"),)
 
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    bot_id: Mapped[str] = mapped_column(String(64))
-    user_id: Mapped[str] = mapped_column(String(255))
     conversation_id: Mapped[str] = mapped_column(String(32))
-    timestamp: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     intent: Mapped[str | None] = mapped_column(String(500))
     score: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
