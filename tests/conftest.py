@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 from golden import load_doc
 from jobs import Jobs
+from pytest_httpserver import HTTPServer
+from webhook_receiver import Receiver
 
 from app import create_app, normalize_database_url
 from runtime.extensions import db
@@ -113,3 +115,15 @@ def bots(app):
 def jobs(app):
     """The test app's background jobs: `jobs.drain()` runs them in this process (see tests/jobs.py)."""
     return Jobs(app)
+
+
+@pytest.fixture
+def receiver():
+    """A webhook receiver on loopback (tests/webhook_receiver.py): what it got, and answers set on demand."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    made = Receiver(server)
+    yield made
+    made.release.set()
+    server.clear()
+    server.stop()

@@ -8,8 +8,6 @@ import re
 
 import pytest
 from designer_client import Designer
-from pytest_httpserver import HTTPServer
-from webhook_receiver import Receiver
 
 from runtime.datasets import store
 from runtime.extensions import db
@@ -56,16 +54,6 @@ def editor(app, bot) -> Designer:
         db.session.remove()
     return signed_in
 
-
-@pytest.fixture
-def receiver():
-    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
-    server.start()
-    made = Receiver(server)
-    yield made
-    made.release.set()
-    server.clear()
-    server.stop()
 
 
 def chat(app, text: str = "Eva") -> None:
