@@ -10,8 +10,10 @@ from __future__ import annotations
 import base64
 import smtplib
 import ssl
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import Any
 
 from rq import Retry
 
@@ -27,34 +29,30 @@ TIMEOUT = 15  # seconds for one SMTP session or provider call
 
 def send_email(email_id: int) -> str:
     """Send one logged e-mail through its bot's SMTP server."""
-    row = db.session.get(OutgoingEmail, email_id)
-    if row is None or row.status == "sent":
-        return "nothing to send"
-    row.attempts += 1
-    try:
-        server = outbox_settings.settings(row.bot_id, "smtp")
-        _deliver(server, _message(row, server))
-    except Exception as e:  # noqa: BLE001 - recorded on the row, then raised again for RQ's retry
-        _failed(row, f"{type(e).__name__}: {e}")
-        raise
-    row.status, row.error = "sent", None
-    db.session.commit()
-    return "sent"
+    return _attempt(OutgoingEmail, email_id, "smtp", lambda row, server: _deliver(server, _message(row, server)))
 
 
 def send_sms(sms_id: int) -> str:
     """Send one logged text message to each of its numbers through the bot's provider (Twilio's Messages API)."""
-    row = db.session.get(OutgoingSms, sms_id)
+    def post(row: OutgoingSms, provider: dict) -> None:
+        row.provider_id = ",".join(_post_sms(provider, number, row.message) for number in row.recipients)[:100]
+
+    return _attempt(OutgoingSms, sms_id, "sms", post)
+
+
+def _attempt(model: type, row_id: int, kind: str, send: Callable[[Any, dict], object]) -> str:
+    """One try at sending a logged row with the bot's `kind` settings: counted, and its failure recorded on the
+    row and raised again, so RQ retries it; a row already sent (a retried job) is not sent twice."""
+    row = db.session.get(model, row_id)
     if row is None or row.status == "sent":
         return "nothing to send"
     row.attempts += 1
     try:
-        provider = outbox_settings.settings(row.bot_id, "sms")
-        sent = [_post_sms(provider, number, row.message) for number in row.recipients]
+        send(row, outbox_settings.settings(row.bot_id, kind))
     except Exception as e:  # noqa: BLE001 - recorded on the row, then raised again for RQ's retry
         _failed(row, f"{type(e).__name__}: {e}")
         raise
-    row.status, row.error, row.provider_id = "sent", None, ",".join(sent)[:100]
+    row.status, row.error = "sent", None
     db.session.commit()
     return "sent"
 

@@ -25,15 +25,21 @@ MAX_RECIPIENTS = 50
 
 
 def run(step: dict, ctx: Context) -> Outcome:
-    recipients = addresses(ctx.render(step["to"]))
-    if not recipients:
-        ctx.log({"kind": "error", "message": f"The e-mail step has no recipient: 'to' rendered empty "
-                                             f"({step['to'][:80]!r}); nothing sent."})
-        return Next()
-    ctx.effect({"type": "email.send", "step": step["id"], "to": recipients[:MAX_RECIPIENTS],
-                "subject": ctx.render(step["subject"]).replace("\n", " ").strip(), "body": ctx.render(step["body"]),
-                "replyTo": ctx.render(step["replyTo"]).strip() if step.get("replyTo") else None})
+    recipients = recipients_of(step, ctx, "The e-mail step has no recipient", MAX_RECIPIENTS)
+    if recipients:
+        ctx.effect({"type": "email.send", "step": step["id"], "to": recipients,
+                    "subject": ctx.render(step["subject"]).replace("\n", " ").strip(),
+                    "body": ctx.render(step["body"]),
+                    "replyTo": ctx.render(step["replyTo"]).strip() if step.get("replyTo") else None})
     return Next()
+
+
+def recipients_of(step: dict, ctx: Context, missing: str, limit: int) -> list[str]:
+    """The step's `to`, rendered and split at commas and semicolons, at most `limit`; none is a logged error."""
+    found = addresses(ctx.render(step["to"]))
+    if not found:
+        ctx.log({"kind": "error", "message": f"{missing}: 'to' rendered empty ({step['to'][:80]!r}); nothing sent."})
+    return found[:limit]
 
 
 def addresses(text: str) -> list[str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from . import schema
 from .base import Context, Next, Outcome
-from .email import addresses
+from .email import recipients_of
 
 TYPE = "sms"
 TITLE = "Send an SMS"
@@ -19,13 +19,9 @@ MAX_RECIPIENTS = 20
 
 
 def run(step: dict, ctx: Context) -> Outcome:
-    numbers = addresses(ctx.render(step["to"]))
-    if not numbers:
-        ctx.log({"kind": "error", "message": f"The SMS step has no number to send to: 'to' rendered empty "
-                                             f"({step['to'][:80]!r}); nothing sent."})
-        return Next()
-    ctx.effect({"type": "sms.send", "step": step["id"], "to": numbers[:MAX_RECIPIENTS],
-                "text": ctx.render(step["text"])})
+    numbers = recipients_of(step, ctx, "The SMS step has no number to send to", MAX_RECIPIENTS)
+    if numbers:
+        ctx.effect({"type": "sms.send", "step": step["id"], "to": numbers, "text": ctx.render(step["text"])})
     return Next()
 
 
