@@ -1,18 +1,15 @@
 """Issue 5's designer parts in real Chromium: a designer sets up an integration from the catalog, adds the step by
 its form, tries the call, publishes, converses in the preview, and finds the call in the integration log. The
-outside API is a local pytest-httpserver, allow-listed for this app only."""
+outside API is a local pytest-httpserver on loopback, which the suite's live app allow-lists."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from conftest import Live, serving
 from playwright.sync_api import Page, expect
 from test_designer_browser import add_step, fill, saved, sign_in
 
-from app import create_app
 from runtime.extensions import db
 from runtime.store.accounts import create_user
 
@@ -21,33 +18,22 @@ PASSWORD = "a newcomer's password"
 TOKEN = "tok-BROWSER-77d1e0"
 
 
-@pytest.fixture(scope="module")
-def live_api(tmp_path_factory) -> Iterator[Live]:
-    """A live Arbor whose integrations may reach the loopback test server."""
-    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path_factory.mktemp("arbor-int")), "SECRET_KEY": "e2e",
-                      "INTEGRATIONS_ALLOW_HOSTS": "127.0.0.1"})
-    with serving(app) as url:
-        yield Live(app, url)
-    with app.app_context():
-        db.engine.dispose()
-
-
 @pytest.fixture
-def designer_email(live_api) -> str:
+def designer_email(live) -> str:
     email = f"int-{uuid.uuid4().hex[:8]}@example.com"
-    with live_api.app.app_context():
+    with live.app.app_context():
         create_user(email, PASSWORD, "editor")
         db.session.remove()
     return email
 
 
-def test_configure_try_publish_converse_and_read_the_log(live_api, page: Page, designer_email, httpserver,
+def test_configure_try_publish_converse_and_read_the_log(live, page: Page, designer_email, httpserver,
                                                           tmp_path):
     page.set_default_timeout(10000)
     httpserver.expect_request("/api", headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_data("", 404)
     httpserver.expect_request("/api/orders/42", headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_json(
         {"id": 42, "state": "shipped"})
-    sign_in(page, live_api.url, designer_email)
+    sign_in(page, live.url, designer_email)
     page.get_by_role("button", name="New bot").click()
     page.get_by_label("Name").fill("Order desk")
     page.get_by_role("button", name="Create bot").click()
