@@ -134,6 +134,34 @@ def integration_save(bot_id: str):
     return redirect(url_for("designer.integration_edit", bot_id=bot_id, name=name, saved=1))
 
 
+@bp.post("/bots/<bot_id>/integrations/<name>/delete")
+def integration_delete(bot_id: str, name: str):
+    """Take the integration out of the draft, unless steps still call it (they would break on publish).
+
+    Its secrets stay: the published version may still call it until the draft is published, and an undo brings
+    the integration back; Settings removes secrets."""
+    get_bot_or_404(bot_id)
+
+    def change(draft: dict) -> None:
+        if name not in (draft.get("integrations") or {}):
+            raise Refused(404, f"This bot has no integration named '{name}'.")
+        users = [step["id"] for _, step in tree.all_steps(draft)
+                 if step.get("type") == "integration" and step.get("use") == name]
+        if users:
+            raise Refused(422, f"Steps still call '{name}' ({', '.join(users[:5])}{'…' if len(users) > 5 else ''}): "
+                               "delete them or pick another integration in them first.")
+        del draft["integrations"][name]
+
+    try:
+        drafting.edit(bot_id, f"Delete the integration {name}", change)
+    except Refused as e:
+        doc, _ = drafting.current(bot_id)
+        if name not in (doc.get("integrations") or {}):
+            return answer(e.message, status=e.status)
+        return _form_page(bot_id, name, doc["integrations"][name], e.status, e.message)
+    return redirect(url_for("designer.integration_list", bot_id=bot_id, deleted=name))
+
+
 @bp.post("/bots/<bot_id>/integrations/<name>/test")
 def integration_test(bot_id: str, name: str):
     """"Test connection" (htmx): the saved integration's address reached with its auth, in words."""

@@ -2,7 +2,9 @@
 
 Used for integration steps (the template's input schema) and for the parts of step forms that are
 lists of objects (a message's buttons, a carousel's cards, FAQ questions). Knows string, number,
-integer, boolean, enum, object and array, with `title`, `description`, `default` and `writeOnly`.
+integer, boolean, enum, object and array, with `title`, `description`, `default` and `writeOnly`. An object
+with free keys and plain values (HTTP headers, query parameters) is edited as `Name: value` lines, one with any
+values as JSON.
 Field names are dotted paths (`params.address.city`, `buttons.0.title`); a list carries its length in
 `<name>._count`. A `writeOnly` value is never sent back to the page: an empty field keeps it.
 Properties the form does not show (a branch's steps, unknown keys) are kept as they were.
@@ -22,7 +24,7 @@ MAX_ITEMS = 100
 @dataclass
 class Field:
     name: str
-    kind: str  # text | number | integer | checkbox | select | object | array | lines | json | secret
+    kind: str  # text | number | integer | checkbox | select | object | pairs | array | lines | json | secret
     label: str
     help: str = ""
     value: Any = None
@@ -51,11 +53,25 @@ def kind_of(schema: dict) -> str:
     if schema.get("writeOnly"):
         return "secret"
     t = schema.get("type")
+    if t == "object" and not schema.get("properties"):
+        free = schema.get("additionalProperties", True)
+        if isinstance(free, dict) and set(_types(free)) <= _SCALARS:
+            return "pairs"  # HTTP headers, query parameters: names and plain values
+        if free is not False:
+            return "json"  # any keys, any values (a record, GraphQL variables)
     if t == "array":
         return "lines" if (schema.get("items") or {}).get("type") == "string" and "enum" not in schema["items"] \
             else "array"
     return {"string": "text", "number": "number", "integer": "integer", "boolean": "checkbox",
             "object": "object"}.get(t, "json")
+
+
+_SCALARS = {"string", "number", "integer", "boolean"}
+
+
+def _types(schema: dict) -> list:
+    t = schema.get("type", "any")
+    return t if isinstance(t, list) else [t]
 
 
 def fields(schema: dict, value: Any, name: str, key: str = "", required: bool = False) -> Field:
@@ -78,6 +94,8 @@ def fields(schema: dict, value: Any, name: str, key: str = "", required: bool = 
         f.value = len(items)
     elif kind == "lines":
         f.value = "\n".join(str(v) for v in value) if isinstance(value, list) else ""
+    elif kind == "pairs":
+        f.value = "\n".join(f"{k}: {v}" for k, v in value.items()) if isinstance(value, dict) else ""
     elif kind == "select":
         f.options = list(schema["enum"])
         f.value = value
@@ -129,6 +147,9 @@ def parse(schema: dict, form: MultiDict, name: str, old: Any, action: tuple[str,
     if kind == "lines":
         lines = [line.strip() for line in raw.splitlines() if line.strip()]
         return lines if lines or required else None
+    if kind == "pairs":
+        pairs = _pairs(name, raw)
+        return pairs if pairs or required else None
     if raw == "" and not required:
         return None
     if kind in ("number", "integer"):
@@ -151,6 +172,20 @@ def parse(schema: dict, form: MultiDict, name: str, old: Any, action: tuple[str,
     return raw
 
 
+def _pairs(name: str, raw: str) -> dict:
+    """`Name: value` lines as an object; the value may hold colons (`Authorization: Bearer {{ token }}`)."""
+    pairs = {}
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        key, colon, value = line.partition(":")
+        if not colon or not key.strip():
+            raise FormError(name, f"Line {number}: write one per line as Name: value (\"{line.strip()[:40]}\" has no "
+                                  "name before a colon).")
+        pairs[key.strip()] = value.strip()
+    return pairs
+
+
 def _present(form: MultiDict, name: str, kind: str) -> bool:
     if kind in ("object", "array"):
         prefix = f"{name}."
@@ -169,7 +204,7 @@ def _blank(schema: dict) -> Any:
     if kind == "object":
         return {k: _blank(schema["properties"][k]) for k in schema.get("required", []) if k in
                 (schema.get("properties") or {})}
-    return {"array": [], "lines": [], "checkbox": False, "number": 0, "integer": 0}.get(kind, "")
+    return {"array": [], "lines": [], "pairs": {}, "checkbox": False, "number": 0, "integer": 0}.get(kind, "")
 
 
 def _int(text: Any, fallback: int) -> int:

@@ -220,3 +220,29 @@ def test_integration_log_lists_calls_filters_and_redacts(designer, httpserver, p
     # The token is redacted everywhere, even where the outside API echoed it back in its body.
     assert all(TOKEN not in text for text in pages)
     assert json.dumps(TOKEN) not in page
+
+
+def test_an_integration_no_step_calls_can_be_deleted_and_its_secrets_stay(designer, app, httpserver, pages):
+    bot_id = designer.create_bot()
+    configure(designer, bot_id, httpserver.url_for("/api"))
+    step = integration_step(designer, bot_id, "/orders")
+    form = get(designer, pages, f"/designer/bots/{bot_id}/integrations/crm")
+    assert 'data-testid="delete-integration"' in form.text
+
+    used = designer.post(f"/designer/bots/{bot_id}/integrations/crm/delete", {"revision": designer.draft(bot_id)[1]})
+    assert used.status_code == 422 and f"Steps still call &#39;crm&#39; ({step})" in used.text
+    assert "crm" in designer.draft(bot_id)[0]["integrations"]
+
+    doc, revision = designer.draft(bot_id)
+    designer.post(f"/designer/bots/{bot_id}/steps/{step}/delete", {"revision": revision})
+    assert all(s.get("use") != "crm" for s in designer.draft(bot_id)[0]["dialogs"][0]["steps"])
+    gone = designer.post(f"/designer/bots/{bot_id}/integrations/crm/delete", {"revision": designer.draft(bot_id)[1]})
+    assert gone.status_code == 302 and "deleted=crm" in gone.headers["Location"]
+    assert "crm" not in (designer.draft(bot_id)[0].get("integrations") or {})
+    listed = get(designer, pages, gone.headers["Location"])
+    assert "The integration crm was deleted from the draft" in listed.text
+    with app.app_context():
+        assert "crm.token" in secrets.names(bot_id)  # the published version may still use it
+    again = designer.post(f"/designer/bots/{bot_id}/integrations/crm/delete", {"revision": designer.draft(bot_id)[1]})
+    assert again.status_code == 404 and "no integration named 'crm'" in again.text
+    assert all(TOKEN not in text for text in pages)

@@ -76,3 +76,25 @@ def test_values_that_do_not_fit_name_their_field(name, raw, message):
     with pytest.raises(FormError) as error:
         parse(SCHEMA, MultiDict({name: raw}), "params", {}, None, True)
     assert error.value.name == name and message in str(error.value)
+
+
+FREE = {"type": "object", "properties": {
+    "headers": {"type": "object", "additionalProperties": {"type": "string"}, "title": "Headers"},
+    "query": {"type": "object", "additionalProperties": {"type": ["string", "number", "boolean"]}},
+    "body": {"type": "object", "title": "Record"},
+}}
+
+
+def test_objects_with_free_keys_are_edited_as_name_value_lines_or_json():
+    old = {"headers": {"Authorization": "Bearer {{ token }}", "X-Trace": "a:b"}, "body": {"name": {"first": "Eva"}}}
+    by_name = {f.name: f for f in fields(FREE, old, "params").children}
+    assert by_name["params.headers"].kind == "pairs" and by_name["params.query"].kind == "pairs"
+    assert by_name["params.headers"].value == "Authorization: Bearer {{ token }}\nX-Trace: a:b"
+    assert by_name["params.body"].kind == "json" and '"first": "Eva"' in by_name["params.body"].value
+
+    posted = form(params__headers="Authorization: Bearer {{ token }}\n\n  Accept :application/json ",
+                  params__query="", params__body='{"name": "Eva"}')
+    assert parse(FREE, posted, "params", old, None, True) == {
+        "headers": {"Authorization": "Bearer {{ token }}", "Accept": "application/json"}, "body": {"name": "Eva"}}
+    with pytest.raises(FormError, match="Line 2: write one per line as Name: value"):
+        parse(FREE, form(params__headers="A: 1\nno colon here"), "params", {}, None, True)
