@@ -33,8 +33,8 @@ def connection(app: Flask | None = None) -> redis.Redis:
 
 
 def limits_storage(app: Flask) -> str:
-    """Where Flask-Limiter counts: REDIS_URL's server (the `limits` package spells a socket `redis+unix`),
-    else the process's memory; the embedded server is not started just for counting."""
+    """Where rate limits count (`runtime.ratelimit`): REDIS_URL's server (the `limits` package spells a
+    socket `redis+unix`), else the process's memory; the embedded server is not started just for counting."""
     url = app.config.get("REDIS_URL")
     if not url:
         return "memory://"

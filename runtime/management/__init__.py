@@ -12,10 +12,8 @@ ARBOR_BASE_URL (the server's public address, for tracked links made outside a re
 from __future__ import annotations
 
 from flask import Flask
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 
-from runtime.jobs import limits_storage
+from runtime import ratelimit
 from runtime.management import api, cli, effects, openapi, tracker  # noqa: F401  (effects: subscribes)
 from runtime.store.conversations import outbound_rewrites
 
@@ -38,11 +36,4 @@ def init_app(app: Flask) -> None:
         outbound_rewrites.append(tracker.tracked)
     app.cli.add_command(cli.keys)
     app.cli.add_command(cli.outbox)
-    # Only refused requests count (deduct_when): a client that keeps guessing keys waits; a working
-    # integration, however busy, is never limited.
-    limiter = Limiter(get_remote_address, app=app, storage_uri=limits_storage(app),
-                      key_prefix=app.config["ARBOR_REDIS_PREFIX"],
-                      strategy="moving-window", headers_enabled=True, swallow_errors=True)
-    limiter.limit(lambda: app.config["MANAGEMENT_AUTH_FAILURE_LIMIT"], deduct_when=lambda r: r.status_code == 401,
-                  error_message="Too many requests with a wrong or missing function key from this address; "
-                                "wait a minute.")(api.bp)
+    ratelimit.init_app(app)

@@ -1,20 +1,32 @@
 """Profile (cProfile) what the core benchmarks time, to find where the time goes.
 
-    .venv/bin/python tests/bench/profile_core.py WHAT [--top N] [--turns N] [--save FILE]
+    .venv/bin/python tests/bench/profile_core.py WHAT [--top N] [--turns N] [--save FILE] [--no-profile] [--switch]
 
 WHAT: validation (warm), validation-cold (schema, templates and expressions compiled anew),
 engine-loop / engine (the loop bot / the generated bot, turns replayed with templates compiled),
-store-loop / store (handle() on SQLite, or on the database DATABASE_URL names).
+store-loop / store (handle() on SQLite, or on the database DATABASE_URL names), directline (the loop
+bot's Direct Line turns as the throughput benchmark makes them, POST an activity then GET from the
+watermark, through the app's WSGI callable: every hook and the whole request path, no HTTP server).
     DATABASE_URL=postgresql://root@127.0.0.1:5432/test .venv/bin/python tests/bench/profile_core.py store-loop
 
 Prints the top functions by own time and by cumulative time; `--save FILE` keeps the raw profile
-(for snakeviz or pstats).
+(for snakeviz or pstats). `--no-profile` runs the same work without the profiler and prints CPU time per
+turn: under callgrind, whose instruction counts are repeatable on a busy machine, the difference between
+two turn counts is the cost of the extra turns:
+    valgrind --tool=callgrind .venv/bin/python tests/bench/profile_core.py directline --no-profile --turns 400
+
+`--switch` (directline): before each request the process hands the CPU to a partner process, which runs a
+little Python and answers, as a server process gives the CPU to the client, the other worker and its own
+poller thread between requests. The same turns then cost what they cost under gunicorn: code that ran
+warm from request to request now starts each one with caches and branch predictors the partner used.
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import io
+import json
 import os
 import pstats
 import sys
@@ -96,6 +108,106 @@ def store_turns(profile: cProfile.Profile, doc: dict, turns: int) -> str:
     return f"handle() x {turns} on {database}"
 
 
+def directline_turns(profile: cProfile.Profile, doc: dict, turns: int, switch: bool = False) -> str:
+    from app import create_app
+    from runtime.channels.directline.secret import reveal
+    from runtime.extensions import db
+    from runtime.store.bots import import_bot
+
+    config = {"ARBOR_DATA": tempfile.mkdtemp(), "SECRET_KEY": "profile" * 6}
+    with _postgres_schema() as schema:
+        app = create_app({**config, **schema})
+        with app.app_context():
+            import_bot(doc, publish=True)
+            secret = reveal(doc["id"])[0]
+            database = db.engine.dialect.name
+            db.session.remove()
+        client = _Switching(app) if switch else _WsgiClient(app)
+        opened = client.call("POST", "/v3/directline/tokens/generate", secret, {})
+        client.auth = opened["token"]
+        url = f"/v3/directline/conversations/{opened['conversationId']}/activities"
+        watermark = client.call("GET", f"{url}?watermark=")["watermark"]
+
+        def turn(n: int) -> None:
+            nonlocal watermark
+            posted = client.call("POST", url, body={"type": "message", "text": f"answer {n}", "from": {"id": "u"},
+                                                    "channelData": {"clientActivityID": f"c{n}"}})
+            answer = client.call("GET", f"{url}?watermark={watermark}")
+            watermark = answer["watermark"]
+            assert any(a.get("replyToId") == posted["id"] for a in answer["activities"]), answer
+
+        for n in range(50):  # warm-up: statements compiled and prepared, pools filled
+            turn(n)
+        profile.runcall(lambda: [turn(n) for n in range(50, 50 + turns)])
+        with app.app_context():
+            db.engine.dispose()
+    if switch:
+        client.stop()
+    return f"Direct Line turns (POST + GET) x {turns} on {database}{', switching per request' if switch else ''}"
+
+
+class _WsgiClient:
+    """Calls the app's WSGI callable with a minimal environ, as a server would; answers are parsed JSON."""
+
+    def __init__(self, app):
+        self.app, self.auth = app, ""
+
+    def call(self, method: str, path: str, auth: str | None = None, body: dict | None = None) -> dict:
+        data = b"" if body is None else json.dumps(body).encode()
+        path, _, query = path.partition("?")
+        environ = {"REQUEST_METHOD": method, "PATH_INFO": path, "QUERY_STRING": query, "SERVER_NAME": "127.0.0.1",
+                   "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+                   "wsgi.input": io.BytesIO(data), "wsgi.errors": sys.stderr, "wsgi.multithread": True,
+                   "wsgi.multiprocess": True, "wsgi.run_once": False, "REMOTE_ADDR": "127.0.0.1",
+                   "HTTP_HOST": "127.0.0.1", "HTTP_AUTHORIZATION": f"Bearer {auth or self.auth}"}
+        if body is not None:
+            environ.update(CONTENT_TYPE="application/json", CONTENT_LENGTH=str(len(data)))
+        status = []
+        chunks = self.app(environ, lambda line, headers, exc_info=None: status.append(line))
+        try:
+            answer = b"".join(chunks)
+        finally:
+            getattr(chunks, "close", lambda: None)()
+        assert status[0].startswith("200"), (status, answer)
+        return json.loads(answer)
+
+
+class _Switching(_WsgiClient):
+    """A _WsgiClient that gives the CPU to a partner process before every request (see --switch)."""
+
+    def __init__(self, app):
+        super().__init__(app)
+        ask, self._asked = os.pipe()
+        self._answered, answer = os.pipe()
+        self._partner = os.fork()
+        if self._partner == 0:  # the partner: a little Python (a sort) for each byte, then the answer
+            os.close(self._asked)
+            while os.read(ask, 1):
+                sorted(range(20_000), key=lambda n: -n)
+                os.write(answer, b".")
+            os._exit(0)
+        os.close(ask)
+        os.close(answer)
+
+    def call(self, *args, **kwargs) -> dict:
+        os.write(self._asked, b".")
+        os.read(self._answered, 1)
+        return super().call(*args, **kwargs)
+
+    def stop(self) -> None:
+        os.close(self._asked)
+        os.waitpid(self._partner, 0)
+
+
+class _Unprofiled:
+    """Stands in for cProfile.Profile with --no-profile: runs the work and reports its CPU time."""
+
+    def runcall(self, work):
+        started = time.process_time()
+        work()
+        self.cpu = time.process_time() - started
+
+
 @contextmanager
 def _postgres_schema():
     """With DATABASE_URL naming PostgreSQL: configuration for a new schema, dropped on the way out."""
@@ -121,21 +233,28 @@ def _postgres_schema():
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["validation", "validation-cold", "engine-loop", "engine", "store-loop",
-                                         "store"])
+                                         "store", "directline"])
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--turns", type=int, default=0)
     parser.add_argument("--dialogs", type=int, default=1000)
     parser.add_argument("--save")
+    parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument("--switch", action="store_true", help="directline: another process runs between requests")
     args = parser.parse_args()
-    doc = loop_bot() if args.what.endswith("-loop") else generate(args.dialogs, 20)
-    profile = cProfile.Profile()
+    doc = loop_bot() if args.what.endswith("-loop") or args.what == "directline" else generate(args.dialogs, 20)
+    profile = _Unprofiled() if args.no_profile else cProfile.Profile()
     started = time.perf_counter()
     if args.what.startswith("validation"):
         title = validation(profile, doc, cold=args.what.endswith("cold"))
     elif args.what.startswith("engine"):
         title = engine_turns(profile, doc, args.turns or 2000)
+    elif args.what == "directline":
+        title = directline_turns(profile, doc, args.turns or 1000, switch=args.switch)
     else:
         title = store_turns(profile, doc, args.turns or (300 if args.what == "store-loop" else 5))
+    if args.no_profile:
+        print(f"{title}: {profile.cpu / (args.turns or 1000) * 1000:.3f} ms CPU a turn")
+        return
     print(f"{title}: {time.perf_counter() - started:.1f} s with setup, under the profiler")
     stats = pstats.Stats(profile)
     if args.save:

@@ -88,7 +88,8 @@ def test_generated_bot_is_realistic(big_doc):
     steps = count_steps(big_doc)
     texts = texts_of(big_doc)
     ids = [step["id"] for step in _all_steps(big_doc)]
-    available = {name for name, module in STEP_TYPES.items() if getattr(module, "AVAILABLE", True)}
+    # A handover waits for a person, whom a benchmark of the bot alone has not got.
+    available = set(STEP_TYPES) - {"handover"}
     assert len(big_doc["dialogs"]) == DIALOGS
     assert all(len(d["steps"]) == STEPS for d in big_doc["dialogs"])
     assert len(ids) == len(set(ids)), "step ids are unique"

@@ -3,7 +3,7 @@ bots (`/b/<bot>/webchat/token`), CORS for both, and the `flask directline` comma
 
 Settings (defaults in `init_app`): DIRECTLINE_TOKEN_TTL (seconds a token lives, 1800),
 DIRECTLINE_MAX_BODY_BYTES (65536), WEBCHAT_TOKEN_RATE_LIMIT (anonymous tokens per client address,
-"20 per minute", see `ratelimit`), DIRECTLINE_CLOCK (a callable giving UNIX seconds; tests move time with it).
+"20 per minute", see `runtime.ratelimit`), DIRECTLINE_CLOCK (a callable giving UNIX seconds; tests move time with it).
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import time
 
 from flask import Flask
 
-from runtime.channels.directline import api, cli, cors, errors, ratelimit, webchat
+from runtime import ratelimit
+from runtime.channels.directline import api, cli, cors, errors, webchat
 
 DEFAULTS = {
     "DIRECTLINE_TOKEN_TTL": 30 * 60,

@@ -3,7 +3,7 @@ origins (see `cors`), so a public bot works with one script tag and no backend o
 
 The answer is that of tokens/generate: the conversation is open and the bot has spoken; the page then
 uses the token with the Direct Line API. Each call opens a conversation, so calls are rate-limited per
-client address (WEBCHAT_TOKEN_RATE_LIMIT, see `ratelimit`). The visitor always gets a new user id:
+client address (WEBCHAT_TOKEN_RATE_LIMIT, see `runtime.ratelimit`). The visitor always gets a new user id:
 an anonymous caller cannot take over another user's data. Sites whose users sign in use the secret from
 their backend instead (tokens/generate with the user's id).
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from runtime.channels.directline import cors, ratelimit, start
+from runtime import ratelimit
+from runtime.channels.directline import cors, start
 from runtime.channels.directline.errors import DirectLineError, json_body, limit_body
 
 bp = Blueprint("webchat", __name__, url_prefix="/b/<bot>/webchat")
@@ -22,7 +23,8 @@ bp.before_request(limit_body)
 @bp.post("/token")
 def token(bot: str) -> dict:
     """Open a conversation for a visitor, if the page's Origin is one the bot allows."""
-    ratelimit.check("Too many new chats from this address; try again in a minute.")
+    ratelimit.hit("webchat-token", "WEBCHAT_TOKEN_RATE_LIMIT",
+                  "Too many new chats from this address; try again in a minute.")
     if not cors.origin_allowed(cors.allowed_origins(bot), request.headers.get("Origin")):
         raise DirectLineError(403, "OriginNotAllowed", f"Bot '{bot}' does not open chats for pages of this origin; "
                                                        f"add it with: flask --app app bots origins {bot} ORIGIN...")
