@@ -20,6 +20,7 @@ _SLOTS = {
     "condition": lambda s: [f"/branches/{i}/steps" for i in range(len(s.get("branches", [])))] + ["/else"],
     "choice": lambda s: [f"/options/{i}/steps" for i in range(len(s.get("options", [])))],
     "wait": lambda s: ["/onEvent", "/onTimeout"],
+    "handover": lambda s: ["/onTimeout"],
 }
 
 

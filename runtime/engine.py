@@ -14,7 +14,7 @@ from typing import Any
 
 from runtime import expressions
 from runtime.botdoc import Bot
-from runtime.steps import STEP_TYPES, UNAVAILABLE
+from runtime.steps import STEP_TYPES
 from runtime.steps.base import End, Enter, Goto, Input, NotUnderstood, Outcome, Wait
 
 MAX_STEPS_PER_TURN = 500
@@ -183,7 +183,7 @@ class _Turn:
         """Stop waiting; a pending timer of the step is cancelled."""
         waiting, self.state["waiting"] = self.state.get("waiting"), None
         step = self.bot.steps.get(waiting["step"]) if waiting else None
-        if step and step.get("timeout") and step["type"] == "wait":
+        if step and step.get("timeout") and getattr(STEP_TYPES[step["type"]], "TIMED", False):
             self.effect({"type": "timer.cancel", "step": step["id"]})
         return waiting
 
@@ -237,11 +237,7 @@ class _Turn:
             step = self.bot.steps[nxt]
             self.state["stack"][-1]["step"] = self.step_id = nxt
             self.out.visited.append(nxt)
-            if step["type"] not in UNAVAILABLE:
-                nxt = self.follow(STEP_TYPES[step["type"]].run(step, self), nxt)
-            else:
-                self.error(f"The '{step['type']}' step is not available in this version of Arbor yet; skipped.")
-                nxt = self.bot.after[nxt]
+            nxt = self.follow(STEP_TYPES[step["type"]].run(step, self), nxt)
 
     def follow(self, outcome: Outcome, step_id: str) -> str | None | _Stop:
         """Where an executor's outcome leads: a step id, None (the dialog ends) or STOP (the turn ends)."""

@@ -183,7 +183,8 @@ header :focus-visible{outline-color:#fff;outline-offset:-3px}
 .msg[data-role=user] .bubble{background:var(--c);border-color:var(--c);color:#fff}
 .bubble a{color:inherit}
 .msg[data-state] .bubble{opacity:.7}
-time,.note{font-size:11px;color:#5c6166}
+time,.note,.agent{font-size:11px;color:#5c6166}
+.agent{font-weight:600}
 .note{align-self:center;text-align:center}
 .failed{border:0;background:none;color:#b3261e;font-size:12px;text-decoration:underline;padding:0}
 .image{max-width:85%;border-radius:calc(var(--r) / 2)}
@@ -590,7 +591,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       if (bubble) {
         bubble.setAttribute('data-state', 'sending');
         this.pending.set(clientId, bubble);
-        this._typing(true);
+        if (!this.withPeople) this._typing(true);
       }
       this._touch();
       let connected = false;
@@ -714,9 +715,18 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       for (const [target, type, fn] of this.listeners) target.addEventListener(type, fn);
     }
 
-    // One activity as a bubble with its attachments and time; returns it, or null if nothing to show.
+    // One activity as a bubble with its attachments and time (an agent's with their name above it), or a
+    // notice (an agent joined or left, the bot is back) as a centred line; returns it, or null if nothing to show.
     _message(activity, role) {
       const data = activity.channelData || {};
+      const arbor = data.arbor || {};
+      // While people have the conversation a sent message shows no typing dots: nobody answers at machine speed.
+      if (arbor.notice || arbor.handover) this.withPeople = arbor.notice ? arbor.notice === 'agent-joined' : true;
+      if (arbor.notice) {
+        const note = el('p', {class: 'note', 'data-testid': 'arbor-notice', 'data-notice': arbor.notice, text: activity.text});
+        this._append(note);
+        return note;
+      }
       const text = data.postBack ? data.title : activity.text;
       const attachments = role === 'bot' ? (activity.attachments || []).map((a) => this._attachment(a)) : [];
       const shown = attachments.filter(Boolean);
@@ -726,7 +736,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       if (text) body.push(markup(el('div', {class: 'bubble'}), text));
       if (activity.attachmentLayout === 'carousel' && shown.length) body.push(this._carousel(shown));
       else body.push(...shown);
-      const row = el('div', {class: 'msg', 'data-testid': 'arbor-message', 'data-role': role}, ...body,
+      const row = el('div', {class: 'msg', 'data-testid': 'arbor-message', 'data-role': role, 'data-agent': arbor.agent},
+        arbor.agent && el('span', {class: 'agent', 'data-testid': 'arbor-agent', text: arbor.agent}), ...body,
         clock(activity.timestamp));
       this._append(row);
       return row;

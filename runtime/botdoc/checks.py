@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from rapidfuzz import utils
 
 from runtime import expressions
-from runtime.steps import EXPRESSIONS, TEMPLATES, UNAVAILABLE, WRITES
+from runtime.steps import EXPRESSIONS, TEMPLATES, WRITES
 from runtime.steps._faq_match import semantic_available
 
 from .problems import Problem
@@ -49,9 +49,6 @@ def check(doc: dict, steps: list[tuple[str, dict, int]]) -> list[Problem]:
             reached.update(step[k] for k in ("dialog", "afterDialog") if isinstance(step.get(k), str))
         if "onError" in step:
             reached.add((step["onError"] or {}).get("dialog"))
-        if kind in UNAVAILABLE:
-            problems.append(Problem(where, f"The '{kind}' step is not available in this version "
-                                           "of Arbor yet; it will be skipped.", "warning"))
         if kind in writes:
             for name in writes[kind](step):
                 written.add(name)

@@ -42,13 +42,15 @@ def search(bot_id: str, *, user: str | None = None, storage: tuple[str, str] | N
 
 
 def lines(conversation_id: str) -> list[dict]:
-    """A conversation as rows to show or download: [{"time", "from", "type", "text"}]."""
+    """A conversation as rows to show or download: [{"time", "from", "type", "text", "delivery"}], `delivery`
+    being what a messaging platform last said of a message the bot sent (sent, delivered, read, failed)."""
     rows = []
     for activity in transcript(conversation_id):
         kind = activity.get("type")
         said = activity.get("text") if kind == "message" else activity.get("name")
         rows.append({"time": activity.get("timestamp"), "from": (activity.get("from") or {}).get("role"),
-                     "type": kind, "text": said or ""})
+                     "type": kind, "text": said or "",
+                     "delivery": ((activity.get("channelData") or {}).get("delivery") or {}).get("status")})
     return rows
 
 

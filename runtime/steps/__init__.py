@@ -3,9 +3,9 @@
 A step module defines ``TYPE``, ``TITLE``, ``DESCRIPTION`` (for the designer's menu), ``SCHEMA``
 and ``run(step, ctx) -> Outcome``. Steps that wait for input add ``resume(step, ctx, memo)``, and
 may add ``reask(step, ctx, memo)`` (default: ``run``) and ``ACCEPTS``, the input kinds it takes
-(default: messages only; other inputs are ignored while it waits). Validation reads ``templates(step)``,
-``expressions(step)``, ``branches(step)`` and ``writes(step)`` where a type has them. A module
-with ``AVAILABLE = False`` is in the schema but its executor comes with a later release.
+(default: messages only; other inputs are ignored while it waits), and ``TIMED`` when its ``timeout`` is a
+timer the engine cancels as the conversation leaves the step. Validation reads ``templates(step)``,
+``expressions(step)``, ``branches(step)`` and ``writes(step)`` where a type has them.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ def _hooks(name: str) -> dict:
 
 
 BRANCHES, TEMPLATES, EXPRESSIONS, WRITES = (_hooks(n) for n in ("branches", "templates", "expressions", "writes"))
-UNAVAILABLE = frozenset(t for t, m in STEP_TYPES.items() if not getattr(m, "AVAILABLE", True))
 
 
 def branches(step: dict) -> list[tuple[str, list]]:

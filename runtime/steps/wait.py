@@ -7,6 +7,7 @@ from .base import Context, Enter, Next, NotUnderstood, Outcome, Wait
 
 TYPE = "wait"
 ACCEPTS = ("message", "event", "timeout")
+TIMED = True  # its timer is cancelled when a trigger takes the conversation elsewhere
 TITLE = "Wait for the page"
 DESCRIPTION = "Pause until the web page sends an event (checkout done) or until some time passes."
 SCHEMA = schema.step(TYPE, {

@@ -27,18 +27,18 @@ from uuid import uuid4
 from blinker import Namespace
 from flask import current_app
 from sqlalchemy import Connection
-from sqlalchemy.engine import Row
 
 from runtime import engine
 from runtime.botdoc import Bot
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store import bots, inline, statements
+from runtime.store import bots, inline, statements, writer_queue
 from runtime.store.activities import TICK, from_input, from_user, stamp
 from runtime.store.models import (
     BotUser,
     Conversation,
     FuzzyQaLogEntry,
+    HandoverSession,
     NlpLogEntry,
     StepVisit,
     TranscriptEntry,
@@ -56,6 +56,9 @@ turn_committed = signals.signal("turn-committed")
 user_id, channel), `transcript` (its new rows: seq, direction, activity), `effects`, and `closed` (the
 conversation ended in this turn). Outgoing webhooks subscribe."""
 
+KEEP: str = "keep"
+"""`handover=KEEP` (the default of `append` and `handle`): the conversation's open handover stays as it is."""
+
 DRY_RUN_CHANNEL = "conversation-test"
 """Conversations on this channel (conversation tests) announce no effects: no e-mail, SMS or timer goes out."""
 
@@ -68,6 +71,14 @@ class ConversationNotFound(LookupError):
     def __init__(self, conversation_id: str):
         super().__init__(f"There is no conversation '{conversation_id}'.")
         self.conversation_id = conversation_id
+
+
+class AlreadyHandedOver(Exception):
+    """`append(..., handover=new id)` found another session holding the conversation (opened meanwhile)."""
+
+    def __init__(self, session_id: str):
+        super().__init__(f"The handover '{session_id}' holds this conversation already.")
+        self.session_id = session_id
 
 
 @dataclass
@@ -83,13 +94,18 @@ class _Saved:
 
 def start_conversation(
     bot_id: str, user_id: str, channel: str, *, data: dict | None = None, first: Input | None = None,
-    version: int | None = None,
+    version: int | None = None, client_key: str | None = None, inbound_activity: dict | None = None,
+    alongside: Callable[[Conversation], None] | None = None, silent: bool = False,
 ) -> tuple[Conversation, list[dict]]:
     """Open a conversation and run the bot's start dialog, so the bot speaks first.
 
     Runs the latest published version (`version` picks another; 0 is the draft) or raises
     `bots.BotNotPublished`. `data` (e.g. the page's user data) is merged into the user's data first;
-    `first` is an input the conversation began with, applied after the start dialog.
+    `first` is an input the conversation began with, applied after the start dialog; as with `handle`,
+    `inbound_activity` is kept for it in the transcript and `client_key` marks it applied; `alongside`
+    adds rows of its own about the new conversation in its transaction (a channel's address book).
+    `silent` runs no start dialog: the conversation begins with people (a platform connection whose
+    messages all go to agents), and the bot has said nothing.
     Returns the conversation and the stamped outbound activities.
     """
 
@@ -104,10 +120,13 @@ def start_conversation(
                                     bot_version=number, activity_seq=0)
         db.session.add(conversation)
         now = utcnow()
-        result = engine.start(indexed, {**user.data, **(data or {})}, user=_user_of(conversation),
-                              now=now, first=first)
-        result = inline.settle(indexed, result, user=_user_of(conversation), now=now)
-        turn = _Turn(conversation, 0, indexed, result, now, first)
+        if silent:
+            result = engine.TurnResult(state=engine.new_state(), data={**user.data, **(data or {})})
+        else:
+            result = engine.start(indexed, {**user.data, **(data or {})}, user=_user_of(conversation),
+                                  now=now, first=first)
+            result = inline.settle(indexed, result, user=_user_of(conversation), now=now)
+        turn = _Turn(conversation, 0, indexed, result, now, first, inbound_activity, client_key)
         turn.saved.closed = bool(result.state.get("ended"))
         conversation.state, conversation.waiting_step = result.state, _waiting_step(result.state)
         conversation.activity_seq, conversation.updated_at = turn.seq, turn.moment
@@ -118,30 +137,65 @@ def start_conversation(
         db.session.add_all([NlpLogEntry(**row) for row in turn.nlp_log])
         db.session.add_all([FuzzyQaLogEntry(**row) for row in turn.fuzzy_log])
         db.session.add_all([StepVisit(**row) for row in turn.visits])
+        effect = next((e for e in reversed(result.effects) if e.get("type") == "handover"), None)
+        if effect is not None and channel != DRY_RUN_CHANNEL:
+            db.session.flush()  # the conversation row first: the session refers to it
+            session = HandoverSession(**session_row(conversation, queue=effect.get("queue"), step=effect.get("step"),
+                                                    now=now))
+            db.session.add(session)
+            conversation.handover_id = effect["session"] = session.id
+        if alongside is not None:
+            db.session.flush()
+            alongside(conversation)
         return conversation, turn.saved
 
-    conversation, saved = in_transaction(attempt)
+    with writer_queue.turn():
+        conversation, saved = in_transaction(attempt)
     _after_commit(conversation, saved)
     return conversation, saved.activities + _integration_calls(conversation, saved.effects)
 
 
 def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
-           inbound_activity: dict | None = None, alongside: Callable[[Connection], None] | None = None) -> list[dict]:
+           inbound_activity: dict | None = None, alongside: Callable[[Connection], None] | None = None,
+           **aside) -> list[dict]:
     """Apply one input to a conversation and return the stamped activities the bot answered with.
 
     `inbound_activity` is kept in the transcript as received (plus stamps); without it one is built
     from `inp`. With a `client_key` seen before in this conversation nothing is applied again: the
     activities answered the first time are returned. `alongside` writes rows of its own in the turn's
     transaction (an integration call's log rows with its result), so they commit, or not, with the turn.
+    `aside` is what `append` documents: things said before the bot's answer, effects, the open handover.
+
+    While a handover session holds the conversation, the user's messages and events are kept in the
+    transcript for the agent and the bot is not run; a trigger from outside ends the session (the bot takes
+    over again); the `result` that closes it resumes the handover step.
 
     The hot path of every channel, so it runs Core statements (`statements`) on the session's
     connection rather than the ORM: one read, two version-checked updates, one executemany per table.
     """
+    return _apply(conversation_id, inp, client_key=client_key, inbound_activity=inbound_activity,
+                  alongside=alongside, **aside)
 
-    def attempt() -> tuple[Row, _Saved]:
+
+def append(conversation_id: str, activities: list[dict], *, alongside: Callable[[Connection], None] | None = None,
+           effects: list[dict] = (), handover: str | None = KEEP) -> list[dict]:
+    """Add what a person said (an agent's message, a notice that one joined) to the transcript, without the bot.
+
+    Stamped and ordered like a turn's activities (channels and webhooks see them like the bot's), in the
+    conversation's serialized order; `activities` keep their own `from`. `effects` are announced as a turn's
+    are; `handover` sets or clears (None) the conversation's open handover session. Returns the activities.
+    """
+    return _apply(conversation_id, None, alongside=alongside, say=activities, effects=effects, handover=handover)
+
+
+def _apply(conversation_id: str, inp: Input | None, *, client_key: str | None = None,
+           inbound_activity: dict | None = None, alongside: Callable[[Connection], None] | None = None,
+           say: list[dict] = (), effects: list[dict] = (), handover: str | None = KEEP) -> list[dict]:
+    """The turn behind `handle` and `append`: `inp` None runs no bot, it only says `say`."""
+
+    def attempt() -> tuple[tuple, _Saved]:
         connection = _hold(conversation_id)
-        loaded = connection.execute(statements.LOAD, {"conversation_id": conversation_id,
-                                                      "client_key": client_key}).first()
+        loaded = statements.LOAD.first(connection, {"conversation_id": conversation_id, "client_key": client_key})
         if loaded is None:
             raise ConversationNotFound(conversation_id)
         if loaded.answered_seq is not None:
@@ -152,13 +206,23 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
             loaded.published_version or loaded.bot_version)
         indexed = bots.load_indexed(loaded.bot_id, number)
         now = max(utcnow(), loaded.updated_at + TICK)
-        result = engine.turn(indexed, loaded.state, loaded.user_data, inp, user=_user_of(loaded), now=now)
-        result = inline.settle(indexed, result, user=_user_of(loaded), now=now)
+        before, opened, extra = list(say), handover, list(effects)
+        if opened not in (KEEP, None) and loaded.handover_id not in (None, opened):
+            raise AlreadyHandedOver(loaded.handover_id)
+        if inp is None or (loaded.handover_id and _with_people(connection, loaded.handover_id, inp)):
+            result = engine.TurnResult(state=loaded.state, data=loaded.user_data)  # a person has the user
+        else:
+            if loaded.handover_id and inp.kind in ("trigger", "timeout") and handover is KEEP:
+                before, opened = before + _end_handover(connection, loaded, now, extra, inp.kind), None
+            result = engine.turn(indexed, loaded.state, loaded.user_data, inp, user=_user_of(loaded), now=now)
+            result = inline.settle(indexed, result, user=_user_of(loaded), now=now)
+            opened = _open_handover(connection, loaded, result.effects, now, opened)
+        result.activities, result.effects = before + result.activities, result.effects + extra
         turn = _Turn(loaded, loaded.activity_seq, indexed, result, now, inp, inbound_activity, client_key)
         turn.saved.closed = bool(result.state.get("ended")) and not loaded.state.get("ended")
+        values = {} if opened is KEEP else {"handover_id": opened}
         statements.update_conversation(connection, loaded, state=result.state, waiting_step=_waiting_step(result.state),
-                                       bot_version=number,
-                                       activity_seq=turn.seq, updated_at=turn.moment)
+                                       bot_version=number, activity_seq=turn.seq, updated_at=turn.moment, **values)
         user = {"data": result.data} if result.data != loaded.user_data else {}
         if turn.user_spoke:
             user["last_message_at"] = now
@@ -169,9 +233,58 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
             alongside(connection)
         return loaded, turn.saved
 
-    conversation, saved = in_transaction(attempt)
+    with writer_queue.turn():
+        conversation, saved = in_transaction(attempt)
     _after_commit(conversation, saved)
     return saved.activities + _integration_calls(conversation, saved.effects)
+
+
+def notice(kind: str, text: str, **about) -> dict:
+    """A line both widgets show (an agent joined or left): a plain message that says what it is in
+    `channelData`, so Arbor's widget can set it apart and other Direct Line clients still show its text."""
+    return {"type": "message", "text": text, "textFormat": "plain",
+            "channelData": {"arbor": {"notice": kind, **about}}}
+
+
+def _open_handover(connection: Connection, conversation: tuple, effects: list[dict], now: datetime,
+                   current: str | None) -> str | None:
+    """The turn's handover step asked for a person: open a session (its id goes into the effect, for the
+    webhooks) and return its id; else `current`, unchanged."""
+    effect = next((e for e in reversed(effects) if e.get("type") == "handover"), None)
+    if effect is None or conversation.channel == DRY_RUN_CHANNEL:
+        return current
+    row = session_row(conversation, queue=effect.get("queue"), step=effect.get("step"), now=now)
+    connection.execute(statements.INSERT_HANDOVER, row)
+    effect["session"] = row["id"]
+    return row["id"]
+
+
+def _with_people(connection: Connection, session_id: str, inp: Input) -> bool:
+    """Whether the open handover keeps `inp` from the bot: the user's messages and events always; the step's
+    timer only once an agent accepted (before that, nobody answering in time ends the handover)."""
+    if inp.kind in ("message", "event"):
+        return True
+    if inp.kind != "timeout":
+        return False
+    status, step_id = connection.execute(statements.HANDOVER, {"session_id": session_id}).one()
+    return status != "waiting" or step_id != inp.step
+
+
+def _end_handover(connection: Connection, conversation: tuple, now: datetime, effects: list[dict],
+                  why: str) -> list[dict]:
+    """A trigger from outside, or the handover step's timer with no agent yet, gives the conversation back to
+    the bot: close its session. After a trigger the user is told; after a timeout the step's own steps speak."""
+    by = "bot" if why == "trigger" else "timeout"
+    connection.execute(statements.END_HANDOVER, {"session_id": conversation.handover_id, "at": now, "by": by})
+    effects.append({"type": "handover.closed", "session": conversation.handover_id, "by": by})
+    return [notice("bot-back", "The bot took over the conversation again.")] if why == "trigger" else []
+
+
+def session_row(conversation: Conversation | tuple, *, queue: str | None, step: str | None, now: datetime) -> dict:
+    """A new handover session of the conversation, waiting in `queue`, as a row to insert."""
+    return {"id": uuid4().hex, "bot_id": conversation.bot_id, "conversation_id": conversation.id,
+            "user_id": conversation.user_id, "channel": conversation.channel, "queue": queue, "step_id": step,
+            "status": "waiting", "created_at": now}
 
 
 def transcript(conversation_id: str, after_seq: int = 0) -> list[dict]:
@@ -189,7 +302,7 @@ def _hold(conversation_id: str) -> Connection:
     """
     connection = db.session.connection()
     if connection.dialect.name != "sqlite":
-        connection.execute(statements.LOCK, {"conversation_id": conversation_id})
+        statements.LOCK.rows(connection, {"conversation_id": conversation_id})
         return connection
     sqlite = connection.connection.dbapi_connection
     if not sqlite.in_transaction:
@@ -213,7 +326,7 @@ def _waiting_step(state: dict) -> str | None:
     return waiting.get("step") if waiting else None
 
 
-def _user_of(conversation: Conversation | Row) -> dict:
+def _user_of(conversation: Conversation | tuple) -> dict:
     return {"id": conversation.user_id, "channel": conversation.channel}
 
 
@@ -226,7 +339,7 @@ class _Turn:
     constructors as for Core inserts.
     """
 
-    def __init__(self, conversation: Conversation | Row, seq: int, bot: Bot, result: engine.TurnResult,
+    def __init__(self, conversation: Conversation | tuple, seq: int, bot: Bot, result: engine.TurnResult,
                  now: datetime, inp: Input | None, inbound_activity: dict | None = None,
                  client_key: str | None = None):
         self.transcript: list[dict] = []
@@ -265,13 +378,13 @@ class _Turn:
                         "at": now} for step in dict.fromkeys(result.visited)]
         self.saved = _Saved(outbound, result.logs, result.effects, self.transcript)
 
-    def _append(self, conversation: Conversation | Row, seq: int, direction: str, activity: dict,
+    def _append(self, conversation: Conversation | tuple, seq: int, direction: str, activity: dict,
                 now: datetime, client_key: str | None = None) -> None:
         self.transcript.append({"conversation_id": conversation.id, "seq": seq, "direction": direction,
                                 "activity": activity, "client_key": client_key, "created_at": now})
 
 
-def _after_commit(conversation: Conversation | Row, saved: _Saved) -> None:
+def _after_commit(conversation: Conversation | tuple, saved: _Saved) -> None:
     """Log the turn's errors and hand its effects on, once: a retried attempt left no trace."""
     for entry in saved.logs:
         if entry.get("kind") == "error":
@@ -287,7 +400,7 @@ def _after_commit(conversation: Conversation | Row, saved: _Saved) -> None:
                             closed=saved.closed)
 
 
-def _integration_calls(conversation: Conversation | Row, effects: list[dict]) -> list[dict]:
+def _integration_calls(conversation: Conversation | tuple, effects: list[dict]) -> list[dict]:
     """Carry out the integration calls a committed turn asked for (never inside its transaction: a call may
     take seconds); a sync call's result is applied as the next turn, whose activities are returned here, so
     the user gets the answer in the same response. The integrations package installs the hook."""

@@ -138,9 +138,39 @@ class Conversation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The timestamp of the last transcript activity; the next ones are stamped later than it.
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The open handover session (`HandoverSession.id`): while set, the user's messages go to agents, not the bot.
+    handover_id: Mapped[str | None] = mapped_column(String(32))
     version_id: Mapped[int] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version_id}
+
+
+class HandoverSession(db.Model):
+    """One stretch of a conversation handed to people: waiting in a queue, then one agent's, then closed.
+
+    Its id is the agent-conversation id contact-centre software sees; every handover gets a new one while the
+    bot's conversation id stays. Status moves waiting -> active -> closed only, by conditional updates, so of
+    two agents accepting at once exactly one wins.
+    """
+
+    __tablename__ = "handover_sessions"
+    __table_args__ = (Index(None, "bot_id", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    bot_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[str] = mapped_column(String(255))
+    channel: Mapped[str] = mapped_column(String(32))
+    queue: Mapped[str | None] = mapped_column(String(100))
+    # The handover step that waits for the agent to close (None when a connection's rule opened the session).
+    step_id: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="waiting")
+    agent_id: Mapped[str | None] = mapped_column(String(255))
+    agent_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(255))
 
 
 class TranscriptEntry(db.Model):

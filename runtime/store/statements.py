@@ -7,6 +7,9 @@ forms cached per engine; they run on the ORM session's connection, inside the se
 so commit, rollback and retry stay with `retry.in_transaction`. The ORM models remain the schema and
 serve everything else (start of a conversation, the designer, the CLI).
 
+The hottest (`LOCK`, `LOAD`, the updates and inserts) are `Prepared`: compiled once per database and run
+straight on the driver, as the Direct Line poll's are.
+
 What the ORM did for concurrency is done here by hand: an update names the version it read
 (`WHERE version_id = :read`) and raises `retry.Conflict` when no row matched, as the ORM's
 `version_id_col` raised StaleDataError.
@@ -15,15 +18,24 @@ What the ORM did for concurrency is done here by hand: an update names the versi
 from __future__ import annotations
 
 from sqlalchemy import Connection, bindparam, func, insert, or_, select, update
-from sqlalchemy.engine import Row
 
-from runtime.store.models import Bot, BotUser, Conversation, FuzzyQaLogEntry, NlpLogEntry, StepVisit, TranscriptEntry
+from runtime.store.models import (
+    Bot,
+    BotUser,
+    Conversation,
+    FuzzyQaLogEntry,
+    HandoverSession,
+    NlpLogEntry,
+    StepVisit,
+    TranscriptEntry,
+)
+from runtime.store.prepared import Prepared
 from runtime.store.retry import Conflict
 
 _conversation, _user, _bot = Conversation.__table__.c, BotUser.__table__.c, Bot.__table__.c
 _transcript = TranscriptEntry.__table__.c
 
-LOCK = select(_conversation.id).where(_conversation.id == bindparam("conversation_id")).with_for_update()
+LOCK = Prepared(select(_conversation.id).where(_conversation.id == bindparam("conversation_id")).with_for_update())
 """PostgreSQL: lock the conversation row until commit. A statement of its own, so that `LOAD`, run
 after the lock is granted, reads what the turn that held it committed (READ COMMITTED takes a new
 snapshot per statement; a locking join would re-read only the locked row)."""
@@ -33,10 +45,10 @@ _answered_seq = (select(_transcript.seq)
                         _transcript.client_key == bindparam("client_key"))
                  .scalar_subquery())
 
-LOAD = (
+LOAD = Prepared(
     select(_conversation.id, _conversation.bot_id, _conversation.user_id, _conversation.channel,
            _conversation.state, _conversation.bot_version, _conversation.activity_seq,
-           _conversation.updated_at, _conversation.version_id, _bot.published_version,
+           _conversation.updated_at, _conversation.handover_id, _conversation.version_id, _bot.published_version,
            _user.data.label("user_data"), _user.version_id.label("user_version"),
            _answered_seq.label("answered_seq"))
     # Inner joins: the conversation's foreign key guarantees its user, whose key guarantees the bot.
@@ -68,25 +80,32 @@ TRANSCRIPT = (select(_transcript.activity)
               .order_by(_transcript.seq))
 
 # Updates without values(): the SET clause is the columns named in the parameters.
-_UPDATE_CONVERSATION = update(Conversation.__table__).where(
-    _conversation.id == bindparam("where_id"), _conversation.version_id == bindparam("where_version"))
-_UPDATE_USER = update(BotUser.__table__).where(
+_UPDATE_CONVERSATION = Prepared(update(Conversation.__table__).where(
+    _conversation.id == bindparam("where_id"), _conversation.version_id == bindparam("where_version")))
+_UPDATE_USER = Prepared(update(BotUser.__table__).where(
     _user.bot_id == bindparam("where_bot_id"), _user.user_id == bindparam("where_user_id"),
-    _user.version_id == bindparam("where_version"))
-_INSERT_TRANSCRIPT = insert(TranscriptEntry.__table__)
-_INSERT_NLP = insert(NlpLogEntry.__table__)
-_INSERT_FUZZY = insert(FuzzyQaLogEntry.__table__)
-_INSERT_VISITS = insert(StepVisit.__table__)
+    _user.version_id == bindparam("where_version")))
+_INSERT_TRANSCRIPT = Prepared(insert(TranscriptEntry.__table__))
+_INSERT_NLP = Prepared(insert(NlpLogEntry.__table__))
+_INSERT_FUZZY = Prepared(insert(FuzzyQaLogEntry.__table__))
+_INSERT_VISITS = Prepared(insert(StepVisit.__table__))
+_handover = HandoverSession.__table__.c
+INSERT_HANDOVER = insert(HandoverSession.__table__)
+END_HANDOVER = (update(HandoverSession.__table__)
+                .where(_handover.id == bindparam("session_id"), _handover.status != "closed")
+                .values(status="closed", closed_at=bindparam("at"), closed_by=bindparam("by")))
+"""Close a handover session unless it is closed already (its rowcount says which)."""
+HANDOVER = select(_handover.status, _handover.step_id).where(_handover.id == bindparam("session_id"))
 
 
-def update_conversation(connection: Connection, loaded: Row, **values) -> None:
+def update_conversation(connection: Connection, loaded: tuple, **values) -> None:
     """Write `values` to the conversation `loaded` was read from, if nobody changed it since."""
     _checked(connection, _UPDATE_CONVERSATION, {
         **values, "version_id": loaded.version_id + 1, "where_id": loaded.id,
         "where_version": loaded.version_id})
 
 
-def update_user(connection: Connection, loaded: Row, **values) -> None:
+def update_user(connection: Connection, loaded: tuple, **values) -> None:
     """Write `values` to the conversation's user, if nobody changed the user since `loaded` was read."""
     _checked(connection, _UPDATE_USER, {
         **values, "version_id": loaded.user_version + 1, "where_bot_id": loaded.bot_id,
@@ -99,9 +118,9 @@ def insert_rows(connection: Connection, transcript: list[dict], nlp_log: list[di
     for statement, rows in ((_INSERT_TRANSCRIPT, transcript), (_INSERT_NLP, nlp_log), (_INSERT_FUZZY, fuzzy_log),
                             (_INSERT_VISITS, visits)):
         if rows:
-            connection.execute(statement, rows)
+            statement.write_many(connection, rows)
 
 
-def _checked(connection: Connection, statement, params: dict) -> None:
-    if connection.execute(statement, params).rowcount != 1:
-        raise Conflict(f"{statement.table.name}: the row changed since it was read")
+def _checked(connection: Connection, statement: Prepared, params: dict) -> None:
+    if statement.write(connection, params) != 1:
+        raise Conflict(f"{statement.statement.table.name}: the row changed since it was read")

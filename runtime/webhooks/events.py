@@ -2,7 +2,8 @@
 
 Events, named as in a subscription's filter: `message.received` (the user's message), `message.sent`
 (each of the bot's messages), `event` (each event the bot sent to the page; `event:<name>` filters one),
-`handover` (the bot passed the conversation to a person), `conversation.closed`. Each is a JSON body in
+`handover` (the conversation was passed to people: the session, its queue), `handover.accepted` (an agent took
+it), `handover.closed` (the bot has it again), `conversation.closed`. Each is a JSON body in
 the Standard Webhooks shape `{"type", "timestamp", "data"}`, ordered within its conversation by the
 transcript's sequence number.
 """
@@ -12,17 +13,16 @@ from __future__ import annotations
 import json
 import logging
 import time
-from uuid import uuid4
 
 from flask import Flask
-from redis.exceptions import RedisError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 
 from runtime.extensions import db
 from runtime.store.models import utcnow
-from runtime.webhooks.models import ACTIVE, WebhookDelivery, WebhookSubscription
+from runtime.webhooks.models import ACTIVE, WEBHOOK, WebhookSubscription
 
 log = logging.getLogger(__name__)
+HANDOVER_EVENTS = ("handover", "handover.accepted", "handover.closed")
 CACHE_SECONDS = 5.0
 
 
@@ -34,22 +34,10 @@ def on_turn(app: Flask, *, conversation, transcript: list[dict], effects: list[d
     base = {"bot": conversation.bot_id, "conversationId": conversation.id, "userId": conversation.user_id,
             "channel": conversation.channel}
     found = list(_events(transcript, effects, closed))
-    now = utcnow()
-    rows = [
-        {"message_id": "msg_" + uuid4().hex, "subscription_id": sub.id, "conversation_id": conversation.id,
-         "seq": seq, "event": name, "status": "pending", "tries": 0, "next_attempt_at": now, "created_at": now,
-         "body": json.dumps({"type": name, "timestamp": now.isoformat(), "data": {**base, **data}})}
-        for sub in subscriptions for seq, name, data in found if _wanted(sub.events, name, data)]
-    if not rows:
-        return
-    db.session.execute(insert(WebhookDelivery), rows)
-    db.session.commit()
-    from runtime.webhooks.delivery import wake  # delivery imports the app's jobs; keep this module light
-    try:
-        for subscription_id in {row["subscription_id"] for row in rows}:
-            wake(subscription_id, conversation.id)
-    except RedisError as e:  # the rows are saved: the sweeper sends them when Redis is back
-        log.warning("conversation %s: webhook deliveries saved but not queued (%s)", conversation.id, e)
+    stamp = utcnow().isoformat()
+    from runtime.webhooks.delivery import owe  # delivery imports the app's jobs; keep this module light
+    owe(conversation.id, [(sub.id, seq, name, json.dumps({"type": name, "timestamp": stamp, "data": {**base, **data}}))
+                          for sub in subscriptions for seq, name, data in found if _wanted(sub.events, name, data)])
 
 
 def active_subscriptions(app: Flask, bot_id: str) -> list:
@@ -63,7 +51,8 @@ def active_subscriptions(app: Flask, bot_id: str) -> list:
         return hit[1]
     found = db.session.execute(
         select(WebhookSubscription.id, WebhookSubscription.events)
-        .where(WebhookSubscription.bot_id == bot_id, WebhookSubscription.status == ACTIVE)).all()
+        .where(WebhookSubscription.bot_id == bot_id, WebhookSubscription.status == ACTIVE,
+               WebhookSubscription.kind == WEBHOOK)).all()
     cache[bot_id] = (time.monotonic(), found)
     return found
 
@@ -83,8 +72,8 @@ def _events(transcript: list[dict], effects: list[dict], closed: bool):
         elif activity.get("type") == "event" and row["direction"] == "out":
             yield row["seq"], "event", {**data, "name": activity.get("name")}
     for effect in effects:
-        if effect.get("type") == "handover":
-            yield last, "handover", {"seq": last, "handover": {k: v for k, v in effect.items() if k != "type"}}
+        if effect.get("type") in HANDOVER_EVENTS:
+            yield last, effect["type"], {"seq": last, "handover": {k: v for k, v in effect.items() if k != "type"}}
     if closed:
         yield last, "conversation.closed", {"seq": last}
 

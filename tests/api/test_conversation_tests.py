@@ -80,7 +80,7 @@ def test_the_first_difference_is_reported_with_its_line(examples):
     ("- bot: {regex: 'Hello!'}", "Expected the bot to say something matching /Hello!/; it said"),
     ("- bot: Hello! I am the support bot.\n- bot: How can I help?\n  buttons: [Track an order]",
      "Expected the buttons ['Track an order'] with 'How can I help?'; the bot offered ['Track an order', "
-     "'Help with checkout', 'Close the chat']."),
+     "'Help with checkout', 'Close the chat', 'Talk to a person']."),
     ("- click: Pizza", "There is no button 'Pizza' to click (buttons offered: 'Track an order', "),
     ("- sent: close-chat", "Expected the bot to send the event 'close-chat'; it said 'Hello! I am the support bot.' "
                            "first."),

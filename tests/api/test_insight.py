@@ -109,7 +109,7 @@ def test_transcripts_are_found_by_user_storage_and_text(leads):
     conversation = transcripts.search("lead-capture", user="adam")[0]["conversation"]
     rows = transcripts.lines(conversation)
     assert [(r["from"], r["text"]) for r in rows][-2:] == [("user", "Adam"), ("bot", "Thanks, Adam. Your e-mail?")]
-    assert analytics.csv_text(rows).startswith("time,from,type,text\n")
+    assert analytics.csv_text(rows).startswith("time,from,type,text,delivery\n")
 
 
 def test_a_missed_text_is_learnt_as_an_option_phrasing(leads):

@@ -150,12 +150,6 @@ def test_step_type_rules():
     assert "No integration named 'crm'" in found["/dialogs/0/steps/5/use"]
 
 
-def test_unavailable_step_types_warn():
-    found = warnings(doc([{"id": "h", "type": "handover"}]))
-    assert ("/dialogs/0/steps/0", "The 'handover' step is not available in this version of Arbor yet; "
-                                  "it will be skipped.") in found
-
-
 def test_format_is_checked_and_migrated():
     old = {"id": "t", "name": "T", "start": "a", "dialogs": {"a": {"steps": [{"id": "m", "type": "end"}]}}}
     assert errors(old) == []

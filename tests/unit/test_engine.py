@@ -168,7 +168,7 @@ def test_wait_for_event_or_timeout(chat):
 
 def test_trigger_event_interrupts_and_saves_value_first():
     c = Chat(load_doc("support"))
-    assert c.buttons == ["Track an order", "Help with checkout", "Close the chat"]
+    assert c.buttons == ["Track an order", "Help with checkout", "Close the chat", "Talk to a person"]
     out = c.event("order-help", "xy9999")
     assert c.data["orderId"] == "xy9999"
     assert texts(out)[0] == "Order XY9999 is on its way. I have opened it on the page for you."
@@ -235,10 +235,19 @@ def test_expression_failure_is_logged_not_fatal(chat):
     assert c.errors and "Could not render" in c.errors[0]
 
 
-def test_unavailable_step_types_are_reported_and_skipped(chat):
-    c = chat(doc(("a", [{"id": "e", "type": "handover"}, msg("m", "go on")])))
-    assert texts(c.last) == ["go on"]
-    assert "not available" in c.errors[0]
+def test_handover_says_its_text_asks_for_a_person_and_waits_until_the_agent_closes(chat):
+    c = chat(doc(("a", [{"id": "h", "type": "handover", "text": "One moment", "queue": "sales"}, msg("m", "go on")])))
+    assert texts(c.last) == ["One moment"]
+    assert c.effects[-1] == {"type": "handover", "step": "h", "queue": "sales"}
+    assert c.send(Input.result("other", {"ok": True})) == []  # not the step that waits
+    assert texts(c.send(Input.result("h", {"ok": True}))) == ["go on"]
+
+
+def test_handover_goes_on_with_the_dialog_it_names_when_the_agent_closes(chat):
+    c = chat(doc(("a", [{"id": "h", "type": "handover", "afterDialog": "b"}, msg("m", "not this")]),
+                 ("b", [msg("n", "back with the bot")])))
+    assert c.effects[-1] == {"type": "handover", "step": "h", "queue": None}
+    assert texts(c.send(Input.result("h", {"ok": True}))) == ["back with the bot"]
 
 
 def test_page_event_not_awaited_is_ignored(chat):
@@ -266,3 +275,17 @@ def test_page_may_start_the_start_dialog_or_a_triggered_one():
     assert c.event("arbor/start-dialog", "nonsense") == []
     assert sum("neither the start dialog nor one a trigger names" in e for e in c.errors) == 2
     assert c.state["waiting"]["step"] == "sp-w2"  # still where it was
+
+
+def test_handover_nobody_accepted_in_time_runs_its_timeout_steps_then_goes_on(chat):
+    c = chat(doc(("a", [{"id": "h", "type": "handover", "timeout": 60, "afterDialog": "b",
+                         "onTimeout": [msg("t", "Nobody is free right now.")]}, msg("m", "Anything else?")]),
+                 ("b", [msg("n", "not after a timeout")])))
+    assert c.effects[-1] == {"type": "timer.start", "step": "h", "seconds": 60}
+    assert texts(c.send(Input.timeout("h"))) == ["Nobody is free right now.", "Anything else?"]
+
+
+def test_handover_closed_by_the_agent_cancels_its_timer(chat):
+    c = chat(doc(("a", [{"id": "h", "type": "handover", "timeout": 60}, msg("m", "go on")])))
+    assert texts(c.send(Input.result("h", {"ok": True}))) == ["go on"]
+    assert c.effects[-1] == {"type": "timer.cancel", "step": "h"}
