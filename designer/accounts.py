@@ -4,6 +4,9 @@
 A session ends after DESIGNER_IDLE_MINUTES without a request. An htmx request that arrives after
 that gets 401 with a fresh CSRF token instead of a redirect, so the page can ask for the password in
 place and send the edit again: nothing typed is lost.
+
+Agents (the `agent` role) see the agent console only: every other designer page refuses them with 403.
+The console's views say so with `for_agents`.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from runtime.store.bots import BotNotFound
 
 login_manager = LoginManager()
 OPEN_VIEWS = {"designer.signin", "designer.first_run"}
+AGENT_VIEWS = {"designer.signout"}
+AGENTS_ONLY = "This page is not part of the agent console. Agents answer handed-over conversations there."
 
 
 def init_app(app: Flask) -> None:
@@ -39,7 +44,8 @@ def init_app(app: Flask) -> None:
 @bp.before_request
 def guard():
     """CSRF on every unsafe request; a signed-in, not idle user on every page but sign-in and first run;
-    on every page of one bot (a `bot_id` in the URL), a user who may open that bot."""
+    an agent only on the console's pages; on every page of one bot (a `bot_id` in the URL), a user who may
+    open that bot."""
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         csrf.protect()
     if request.endpoint in OPEN_VIEWS or (request.endpoint or "").endswith(".static"):
@@ -51,6 +57,8 @@ def guard():
     if not current_user.is_authenticated:
         return _sign_in_needed()
     session["seen"] = now
+    if current_user.is_agent and request.endpoint not in AGENT_VIEWS:
+        abort(403, AGENTS_ONLY)
     bot_id = (request.view_args or {}).get("bot_id")
     if bot_id is not None and not bot_access.can_open(current_user, bot_id):
         abort(404, str(BotNotFound(bot_id)))  # as if there were no such bot: editors don't learn others' bot ids
@@ -66,6 +74,12 @@ def _sign_in_needed():
     if not has_users():
         return redirect(url_for("designer.first_run"))
     return redirect(url_for("designer.signin", next=request.full_path if request.method == "GET" else None))
+
+
+def for_agents(view):
+    """A console view: agents may open it too (the route decorator goes above this one)."""
+    AGENT_VIEWS.add(f"{bp.name}.{view.__name__}")
+    return view
 
 
 def admin_required(view):
@@ -90,7 +104,8 @@ def csrf_refused(error: CSRFError):
 
 @bp.errorhandler(403)
 def forbidden(error):
-    message = "This page is for administrators. Ask an administrator if you need something here."
+    message = AGENTS_ONLY if error.description == AGENTS_ONLY else \
+        "This page is for administrators. Ask an administrator if you need something here."
     if request.htmx:
         return message, 403
     return render_template("designer/error.html", code=403, title="Not allowed", message=message), 403
@@ -104,10 +119,12 @@ def not_found(error):
     return render_template("designer/error.html", code=404, title="Not found", message=message), 404
 
 
-def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/designer") and not target.startswith("//"):
+def _safe_next(target: str | None, user: User) -> str:
+    """Where to go after signing in: the page asked for, if it is the designer's (the console's, for an agent)."""
+    home = url_for("designer.console") if user.is_agent else url_for("designer.bot_list")
+    if target and target.startswith(home if user.is_agent else "/designer") and not target.startswith("//"):
         return target
-    return url_for("designer.bot_list")
+    return home
 
 
 @bp.route("/signin", methods=["GET", "POST"])
@@ -125,7 +142,7 @@ def signin():
             session["seen"] = time.time()
             if request.headers.get("X-Signin-Inline"):
                 return {"ok": True, "csrf": generate_csrf()}
-            return redirect(_safe_next(request.form.get("next")))
+            return redirect(_safe_next(request.form.get("next"), user))
         if request.headers.get("X-Signin-Inline"):
             return {"ok": False, "error": error}, 400
     return render_template("designer/signin.html", error=error, next=request.values.get("next", "")), \

@@ -1,4 +1,4 @@
-"""The People card of a bot's settings: an admin gives editors access to the bot or takes it away.
+"""The People card of a bot's settings: an admin gives editors and agents access to the bot or takes it away.
 
 Which bots an editor may open at all is checked once, in `accounts.guard`, for every page of a bot.
 """

@@ -1,4 +1,5 @@
-"""A bot's settings: name and language, the editors who may open it (admins only, designer/people.py),
+"""A bot's settings: name and language, the editors and agents who may open it and the agents' canned answers
+(admins only, designer/people.py and designer/agents.py),
 secrets (write-only), the embed snippet, the Direct Line secret, the websites allowed to open the widget,
 management API keys, and the outbox (the SMTP server and SMS provider of the `email` and `sms` steps;
 their password and token are write-only)."""
@@ -14,7 +15,7 @@ from runtime.channels.directline import secret as directline_secret
 from runtime.channels.directline.cors import allowed_origins, set_allowed_origins
 from runtime.management import keys as function_keys
 from runtime.management import settings as outbox
-from runtime.store import bot_access, secrets
+from runtime.store import bot_access, canned, secrets
 from runtime.store.drafts import StaleDraft, save_draft
 
 LOCALES = [("en", "English"), ("cs", "Czech"), ("de", "German"), ("fr", "French"), ("es", "Spanish"),
@@ -29,7 +30,8 @@ def _page(bot_id: str, status: int = 200, **extra):
                            server=request.host_url.rstrip("/"), keys=function_keys.list_keys(bot_id),
                            smtp=outbox.shown(bot_id, "smtp"), sms=outbox.shown(bot_id, "sms"),
                            people=bot_access.people(bot_id) if current_user.is_admin else None,
-                           editors=bot_access.editors() if current_user.is_admin else [], **extra), status
+                           editors=bot_access.editors() if current_user.is_admin else [],
+                           answers=canned.listed(bot_id) if current_user.is_admin else None, **extra), status
 
 
 @bp.get("/bots/<bot_id>/settings")

@@ -1,6 +1,7 @@
 """The people who sign in to Arbor: an e-mail, a password hash (werkzeug.security) and a role.
 
-Admins manage users and every bot; editors build bots. Passwords are never stored, only their hash.
+Admins manage users and every bot; editors build bots; agents answer handed-over conversations in the agent
+console, nothing else. Passwords are never stored, only their hash.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from runtime.extensions import db
 from runtime.store.models import UTCDateTime, utcnow
 
-ROLES = ("admin", "editor")
+ROLES = ("admin", "editor", "agent")
 MIN_PASSWORD = 8
 
 
@@ -38,6 +39,16 @@ class User(db.Model):
     @property
     def is_admin(self) -> bool:
         return self.role == "admin"
+
+    @property
+    def is_agent(self) -> bool:
+        return self.role == "agent"
+
+    @property
+    def display_name(self) -> str:
+        """The name users see when this person answers them as an agent, from the e-mail: alice.b+desk@… -> Alice B."""
+        local = self.email.split("@")[0].split("+")[0].replace(".", " ").replace("_", " ").replace("-", " ")
+        return " ".join(word.capitalize() for word in local.split()) or self.email
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)

@@ -1,8 +1,9 @@
-"""Which editors may open which bots: one row per (bot, user) given access.
+"""Which editors and agents may open which bots: one row per (bot, user) given access.
 
-Admins open every bot. An editor opens the bots they made (access is given to the maker when the
-designer creates, imports or duplicates a bot) and those an admin gave them. Bots from the CLI or the
-examples have no maker: only admins see them until an admin gives an editor access.
+Admins open every bot. An agent answers the handed-over conversations of the bots an admin gave them.
+An editor opens the bots they made (access is given to the maker when the designer creates, imports or
+duplicates a bot) and those an admin gave them. Bots from the CLI or the examples
+have no maker: only admins see them until an admin gives an editor access.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def _has_access(user: User):
 
 
 def can_open(user: User, bot_id: str) -> bool:
-    """Whether `user` may see and change the bot (an admin always may)."""
+    """Whether `user` may see the bot (and change it, unless an agent); an admin always may."""
     if user.is_admin:
         return True
     return db.session.get(BotAccess, (bot_id, user.id)) is not None
@@ -50,19 +51,19 @@ def record_maker(bot_id: str, user: User) -> None:
 
 
 def people(bot_id: str) -> list[User]:
-    """The editors given access to the bot, by e-mail."""
+    """The editors and agents given access to the bot, by e-mail."""
     statement = (select(User).join(BotAccess, BotAccess.user_id == User.id)
                  .where(BotAccess.bot_id == bot_id, User.role != "admin").order_by(User.email))
     return list(db.session.scalars(statement))
 
 
 def editors() -> list[str]:
-    """Every editor's e-mail, to pick from when giving access."""
+    """Every editor's and agent's e-mail, to pick from when giving access."""
     return list(db.session.scalars(select(User.email).where(User.role != "admin").order_by(User.email)))
 
 
 def grant(bot_id: str, email: str) -> User:
-    """Give the editor with this e-mail access; AccountError if there is no such editor."""
+    """Give the editor or agent with this e-mail access; AccountError if there is no such person."""
     user = find_user(email)
     if user is None:
         raise AccountError(f"There is no user {email.strip()}. An administrator adds people on the Users page first.")
@@ -79,3 +80,10 @@ def revoke(bot_id: str, user_id: int) -> None:
     db.session.commit()
 
 
+
+
+def bot_ids(user: User) -> list[str] | None:
+    """The ids of the bots `user` may open; None for an admin, who opens every bot."""
+    if user.is_admin:
+        return None
+    return list(db.session.scalars(select(BotAccess.bot_id).where(BotAccess.user_id == user.id)))

@@ -47,6 +47,8 @@
         values: event.detail.requestConfig.parameters};
       const dialog = document.getElementById('signin-dialog');
       if (!dialog.open) dialog.showModal();
+    } else if (xhr.status >= 400 && event.detail.target && event.detail.target.hasAttribute('data-errors-here')) {
+      event.detail.shouldSwap = true; event.detail.isError = false; // the message belongs next to the form
     } else if (xhr.status === 409) {
       event.detail.shouldSwap = false;
       const banner = document.getElementById('conflict');
@@ -214,6 +216,10 @@
   }
   document.addEventListener('htmx:afterSettle', (event) => settle(event.detail.elt && event.detail.elt.parentElement));
   document.addEventListener('htmx:oobAfterSwap', () => settle(document));
+  // The agent console's transcript stays scrolled to its newest message as messages arrive.
+  const toEnd = () => { const log = document.getElementById('transcript'); if (log) log.scrollTop = log.scrollHeight; };
+  document.addEventListener('htmx:oobAfterSwap', (event) => { if (event.detail.target.id === 'transcript') toEnd(); });
+  document.addEventListener('DOMContentLoaded', toEnd);
   let focusInspector = false;
   document.addEventListener('selectStep', (event) => {
     const node = document.getElementById('node-' + event.detail.value);

@@ -1,0 +1,178 @@
+"""The agent console: the live queue of handed-over conversations, accepting one, its whole transcript and
+the user's data, replying (typed or a canned answer), closing so the bot takes over again.
+
+Who may use it: agents (the only page they have), editors and admins, each for the bots they may open
+(`bot_access`). What an agent does goes through `runtime.store.handovers`, as the management API's does.
+The queue and an open conversation poll small partials every 2 s: the queue with the version it shows, the
+transcript after a watermark (the last transcript sequence number shown); both answer 204 when nothing changed.
+Canned answers (`runtime.store.canned`) are edited by admins on the bot's settings page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from htmx_flask import make_response
+from sqlalchemy import select
+
+from designer import bp
+from designer.accounts import admin_required, for_agents
+from designer.bots import get_bot_or_404
+from designer.settings import _page as settings_page
+from runtime.extensions import db
+from runtime.store import bot_access, canned, handovers
+from runtime.store.activities import seq_of
+from runtime.store.conversations import transcript
+from runtime.store.models import Bot, HandoverSession, utcnow
+
+
+def me() -> dict:
+    """The signed-in person as the handover store knows an agent (ids apart from contact-centre agents')."""
+    return {"id": f"designer:{current_user.id}", "name": current_user.display_name}
+
+
+def _session_or_404(session_id: str) -> HandoverSession:
+    try:
+        session = handovers.get(session_id)
+    except handovers.HandoverNotFound as e:
+        abort(404, str(e))
+    if not bot_access.can_open(current_user, session.bot_id):
+        abort(404, str(handovers.HandoverNotFound(session_id)))  # as if there were none, like other bots' pages
+    return session
+
+
+def _queue() -> dict:
+    """What the queue partial shows: open sessions of the bots this person may open, oldest first, and a
+    version of what it shows (the poll sends it back and gets 204 while nothing changed)."""
+    bot_ids = bot_access.bot_ids(current_user)
+    sessions = handovers.listed(bot_ids)
+    names = dict(db.session.execute(select(Bot.id, Bot.name).where(Bot.id.in_({s.bot_id for s in sessions}))).all()) \
+        if sessions else {}
+    now = utcnow()
+    shown = [(s.id, s.status, s.agent_id, s.agent_name, waited(s.created_at, now)) for s in sessions]
+    version = hashlib.blake2b(repr((shown, sorted(names.items()))).encode(), digest_size=8).hexdigest()
+    return {"sessions": sessions, "bot_names": names, "now": now, "me": me()["id"], "version": version,
+            "no_bots": bot_ids == []}
+
+
+@bp.app_template_filter("waited")
+def waited(since: datetime, now: datetime) -> str:
+    """How long a session has waited, to the minute (so the queue changes at most once a minute by itself)."""
+    minutes = max(0, int((now - since).total_seconds())) // 60
+    if minutes < 1:
+        return "under a minute"
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+@bp.get("/agents")
+@for_agents
+def console():
+    return render_template("designer/agents.html", **_queue())
+
+
+@bp.get("/agents/queue")
+@for_agents
+def console_queue():
+    """The queue partial; 204 when it would show what the page has (`v`, the version it shows)."""
+    queue = _queue()
+    if request.args.get("v") == queue["version"]:
+        return "", 204
+    return render_template("designer/partials/_agent_queue.html", **queue)
+
+
+@bp.post("/agents/<session_id>/accept")
+@for_agents
+def console_accept(session_id: str):
+    session = _session_or_404(session_id)
+    try:
+        handovers.accept(session.id, me())
+    except handovers.HandoverError as e:
+        return render_template("designer/agents.html", error=str(e), **_queue()), 409
+    return redirect(url_for("designer.console_session", session_id=session_id))
+
+
+def _entries(session: HandoverSession, after: int = 0) -> tuple[list[dict], int]:
+    """The conversation's transcript after `after`, and the new watermark."""
+    rows = [a for a in transcript(session.conversation_id, after) if a.get("type") in ("message", "event")]
+    return rows, max([after, *(seq_of(a["id"]) for a in rows)])
+
+
+def _view(session: HandoverSession, **extra) -> dict:
+    rows, watermark = _entries(session)
+    return {"session": session, "entries": rows, "after": watermark, "bot": get_bot_or_404(session.bot_id),
+            "user_data": handovers.user_data(session), "answers": canned.listed(session.bot_id), "me": me()["id"],
+            "now": utcnow(), **extra}
+
+
+@bp.get("/agents/<session_id>")
+@for_agents
+def console_session(session_id: str):
+    return render_template("designer/agent_session.html", **_view(_session_or_404(session_id)))
+
+
+@bp.get("/agents/<session_id>/transcript")
+@for_agents
+def console_transcript(session_id: str):
+    """What happened after the watermark `after`; 204 when nothing did and the session's status is as shown."""
+    session = _session_or_404(session_id)
+    after = request.args.get("after", "0")
+    rows, watermark = _entries(session, int(after) if after.isdigit() else 0)
+    changed = request.args.get("status") != session.status
+    if not rows and not changed:
+        return "", 204
+    return render_template("designer/partials/_agent_updates.html", session=session, entries=rows, after=watermark,
+                           changed=changed, answers=canned.listed(session.bot_id), me=me()["id"])
+
+
+@bp.post("/agents/<session_id>/reply")
+@for_agents
+def console_reply(session_id: str):
+    session = _session_or_404(session_id)
+    try:
+        handovers.post(session.id, me(), request.form.get("text", ""))
+    except handovers.CONFLICTS as e:
+        return str(e), 409
+    except handovers.HandoverError as e:  # the text: empty or too long
+        return str(e), 400
+    response = make_response("", 200)
+    response.headers["HX-Trigger"] = "transcript-changed"
+    return response
+
+
+@bp.post("/agents/<session_id>/close")
+@for_agents
+def console_close(session_id: str):
+    session = _session_or_404(session_id)
+    if session.status == handovers.ACTIVE and session.agent_id != me()["id"] and not current_user.is_admin:
+        message = f"{session.agent_name} has this conversation; only they or an administrator can close it."
+        return render_template("designer/agent_session.html", error=message, **_view(session)), 409
+    try:
+        handovers.close(session.id, by=me())
+    except handovers.HandoverError as e:
+        return render_template("designer/agent_session.html", error=str(e), **_view(session)), 409
+    flash("Closed. The bot has taken over the conversation again.")
+    return redirect(url_for("designer.console_session", session_id=session_id))
+
+
+@bp.post("/bots/<bot_id>/canned")
+@admin_required
+def canned_add(bot_id: str):
+    get_bot_or_404(bot_id)
+    try:
+        canned.add(bot_id, request.form.get("text", ""))
+    except ValueError as e:
+        return settings_page(bot_id, 422, canned_error=str(e), canned_text=request.form.get("text", ""))
+    flash("Canned answer added.")
+    return redirect(url_for("designer.settings", bot_id=bot_id, _anchor="canned"))
+
+
+@bp.post("/bots/<bot_id>/canned/remove")
+@admin_required
+def canned_remove(bot_id: str):
+    get_bot_or_404(bot_id)
+    canned.remove(bot_id, request.form.get("text", ""))
+    flash("Canned answer removed.")
+    return redirect(url_for("designer.settings", bot_id=bot_id, _anchor="canned"))
