@@ -1,8 +1,10 @@
 """`GET /api/openapi.json`: one OpenAPI 3.1 document for Arbor's public APIs (the management API, Direct Line,
-the anonymous webchat token, the link tracker), and `GET /api/docs`, a plain page that renders it.
+the anonymous webchat token, the link tracker, the messaging platforms' inbound address), and `GET /api/docs`,
+a plain page that renders it.
 
 Built from the code where the code knows (the export names and their fixed fields come from the
-exports' registry), so the document cannot drift from what the server does on those points.
+exports' registry, the platform event from its JSON Schema), so the document cannot drift from what the
+server does on those points.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from flask import Blueprint, render_template
 from markupsafe import Markup, escape
 
+from runtime.channels.platforms.inbound import SCHEMA as PLATFORM_EVENT
 from runtime.management.exports import EXPORTS, available_names
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
@@ -104,7 +107,8 @@ ROWS = {"type": "array", "items": {"type": "object", "required": ["key"], "prope
 SUBSCRIPTION = {"type": "object", "properties": {
     "url": {"type": "string", "format": "uri"}, "description": {"type": "string", "maxLength": 200},
     "events": {"type": "array", "items": {"type": "string"},
-               "description": "message.received, message.sent, handover, event (or event:NAME), conversation.closed"},
+               "description": "message.received, message.sent, handover, handover.accepted, handover.closed, "
+                              "event (or event:NAME), conversation.closed"},
     "verificationToken": {"type": "string", "minLength": 8, "maxLength": 200},
     "secret": {"type": "string", "description": "whsec_ and base64; made for you when left out."}}}
 
@@ -159,6 +163,32 @@ def _background() -> dict:
             "parameters": [BOT, sub, _path_param("delivery", "The delivery's id.", pattern=r"^[0-9]{1,18}$")],
             "post": _operation("redeliverWebhook", "Send a delivery again, with the same webhook-id.",
                                e422="The subscription is not active.")},
+    }
+
+
+def _handovers() -> dict:
+    """What the agent console does, for contact-centre software."""
+    base, session = "/b/{bot}/api/management/handovers", _path_param("session", "The handover's id.")
+    agent = {"type": "object", "required": ["id"], "description": "Who acts: the id your software knows.",
+             "properties": {"id": {"type": "string"}, "name": {"type": "string"}}}
+    by = {"type": "object", "required": ["agent"], "properties": {"agent": agent}}
+    taken = {"e400": "No agent, or a bad one.", "e409": "Another agent accepted it first, or it is closed."}
+    return {
+        base: {"parameters": [BOT], "get": _operation(
+            "listHandovers", "Handed-over conversations, oldest first; `?status=waiting,active` (default) or closed.",
+            e400="An unknown status.")},
+        f"{base}/{{session}}": {"parameters": [BOT, session], "get": _operation(
+            "getHandover", "The handover, the user's data and the conversation's transcript (after `?after=`).",
+            e400="after is not a whole number.")},
+        f"{base}/{{session}}/accept": {"parameters": [BOT, session], "post": _operation(
+            "acceptHandover", "Take the conversation; the user is told who joined.", body=by, **taken)},
+        f"{base}/{{session}}/messages": {"parameters": [BOT, session], "post": _operation(
+            "postHandoverMessage", "The agent who accepted says something to the user.", ok="201",
+            body={**by, "required": ["agent", "text"], "properties": {
+                "agent": agent, "text": {"type": "string", "maxLength": 4000}}}, **taken)},
+        f"{base}/{{session}}/close": {"parameters": [BOT, session], "post": _operation(
+            "closeHandover", "End the handover; the bot takes over again (its answer is returned).", body=by,
+            **taken)},
     }
 
 
@@ -217,6 +247,25 @@ def _directline() -> dict:
     }
 
 
+def _platforms() -> dict:
+    """The inbound address of a messaging platform connection; the event's schema is the one the server checks."""
+    answer = {"type": "object", "properties": {
+        "conversationId": {"type": "string", "description": "The user's conversation (messages, postbacks, events)."},
+        "applied": {"type": "boolean", "description": "A status: whether it changed the message's status."}}}
+    return {"/b/{bot}/hooks/{connection}": {"post": {
+        "operationId": "platformEvent", "tags": ["platforms"],
+        "security": [{"platformToken": []}, {"platformTokenHeader": []}],
+        "parameters": [BOT, _path_param("connection", "The connection's short name.")],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            key: value for key, value in PLATFORM_EVENT.items() if key != "$schema"}}}},
+        "summary": "A messaging platform's event: a user's message, postback or event, or a delivery status.",
+        "responses": {"200": {"description": "Applied (replies go to the platform's address).",
+                              "content": {"application/json": {"schema": answer}}},
+                      "400": _error("Not JSON, too large, or not an event; the message says what to change."),
+                      "401": _error("No verification token, or a wrong one: nothing was stored."),
+                      "404": _error("No such bot or connection, or the bot is not published.")}}}}
+
+
 def document() -> dict:
     """The OpenAPI 3.1 document."""
     return {
@@ -227,7 +276,8 @@ def document() -> dict:
             "`{\"error\": {\"code\", \"message\"}}`, the message saying what to change. Exports available here: "
             + ", ".join(available_names()) + ".")},
         "tags": [{"name": "management", "description": "Exports and the trigger API."},
-                 {"name": "directline", "description": "The webchat's Direct Line 3.0 API (polling)."}],
+                 {"name": "directline", "description": "The webchat's Direct Line 3.0 API (polling)."},
+                 {"name": "platforms", "description": "The webhook channel of messaging platforms (README)."}],
         "security": [{"functionKeyQuery": []}, {"functionKeyHeader": []}],
         "paths": {
             "/b/{bot}/api/management/export/{name}": _export_operation(),
@@ -240,7 +290,9 @@ def document() -> dict:
                 "responses": {"302": {"description": "To the address the bot sent."},
                               "404": {"description": "Not a link this bot sent."}}}},
             **_background(),
+            **_handovers(),
             **_directline(),
+            **_platforms(),
         },
         "components": {
             "schemas": {"Error": ERROR, "Conversation": {
@@ -251,7 +303,10 @@ def document() -> dict:
                 "functionKeyQuery": {"type": "apiKey", "in": "query", "name": "code"},
                 "functionKeyHeader": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
                 "directLine": {"type": "http", "scheme": "bearer",
-                               "description": "The bot's Direct Line secret, or a token made with it."}},
+                               "description": "The bot's Direct Line secret, or a token made with it."},
+                "platformToken": {"type": "http", "scheme": "bearer",
+                                  "description": "A platform connection's verification token."},
+                "platformTokenHeader": {"type": "apiKey", "in": "header", "name": "X-Verification-Token"}},
         },
     }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, request
 from werkzeug.exceptions import BadRequest, NotFound, UnprocessableEntity
 
+from runtime.management.body import json_object
 from runtime.webhooks import delivery, subscriptions
 
 
@@ -28,7 +29,7 @@ def list_subscriptions(bot: str):
 def create(bot: str):
     """Body: `{"url", "events": [...], "verificationToken"?, "secret"?, "description"?}`. The answer holds the
     secret and the token, shown this once."""
-    body = _body()
+    body = json_object()
     made = _checked(lambda: subscriptions.create(bot, body.get("url") or "", body.get("events"),
                                                  verification_token=body.get("verificationToken"),
                                                  secret=body.get("secret"), description=body.get("description")))
@@ -40,7 +41,7 @@ def show(bot: str, subscription: str):
 
 
 def edit(bot: str, subscription: str):
-    body = _body()
+    body = json_object()
     return _checked(lambda: subscriptions.edit(bot, subscription, url=body.get("url"), events=body.get("events"),
                                                verification_token=body.get("verificationToken"),
                                                description=body.get("description")))
@@ -74,13 +75,6 @@ def deliveries(bot: str, subscription: str):
 
 def redeliver(bot: str, subscription: str, delivery_id: int):
     return _checked(lambda: delivery.redeliver(bot, delivery_id))
-
-
-def _body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest("The body must be a JSON object (Content-Type: application/json).")
-    return body
 
 
 def _checked(work):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from runtime import shell
 from runtime.store.bots import BotNotFound
 from runtime.webhooks import delivery, subscriptions
 
@@ -17,15 +17,8 @@ webhooks = AppGroup("webhooks", help="Subscribe outside systems to a bot's conve
 
 
 def _run(action: Callable[[], Any]) -> Any:
-    try:
-        return action()
-    except (subscriptions.SubscriptionError, subscriptions.SubscriptionNotFound, LookupError, BotNotFound) as e:
-        click.echo(f"error: {e.args[0] if e.args else e}", err=True)
-        sys.exit(1)
-
-
-def _show(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2))
+    return shell.run(action, (subscriptions.SubscriptionError, subscriptions.SubscriptionNotFound, LookupError,
+                              BotNotFound))
 
 
 @webhooks.command("create")
@@ -41,7 +34,7 @@ def create(bot: str, url: str, events: tuple[str, ...], token: str | None, secre
     """Subscribe URL to BOT's events and run the verification handshake. Prints the secret and token once."""
     made = _run(lambda: subscriptions.create(bot, url, list(events), verification_token=token, secret=secret,
                                              description=description))
-    _show({**made.subscription, "secret": made.secret, "verificationToken": made.verification_token})
+    shell.show({**made.subscription, "secret": made.secret, "verificationToken": made.verification_token})
     if made.subscription["status"] != "active":
         click.echo(f"warning: {made.subscription['statusReason']} Fix the receiver, then run "
                    f"`flask webhooks verify {bot} {made.subscription['id']}`.", err=True)
@@ -51,7 +44,7 @@ def create(bot: str, url: str, events: tuple[str, ...], token: str | None, secre
 @click.argument("bot")
 def list_(bot: str) -> None:
     """BOT's subscriptions with their state."""
-    _show(_run(lambda: subscriptions.list_for(bot)))
+    shell.show(_run(lambda: subscriptions.list_for(bot)))
 
 
 @webhooks.command("edit")
@@ -64,7 +57,7 @@ def list_(bot: str) -> None:
 def edit(bot: str, subscription: str, url: str | None, events: tuple[str, ...], token: str | None,
          description: str | None) -> None:
     """Change a subscription; a new URL or token runs the handshake again."""
-    _show(_run(lambda: subscriptions.edit(bot, subscription, url=url, events=list(events) or None,
+    shell.show(_run(lambda: subscriptions.edit(bot, subscription, url=url, events=list(events) or None,
                                           verification_token=token, description=description)))
 
 
@@ -74,7 +67,7 @@ def edit(bot: str, subscription: str, url: str | None, events: tuple[str, ...], 
 def verify(bot: str, subscription: str) -> None:
     """Run the handshake again; on success the subscription is active again."""
     shown = _run(lambda: subscriptions.verify(bot, subscription))
-    _show(shown)
+    shell.show(shown)
     if shown["status"] != "active":
         sys.exit(1)
 
@@ -103,7 +96,7 @@ def delete(bot: str, subscription: str) -> None:
 @click.option("--limit", default=20, show_default=True)
 def log_(bot: str, subscription: str, status: str | None, limit: int) -> None:
     """The subscription's deliveries, newest first, with every attempt."""
-    _show(_run(lambda: delivery.log_of(bot, subscription, status=status, limit=limit)))
+    shell.show(_run(lambda: delivery.log_of(bot, subscription, status=status, limit=limit)))
 
 
 @webhooks.command("redeliver")
@@ -111,4 +104,4 @@ def log_(bot: str, subscription: str, status: str | None, limit: int) -> None:
 @click.argument("delivery_id", type=int)
 def redeliver(bot: str, delivery_id: int) -> None:
     """Send a delivery again, with the same webhook-id."""
-    _show(_run(lambda: delivery.redeliver(bot, delivery_id)))
+    shell.show(_run(lambda: delivery.redeliver(bot, delivery_id)))

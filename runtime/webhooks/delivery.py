@@ -3,21 +3,26 @@
 `send(subscription, conversation)` holds a Redis lock for the pair, so one sender at a time keeps the
 conversation's events in order: it posts the oldest pending delivery, and goes on to the next only when
 that one is delivered or has failed for good; a delivery waiting for its retry holds back those after it.
-A failed attempt schedules the job again at the retry time (`policy`). At least once: a delivery row stays
-pending until an answer decided it, so a worker killed mid-post leaves it pending; RQ retries the abandoned
-job, and `sweep` (every minute, from the worker) wakes any pair whose pending delivery is overdue, so even
-a Redis that lost its jobs delays deliveries rather than losing them.
+A failed attempt schedules the job again at the retry time (`policy`). What an attempt carries besides the
+body depends on the target's kind (`TARGETS`): Standard Webhooks signatures for a subscription, the
+platform's own credentials for a messaging platform connection, which reuses all the rest.
+At least once: a delivery row stays pending until an answer decided it, so a worker killed mid-post leaves it
+pending; RQ retries the abandoned job, and `sweep` (every minute, from the worker) wakes any pair whose
+pending delivery is overdue, so even a Redis that lost its jobs delays deliveries rather than losing them.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import uuid4
 
-from redis.exceptions import LockError
+from redis.exceptions import LockError, RedisError
 from rq import Retry
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from runtime import integrations
 from runtime.extensions import db
@@ -31,6 +36,7 @@ from runtime.webhooks.models import (
     DELIVERED,
     FAILED,
     PENDING,
+    WEBHOOK,
     WebhookAttempt,
     WebhookDelivery,
     WebhookSubscription,
@@ -41,6 +47,43 @@ QUEUE = "webhooks"
 LOCK_SECONDS = 15  # longer than one attempt (5 s); refreshed before each
 OVERDUE = timedelta(minutes=2)  # a pending delivery this late has lost its job: the sweeper wakes it
 JOB_RETRY = Retry(max=3, interval=[10, 60, 300])  # the job itself (a worker killed, the database away)
+
+
+@dataclass(frozen=True)
+class Target:
+    """How one kind of target is sent to: the headers of an attempt (beside the content type), and what to
+    do once a delivery was accepted (the target's own bookkeeping)."""
+
+    headers: Callable[[WebhookSubscription, WebhookDelivery, datetime], dict[str, str]]
+    delivered: Callable[[WebhookDelivery], None] | None = None
+    holds: bool = False  # while switched off, keep what is owed for when it is on again (else: failed)
+
+
+def _signed(subscription: WebhookSubscription, delivery: WebhookDelivery, moment: datetime) -> dict[str, str]:
+    return signing.headers(subscriptions.signing_secrets(subscription), delivery.message_id,
+                           int(moment.timestamp()), delivery.body)
+
+
+TARGETS: dict[str, Target] = {WEBHOOK: Target(_signed)}
+"""The kinds of target by name; other packages add theirs (`runtime.channels.platforms`)."""
+
+
+def owe(conversation_id: str, owed: list[tuple[str, int, str, str]]) -> None:
+    """Save what a committed turn owes its targets, `(target id, transcript seq, event, JSON body)` each, then
+    wake their senders. Saved first: with Redis away the sweeper sends them once it is back."""
+    if not owed:
+        return
+    now = utcnow()
+    db.session.execute(insert(WebhookDelivery), [
+        {"message_id": "msg_" + uuid4().hex, "subscription_id": target, "conversation_id": conversation_id,
+         "seq": seq, "event": event, "status": PENDING, "tries": 0, "next_attempt_at": now, "created_at": now,
+         "body": body} for target, seq, event, body in owed])
+    db.session.commit()
+    try:
+        for target in dict.fromkeys(target for target, *_ in owed):
+            wake(target, conversation_id)
+    except RedisError as e:
+        log.warning("conversation %s: deliveries saved but not queued (%s)", conversation_id, e)
 
 
 def wake(subscription_id: str, conversation_id: str, *, delay: float | None = None,
@@ -81,8 +124,10 @@ def send(subscription_id: str, conversation_id: str, retry_of: int | None = None
                 lock.release()
             except LockError:
                 log.warning("webhook sender lock of %s/%s ran out while sending", subscription_id, conversation_id)
-        if _head(subscription_id, conversation_id, due_only=True) is None:
-            return made  # nothing slipped in while the lock was held
+        subscription = db.session.get(WebhookSubscription, subscription_id, populate_existing=True)
+        if subscription is None or subscription.status != ACTIVE or \
+                _head(subscription_id, conversation_id, due_only=True) is None:
+            return made  # nothing slipped in while the lock was held (or nothing may go now: held)
 
 
 @in_app
@@ -115,7 +160,12 @@ def redeliver(bot_id: str, delivery_id: int) -> dict:
 def log_of(bot_id: str, subscription_id: str, *, status: str | None = None, limit: int = 50) -> list[dict]:
     """The delivery log of a subscription, newest first, each delivery with its attempts."""
     subscriptions.get(bot_id, subscription_id)  # 404 for another bot's subscription
-    query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
+    return deliveries_of(subscription_id, status=status, limit=limit)
+
+
+def deliveries_of(target_id: str, *, status: str | None = None, limit: int = 50) -> list[dict]:
+    """The deliveries to a target, newest first, each with its attempts (the caller checked the bot)."""
+    query = select(WebhookDelivery).where(WebhookDelivery.subscription_id == target_id)
     if status:
         query = query.where(WebhookDelivery.status == status)
     deliveries = db.session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(min(limit, 500))).all()
@@ -162,8 +212,9 @@ def _send_due(subscription_id: str, conversation_id: str, lock, retry_of: int | 
         if subscription is None:
             return made
         if subscription.status != ACTIVE:  # switched off after these were saved (or while they waited)
-            subscriptions.fail_pending(subscription, f"the subscription is {subscription.status}")
-            db.session.commit()
+            if not TARGETS[subscription.kind].holds:
+                subscriptions.fail_pending(subscription, f"the subscription is {subscription.status}")
+                db.session.commit()
             return made
         head = _head(subscription_id, conversation_id)
         if head is None:
@@ -179,9 +230,9 @@ def _send_due(subscription_id: str, conversation_id: str, lock, retry_of: int | 
 def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bool:
     """One POST of the delivery; True when the conversation's next delivery may go now."""
     moment = utcnow()
+    target = TARGETS[subscription.kind]
     headers = {"content-type": "application/json", "user-agent": "Arbor-Webhooks/1",
-               **signing.headers(subscriptions.signing_secrets(subscription), delivery.message_id,
-                                 int(moment.timestamp()), delivery.body)}
+               **target.headers(subscription, delivery, moment)}
     started = time.monotonic()
     try:
         answer = integrations.session().request("POST", subscription.url, data=delivery.body.encode(),
@@ -211,6 +262,8 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
         elif subscription.consecutive_failures >= policy.CONSECUTIVE_FAILURES_LIMIT:
             subscriptions.deactivate(subscription, f"{subscription.consecutive_failures} deliveries in a row failed")
     db.session.commit()
+    if verdict.done and target.delivered is not None:
+        target.delivered(delivery)
     if verdict.retry_in is not None:
         log.info("webhook %s to %s: %s; retry in %.0f s", delivery.message_id, subscription.id, error,
                  verdict.retry_in)

@@ -16,16 +16,24 @@ from runtime.extensions import db
 from runtime.store.models import BigId, UTCDateTime, utcnow
 
 ACTIVE, UNVERIFIED, INACTIVE = "active", "unverified", "inactive"
+WEBHOOK, PLATFORM = "webhook", "platform"  # the kinds of delivery target
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
 
 class WebhookSubscription(db.Model):
-    """One receiver of a bot's conversation events, with its event filter and signing secrets (sealed)."""
+    """One receiver of a bot's conversation events, with its event filter and signing secrets (sealed).
+
+    The deliveries' target, whatever its `kind`: a `webhook` subscription, or the outbound side of a
+    messaging platform connection (`runtime/channels/platforms`), which sends the conversation's replies
+    with the same queue, order and retry rules; for it `secret` holds the sealed reply credentials,
+    `verification_token` the digest of the inbound token, and `events` is empty.
+    """
 
     __tablename__ = "webhook_subscriptions"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default=WEBHOOK, server_default=WEBHOOK)
     url: Mapped[str] = mapped_column(String(2000))
     events: Mapped[list] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(String(200))

@@ -29,11 +29,21 @@ from runtime.integrations.http import Response
 from runtime.store.bots import get_bot
 from runtime.store.models import utcnow
 from runtime.webhooks import events, signing
-from runtime.webhooks.models import ACTIVE, FAILED, INACTIVE, PENDING, UNVERIFIED, WebhookDelivery, WebhookSubscription
+from runtime.webhooks.models import (
+    ACTIVE,
+    FAILED,
+    INACTIVE,
+    PENDING,
+    UNVERIFIED,
+    WEBHOOK,
+    WebhookDelivery,
+    WebhookSubscription,
+)
 from runtime.webhooks.policy import TIMEOUT
 
 PURPOSE = "webhook-secret"
-EVENTS = ("message.received", "message.sent", "handover", "event", "conversation.closed")
+EVENTS = ("message.received", "message.sent", "handover", "handover.accepted", "handover.closed", "event",
+          "conversation.closed")
 """The event filter's words; `event:<name>` picks one custom event of the bot's `event` steps."""
 _EVENT_NAME = re.compile(r"^event:[A-Za-z0-9_.:-]{1,100}$")
 MAX_PER_BOT = 20
@@ -59,14 +69,15 @@ def create(bot_id: str, url: str, events: list[str], *, verification_token: str 
            secret: str | None = None, description: str | None = None) -> Created:
     """Save a subscription and run the handshake; a failed handshake leaves it `unverified`, with the reason."""
     get_bot(bot_id)
-    count = db.session.scalar(select(db.func.count()).where(WebhookSubscription.bot_id == bot_id))
+    count = db.session.scalar(select(db.func.count()).where(WebhookSubscription.bot_id == bot_id,
+                                                            WebhookSubscription.kind == WEBHOOK))
     if count >= MAX_PER_BOT:
         raise SubscriptionError(f"A bot has at most {MAX_PER_BOT} webhook subscriptions; delete one first.")
     if secret is not None and not signing.valid_secret(secret):
         raise SubscriptionError("A secret is 'whsec_' followed by base64 of at least 16 bytes; leave it out "
                                 "and one is made for you.")
     secret, token = secret or signing.new_secret(), _checked_token(verification_token)
-    row = WebhookSubscription(id="sub_" + uuid4().hex, bot_id=bot_id, url=_checked_url(url),
+    row = WebhookSubscription(id="sub_" + uuid4().hex, bot_id=bot_id, url=checked_url(url),
                               events=_checked_events(events), description=_short(description),
                               verification_token=_seal(token),
                               secret=_seal(secret), status=UNVERIFIED, consecutive_failures=0)
@@ -86,7 +97,7 @@ def edit(bot_id: str, subscription_id: str, *, url: str | None = None, events: l
         row.description = _short(description)
     again = False
     if url is not None and url != row.url:
-        row.url, again = _checked_url(url), True
+        row.url, again = checked_url(url), True
     if verification_token is not None:
         row.verification_token, again = _seal(_checked_token(verification_token)), True
     db.session.commit()
@@ -122,7 +133,8 @@ def delete(bot_id: str, subscription_id: str) -> None:
 
 
 def list_for(bot_id: str) -> list[dict]:
-    rows = db.session.scalars(select(WebhookSubscription).where(WebhookSubscription.bot_id == bot_id)
+    rows = db.session.scalars(select(WebhookSubscription).where(WebhookSubscription.bot_id == bot_id,
+                                                                WebhookSubscription.kind == WEBHOOK)
                               .order_by(WebhookSubscription.created_at))
     return [describe(row) for row in rows]
 
@@ -180,14 +192,20 @@ def _handshake(row: WebhookSubscription) -> None:
     except IntegrationError as e:  # refused by the guard, unreachable, too slow, too big
         reason = str(e)
     if reason is None:
-        row.status, row.status_reason, row.consecutive_failures, row.verified_at = ACTIVE, None, 0, utcnow()
-    else:
-        row.status, row.status_reason = UNVERIFIED, f"The verification handshake failed: {reason}"
+        activate(row)
+        return
+    row.status, row.status_reason = UNVERIFIED, f"The verification handshake failed: {reason}"
     db.session.commit()
     _changed(row.bot_id)
-    if reason is None:
-        from runtime.webhooks.delivery import wake_subscription  # a cycle otherwise: delivery deactivates
-        wake_subscription(row.id)
+
+
+def activate(row: WebhookSubscription) -> None:
+    """Send again: the target is active, its failure count cleared, and what it is owed goes out."""
+    row.status, row.status_reason, row.consecutive_failures, row.verified_at = ACTIVE, None, 0, utcnow()
+    db.session.commit()
+    _changed(row.bot_id)
+    from runtime.webhooks.delivery import wake_subscription  # a cycle otherwise: delivery deactivates
+    wake_subscription(row.id)
 
 
 def _handshake_failure(answer: Response, challenge: str) -> str | None:
@@ -213,12 +231,12 @@ def _changed(bot_id: str) -> None:
 
 def _get(bot_id: str, subscription_id: str) -> WebhookSubscription:
     row = db.session.get(WebhookSubscription, subscription_id, populate_existing=True)
-    if row is None or row.bot_id != bot_id:
+    if row is None or row.bot_id != bot_id or row.kind != WEBHOOK:
         raise SubscriptionNotFound(subscription_id)
     return row
 
 
-def _checked_url(url: str) -> str:
+def checked_url(url: str) -> str:
     url = (url or "").strip()
     if len(url) > 2000:
         raise SubscriptionError("The address is longer than 2,000 characters.")

@@ -26,6 +26,8 @@ def test_the_document_is_valid_openapi_3_1(client):
                  "/b/{bot}/api/management/trigger/{address}/{dialogId}/clear",
                  "/v3/directline/tokens/generate", "/v3/directline/conversations/{conversationId}/activities"):
         assert path in doc["paths"]
+    assert doc["paths"]["/b/{bot}/hooks/{connection}"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"]["properties"]["type"]["enum"] == ["message", "postback", "event", "status"]
     assert doc["components"]["securitySchemes"]["functionKeyQuery"] == {"type": "apiKey", "in": "query", "name": "code"}
 
 
@@ -34,7 +36,7 @@ def test_the_docs_page_renders_it_without_scripts(client):
     assert page.status_code == 200 and page.content_type.startswith("text/html")
     html = page.get_data(as_text=True)
     assert "<script" not in html and "http://" not in html.replace("http://localhost", "")
-    assert html.count('data-testid="operation"') == 25  # 11, and 14 of datasets and webhooks
+    assert html.count('data-testid="operation"') == 31  # 11, 14 of datasets/webhooks, 5 handovers, 1 platforms
     assert "/b/{bot}/api/management/trigger/{address}/{dialogId}/clear" in html and "userDataSnapshot" in html
 
 
@@ -61,5 +63,5 @@ def test_no_request_schemathesis_makes_from_the_document_gets_a_5xx(app, bots):
             assert response.status_code < 500, (case.method, case.formatted_path, response.text[:500])
 
         no_5xx()
-    assert len({label for label, _ in calls}) == 25  # every operation was exercised
+    assert len({label for label, _ in calls}) == 31  # every operation was exercised
     assert {status for _, status in calls} >= {200, 400, 401, 404}

@@ -1,0 +1,88 @@
+"""A bot's Platforms page: its connections to messaging platforms (inbound address, state and why), create
+(the verification token shown once, on that answer only), edit the outbound address, credentials and
+rule, regenerate the token, re-verify (switch back on), delete, and each connection's recent replies with
+their delivery state. The work is `runtime.channels.platforms`'."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from designer import bp
+from designer.bots import get_bot_or_404
+from runtime.channels.platforms import connections
+from runtime.channels.platforms.models import RULES
+from runtime.webhooks import delivery
+
+LOG_SIZE = 20
+RULE_HELP = {"bot": "The bot answers everything; a handover step is closed at once and the bot goes on.",
+             "agent": "Every message goes to an agent; the bot never answers.",
+             "bot-first": "The bot answers first; after a handover step, agents answer until they close."}
+
+
+def _credentials(form: MultiDict) -> dict | None:
+    """The reply credentials typed in, or None to keep the saved ones (the form never shows them)."""
+    kind = form.get("auth", "keep")
+    if kind == "keep":
+        return None
+    return {"kind": kind, "token": form.get("token", ""), "username": form.get("username", ""),
+            "password": form.get("password", "")}
+
+
+def _inbound_url(path: str) -> str:
+    return (current_app.config.get("ARBOR_BASE_URL") or request.host_url).rstrip("/") + path
+
+
+def _page(bot_id: str, status: int = 200, **shown):
+    bot = get_bot_or_404(bot_id)
+    found = [{**c, "inboundUrl": _inbound_url(c["inboundPath"]), "counts": delivery.counts(c["targetId"]),
+              "log": delivery.deliveries_of(c["targetId"], limit=LOG_SIZE)} for c in connections.list_for(bot_id)]
+    return render_template("designer/platforms.html", bot=bot, connections=found, rules=RULES, rule_help=RULE_HELP,
+                           form=shown.pop("form", None) or MultiDict(), **shown), status
+
+
+@bp.get("/bots/<bot_id>/platforms")
+def platforms(bot_id: str):
+    return _page(bot_id)
+
+
+@bp.post("/bots/<bot_id>/platforms")
+def platform_create(bot_id: str):
+    get_bot_or_404(bot_id)
+    form = request.form
+    try:
+        made = connections.create(bot_id, form.get("slug", ""), form.get("name", ""), form.get("url", ""),
+                                  rule=form.get("rule", ""), credentials=_credentials(form) or {"kind": "none"})
+    except connections.PlatformError as e:
+        return _page(bot_id, 422, error=str(e), form=MultiDict({k: v for k, v in form.items()
+                                                                  if k not in ("token", "password")}))
+    # The token goes into this answer only: never a flash (the session cookie) nor a later page.
+    return _page(bot_id, 201, created={"connection": made.connection, "token": made.token,
+                                       "inboundUrl": _inbound_url(made.connection["inboundPath"])})
+
+
+@bp.post("/bots/<bot_id>/platforms/<slug>/<action>")
+def platform_action(bot_id: str, slug: str, action: str):
+    get_bot_or_404(bot_id)
+    form = request.form
+    try:
+        if action == "edit":
+            connections.edit(bot_id, slug, name=form.get("name"), url=form.get("url"), rule=form.get("rule"),
+                             credentials=_credentials(form))
+            flash("Saved.")
+        elif action == "token":
+            token = connections.regenerate_token(bot_id, slug)
+            return _page(bot_id, regenerated={"slug": slug, "token": token})
+        elif action == "reverify":
+            connections.reverify(bot_id, slug)
+            flash("The connection is active again; replies owed to it are sent.")
+        elif action == "delete":
+            connections.delete(bot_id, slug)
+            flash("Deleted the connection.")
+        else:
+            abort(404, f"There is no platform action '{action[:40]}'.")
+    except connections.ConnectionNotFound as e:
+        abort(404, str(e))
+    except connections.PlatformError as e:
+        return _page(bot_id, 422, error=str(e))
+    return redirect(url_for("designer.platforms", bot_id=bot_id))

@@ -1,0 +1,26 @@
+"""The webhook channel for messaging platforms (SMS, WhatsApp, Messenger, a company's own apps) that route
+conversations to a third-party bot: `connections` (per bot: inbound address and token, outbound address
+and credentials, rule), `inbound` (the events' format), `threads` (one conversation per platform user),
+`replies` (sent through `runtime.webhooks`' queue), `statuses` (delivery statuses on the transcript),
+`rules` (who answers), `api` (the inbound address), `cli` (`flask platforms`).
+
+Settings: PLATFORM_MAX_BODY_BYTES (65536), the largest inbound body.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from runtime.channels.platforms import api, cli, connections, replies
+from runtime.store.conversations import turn_committed
+from runtime.webhooks import delivery
+from runtime.webhooks.models import PLATFORM
+
+
+def init_app(app: Flask) -> None:
+    app.config["PLATFORM_MAX_BODY_BYTES"] = int(app.config.get("PLATFORM_MAX_BODY_BYTES", 64 * 1024))
+    app.register_blueprint(api.bp)
+    # A user's replies wait for a platform switched off (re-verifying sends them, in order), never dropped.
+    delivery.TARGETS[PLATFORM] = delivery.Target(connections.reply_headers, replies.sent, holds=True)
+    turn_committed.connect(replies.on_turn)  # module-level function: connected once, however many apps
+    app.cli.add_command(cli.platforms)

@@ -1,0 +1,210 @@
+"""A bot's connections to messaging platforms: create, list, edit, regenerate the token, re-verify, delete.
+
+Each connection has an inbound address (`/b/<bot>/hooks/<slug>`) and a verification token every inbound
+POST must carry: made here, shown once, kept only as a digest and compared in constant time. Its outbound
+side, where replies go, is a delivery target of `runtime.webhooks` (kind `platform`): the platform's
+address, the credentials replies carry (a bearer token or basic auth, sealed, never shown again), and the
+state: active, or inactive after failed deliveries until someone re-verifies it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import uuid4
+
+from sqlalchemy import select
+
+from runtime.channels.directline.keys import fernet
+from runtime.channels.platforms.models import RULES, PlatformConnection
+from runtime.extensions import db
+from runtime.management.keys import digest
+from runtime.store.bots import get_bot
+from runtime.store.models import utcnow
+from runtime.webhooks import subscriptions
+from runtime.webhooks.models import ACTIVE, PLATFORM, WebhookDelivery, WebhookSubscription
+
+PURPOSE = "platform-credentials"
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+MAX_PER_BOT = 20
+AUTH_KINDS = ("none", "bearer", "basic")
+
+
+class PlatformError(ValueError):
+    """Bad input for a connection; the message says what to change."""
+
+
+class ConnectionNotFound(LookupError):
+    def __init__(self, slug: str):
+        super().__init__(f"There is no platform connection '{slug}' for this bot.")
+
+
+@dataclass
+class Created:
+    connection: dict
+    token: str  # shown this once
+
+
+def create(bot_id: str, slug: str, name: str, url: str, *, rule: str = "bot-first",
+           credentials: dict | None = None) -> Created:
+    """Save a connection, active at once (a platform has no handshake to pass); the token is returned once."""
+    get_bot(bot_id)
+    slug = (slug or "").strip().lower()
+    if not SLUG.match(slug):
+        raise PlatformError("A connection's short name has 1 to 64 lowercase letters, digits and dashes "
+                            "(it is the last part of the inbound address).")
+    if db.session.scalar(select(PlatformConnection.id).where(PlatformConnection.bot_id == bot_id,
+                                                             PlatformConnection.slug == slug)):
+        raise PlatformError(f"The bot has a connection '{slug}' already; pick another short name.")
+    if db.session.scalar(select(db.func.count()).where(PlatformConnection.bot_id == bot_id)) >= MAX_PER_BOT:
+        raise PlatformError(f"A bot has at most {MAX_PER_BOT} platform connections; delete one first.")
+    token = secrets.token_urlsafe(32)
+    target = WebhookSubscription(id="plt_" + uuid4().hex, bot_id=bot_id, kind=PLATFORM,
+                                 url=_checked_url(url), events=[], verification_token=digest(token),
+                                 secret=_seal(_checked_credentials(credentials)), status=ACTIVE,
+                                 consecutive_failures=0, verified_at=utcnow())
+    row = PlatformConnection(id="pc_" + uuid4().hex, bot_id=bot_id, slug=slug, name=_checked_name(name),
+                             rule=_checked_rule(rule), target_id=target.id)
+    db.session.add(target)
+    db.session.flush()  # the target first: the connection refers to it
+    db.session.add(row)
+    db.session.commit()
+    return Created(describe(row, target), token)
+
+
+def edit(bot_id: str, slug: str, *, name: str | None = None, url: str | None = None, rule: str | None = None,
+         credentials: dict | None = None) -> dict:
+    """Change a connection; credentials left out (None) are kept as they are."""
+    row, target = _get(bot_id, slug)
+    if name is not None:
+        row.name = _checked_name(name)
+    if rule is not None:
+        row.rule = _checked_rule(rule)
+    if url is not None:
+        target.url = _checked_url(url)
+    if credentials is not None:
+        target.secret = _seal(_checked_credentials(credentials))
+    db.session.commit()
+    return describe(row, target)
+
+
+def regenerate_token(bot_id: str, slug: str) -> str:
+    """A new verification token, returned once; the old one stops working at once."""
+    _, target = _get(bot_id, slug)
+    token = secrets.token_urlsafe(32)
+    target.verification_token = digest(token)
+    db.session.commit()
+    return token
+
+
+def reverify(bot_id: str, slug: str) -> dict:
+    """Switch a connection back on after failures (its counter cleared) and send what it is owed."""
+    row, target = _get(bot_id, slug)
+    subscriptions.activate(target)
+    return describe(row, target)
+
+
+def delete(bot_id: str, slug: str) -> None:
+    _, target = _get(bot_id, slug)
+    db.session.delete(target)  # the connection, its deliveries and its threads go with it
+    db.session.commit()
+
+
+def list_for(bot_id: str) -> list[dict]:
+    rows = db.session.execute(select(PlatformConnection, WebhookSubscription)
+                              .join(WebhookSubscription, WebhookSubscription.id == PlatformConnection.target_id)
+                              .where(PlatformConnection.bot_id == bot_id).order_by(PlatformConnection.created_at))
+    return [describe(row, target) for row, target in rows]
+
+
+def get(bot_id: str, slug: str) -> dict:
+    return describe(*_get(bot_id, slug))
+
+
+def authenticated(bot_id: str, slug: str, token: str | None) -> PlatformConnection:
+    """The connection, if `token` is its verification token; raises ConnectionNotFound or PermissionError."""
+    row, target = _get(bot_id, slug)
+    if not token or not hmac.compare_digest(digest(token), target.verification_token):
+        raise PermissionError("A missing or wrong verification token.")
+    return row
+
+
+def describe(row: PlatformConnection, target: WebhookSubscription) -> dict:
+    """What the designer shows: never the token nor the credentials, only their kind."""
+    return {"id": row.id, "slug": row.slug, "name": row.name, "bot": row.bot_id, "rule": row.rule,
+            "inboundPath": f"/b/{row.bot_id}/hooks/{row.slug}", "url": target.url,
+            "credentials": _unseal(target.secret)["kind"], "status": target.status,
+            "statusReason": target.status_reason, "consecutiveFailures": target.consecutive_failures,
+            "targetId": target.id,
+            "verifiedAt": target.verified_at.isoformat() if target.verified_at else None}
+
+
+def reply_headers(target: WebhookSubscription, delivery: WebhookDelivery, moment: datetime) -> dict[str, str]:
+    """The credentials a reply carries to the platform (the delivery target's headers)."""
+    credentials = _unseal(target.secret)
+    if credentials["kind"] == "bearer":
+        return {"authorization": f"Bearer {credentials['token']}"}
+    if credentials["kind"] == "basic":
+        pair = f"{credentials['username']}:{credentials['password']}".encode()
+        return {"authorization": "Basic " + base64.b64encode(pair).decode()}
+    return {}
+
+
+def _get(bot_id: str, slug: str) -> tuple[PlatformConnection, WebhookSubscription]:
+    found = db.session.execute(
+        select(PlatformConnection, WebhookSubscription)
+        .join(WebhookSubscription, WebhookSubscription.id == PlatformConnection.target_id)
+        .where(PlatformConnection.bot_id == bot_id, PlatformConnection.slug == slug)
+        .execution_options(populate_existing=True)).first()
+    if found is None:
+        raise ConnectionNotFound(slug)
+    return found[0], found[1]
+
+
+def _checked_credentials(credentials: dict | None) -> dict:
+    credentials = credentials or {"kind": "none"}
+    kind = credentials.get("kind")
+    if kind not in AUTH_KINDS:
+        raise PlatformError("Reply credentials are none, a bearer token, or basic auth (user name and password).")
+    wanted = {"none": (), "bearer": ("token",), "basic": ("username", "password")}[kind]
+    for key in wanted:
+        value = credentials.get(key)
+        if not isinstance(value, str) or not value or len(value) > 2000 or any(c in value for c in "\r\n"):
+            raise PlatformError(f"Give the {key.replace('username', 'user name')} the platform expects "
+                                "(one line, up to 2,000 characters).")
+    if kind == "basic" and ":" in credentials["username"]:
+        raise PlatformError("A basic-auth user name has no colon.")
+    return {"kind": kind, **{key: credentials[key] for key in wanted}}
+
+
+def _checked_url(url: str) -> str:
+    try:
+        return subscriptions.checked_url(url)
+    except subscriptions.SubscriptionError as e:
+        raise PlatformError(str(e)) from None
+
+
+def _checked_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 200:
+        raise PlatformError("Give the connection a name of 1 to 200 characters (e.g. WhatsApp via Acme).")
+    return name
+
+
+def _checked_rule(rule: str | None) -> str:
+    if rule not in RULES:
+        raise PlatformError(f"The rule is one of {', '.join(RULES)}.")
+    return rule
+
+
+def _seal(credentials: dict) -> str:
+    return fernet(PURPOSE).encrypt(json.dumps(credentials).encode()).decode()
+
+
+def _unseal(sealed: str) -> dict:
+    return json.loads(fernet(PURPOSE).decrypt(sealed.encode()))
