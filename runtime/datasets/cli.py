@@ -11,6 +11,7 @@ from typing import Any
 import click
 from flask.cli import AppGroup
 
+from runtime import shell
 from runtime.datasets import pull, query, store
 from runtime.store.bots import BotNotFound
 
@@ -18,11 +19,7 @@ datasets = AppGroup("datasets", help="Data kept in the bot's database for the da
 
 
 def _run(action: Callable[[], Any]) -> Any:
-    try:
-        return action()
-    except (store.DatasetError, store.DatasetNotFound, BotNotFound) as e:
-        click.echo(f"error: {e.args[0] if e.args else e}", err=True)
-        sys.exit(1)
+    return shell.run(action, (store.DatasetError, store.DatasetNotFound, BotNotFound))
 
 
 @datasets.command("define")

@@ -81,9 +81,9 @@ def test_validate_prints_every_error_with_its_pointer(bots, tmp_path):
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert errors == [
         "error: /dialogs/0/steps/2/dialog: There is no dialog 'nowhere'. "
-        "Dialogs in this bot: welcome, order, checkout, not-understood.",
+        "Dialogs in this bot: welcome, order, checkout, not-understood, back.",
         "error: /dialogs/1/steps/3/dialog: There is no dialog 'elsewhere'. "
-        "Dialogs in this bot: welcome, order, checkout, not-understood.",
+        "Dialogs in this bot: welcome, order, checkout, not-understood, back.",
     ]
 
 

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 from app import create_app
 from runtime.channels.directline.cors import set_allowed_origins
 from runtime.extensions import db
+from runtime.store.accounts import create_user
 from runtime.store.bots import import_bot
 from runtime.store.examples import import_examples
 from runtime.testing.playwright_plugin import webchat  # noqa: F401 - also a pytest11 plugin once Arbor is installed
@@ -39,6 +41,24 @@ KIT = ROOT / "tests" / "fixtures" / "bots" / "widget-kit.json"
 POSTGRES_PASS = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql"))
 # Polls run every second; a shared CI machine gets some slack beyond the default 5 s.
 expect.set_options(timeout=8000)
+PASSWORD = "a designer user's password"
+
+
+def person(live: Live, role: str = "admin", email: str | None = None) -> str:
+    """A designer account on the live server (a new e-mail unless one is given); its e-mail."""
+    email = email or f"{role}-{uuid.uuid4().hex[:8]}@example.com"
+    with live.app.app_context():
+        create_user(email, PASSWORD, role)
+        db.session.remove()
+    return email
+
+
+def sign_in(page: Page, url: str, email: str) -> None:
+    """Sign in on the designer's sign-in page, as a person would (where it leads is the caller's to check)."""
+    page.goto(f"{url}/designer/")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
 
 
 @contextmanager

@@ -4,7 +4,6 @@ once) and one that fails it, against a real local receiver; a screenshot in the 
 from __future__ import annotations
 
 import tempfile
-import uuid
 from pathlib import Path
 
 import pytest
@@ -13,12 +12,11 @@ from pytest_httpserver import HTTPServer
 from webhook_receiver import Receiver
 
 from runtime.extensions import db
-from runtime.store.accounts import create_user
 from runtime.webhooks import subscriptions
+from tests.e2e.conftest import person, sign_in
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path(tempfile.gettempdir())
-PASSWORD = "an admin's password"
 
 
 @pytest.fixture
@@ -35,20 +33,13 @@ def receiver(live):
 
 
 def test_webhooks_page_subscribes_and_shows_a_failed_handshake(live, page: Page, receiver):
-    email = f"admin-{uuid.uuid4().hex[:8]}@example.com"
-    with live.app.app_context():
-        create_user(email, PASSWORD, "admin")
-        db.session.remove()
-    page.goto(f"{live.url}/designer/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live.url, person(live))
     page.goto(f"{live.url}/designer/bots/support/edit")
     page.get_by_role("link", name="Webhooks", exact=True).click()
     expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
     form = page.get_by_test_id("new-subscription")
     form.get_by_label("Address").fill(receiver.url)
-    form.get_by_label("handover").check()
+    form.get_by_label("handover", exact=True).check()
     form.get_by_role("button", name="Subscribe and verify").click()
     expect(page.get_by_text("Subscribed: the handshake passed")).to_be_visible()
     expect(page.get_by_test_id("shown-once").first).to_contain_text("whsec_")

@@ -4,32 +4,22 @@ then imports a broken file, and is told of a conflict between two tabs."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from runtime.extensions import db
-from runtime.store.accounts import create_user
+from tests.e2e.conftest import PASSWORD, person, sign_in
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "a newcomer's password"
 
 
 @pytest.fixture
 def newcomer(live) -> str:
-    email = f"new-{uuid.uuid4().hex[:8]}@example.com"
-    with live.app.app_context():
-        create_user(email, PASSWORD, "editor")
-        db.session.remove()
-    return email
+    return person(live, "editor")
 
 
-def sign_in(page: Page, url: str, email: str) -> None:
-    page.goto(f"{url}/designer/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+def signed_in(page: Page, url: str, email: str) -> None:
+    sign_in(page, url, email)
     expect(page.get_by_role("heading", name="Bots")).to_be_visible()
 
 
@@ -57,7 +47,7 @@ def fill(page: Page, label: str, text: str) -> None:
 
 def test_a_newcomer_builds_publishes_and_talks_with_a_bot(live, page: Page, newcomer: str, tmp_path):
     page.set_default_timeout(10000)
-    sign_in(page, live.url, newcomer)
+    signed_in(page, live.url, newcomer)
     page.get_by_role("button", name="New bot").click()
     page.get_by_label("Name").fill("Coffee corner")
     page.get_by_role("button", name="Create bot").click()
@@ -134,7 +124,7 @@ def test_a_newcomer_builds_publishes_and_talks_with_a_bot(live, page: Page, newc
 
 
 def test_two_tabs_editing_one_bot_are_told_of_the_conflict(live, page: Page, newcomer: str):
-    sign_in(page, live.url, newcomer)
+    signed_in(page, live.url, newcomer)
     page.get_by_role("button", name="New bot").click()
     page.get_by_label("Name").fill("Two tabs")
     page.get_by_role("button", name="Create bot").click()
@@ -153,7 +143,7 @@ def test_two_tabs_editing_one_bot_are_told_of_the_conflict(live, page: Page, new
 
 
 def test_an_edit_after_the_session_ended_is_saved_after_signing_in_again(live, page: Page, newcomer: str):
-    sign_in(page, live.url, newcomer)
+    signed_in(page, live.url, newcomer)
     page.get_by_role("button", name="New bot").click()
     page.get_by_label("Name").fill("Session end")
     page.get_by_role("button", name="Create bot").click()

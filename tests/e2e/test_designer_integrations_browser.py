@@ -4,27 +4,19 @@ outside API is a local pytest-httpserver on loopback, which the suite's live app
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from playwright.sync_api import Page, expect
-from test_designer_browser import add_step, fill, saved, sign_in
+from test_designer_browser import add_step, fill, saved, signed_in
 
-from runtime.extensions import db
-from runtime.store.accounts import create_user
+from tests.e2e.conftest import person
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "a newcomer's password"
 TOKEN = "tok-BROWSER-77d1e0"
 
 
 @pytest.fixture
 def designer_email(live) -> str:
-    email = f"int-{uuid.uuid4().hex[:8]}@example.com"
-    with live.app.app_context():
-        create_user(email, PASSWORD, "editor")
-        db.session.remove()
-    return email
+    return person(live, "editor")
 
 
 def test_configure_try_publish_converse_and_read_the_log(live, page: Page, designer_email, httpserver,
@@ -33,7 +25,7 @@ def test_configure_try_publish_converse_and_read_the_log(live, page: Page, desig
     httpserver.expect_request("/api", headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_data("", 404)
     httpserver.expect_request("/api/orders/42", headers={"Authorization": f"Bearer {TOKEN}"}).respond_with_json(
         {"id": 42, "state": "shipped"})
-    sign_in(page, live.url, designer_email)
+    signed_in(page, live.url, designer_email)
     page.get_by_role("button", name="New bot").click()
     page.get_by_label("Name").fill("Order desk")
     page.get_by_role("button", name="Create bot").click()

@@ -13,10 +13,10 @@ from playwright.sync_api import Page, expect
 from runtime.extensions import db
 from runtime.store.accounts import create_user
 from runtime.store.conversations import start_conversation
+from tests.e2e.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.e2e
 SHOTS = Path(tempfile.gettempdir())
-PASSWORD = "an admin's password"
 
 
 @pytest.fixture
@@ -28,10 +28,7 @@ def admin(live, page: Page) -> Page:
             start_conversation("support", f"{user}-{email[6:14]}", "webchat")
         db.session.remove()
     page.set_viewport_size({"width": 1280, "height": 860})
-    page.goto(f"{live.url}/designer/")
-    page.get_by_label("E-mail").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live.url, email)
     expect(page.get_by_role("heading", name="Bots")).to_be_visible()
     return page
 

@@ -15,10 +15,9 @@ from runtime.store import bot_access
 from runtime.store.accounts import create_user
 from runtime.store.bots import import_bot
 from runtime.store.conversations import handle, start_conversation
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import PASSWORD, ROOT, sign_in
 
 pytestmark = pytest.mark.e2e
-PASSWORD = "an analyst's password"
 BOT = "lead-analytics"
 # Who said what: 3 stop at the first choice, 2 at the name, 3 at the e-mail, 1 at the size, 3 finish.
 CONVERSATIONS = ([["pizza"]] * 3 + [["Book a demo"]] * 2 + [["Book a demo", "Ann"]] * 3
@@ -44,10 +43,7 @@ def seeded(live) -> str:
 
 def test_the_tree_reads_where_users_drop_off(live, page: Page, seeded: str, tmp_path):
     page.set_viewport_size({"width": 1280, "height": 760})
-    page.goto(f"{live.url}/designer/")
-    page.get_by_label("E-mail").fill("analyst@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live.url, "analyst@example.com")
     page.goto(f"{live.url}/designer/bots/{seeded}/edit?dialog=contact")
     page.get_by_test_id("show-analytics").click()
     reach = page.locator("#node-lc-c2 [data-testid=reach]").first
@@ -65,10 +61,7 @@ def test_the_tree_reads_where_users_drop_off(live, page: Page, seeded: str, tmp_
 
 def test_the_insight_and_misses_pages_draw_the_same_conversations(live, page: Page, seeded: str, tmp_path):
     page.set_viewport_size({"width": 1280, "height": 1100})
-    page.goto(f"{live.url}/designer/")
-    page.get_by_label("E-mail").fill("analyst@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live.url, "analyst@example.com")
     page.goto(f"{live.url}/designer/bots/{seeded}/insight")
     page.get_by_label("Goal step").select_option("lc-c8")
     page.get_by_role("button", name="Show").click()
