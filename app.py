@@ -14,12 +14,13 @@ import sys
 from pathlib import Path
 
 from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException
 
 import designer
 from runtime import cli, datasets, integrations, jobs, management, webhooks
 from runtime.botdoc import MAX_DOCUMENT_BYTES
-from runtime.channels import demo, directline, health
+from runtime.channels import demo, directline, health, platforms
 from runtime.extensions import db, migrate
 from runtime.jobs import timers
 from runtime.jobs.worker import start_beside, worker_command
@@ -31,14 +32,15 @@ ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_R
                "WEBCHAT_TOKEN_RATE_LIMIT", "MANAGEMENT_AUTH_FAILURE_LIMIT", "MANAGEMENT_MAX_BODY_BYTES",
                "ARBOR_BASE_URL", "DESIGNER_IDLE_MINUTES", "OUTBOUND_ALLOW_HOSTS", "INTEGRATIONS_ALLOW_HOSTS",
                "INTEGRATIONS_MAX_RESPONSE_BYTES", "INTEGRATIONS_ENABLED", "INTEGRATIONS_DISABLED",
-               "INTEGRATIONS_TEMPLATE_DIRS")
-# Paths answered with JSON errors: Direct Line, the per-bot APIs, health checks.
-API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat)(/|$)")
+               "INTEGRATIONS_TEMPLATE_DIRS", "PLATFORM_MAX_BODY_BYTES")
+# Paths answered with JSON errors: Direct Line, the per-bot APIs and platform hooks, health checks.
+API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat|hooks)(/|$)")
 
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Build a configured app: extensions bound, database migrated, blueprints and CLI commands registered."""
     app = Flask(__name__)
+    app.session_interface = _PageSessions()
     app.config.update(ARBOR_DATA=app.instance_path, REDIS_URL=None,
                       ARBOR_MAX_DOCUMENT_BYTES=MAX_DOCUMENT_BYTES, AUTO_MIGRATE=True)
     if test_config is None:
@@ -61,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.register_blueprint(health.bp)
     directline.init_app(app)
+    platforms.init_app(app)
     app.register_blueprint(demo.bp)
     management.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
@@ -69,6 +72,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     integrations.init_app(app)
     designer.init_app(app)
     return app
+
+
+class _PageSessions(SecureCookieSessionInterface):
+    """The designer's signed-cookie sessions. API requests (API_PATH) carry a bearer credential or a key and
+    never use a session: they get none, which spares every Direct Line request the cookie parsing and
+    signing serializer Flask builds for each request."""
+
+    def open_session(self, app: Flask, request) -> SessionMixin | None:
+        if API_PATH.match(request.path):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 def _derive(app: Flask) -> None:

@@ -31,6 +31,7 @@ def init_app(app: Flask) -> None:
     from designer import (  # noqa: F401
         accounts,
         advanced,
+        agents,
         apidocs,
         bots,
         botusers,
@@ -41,6 +42,7 @@ def init_app(app: Flask) -> None:
         integration_step,
         integrations,
         people,
+        platforms,
         preview,
         qa,
         queue,

@@ -381,3 +381,19 @@ def test_function_keys_are_shown_once_and_revoked(designer):
     assert designer.post(f"/designer/bots/{bot_id}/settings/keys/{key_id}/revoke").status_code == 302
     assert designer.client.get(f"/b/{bot_id}/api/management/export/userData", headers={"x-functions-key": key}) \
         .status_code == 401
+
+
+def test_a_handover_gets_a_time_limit_and_its_branch_in_the_tree(designer):
+    bot_id = designer.create_bot()
+    step_id = designer.add_step(bot_id, "handover", "welcome")
+    saved = designer.edit(f"/designer/bots/{bot_id}/steps/{step_id}", {
+        "text": "One moment", "queue": "support", "afterDialog": "", "timeout": "120", "_dialog": "welcome"})
+    assert saved.status_code == 200, saved.text
+    step = first_dialog(designer.draft(bot_id)[0])["steps"][1]
+    assert (step["timeout"], step["queue"], step["text"]) == (120, "support", "One moment")
+    tree = designer.client.get(f"/designer/bots/{bot_id}/edit").text
+    assert f"welcome|{step_id}|/onTimeout" in tree and "When the time is up" in tree
+    designer.edit(f"/designer/bots/{bot_id}/steps/{step_id}", {"text": "One moment", "timeout": "3",
+                                                              "_dialog": "welcome"})
+    problems = designer.client.get(f"/designer/bots/{bot_id}/problems", headers={"HX-Request": "true"}).text
+    assert "Must be at least 10, not 3." in problems  # shown in the list; publishing is refused meanwhile
