@@ -189,7 +189,10 @@
   }
   // The step form saves once per burst of typing (0.7 s after the last key), or at once when a field is left.
   let saveTimer = null;
-  const saveStep = (form) => { clearTimeout(saveTimer); saveTimer = null; htmx.trigger(form, 'save'); };
+  // htmx wires a swapped-in form's hx-trigger only when it settles (20 ms later, longer on a busy machine); a
+  // field left before that would trigger 'save' with nobody listening, so the form is processed first (a no-op
+  // once htmx has done it).
+  const saveStep = (form) => { clearTimeout(saveTimer); saveTimer = null; htmx.process(form); htmx.trigger(form, 'save'); };
   document.addEventListener('input', (event) => {
     if (event.target.matches('textarea[data-template]')) previewTemplate(event.target);
     const form = event.target.closest('#step-form');
