@@ -6,12 +6,11 @@ Views only: `register(bp)` adds them to the management blueprint, whose guard ch
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, request
+from flask import Blueprint
 from werkzeug.exceptions import BadRequest, Conflict, NotFound, UnprocessableEntity
 
 from runtime.datasets import pull, store
+from runtime.management.body import json_value
 from runtime.store.bots import BotNotFound
 
 
@@ -34,7 +33,7 @@ def show(bot: str, name: str):
 def replace(bot: str, name: str):
     """Body: a JSON list of rows `{"key", "fields", "tags", "latitude", "longitude"}`, or `{"rows": [...]}`.
     Creates the dataset if it is new."""
-    body = _body()
+    body = json_value()
     items = body.get("rows") if isinstance(body, dict) else body
     if not isinstance(items, list):
         raise BadRequest('Send a JSON list of rows, or {"rows": [...]}.')
@@ -50,7 +49,7 @@ def replace(bot: str, name: str):
 
 def patch(bot: str, name: str):
     """Body: `{"upsert": [rows], "delete": [keys]}`."""
-    body = _body()
+    body = json_value()
     if not isinstance(body, dict) or not isinstance(body.get("upsert", []), list) \
             or not isinstance(body.get("delete", []), list):
         raise BadRequest('Send {"upsert": [rows], "delete": ["key", ...]}.')
@@ -74,13 +73,6 @@ def _find(bot: str, name: str):
         return store.get(bot, name)
     except store.DatasetNotFound:
         return None
-
-
-def _body() -> Any:
-    body = request.get_json(silent=True)
-    if body is None:
-        raise BadRequest("The body must be JSON (Content-Type: application/json).")
-    return body
 
 
 def _checked(work, no_source=UnprocessableEntity):

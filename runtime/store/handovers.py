@@ -16,7 +16,7 @@ from sqlalchemy import Connection, select, update
 
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store import conversations, statements
+from runtime.store import conversations, statements, storable
 from runtime.store.models import BotUser, Conversation, HandoverSession, utcnow
 
 WAITING, ACTIVE, CLOSED = "waiting", "active", "closed"
@@ -127,6 +127,8 @@ def post(session_id: str, agent: dict, text: str) -> dict:
         raise HandoverError("Write a message first.")
     if len(text) > MAX_TEXT:
         raise HandoverError(f"A message has at most {MAX_TEXT} characters; this one has {len(text)}.")
+    if storable.holds_nul(text):
+        raise HandoverError(storable.NUL_REFUSED)
     session = get(session_id)
 
     def still_mine(connection: Connection) -> None:

@@ -160,6 +160,8 @@ def test_reply_canned_answer_and_close_land_in_the_transcript_in_order(app, desk
     assert empty.status_code == 400 and "Write a message first." in empty.text
     too_long = hx_post(alice, f"/designer/agents/{session_id}/reply", {"text": "x" * 4001})
     assert too_long.status_code == 400 and "at most 4000 characters" in too_long.text
+    nul = hx_post(alice, f"/designer/agents/{session_id}/reply", {"text": "a\x00b"})  # PostgreSQL keeps no NUL
+    assert nul.status_code == 400 and "NUL characters" in nul.text
     user_says(app, conversation_id, "Thanks")
 
     closed = alice.post(f"/designer/agents/{session_id}/close", follow_redirects=True)

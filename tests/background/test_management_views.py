@@ -41,6 +41,7 @@ def test_put_replaces_patch_upserts_and_deletes(api):
     ([{"fields": {}}], 422, "row 0: it has no key"),
     ([{"key": "a", "latitude": 123, "longitude": 14}], 422, "latitude 123 is out of range"),
     ({"rows": "nope"}, 400, "JSON list of rows"),
+    ([{"key": "a", "name": "Main\x00 street"}], 400, "NUL characters"),  # PostgreSQL keeps no NUL
 ])
 def test_a_bad_push_gets_a_clear_4xx_and_changes_nothing(api, body, status, words):
     api.put(f"{BASE}/datasets/branches", json=[{"key": "kept"}])
@@ -51,6 +52,7 @@ def test_a_bad_push_gets_a_clear_4xx_and_changes_nothing(api, body, status, word
 
 def test_not_json_unknown_dataset_and_no_source(api):
     assert api.put(f"{BASE}/datasets/branches", data="rows", content_type="text/plain").status_code == 400
+    assert api.put(f"{BASE}/datasets/branches", data="[" * 20_000, content_type="application/json").status_code == 400
     assert api.patch(f"{BASE}/datasets/nope", json={"upsert": []}).status_code == 404
     api.put(f"{BASE}/datasets/branches", json=[])
     answer = api.post(f"{BASE}/datasets/branches/changed")

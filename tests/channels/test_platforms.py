@@ -167,6 +167,9 @@ def test_the_same_message_delivered_twice_is_applied_once(app, client, token, jo
     (json.dumps({k: v for k, v in message("Tea", "m1").items() if k != "assetId"}).encode(), "lacks 'assetId'"),
     (json.dumps({**message("x", "m1"), "text": "x" * 70_000}).encode(), "larger than 65536 bytes"),
     (json.dumps(status("abc|0000001", "Seen")).encode(), "Delivered, Failed, Read"),
+    (json.dumps(message("Tea\x00", "m1")).encode(), "NUL characters"),
+    (json.dumps(event("order", {"note\x00": "x"})).encode(), "NUL characters"),
+    (b"[" * 20_000, "not JSON"),  # nested deeper than Python parses
 ])
 def test_a_malformed_body_is_400_saying_what_to_change(app, client, token, body, says):
     answer = client.post(HOOK, data=body, headers={"Authorization": f"Bearer {token}",

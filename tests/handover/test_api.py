@@ -82,11 +82,14 @@ def test_conflicts_and_bad_input_get_clear_answers(app, client, key):
 
     for body, expected in ((None, "JSON object"), ({"agent": "Alice"}, "agent is"),
                            ({"agent": {"name": "no id"}}, "agent is"), ({**ALICE, "text": 5}, "text is"),
-                           ({**ALICE, "text": "  "}, "Write a message")):
+                           ({**ALICE, "text": "  "}, "Write a message"),
+                           ({**ALICE, "text": "a\x00b"}, "NUL characters"),
+                           ({"agent": {"id": "a\x00"}, "text": "Hi"}, "NUL characters")):
         answer = call(client, key, "POST", f"/{session}/messages", body)
         assert answer.status_code == 400 and expected in answer.get_json()["error"]["message"], body
-    assert call(client, key, "POST", f"/{session}/messages", data="{not json",
-                content_type="application/json").status_code == 400
+    for raw in ("{not json", "[" * 20_000):  # the second nested deeper than Python parses
+        assert call(client, key, "POST", f"/{session}/messages", data=raw,
+                    content_type="application/json").status_code == 400
     assert call(client, key, "GET", "?status=open").status_code == 400
     assert call(client, key, "GET", f"/{session}?after=x").status_code == 400
     assert call(client, key, "GET", "/nope").status_code == 404

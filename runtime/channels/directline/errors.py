@@ -12,6 +12,8 @@ from typing import Any
 from flask import Response, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from runtime.store import storable
+
 
 class DirectLineError(HTTPException):
     """A refusal with a Bot Framework style error code (`TokenExpired`, `BadArgument`...)."""
@@ -60,14 +62,7 @@ def json_body() -> dict[str, Any]:
         body = None
     if not isinstance(body, dict):
         raise bad_argument("The body must be a JSON object (send Content-Type: application/json).")
-    if _holds_nul(body):
-        raise bad_argument("Texts must not contain NUL characters (\\u0000).")
+    if storable.holds_nul(body):
+        raise bad_argument(storable.NUL_REFUSED)
     return body
 
-
-def _holds_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
-    return isinstance(value, list) and any(_holds_nul(item) for item in value)

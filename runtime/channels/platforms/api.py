@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, request
 from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
 
 from runtime.channels.platforms import connections, inbound, statuses, threads
+from runtime.store import storable
 from runtime.store.bots import BotNotPublished
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ def _body():
     if len(raw) > limit:
         raise BadRequest(f"The body is larger than {limit} bytes; send one event per POST, and media by URL.")
     try:
-        return json.loads(raw)
-    except ValueError as e:  # UnicodeDecodeError too
+        body = json.loads(raw)
+    except (ValueError, RecursionError) as e:  # UnicodeDecodeError too
         raise BadRequest(f"The body is not JSON ({str(e)[:120]}); send one JSON object.") from None
+    if storable.holds_nul(body):
+        raise BadRequest(storable.NUL_REFUSED)
+    return body
