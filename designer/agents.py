@@ -14,6 +14,7 @@ import hashlib
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask import session as signed_in_session
 from flask_login import current_user
 from htmx_flask import make_response
 from sqlalchemy import select
@@ -27,6 +28,8 @@ from runtime.store import bot_access, canned, handovers
 from runtime.store.activities import seq_of
 from runtime.store.conversations import transcript
 from runtime.store.models import Bot, HandoverSession, utcnow
+
+QUEUES_KEY = "agent_queues"
 
 
 def me() -> dict:
@@ -48,14 +51,25 @@ def _queue() -> dict:
     """What the queue partial shows: open sessions of the bots this person may open, oldest first, and a
     version of what it shows (the poll sends it back and gets 204 while nothing changed)."""
     bot_ids = bot_access.bot_ids(current_user)
-    sessions = handovers.listed(bot_ids)
+    chosen = _chosen_queues()
+    # A conversation whose handover step names no queue is for every agent, whatever queues they picked.
+    sessions = handovers.listed(bot_ids, queues=[*chosen, None] if chosen else None)
     names = dict(db.session.execute(select(Bot.id, Bot.name).where(Bot.id.in_({s.bot_id for s in sessions}))).all()) \
         if sessions else {}
     now = utcnow()
     shown = [(s.id, s.status, s.agent_id, s.agent_name, waited(s.created_at, now)) for s in sessions]
     version = hashlib.blake2b(repr((shown, sorted(names.items()))).encode(), digest_size=8).hexdigest()
     return {"sessions": sessions, "bot_names": names, "now": now, "me": me()["id"], "version": version,
-            "no_bots": bot_ids == []}
+            "no_bots": bot_ids == [], "chosen": chosen}
+
+
+def _chosen_queues() -> list[str]:
+    """The queues the agent answers; none picked: every queue. Picked on the console's page (`?pick=1&queue=…`,
+    the queue repeated) and remembered in their session, so the poll and "Back to the queue" keep them."""
+    if "pick" in request.args:
+        picked = {name.strip()[:100] for name in request.args.getlist("queue")}
+        signed_in_session[QUEUES_KEY] = sorted(picked - {""})
+    return signed_in_session.get(QUEUES_KEY, [])
 
 
 @bp.app_template_filter("waited")
@@ -70,7 +84,9 @@ def waited(since: datetime, now: datetime) -> str:
 @bp.get("/agents")
 @for_agents
 def console():
-    return render_template("designer/agents.html", **_queue())
+    queue = _queue()
+    names = sorted(set(handovers.queue_names(bot_access.bot_ids(current_user))) | set(queue["chosen"]))
+    return render_template("designer/agents.html", queues=names, **queue)
 
 
 @bp.get("/agents/queue")
@@ -90,7 +106,7 @@ def console_accept(session_id: str):
     try:
         handovers.accept(session.id, me())
     except handovers.HandoverError as e:
-        return render_template("designer/agents.html", error=str(e), **_queue()), 409
+        return render_template("designer/agents.html", error=str(e), queues=[], **_queue()), 409
     return redirect(url_for("designer.console_session", session_id=session_id))
 
 

@@ -18,6 +18,9 @@ from runtime.store.models import HandoverSession
 STATUSES = (handovers.WAITING, handovers.ACTIVE, handovers.CLOSED)
 
 
+NO_QUEUE = "-"  # in ?queue=: the sessions of handover steps that name no queue
+
+
 def register(bp: Blueprint) -> None:
     for rule, view, methods in (
             ("/handovers", list_sessions, ["GET"]), ("/handovers/<session>", show, ["GET"]),
@@ -27,11 +30,18 @@ def register(bp: Blueprint) -> None:
 
 
 def list_sessions(bot: str):
-    """`?status=waiting,active` (the default) or any of waiting, active, closed; oldest first."""
+    """`?status=waiting,active` (the default) or any of waiting, active, closed; `?queue=billing,refunds` only
+    those queues (`-` stands for no queue); oldest first."""
     statuses = [s for s in request.args.get("status", "waiting,active").split(",") if s]
     if not statuses or any(s not in STATUSES for s in statuses):
         raise BadRequest(f"status is a comma-separated list of: {', '.join(STATUSES)}.")
-    return {"handovers": [handovers.as_json(s) for s in handovers.listed([bot], statuses=statuses)]}
+    queues = None
+    if "queue" in request.args:
+        queues = [None if q == NO_QUEUE else q for q in (q.strip() for q in request.args["queue"].split(",")) if q]
+        if not queues:
+            raise BadRequest(f"queue is a comma-separated list of queue names ({NO_QUEUE} for no queue).")
+    found = handovers.listed([bot], statuses=statuses, queues=queues)
+    return {"handovers": [handovers.as_json(s) for s in found]}
 
 
 def show(bot: str, session: str):

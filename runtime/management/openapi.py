@@ -174,9 +174,13 @@ def _handovers() -> dict:
     by = {"type": "object", "required": ["agent"], "properties": {"agent": agent}}
     taken = {"e400": "No agent, or a bad one.", "e409": "Another agent accepted it first, or it is closed."}
     return {
-        base: {"parameters": [BOT], "get": _operation(
-            "listHandovers", "Handed-over conversations, oldest first; `?status=waiting,active` (default) or closed.",
-            e400="An unknown status.")},
+        base: {"parameters": [BOT], "get": {**_operation(
+            "listHandovers", "Handed-over conversations, oldest first.", e400="An unknown status, or no queue named."),
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"type": "string", "default": "waiting,active"},
+                 "description": "A comma-separated list of waiting, active, closed."},
+                {"name": "queue", "in": "query", "schema": {"type": "string"},
+                 "description": "Only these queues, comma-separated; `-` stands for handovers with no queue."}]}},
         f"{base}/{{session}}": {"parameters": [BOT, session], "get": _operation(
             "getHandover", "The handover, the user's data and the conversation's transcript (after `?after=`).",
             e400="after is not a whole number.")},

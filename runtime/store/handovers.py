@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, or_, select, update
 
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store import conversations, statements, storable
-from runtime.store.models import BotUser, Conversation, HandoverSession, utcnow
+from runtime.store import bots, conversations, statements, storable
+from runtime.store.models import Bot, BotUser, Conversation, HandoverSession, utcnow
 
 WAITING, ACTIVE, CLOSED = "waiting", "active", "closed"
 MAX_TEXT = 4000
@@ -90,12 +90,32 @@ def open(conversation_id: str, *, queue: str | None = None) -> HandoverSession: 
 
 
 def listed(bot_ids: Iterable[str] | None = None, *, statuses: Iterable[str] = (WAITING, ACTIVE),
-           limit: int = 200) -> list[HandoverSession]:
-    """Sessions in the given states, oldest first (the queue's order), of some bots (None: all)."""
+           queues: Iterable[str | None] | None = None, limit: int = 200) -> list[HandoverSession]:
+    """Sessions in the given states, oldest first (the queue's order), of some bots (None: all), in some
+    queues (None: all; a None among them: the sessions of handover steps that name no queue)."""
     query = select(HandoverSession).where(HandoverSession.status.in_(list(statuses)))
     if bot_ids is not None:
         query = query.where(HandoverSession.bot_id.in_(list(bot_ids)))
+    if queues is not None:
+        queues = list(queues)
+        named = HandoverSession.queue.in_([q for q in queues if q is not None])
+        query = query.where(or_(named, HandoverSession.queue.is_(None)) if None in queues else named)
     return list(db.session.scalars(query.order_by(HandoverSession.created_at).limit(limit)))
+
+
+def queue_names(bot_ids: Iterable[str] | None = None) -> list[str]:
+    """The queues of some bots (None: all): those their published handover steps name, and those of their
+    sessions (a queue the bot no longer names may still hold conversations)."""
+    used = select(HandoverSession.queue).where(HandoverSession.queue.is_not(None)).distinct()
+    published = select(Bot.id, Bot.published_version).where(Bot.published_version.is_not(None))
+    if bot_ids is not None:
+        ids = list(bot_ids)
+        used, published = used.where(HandoverSession.bot_id.in_(ids)), published.where(Bot.id.in_(ids))
+    names = set(db.session.scalars(used))
+    for bot_id, version in db.session.execute(published).all():
+        names.update(step["queue"] for step in bots.load_indexed(bot_id, version).steps.values()
+                     if step["type"] == "handover" and step.get("queue"))
+    return sorted(names)
 
 
 def accept(session_id: str, agent: dict) -> HandoverSession:

@@ -12,6 +12,7 @@ from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import canned, handovers
 from runtime.store.conversations import handle, start_conversation, transcript
+from runtime.store.models import HandoverSession
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -258,3 +259,40 @@ def test_admins_edit_the_canned_answers_on_the_settings_page(app, desk, admin, a
 def test_flask_users_create_makes_an_agent(app, runner):
     result = runner.invoke(args=["users", "create", "agent@example.com", "--role", "agent"], input="long enough\n")
     assert result.exit_code == 0 and "Created agent agent@example.com." in result.output
+
+
+def _move(app, session_id: str, queue: str | None) -> None:
+    with app.app_context():
+        db.session.get(HandoverSession, session_id).queue = queue
+        db.session.commit()
+        db.session.remove()
+
+
+def test_an_agent_picks_the_queues_they_answer_and_the_console_remembers(app, desk, alice):
+    _, support = handed_over(app, "u1")
+    _, billing = handed_over(app, "u2")
+    _, anyone = handed_over(app, "u3")
+    _move(app, billing, "billing")
+    _move(app, anyone, None)  # a handover step that names no queue: for every agent
+
+    def shown(page: str) -> list[str]:
+        return re.findall(r'data-session="(\w+)"', page)
+
+    page = alice.client.get("/designer/agents").text
+    assert re.findall(r'name="queue" value="(\w+)"', page) == ["billing", "support"]  # the bot's step and sessions
+    assert shown(page) == [support, billing, anyone]
+    picked = alice.client.get("/designer/agents", query_string={"pick": "1", "queue": "billing"}).text
+    assert shown(picked) == [billing, anyone]
+    assert 'value="billing" checked' in picked and 'value="support" checked' not in picked
+    assert shown(htmx(alice, "/designer/agents/queue").text) == [billing, anyone]  # the poll keeps the pick
+    assert shown(alice.client.get("/designer/agents").text) == [billing, anyone]  # and "Back to the queue"
+    with app.app_context():
+        handovers.accept(billing, {"id": "designer:999", "name": "Carol"})
+        handovers.close(billing, by={"id": "designer:999", "name": "Carol"})
+        handovers.accept(anyone, {"id": "designer:999", "name": "Carol"})
+        handovers.close(anyone, by={"id": "designer:999", "name": "Carol"})
+        db.session.remove()
+    empty = htmx(alice, "/designer/agents/queue").text
+    assert "No conversation is waiting for a person in billing." in empty
+    everything = alice.client.get("/designer/agents", query_string={"pick": "1"}).text  # nothing ticked: every queue
+    assert shown(everything) == [support]

@@ -142,3 +142,29 @@ def test_a_visitor_is_handed_to_an_agent_who_replies_and_gives_them_back_to_the_
         ("user", None, "Track an order"),
         ("bot", None, "What is your order number? (two letters and four digits, like AB1234)"),
     ]
+
+
+def test_an_agent_ticks_the_queues_they_answer_and_the_console_keeps_them(live, agent: Page):
+    with live.app.app_context():  # two visitors ask for a person; the second's handover goes to billing
+        opened = []
+        for _ in range(2):
+            conversation, _ = start_conversation("support", f"queue-{uuid.uuid4().hex[:6]}", "webchat")
+            handle(conversation.id, Input.message("Talk to a person"))
+            opened.append(db.session.scalars(select(HandoverSession).where(
+                HandoverSession.conversation_id == conversation.id)).one())
+        opened[1].queue = "billing"
+        support, billing = (session.id for session in opened)
+        db.session.commit()
+        db.session.remove()
+    agent.reload()
+    ticks = agent.get_by_test_id("queue-filter")
+    expect(agent.locator(f'[data-session="{support}"]')).to_be_visible()
+    ticks.get_by_label("billing").check()  # htmx asks for the queue again; no reload
+    expect(agent.locator(f'[data-session="{support}"]')).to_be_hidden()
+    expect(agent.locator(f'[data-session="{billing}"]')).to_be_visible()
+    agent.screenshot(path=SHOTS / "arbor-agent-queues.png")
+    agent.reload()  # the pick is the agent's until they change it
+    expect(ticks.get_by_label("billing")).to_be_checked()
+    expect(agent.locator(f'[data-session="{support}"]')).to_be_hidden()
+    ticks.get_by_label("billing").uncheck()
+    expect(agent.locator(f'[data-session="{support}"]')).to_be_visible()

@@ -8,8 +8,10 @@ import threading
 
 import pytest
 
+from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store.conversations import handle, start_conversation
+from runtime.store.models import HandoverSession
 from runtime.webhooks import subscriptions
 from tests.api.management import make_key
 
@@ -149,3 +151,27 @@ def test_the_outgoing_webhooks_announce_each_handover_step_in_order(app, client,
         conversation_id, session, "support")
     assert bodies[3]["data"]["handover"]["agent"] == {"id": "api:a-17", "name": "Alice"}
     assert json.dumps(bodies).count(key) == 0
+
+
+def test_software_lists_only_the_queues_it_serves(app, client, key):
+    for user in ("u1", "u2", "u3"):
+        hand_over(app, user)
+    ids = [h["id"] for h in call(client, key, "GET").get_json()["handovers"]]
+    with app.app_context():  # the help desk hands over to "support"; two of them went elsewhere
+        db.session.get(HandoverSession, ids[1]).queue = "billing"
+        db.session.get(HandoverSession, ids[2]).queue = None
+        db.session.commit()
+        db.session.remove()
+
+    def listed(queue: str) -> list[str]:
+        answer = call(client, key, "GET", query_string={"queue": queue})
+        assert answer.status_code == 200, answer.get_json()
+        return [h["id"] for h in answer.get_json()["handovers"]]
+
+    assert listed("billing") == [ids[1]]
+    assert listed("-") == [ids[2]]
+    assert listed("support, -") == [ids[0], ids[2]]
+    assert listed("nobody") == []
+    for blank in ("", ","):
+        refused = call(client, key, "GET", query_string={"queue": blank})
+        assert refused.status_code == 400 and "queue is a comma" in refused.get_json()["error"]["message"]
