@@ -84,9 +84,14 @@ def waited(since: datetime, now: datetime) -> str:
 @bp.get("/agents")
 @for_agents
 def console():
+    return _console_page()
+
+
+def _console_page(**extra) -> str:
+    """The console's page: the queues to tick and the queue."""
     queue = _queue()
     names = sorted(set(handovers.queue_names(bot_access.bot_ids(current_user))) | set(queue["chosen"]))
-    return render_template("designer/agents.html", queues=names, **queue)
+    return render_template("designer/agents.html", queues=names, **queue, **extra)
 
 
 @bp.get("/agents/queue")
@@ -106,7 +111,7 @@ def console_accept(session_id: str):
     try:
         handovers.accept(session.id, me())
     except handovers.HandoverError as e:
-        return render_template("designer/agents.html", error=str(e), queues=[], **_queue()), 409
+        return _console_page(error=str(e)), 409
     return redirect(url_for("designer.console_session", session_id=session_id))
 
 
