@@ -745,9 +745,17 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     _append(node) {
       const log = this.ui.log;
+      this._keepEnd(() => log.insertBefore(node, this.ui.typing.parentNode === log ? this.ui.typing : null),
+        node.dataset.role === 'user');
+    }
+
+    // Runs a change to the log or to the buttons' row under it (which takes the log's room), and keeps the
+    // log scrolled to its end if it was there before (or `always`): a reader who scrolled up stays put.
+    _keepEnd(change, always) {
+      const log = this.ui.log;
       const atEnd = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-      log.insertBefore(node, this.ui.typing.parentNode === log ? this.ui.typing : null);
-      if (atEnd || node.dataset.role === 'user') log.scrollTop = log.scrollHeight;
+      change();
+      if (atEnd || always) log.scrollTop = log.scrollHeight;
     }
 
     _note(text) {
@@ -795,9 +803,12 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       const actions = (suggested && suggested.actions) || [];
       const to = (suggested && suggested.to) || [];
       const mine = !to.length || to.includes(this.userId);
-      this.ui.actions.replaceChildren(...(mine ? actions : []).map((action) => el('button', {type: 'button',
-        'data-testid': 'arbor-button', text: action.title || action.value, onclick: () => this._act(action)})));
-      this.ui.actions.hidden = !this.ui.actions.childElementCount;
+      const row = this.ui.actions;
+      this._keepEnd(() => {
+        row.replaceChildren(...(mine ? actions : []).map((action) => el('button', {type: 'button',
+          'data-testid': 'arbor-button', text: action.title || action.value, onclick: () => this._act(action)})));
+        row.hidden = !row.childElementCount;
+      });
     }
 
     _typing(on) {

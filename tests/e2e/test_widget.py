@@ -171,3 +171,36 @@ def test_a_chat_drawn_inside_an_element_and_destroyed(page: Page, live):
     page.evaluate("chat.destroy()")
     expect(chat.host).to_have_count(0)
     assert page.evaluate("Arbor.get('lead-capture')") is None
+
+
+def _overflow(element) -> dict:
+    """How far (px) the element's box and the suggested buttons' row reach beyond the log's and the panel's
+    visible areas; 0 when they are inside."""
+    return element.evaluate("""(node) => {
+        const root = node.getRootNode();
+        const log = root.querySelector('[data-testid=arbor-log]').getBoundingClientRect();
+        const panel = root.querySelector('[data-testid=arbor-panel]').getBoundingClientRect();
+        const box = node.getBoundingClientRect();
+        const actions = root.querySelector('[data-testid=arbor-actions]').getBoundingClientRect();
+        return {message_below_log: Math.max(0, Math.round(box.bottom - log.bottom)),
+                message_above_log: Math.max(0, Math.round(log.top - box.top)),
+                buttons_below_panel: Math.max(0, Math.round(actions.bottom - panel.bottom))};
+    }""")
+
+
+def test_a_reply_with_buttons_scrolls_the_conversation_to_its_last_message(page: Page, live):
+    page.goto(live.demo("support"))
+    chat = Webchat(page, "support").open()
+    chat.expect_bot("How can I help?")
+    for order in ("AB1234", "CD5678"):  # each round ends with the greeting and its buttons again
+        chat.button("Track an order").click()
+        chat.expect_bot("What is your order number?")
+        chat.say(order)
+        chat.expect_bot(f"Order {order} is on its way.")
+        last = chat.expect_bot("How can I help?")
+        expect(chat.part("arbor-button")).to_have_count(4)
+    log = chat.part("arbor-log")
+    assert log.evaluate("(log) => log.scrollHeight > log.clientHeight")  # the conversation overflows its log
+    assert _overflow(last) == {"message_below_log": 0, "message_above_log": 0, "buttons_below_panel": 0}
+    expect(chat.messages().last).to_be_in_viewport(ratio=1)
+    expect(chat.part("arbor-button").last).to_be_in_viewport(ratio=1)
