@@ -73,7 +73,13 @@ def _sign_in_needed():
         return response
     if not has_users():
         return redirect(url_for("designer.first_run"))
-    return redirect(url_for("designer.signin", next=request.full_path if request.method == "GET" else None))
+    return redirect(url_for("designer.signin", next=_this_page() if request.method == "GET" else None))
+
+
+def _this_page() -> str:
+    """The path and query of this request, to come back to after signing in. Werkzeug's `full_path` ends
+    in a bare `?` when there is no query string (`/designer/?`); that `?` is left off."""
+    return request.full_path if request.query_string else request.path
 
 
 def for_agents(view):
