@@ -83,20 +83,28 @@ class Live:
         return f"{self.url}/b/{bot}/demo"
 
 
-@pytest.fixture(scope="session")
-def live(tmp_path_factory) -> Iterator[Live]:
-    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path_factory.mktemp("arbor")), "SECRET_KEY": "e2e",
+@contextmanager
+def running(data: Path, *docs: dict) -> Iterator[Live]:
+    """A live Arbor on the data folder `data`: the example bots and the bot documents `docs` imported, published
+    and open to pages of the server itself (also the screenshot generator's, tests/e2e/screenshots.py)."""
+    app = create_app({"TESTING": True, "ARBOR_DATA": str(data), "SECRET_KEY": "e2e",
                       "WEBCHAT_TOKEN_RATE_LIMIT": "1000 per minute",
                       # the outside systems of these tests (webhook receivers) listen on loopback
                       "OUTBOUND_ALLOW_HOSTS": "127.0.0.1"})
     with serving(app) as url:
         with app.app_context():
-            bots = [*import_examples(ROOT / "examples"), import_bot(json.loads(KIT.read_text()), publish=True).id]
+            bots = [*import_examples(ROOT / "examples"), *(import_bot(doc, publish=True).id for doc in docs)]
             for bot in bots:
                 set_allowed_origins(bot, [url])
         yield Live(app, url)
     with app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live(tmp_path_factory) -> Iterator[Live]:
+    with running(tmp_path_factory.mktemp("arbor"), json.loads(KIT.read_text())) as server:
+        yield server
 
 
 class Site:

@@ -7,6 +7,7 @@ import copy
 import json
 
 import pytest
+from flask import Flask
 from playwright.sync_api import Page, expect
 
 from runtime.extensions import db
@@ -25,18 +26,27 @@ CONVERSATIONS = ([["pizza"]] * 3 + [["Book a demo"]] * 2 + [["Book a demo", "Ann
                  + [["Book a demo", "Eva", "eva@example.com", "12"]] * 3)
 
 
-@pytest.fixture(scope="module")
-def seeded(live) -> str:
+def seed(app: Flask) -> str:
+    """A copy of the lead-capture example, published, with CONVERSATIONS held on it; its id (also for the
+    screenshot generator, tests/e2e/screenshots.py)."""
     doc = copy.deepcopy(json.loads((ROOT / "examples" / "lead-capture.json").read_text()))
     doc.update(id=BOT, name="Lead analytics")
-    with live.app.app_context():
+    with app.app_context():
         import_bot(doc, publish=True)
-        create_user("analyst@example.com", PASSWORD, "editor")
-        bot_access.grant(BOT, "analyst@example.com")  # an imported bot is for admins until an editor is given it
         for n, said in enumerate(CONVERSATIONS):
             conversation_id = start_conversation(BOT, f"user-{n}", "webchat")[0].id
             for text in said:
                 handle(conversation_id, Input.message(text))
+        db.session.remove()
+    return BOT
+
+
+@pytest.fixture(scope="module")
+def seeded(live) -> str:
+    seed(live.app)
+    with live.app.app_context():
+        create_user("analyst@example.com", PASSWORD, "editor")
+        bot_access.grant(BOT, "analyst@example.com")  # an imported bot is for admins until an editor is given it
         db.session.remove()
     return BOT
 

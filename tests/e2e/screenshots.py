@@ -1,0 +1,164 @@
+"""Regenerates every picture README.md and docs/ show, from a live Arbor: `make docs`, or
+`.venv/bin/python -m tests.e2e.screenshots [NAME ...]` for some of them (home, demo, designer, tree-analytics,
+readme).
+
+The live Arbor is the browser tests' (tests/e2e/conftest.py `running`): the Flask app on a random port of
+127.0.0.1, on a temp data folder of its own, with the example bots imported and published; a designer
+administrator is made for the designer's pictures. Chromium is Debian's, at 1280 x 800. Not a test: pytest
+does not collect it (its name does not start with test_), and it writes into docs/screenshots/.
+
+`readme` renders README.md's first screen with the `markdown` package when it is importable (it is no
+dependency of Arbor), else it is skipped with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from runtime.testing.playwright_plugin import Webchat
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Live, person, running, sign_in
+from tests.e2e.test_tree_analytics import seed
+
+OUT = ROOT / "docs" / "screenshots"
+VIEWPORT = {"width": 1280, "height": 800}
+# README's look on a code host, near enough: the text column, its fonts, code blocks and tables.
+README_CSS = """
+body { margin: 0; background: #fff; color: #1f2328; font: 16px/1.5 -apple-system, "Segoe UI", "Noto Sans",
+       Helvetica, Arial, sans-serif; }
+article { max-width: 880px; margin: 24px auto; padding: 0 32px; }
+h1, h2 { padding-bottom: .3em; border-bottom: 1px solid #d1d9e0; margin: 24px 0 16px; }
+h1 { font-size: 2em; } h2 { font-size: 1.5em; }
+p, ul, pre { margin: 0 0 16px; }
+a { color: #0969da; text-decoration: none; }
+code { padding: .2em .4em; font: 85% ui-monospace, monospace; background: #eff1f3; border-radius: 6px; }
+pre { padding: 16px; background: #f6f8fa; border-radius: 6px; overflow: auto; }
+pre code { padding: 0; background: none; font-size: 85%; }
+img { max-width: 100%; vertical-align: top; }
+"""
+
+
+def home(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """The `/` page of a fresh Arbor with the example bots."""
+    page = _page(browser)
+    page.goto(f"{live.url}/")
+    page.wait_for_load_state("networkidle")
+    _save(page, out / "home.png")
+
+
+def demo(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """The support bot's demo page, the widget open after a reply with buttons (an order tracked: the bot's
+    answer, the event it sent to the page, and its buttons again)."""
+    page = _page(browser)
+    page.goto(live.demo("support"))
+    chat = Webchat(page, "support")
+    chat.open()
+    chat.expect_bot("How can I help?")
+    chat.click("Track an order")
+    chat.expect_bot("order number")
+    chat.say("ab1234")
+    chat.expect_bot("Order AB1234 is on its way")
+    chat.expect_event("show-order")
+    chat.expect_bot("How can I help?")
+    expect(chat.button("Talk to a person")).to_be_visible()
+    page.wait_for_timeout(500)  # the last message's entrance
+    _save(page, out / "demo.png")
+
+
+def designer(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """The tree editor of the support bot, a step's form open."""
+    page = _page(browser)
+    sign_in(page, live.url, admin)
+    page.goto(f"{live.url}/designer/bots/support/edit")
+    page.get_by_test_id("step").nth(1).click()  # the choice "How can I help?"
+    expect(page.locator('#step-form[data-step="sp-w2"]')).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    _save(page, out / "designer.png")
+
+
+def tree_analytics(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """Analytics on the tree: the contact dialog of a copy of lead-capture after twelve conversations that
+    stopped at different steps (tests/e2e/test_tree_analytics.py)."""
+    bot = seed(live.app)
+    page = _page(browser, height=760)
+    sign_in(page, live.url, admin)
+    page.goto(f"{live.url}/designer/bots/{bot}/edit?dialog=contact")
+    page.get_by_test_id("show-analytics").click()
+    expect(page.locator("#node-lc-c2 [data-testid=reach]").first).to_have_attribute(
+        "title", "7 reached this step; 3 stopped here (43%)")
+    _save(page, out / "tree-analytics.png")
+
+
+def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """README.md's first screen, rendered as a code host would (its pictures are those in docs/screenshots)."""
+    try:
+        import markdown
+    except ImportError:
+        print("readme.png skipped: the markdown package is not installed (pip install markdown)", file=sys.stderr)
+        return
+    body = markdown.markdown((ROOT / "README.md").read_text(), extensions=["fenced_code", "tables"])
+    html = (f'<!doctype html><html><head><meta charset="utf-8"><base href="{ROOT.as_uri()}/">'
+            f"<style>{README_CSS}</style></head><body><article>{body}</article></body></html>")
+    with tempfile.TemporaryDirectory() as folder:
+        file = Path(folder) / "README.html"
+        file.write_text(html)
+        page = _page(browser)
+        page.goto(file.as_uri())
+        page.wait_for_load_state("load")
+        _save(page, out / "readme.png")
+
+
+SHOTS: dict[str, Callable[[Browser, Live, str, Path], None]] = {
+    "home": home, "demo": demo, "designer": designer, "tree-analytics": tree_analytics, "readme": readme}
+
+
+def _page(browser: Browser, height: int = VIEWPORT["height"]) -> Page:
+    """A page in a fresh context (its own cookies and storage); a script error on it stops the run."""
+    page = browser.new_context(viewport={**VIEWPORT, "height": height}).new_page()
+    errors = _ERRORS[page] = []
+    page.on("pageerror", lambda error: errors.append(f"{page.url}: {error}"))
+    return page
+
+
+_ERRORS: dict[Page, list[str]] = {}
+
+
+def _save(page: Page, path: Path) -> None:
+    """The page's screenshot at `path`, unless a script on it failed."""
+    if errors := _ERRORS.pop(page):
+        raise RuntimeError(f"{path.name}: the page's scripts failed: {errors}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    page.context.close()
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.e2e.screenshots", description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help=f"the pictures to make ({', '.join(SHOTS)}); all when none is named")
+    names = parser.parse_args(argv).names or list(SHOTS)
+    if unknown := set(names) - set(SHOTS):
+        parser.error(f"no picture named {', '.join(sorted(unknown))} (there are {', '.join(SHOTS)})")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
+    if CHROMIUM is None:
+        print("chromium is not installed (make test-tools installs Debian's package)", file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory() as data, running(Path(data)) as live, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        admin = person(live)
+        for name in SHOTS:  # in this order: the seeded analytics bot would show on the home page
+            if name in names:
+                SHOTS[name](browser, live, admin, OUT)
+        browser.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
