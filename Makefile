@@ -68,3 +68,9 @@ APT_INSTALL = sudo=""; [ "$$(id -u)" -eq 0 ] || sudo="sudo"; \
 # pip rather than python: a venv made without ensurepip has a python but cannot install anything.
 $(BIN)/pip:
 	$(PYTHON) -m venv $(VENV)
+
+# docs: the pictures README.md and docs/ show (docs/screenshots/*.png), made again from a live Arbor in chromium
+# (tests/e2e/screenshots.py; readme.png only where the markdown package is installed)
+.PHONY: docs
+docs: setup test-tools
+	$(BIN)/python -m tests.e2e.screenshots
