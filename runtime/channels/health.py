@@ -1,8 +1,8 @@
-"""The plain web pages of the runtime: a health check for load balancers and a list of the bots."""
+"""The plain web pages of the runtime: a health check for load balancers, the favicon and a list of the bots."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, Response, abort, current_app, render_template
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -20,6 +20,12 @@ def healthz() -> dict:
     except SQLAlchemyError:
         abort(503, "The database does not answer.")
     return {"status": "ok"}
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico whatever a page says; pages link it (templates/_favicon.html) and an SVG."""
+    return current_app.send_static_file("favicon.ico")
 
 
 @bp.get("/")
