@@ -1,4 +1,5 @@
-"""The designer: the web pages where people build, try and publish bots (Flask blueprint, htmx).
+"""The designer: the web pages where people build, try and publish bots (Flask blueprint, htmx), and the
+home page that leads into them (`home`).
 
 `init_app` wires sign-in (Flask-Login), CSRF protection of every designer form and htmx request
 (Flask-WTF), htmx-aware requests and the `flask users` command, and registers the blueprint.
@@ -37,6 +38,7 @@ def init_app(app: Flask) -> None:
         botusers,
         datasets,
         editor,
+        home,
         insight,
         inspector,
         integration_step,
@@ -59,3 +61,4 @@ def init_app(app: Flask) -> None:
     Htmx().init_app(app)
     accounts.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(home.bp)

@@ -1,13 +1,13 @@
-"""The plain web pages of the runtime: a health check for load balancers, the favicon and a list of the bots."""
+"""The plain web pages of the runtime: a health check for load balancers and the favicon. (The home page, `/`,
+is the designer's: designer/home.py.)"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, Response, abort, current_app
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from runtime.extensions import db
-from runtime.store.bots import list_bots
 
 bp = Blueprint("web", __name__)
 
@@ -26,8 +26,3 @@ def healthz() -> dict:
 def favicon() -> Response:
     """Browsers ask for /favicon.ico whatever a page says; pages link it (templates/_favicon.html) and an SVG."""
     return current_app.send_static_file("favicon.ico")
-
-
-@bp.get("/")
-def index() -> str:
-    return render_template("index.html", bots=list_bots())

@@ -4,6 +4,7 @@ conversation tests (examples/tests/<bot>/*.yaml)."""
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 
 from runtime.extensions import db
@@ -25,3 +26,9 @@ def import_examples(folder: Path) -> list[str]:
             conversation_tests.import_folder(doc["id"], folder / "tests" / doc["id"])
             imported.append(doc["id"])
     return imported
+
+
+@cache
+def example_ids(folder: Path) -> frozenset[str]:
+    """The ids of the example bots shipped in `folder` (read once: the files come with the code)."""
+    return frozenset(json.loads(path.read_text(encoding="utf-8")).get("id") for path in folder.glob("*.json"))

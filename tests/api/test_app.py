@@ -7,7 +7,6 @@ from sqlalchemy import text
 
 from app import create_app, normalize_database_url
 from runtime.extensions import db, migrate
-from runtime.store.bots import import_bot
 
 
 def test_configuration_defaults_and_a_kept_secret_key(tmp_path):
@@ -54,15 +53,6 @@ def test_migrations_are_applied_and_match_the_models(app, runner):
 
 def test_health_check(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
-
-
-def test_index_lists_bots_with_their_published_version(app, client, bots):
-    bots.load("store-basics")
-    with app.app_context():
-        import_bot({**bots.load("counter", publish=False), "name": "<b>Counter</b>"})
-    page = client.get("/").get_data(as_text=True)
-    assert "Store basics" in page and "&lt;b&gt;Counter&lt;/b&gt;" in page and "<b>" not in page
-    assert "not published" in page
 
 
 def test_api_errors_are_json_pages_stay_html(client):
