@@ -281,7 +281,7 @@ def document() -> dict:
             + ", ".join(available_names()) + ".")},
         "tags": [{"name": "management", "description": "Exports and the trigger API."},
                  {"name": "directline", "description": "The webchat's Direct Line 3.0 API (polling)."},
-                 {"name": "platforms", "description": "The webhook channel of messaging platforms (README)."}],
+                 {"name": "platforms", "description": "Messaging platforms' webhook channel (docs/platforms.md)."}],
         "security": [{"functionKeyQuery": []}, {"functionKeyHeader": []}],
         "paths": {
             "/b/{bot}/api/management/export/{name}": _export_operation(),

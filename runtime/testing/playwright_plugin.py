@@ -14,7 +14,7 @@ test's Playwright `page` (from pytest-playwright, or a `page` fixture of your ow
 
 `webchat` talks to the first chat on the page; `webchat("support")` to the chat of bot `support`.
 `expect_bot` looks only at messages after the one it matched last, so a question asked twice must
-be expected twice. Everything is found through the widget's stable `data-testid`s (see the README).
+be expected twice. Everything is found through the widget's stable `data-testid`s (docs/webchat.md).
 Playwright is imported only when the fixture is used, so the plugin never breaks a run without it.
 """
 

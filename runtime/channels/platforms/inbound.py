@@ -3,7 +3,7 @@
 Four types: `message` (the user wrote or sent media), `postback` (the user pressed a button of ours),
 `event` (a custom event with any parameters) and `status` (what became of a message the bot sent).
 The first three name the platform's asset, the user's identifier on the channel and the service, which
-pick the conversation; a status names our message id. README's "Messaging platforms" shows examples.
+pick the conversation; a status names our message id. docs/platforms.md shows examples.
 A bad body is answered 400 with the first thing to change (`BadEvent`);
 fields the format does not name are ignored, so a platform's extras do not break it.
 """

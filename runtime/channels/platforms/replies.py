@@ -4,7 +4,7 @@ retried for an hour, the connection switched off after failures in a row (`runti
 
 A reply is rendered for a plain messaging platform: text, buttons (title + postback payload, or a link),
 cards (hero cards and carousels) and media (images), with the ids that tie it to the conversation and
-`messageId`, ours, which the platform's status events name (README, "Messaging platforms"). An agent's
+`messageId`, ours, which the platform's status events name (docs/platforms.md). An agent's
 message says `"from": {"role": "agent", "name"}`; a notice (an agent joined or left) names its kind.
 """
 
