@@ -4,7 +4,8 @@ readme).
 
 The live Arbor is the browser tests' (tests/e2e/conftest.py `running`): the Flask app on a random port of
 127.0.0.1, on a temp data folder of its own, with the example bots imported and published; a designer
-administrator is made for the designer's pictures. Chromium is Debian's, at 1280 x 800. Not a test: pytest
+administrator is made for the designer's pictures (after the home page's: a newcomer sees it before anyone
+has an account). Chromium is Debian's, at 1280 x 800. Not a test: pytest
 does not collect it (its name does not start with test_), and it writes into docs/screenshots/.
 
 `readme` renders README.md's first screen with the `markdown` package when it is importable (it is no
@@ -32,7 +33,8 @@ VIEWPORT = {"width": 1280, "height": 800}
 README_CSS = """
 body { margin: 0; background: #fff; color: #1f2328; font: 16px/1.5 -apple-system, "Segoe UI", "Noto Sans",
        Helvetica, Arial, sans-serif; }
-article { max-width: 880px; margin: 24px auto; padding: 0 32px; }
+article { max-width: 880px; margin: 12px auto; padding: 0 32px; }
+article > :first-child { margin-top: 0; }
 h1, h2 { padding-bottom: .3em; border-bottom: 1px solid #d1d9e0; margin: 24px 0 16px; }
 h1 { font-size: 2em; } h2 { font-size: 1.5em; }
 p, ul, pre { margin: 0 0 16px; }
@@ -44,8 +46,9 @@ img { max-width: 100%; vertical-align: top; }
 """
 
 
-def home(browser: Browser, live: Live, admin: str, out: Path) -> None:
-    """The `/` page of a fresh Arbor with the example bots."""
+def home(browser: Browser, live: Live, admin: str | None, out: Path) -> None:
+    """The `/` page of a fresh Arbor with the example bots, as a newcomer first sees it (nobody has an account
+    yet, so it leads to the first-run page)."""
     page = _page(browser)
     page.goto(f"{live.url}/")
     page.wait_for_load_state("networkidle")
@@ -114,7 +117,7 @@ def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
         _save(page, out / "readme.png")
 
 
-SHOTS: dict[str, Callable[[Browser, Live, str, Path], None]] = {
+SHOTS: dict[str, Callable[[Browser, Live, str | None, Path], None]] = {
     "home": home, "demo": demo, "designer": designer, "tree-analytics": tree_analytics, "readme": readme}
 
 
@@ -152,9 +155,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with tempfile.TemporaryDirectory() as data, running(Path(data)) as live, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        admin = person(live)
-        for name in SHOTS:  # in this order: the seeded analytics bot would show on the home page
+        admin = None
+        for name in SHOTS:  # in this order: the home page before anyone has an account
             if name in names:
+                if name != "home" and admin is None:
+                    admin = person(live)
                 SHOTS[name](browser, live, admin, OUT)
         browser.close()
     return 0
