@@ -7,6 +7,7 @@ overwrite; an edit that cannot be made gets 422 saying why.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -17,10 +18,11 @@ from flask_login import current_user
 from designer import tree
 from designer.tree import EditError
 from runtime.store import bots
-from runtime.store.drafts import StaleDraft, load_draft, save_draft
+from runtime.store.drafts import StaleDraft, load_draft, save_draft, undo_label
 
 T = TypeVar("T")
 HEADER = "X-Draft-Revision"
+UNDO = "X-Draft-Undo"
 UNCHANGED = object()  # what a change returns when the document stays as it was: nothing is saved
 
 
@@ -117,9 +119,12 @@ def stale_message() -> str:
 
 
 def answer(body: str, revision: int | None = None, status: int = 200, **headers):
+    """An htmx answer; with the draft `revision` the page now shows, also what Undo would take back (the
+    UNDO header: the last change's label as JSON, null when there is nothing to undo) for the toolbar."""
     response = make_response(body, status)
     if revision is not None:
         response.headers[HEADER] = str(revision)
+        response.headers[UNDO] = json.dumps(undo_label(request.view_args["bot_id"]))
     for key, value in headers.items():
         response.headers[key.replace("_", "-")] = value
     return response

@@ -16,7 +16,7 @@ from designer.drafting import Refused, answer, refused
 from designer.labels import place, step_menu
 from runtime import botdoc
 from runtime.insight.period import Period
-from runtime.store.drafts import StaleDraft, last_edit, undo
+from runtime.store.drafts import StaleDraft, undo, undo_label
 
 
 def _dialog_id(doc: dict, wanted: str | None) -> str | None:
@@ -36,7 +36,7 @@ def editor(bot_id: str):
     return render_template("designer/editor.html", bot=bot, doc=doc, revision=revision, dialog_id=dialog_id,
                            counts=counts, days=days,
                            selected=request.args.get("step"), menu=step_menu(), storages=tree.storages(doc),
-                           undo=last_edit(bot_id))
+                           undo=undo_label(bot_id))
 
 
 def _tree(bot_id: str, doc: dict, dialog_id: str, revision: int, selected: str | None = None):

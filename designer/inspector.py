@@ -63,6 +63,12 @@ def read_form(doc: dict, step: dict, form) -> dict:
     if kind not in STEP_TYPES:
         return step  # an unknown type is kept exactly as it is
     updated = schemaform.parse(STEP_TYPES[kind].SCHEMA, form, "", step, action, True)
+    # A field the step leaves out shows its default (the executor applies it); posted back unchanged, it is not
+    # written: a form saved as it was is no edit, and leaves nothing to undo.
+    properties = STEP_TYPES[kind].SCHEMA["properties"]
+    for key in set(updated) - set(step):
+        if "default" in properties.get(key, {}) and updated[key] == properties[key]["default"]:
+            del updated[key]
     if kind == "integration":
         schema = catalog.input_schema(catalog.template_of(doc, updated))
         if schema is not None and any(k.startswith("params.") for k in form):

@@ -79,6 +79,12 @@ def last_edit(bot_id: str) -> DraftEdit | None:
     return db.session.scalar(select(DraftEdit).where(DraftEdit.bot_id == bot_id).order_by(DraftEdit.id.desc()))
 
 
+def undo_label(bot_id: str) -> str | None:
+    """What undo would take back (the last change's label), without loading the document; None if nothing."""
+    return db.session.scalar(select(DraftEdit.label).where(DraftEdit.bot_id == bot_id)
+                             .order_by(DraftEdit.id.desc()).limit(1))
+
+
 def undo(bot_id: str, revision: int) -> tuple[int, str] | None:
     """Put the draft back as it was before its last change; (new revision, what was undone) or None.
 

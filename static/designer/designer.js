@@ -31,8 +31,14 @@
     if (revision) {
       body().dataset.revision = revision;
       document.querySelectorAll('[data-revision-field]').forEach((i) => { i.value = revision; });
+      // Undo is offered only when the draft has a change to take back (selecting a step saves nothing).
       const undo = document.querySelector('[data-testid="undo"]');
-      if (undo) undo.disabled = false;
+      const undoable = xhr.getResponseHeader('X-Draft-Undo');
+      if (undo && undoable) {
+        const label = JSON.parse(undoable);
+        undo.disabled = !label;
+        undo.title = label ? 'Undo: ' + label : 'Nothing to undo';
+      }
     }
   });
 

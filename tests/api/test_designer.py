@@ -245,6 +245,32 @@ def test_a_stale_tab_is_refused_and_undo_goes_back(designer):
     assert len(first_dialog(designer.draft(bot_id)[0])["steps"]) == 1
 
 
+def test_answers_say_whether_there_is_anything_to_undo(designer):
+    """The toolbar's Undo follows the X-Draft-Undo header (what undo would take back, null for nothing): opening
+    a step or saving its form as it was changes nothing, so it leaves nothing to undo."""
+    bot_id = designer.create_bot()
+    step = first_dialog(designer.draft(bot_id)[0])["steps"][0]
+    _, revision = designer.draft(bot_id)
+    opened = designer.client.get(f"/designer/bots/{bot_id}/steps/{step['id']}", headers={"HX-Request": "true"})
+    assert opened.status_code == 200 and opened.headers["X-Draft-Undo"] == "null"
+    form = {"_dialog": "welcome", "text": step["text"], "image": "", "format": "markdown", "buttons._count": "0",
+            "title": "", "title._present": "1"}  # as the page posts the untouched form of a new bot's message
+    same = designer.edit(f"/designer/bots/{bot_id}/steps/{step['id']}", form)
+    assert same.status_code == 200 and same.headers["X-Draft-Undo"] == "null"
+    assert designer.draft(bot_id)[1] == revision  # nothing saved
+    assert "format" not in first_dialog(designer.draft(bot_id)[0])["steps"][0]
+    undo = designer.edit(f"/designer/bots/{bot_id}/undo", {"dialog": "welcome"})
+    assert undo.status_code == 422 and "nothing to undo" in undo.text
+
+    changed = designer.edit(f"/designer/bots/{bot_id}/steps/{step['id']}", {**form, "text": "Hi, Žofie!"})
+    assert json.loads(changed.headers["X-Draft-Undo"]) == "Changed a step"
+    designer.edit(f"/designer/bots/{bot_id}/dialogs/welcome/rename", {"title": "Vítejte"})
+    page = designer.client.get(f"/designer/bots/{bot_id}/edit").text
+    assert 'title="Undo: Renamed dialog to Vítejte"' in page
+    opened = designer.client.get(f"/designer/bots/{bot_id}/steps/{step['id']}", headers={"HX-Request": "true"})
+    assert json.loads(opened.headers["X-Draft-Undo"]) == "Renamed dialog to Vítejte"  # ASCII on the wire
+
+
 def test_dialogs_add_rename_reorder_start_and_delete_with_goto_check(designer):
     bot_id = designer.create_bot()
     assert designer.edit(f"/designer/bots/{bot_id}/dialogs", {"title": "Pricing plans"}).status_code == 200

@@ -188,3 +188,30 @@ def test_a_field_left_before_htmx_settles_the_new_form_is_saved(live, page: Page
         db.session.remove()
     assert [step.get("name") for dialog in doc["dialogs"] for step in dialog["steps"] if step["type"] == "event"] \
         == ["order-done"]
+
+
+def test_undo_lights_up_only_when_a_change_was_saved(live, page: Page, newcomer: str):
+    signed_in(page, live.url, newcomer)
+    page.get_by_role("button", name="New bot").click()
+    page.get_by_label("Name").fill("Undo light")
+    page.get_by_role("button", name="Create bot").click()
+    undo = page.get_by_test_id("undo")
+    expect(undo).to_be_disabled()
+    expect(undo).to_have_attribute("title", "Nothing to undo")
+
+    page.get_by_test_id("step").first.click()  # selecting a step changes nothing
+    text = page.locator("#step-form").get_by_label("What the bot says")
+    expect(text).to_be_visible()
+    text.fill(text.input_value())  # nor does leaving a field as it was
+    text.blur()
+    expect(page.get_by_test_id("saved")).to_be_visible()
+    expect(undo).to_be_disabled()
+    expect(undo).to_have_attribute("title", "Nothing to undo")
+
+    fill(page, "What the bot says", "Hello, Undo!")
+    expect(undo).to_be_enabled()
+    expect(undo).to_have_attribute("title", "Undo: Changed a step")
+    undo.click()
+    expect(page.get_by_role("status").filter(has_text="Undone: Changed a step")).to_be_visible()
+    expect(page.locator(".node .summary").first).not_to_have_text("Hello, Undo!")
+    expect(page.get_by_test_id("undo")).to_be_disabled()  # the one change is taken back: nothing left to undo
