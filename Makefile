@@ -1,5 +1,6 @@
-# Arbor's two commands on a fresh machine: `make run` and `make test`. Each sets itself up first:
-# a virtual environment in .venv, and the packages of pyproject.toml installed again only when it changed.
+# Arbor's two commands on a fresh machine: `make run` and `make test`. Each sets itself up first: a virtual
+# environment in .venv with the versions pinned in requirements/ (run.txt to run, test.txt to test), installed
+# again only when a lock file changed. `make lock` refreshes the lock files from pyproject.toml.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,43 +11,64 @@ PG_TEST_URL ?= postgresql://root@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 PYTEST := $(BIN)/python -m pytest -n auto -q
 
-.PHONY: run test test-all bench lint setup test-tools chromium
+# uv resolves the lock files; pip installs from them (it is in every venv, and reads this machine's pip.conf).
+UV_VERSION ?= 0.13.9
+LOCK := $(BIN)/uv pip compile -q --universal --python-version 3.11 --custom-compile-command "make lock" pyproject.toml
+
+.PHONY: run test test-all bench lint lock setup setup-test test-tools chromium
 
 # run: set up, then serve Arbor with the example bots on http://127.0.0.1:5000 (ARBOR_HOST, ARBOR_PORT)
 run: setup
 	$(BIN)/python app.py
 
-# test: set up, then the test suite (on DATABASE_URL when set, else SQLite) and the linter
-test: setup test-tools
-	$(PYTEST)
-	$(BIN)/ruff check .
+# test: set up, then the test suite (on DATABASE_URL when set, else SQLite) and the linter, which runs even when
+# a test failed; the exit status is the suite's, else the linter's
+test: setup-test test-tools
+	@status=0; $(PYTEST) || status=$$?; \
+	$(BIN)/ruff check . || { [ $$status -ne 0 ] || status=1; }; \
+	exit $$status
 
 # test-all: the suite on SQLite with embedded Redis, then on PostgreSQL at $(PG_TEST_URL) (and real Redis) when
 # they run; the linter
-test-all: setup test-tools
-	env -u DATABASE_URL -u REDIS_URL $(PYTEST)
-	@if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then \
+test-all: setup-test test-tools
+	@status=0; \
+	echo "env -u DATABASE_URL -u REDIS_URL $(PYTEST)"; \
+	env -u DATABASE_URL -u REDIS_URL $(PYTEST) || status=$$?; \
+	if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then \
 		redis=$$(command -v redis-cli >/dev/null && redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG && echo $(REDIS_TEST_URL)); \
 		echo "DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$$redis $(PYTEST)"; \
-		DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$$redis $(PYTEST); \
+		DATABASE_URL=$(PG_TEST_URL) REDIS_URL=$$redis $(PYTEST) || status=$$?; \
 	else \
 		echo "PostgreSQL does not answer on 127.0.0.1 (pg_isready): the PostgreSQL run is skipped."; \
-	fi
-	$(BIN)/ruff check .
+	fi; \
+	$(BIN)/ruff check . || { [ $$status -ne 0 ] || status=1; }; \
+	exit $$status
 
 # bench: the benchmarks, which print their figures (one process, so the figures are comparable)
-bench: setup test-tools
+bench: setup-test test-tools
 	$(BIN)/python -m pytest tests/bench -m bench -s -q -p no:xdist
 
 # lint: ruff over the whole tree
-lint: setup
+lint: setup-test
 	$(BIN)/ruff check .
 
-# setup: the virtual environment with Arbor installed in it (editable) and the test tools
-setup: $(VENV)/.installed
+# lock: pin every Python package again from pyproject.toml's ranges (the newest versions they allow today);
+# run the tests before committing the new lock files
+lock: | $(BIN)/pip
+	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
+	@mkdir -p requirements
+	$(LOCK) -o requirements/run.txt
+	$(LOCK) --extra production -c requirements/run.txt -o requirements/production.txt
+	$(LOCK) --extra test -c requirements/run.txt -o requirements/test.txt
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/pip
-	$(BIN)/python -m pip install -e '.[test]'
+# setup: the virtual environment with what running needs (requirements/run.txt) and Arbor itself (editable);
+# setup-test adds the test tools (requirements/test.txt)
+setup: $(VENV)/.installed-run
+setup-test: $(VENV)/.installed-test
+
+$(VENV)/.installed-%: requirements/%.txt pyproject.toml | $(BIN)/pip
+	$(BIN)/python -m pip install -q -r $<
+	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
 
 # test-tools: what the browser tests and the widget benchmark need besides Python: Debian's chromium and the
@@ -72,5 +94,5 @@ $(BIN)/pip:
 # docs: the pictures README.md and docs/ show (docs/screenshots/*.png), made again from a live Arbor in chromium
 # (tests/e2e/screenshots.py; readme.png only where the markdown package is installed)
 .PHONY: docs
-docs: setup test-tools
+docs: setup-test test-tools
 	$(BIN)/python -m tests.e2e.screenshots
