@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from clock import Clock
 from golden import load_doc
 from jobs import Jobs
 from pytest_httpserver import HTTPServer
@@ -112,9 +113,17 @@ def bots(app):
 
 
 @pytest.fixture
-def jobs(app):
-    """The test app's background jobs: `jobs.drain()` runs them in this process (see tests/jobs.py)."""
-    return Jobs(app)
+def clock():
+    """The time Arbor and RQ see, moved on by the test (tests/clock.py)."""
+    made = Clock().start()
+    yield made
+    made.stop()
+
+
+@pytest.fixture
+def jobs(app, clock):
+    """The test app's background jobs: `jobs.drain()` runs them in this process on the test's clock (tests/jobs.py)."""
+    return Jobs(app, clock)
 
 
 @pytest.fixture

@@ -1,37 +1,48 @@
-"""Running an app's background jobs inside a test, against real Redis, on a clock the test controls.
+"""Running an app's background jobs inside a test, against real Redis, on a clock the test controls (clock.py).
 
-`drain()` runs what is queued now; `drain(until=moment)` first releases the jobs scheduled up to that
-moment (timers, retries with their back-off), as RQ's scheduler would when the clock reaches it, so
-tests check an hour of retries without waiting an hour.
+`drain()` runs what is queued now; `drain(until=moment)` moves the clock to that moment and releases the jobs
+scheduled up to it (timers, retries with their back-off), as RQ's scheduler would when the time comes, so
+tests check an hour of retries without waiting an hour. The worker is RQ's own (retries, failure handling)
+running jobs in the test's process.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from clock import Clock
 from flask import Flask
 from rq import Queue, SimpleWorker
 from rq.job import Job
 from rq.registry import FailedJobRegistry, ScheduledJobRegistry
 
 from runtime.jobs import connection, queue_names
+from runtime.jobs.worker import QuickToStop
+
+
+class InProcessWorker(QuickToStop, SimpleWorker):
+    """RQ's worker running jobs in the test's process, quick to stop like Arbor's own."""
 
 
 class Jobs:
-    def __init__(self, app: Flask):
+    def __init__(self, app: Flask, clock: Clock):
         self.app = app
+        self.clock = clock
         self.redis = connection(app)
 
     def drain(self, until: datetime | None = None, *, rounds: int = 20) -> int:
-        """Run every job that is due (now, or by `until`), including the ones those jobs enqueue; how many ran."""
+        """Run every job that is due (now, or by `until`, the clock moved there), including the ones those jobs
+        enqueue; how many ran."""
+        if until is not None:
+            self.clock.move_to(until)
         ran = 0
         for _ in range(rounds):
-            released = self.release_due(until or datetime.now(UTC))
+            released = self.release_due(datetime.now(UTC))
             waiting = sum(self.redis.llen(f"rq:queue:{name}") for name in queue_names(self.app))
             if not waiting and not released:
                 return ran
             with self.app.app_context():
-                worker = SimpleWorker(queue_names(self.app), connection=self.redis)
+                worker = InProcessWorker(queue_names(self.app), connection=self.redis)
                 worker.work(burst=True, with_scheduler=False, logging_level="WARNING")
             ran += waiting
         raise AssertionError(f"jobs still enqueueing jobs after {rounds} rounds")

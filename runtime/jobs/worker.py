@@ -7,7 +7,9 @@ the parent's database connections, so the pool is dropped in the child right aft
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 
@@ -18,7 +20,30 @@ from rq import Worker
 
 from runtime.extensions import db
 from runtime.jobs import context, periodic
+from runtime.jobs.lifetime import die_with_parent
 from runtime.jobs.queue import connection, queue_names, redis_url
+
+STOP_SECONDS = 10  # a warm shutdown lets the running job finish; past this it is killed (RQ retries it)
+
+
+# How long the worker's command listener (RQ's pubsub thread: stop-job and shutdown commands) waits for a
+# message before it looks whether it should stop. RQ waits 60 s, and since redis-py 8 stopping the thread waits
+# for that wait to end: every worker, burst or not, took a minute to stop.
+LISTEN_SECONDS = 1.0
+
+
+class QuickToStop:
+    """A worker whose command listener stops within `LISTEN_SECONDS`."""
+
+    def subscribe(self) -> None:
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        self.pubsub_thread = self.pubsub.run_in_thread(sleep_time=LISTEN_SECONDS, daemon=True,
+                                                       exception_handler=self._pubsub_exception_handler)
+
+
+class ArborWorker(QuickToStop, Worker):
+    """RQ's forking worker, quick to stop."""
 
 
 def run(app: Flask, *, burst: bool = False) -> None:
@@ -27,34 +52,36 @@ def run(app: Flask, *, burst: bool = False) -> None:
     with app.app_context():
         engine = db.engine
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
-    worker = Worker(queue_names(app), connection=connection(app))
+    worker = ArborWorker(queue_names(app), connection=connection(app))
     if not burst:
         periodic.start(app)
     worker.work(burst=burst, with_scheduler=True, logging_level=app.config.get("WORKER_LOG_LEVEL", "INFO"))
 
 
 def start_beside(app: Flask) -> subprocess.Popen:
-    """Start a worker process for the same data folder and settings; it is stopped when this process exits.
+    """Start a worker process for the same data folder, settings and Redis; it stops when this process exits.
 
-    The embedded Redis is started here first and the worker is told its socket, so the two share it.
+    It runs in a process group of its own, with its work horse and RQ's scheduler (both forked by it), so that
+    stopping it reaches them all, and it gets SIGTERM from the kernel if this process is killed outright.
     """
     env = {**os.environ, "ARBOR_DATA": app.config["ARBOR_DATA"], "REDIS_URL": redis_url(app)}
     if app.config.get("DATABASE_URL"):
         env["DATABASE_URL"] = app.config["DATABASE_URL"]
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], env=env,
-                              cwd=app.root_path)
-    atexit.register(_stop, worker)
+                              cwd=app.root_path, process_group=0, preexec_fn=die_with_parent)
+    atexit.register(stop_beside, worker)
     return worker
 
 
-def _stop(worker: subprocess.Popen) -> None:
-    """Ask the worker to finish its job (SIGTERM is RQ's warm shutdown), then insist."""
+def stop_beside(worker: subprocess.Popen) -> None:
+    """Ask the worker to finish its job (SIGTERM is RQ's warm shutdown), then kill what is left of its group."""
     if worker.poll() is None:
         worker.terminate()
-        try:
-            worker.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.wait(timeout=STOP_SECONDS)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
+    worker.wait()
 
 
 @click.command("worker")
