@@ -79,7 +79,7 @@ def designer(browser: Browser, live: Live, admin: str, out: Path) -> None:
     page = _page(browser)
     sign_in(page, live.url, admin)
     page.goto(f"{live.url}/designer/bots/support/edit")
-    page.get_by_test_id("step").nth(1).click()  # the choice "How can I help?"
+    page.locator("#node-sp-w2 [data-testid=step]").first.click()  # the choice "How can I help?"
     expect(page.locator('#step-form[data-step="sp-w2"]')).to_be_visible()
     page.wait_for_load_state("networkidle")
     _save(page, out / "designer.png")
