@@ -7,19 +7,34 @@ one jumps back to the first). Every tenth dialog is a "helper" that the chain ca
 choice option and that returns when it ends; one dialog is the fallback. Storages are read only after
 some earlier step wrote them, so the document checks without errors or warnings.
 
+Steps that reach outside the engine do so as a real bot's would, through effects: integration steps call
+the integrations the document configures (catalog templates: a CRM, a shop's REST API, Slack, a webhook;
+sync ones wait for their result, async ones do not), dataset-query steps look up the `branches` and
+`products` datasets (`DATASETS`, the rows a store-backed run loads), e-mail and SMS steps queue messages,
+and clear-data forgets the user's answers but keeps the contact storages (`CONTACT`), the only ones
+integration, e-mail and SMS steps ever read outright.
+
 `Driver` plays the user: given the state after a turn it picks the input the waiting step wants
-(a valid answer, an option, a card button, the awaited page event, a timer), so a conversation walks
-the whole bot without ever being "not understood". The same driver steers the engine-only and the
-store-backed benchmarks, so both run the same turns.
+(a valid answer, an option, a card button, the awaited page event, a timer, a FAQ question), so a
+conversation walks the whole bot without ever being "not understood". `Driver.outside` plays the outside
+world at once and without a network: an integration's canned answer (a pure function of the call, so the
+engine and a store-backed run get the same), the rows of a dataset. `settle` completes a turn as the store
+does (inline effects answered, then each sync call's result applied as the next turn). The same driver
+steers the engine-only and the store-backed benchmarks, so both run the same turns.
 
 `loop_bot()` is the smallest bot with a real turn: question -> set -> goto back.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import time
+import zlib
 from collections import Counter
+from collections.abc import Callable
 
+from runtime import engine
 from runtime.steps.base import Input
 
 TOPICS = [
@@ -66,7 +81,61 @@ QUESTIONS = [
 ANSWERS = {"text": "Alice Novak", "email": "alice@example.com", "phone": "+420 777 123 456",
            "number": "7", "date": "31.1.2025", "[A-Z]{2}[0-9]{4}": "AB1234", "[0-9]{3} ?[0-9]{2}": "110 00"}
 WEIGHTS = {"message": 28, "question": 16, "set": 11, "condition": 10, "choice": 10, "carousel": 3,
-           "carousel-items": 2, "event": 9, "wait": 5}
+           "carousel-items": 2, "event": 9, "wait": 5, "integration": 3, "faq": 1, "email": 1, "sms": 1,
+           "branch-finder": 1, "product-finder": 1, "lead-handoff": 1}
+COMPOSITES = {"carousel-items": 2, "integration": 2, "branch-finder": 3, "product-finder": 2, "lead-handoff": 3}
+"""Kinds that make several top-level steps: at most this many."""
+
+CONTACT = ("name", "email", "phone", "order_id")
+"""Storages clear-data keeps, so integration, e-mail and SMS steps may read them outright (once a question
+every conversation passes has asked for them)."""
+
+CITY_PLACES = {"Prague": (50.0755, 14.4378), "Brno": (49.1951, 16.6068), "Ostrava": (49.8209, 18.2625),
+               "Plzen": (49.7384, 13.3736), "Liberec": (50.7663, 15.0543), "Olomouc": (49.5938, 17.2509),
+               "Vienna": (48.2082, 16.3738), "Berlin": (52.5200, 13.4050), "Warsaw": (52.2297, 21.0122)}
+STREETS = ["Main Street", "Market Square", "Station Road", "Park Lane", "River Walk", "Castle Hill", "Mill Street"]
+BRANCH_TAGS = ["atm", "advisor", "parking", "wheelchair", "open-saturday", "exchange"]
+CATEGORIES = ["home", "kitchen", "garden", "office", "travel", "sport"]
+
+INTEGRATIONS = {
+    "crm": {"template": "crm-add-contact", "config": {"baseUrl": "https://crm.example.com/api/v1"},
+            "auth": {"type": "bearer"}, "secrets": {"token": "crm-token"}},
+    "shop": {"template": "http-request", "config": {"baseUrl": "https://shop.example.com/api"},
+             "auth": {"type": "api-key", "in": "header", "name": "X-Api-Key"}, "secrets": {"apiKey": "shop-api-key"}},
+    "team-chat": {"template": "slack-post-message", "secrets": {"webhookUrl": "slack-webhook"}},
+    "zapier": {"template": "webhook", "config": {"url": "https://hooks.zapier.com/hooks/catch/123456/abcdef/"}},
+}
+SECRETS = {"crm-token": "bench-crm-token", "shop-api-key": "bench-shop-key",
+           "slack-webhook": "https://hooks.slack.com/services/T000/B000/XXXX"}
+"""The bot secrets INTEGRATIONS name, for a store-backed run to set."""
+
+# FAQ entries: (question, phrasings, answer); {t} is the dialog's topic
+FAQ = [
+    ("How much does the {t} cost?", ["{t} price", "what is the price of the {t}"],
+     "The {a} {t} starts at {n}9 CZK a month; the first {n} days are free."),
+    ("When is the {t} desk open?", ["{t} opening hours", "are you open on sunday"],
+     "Our {t} desk is open on weekdays from {n}:00 to 18:00."),
+    ("How do I cancel my {t}?", ["cancel {t}", "i want to stop the {t}"],
+     "You can cancel the {t} online under My account, or reply CANCEL to our last e-mail."),
+    ("Can I change my {t} online?", ["change the {t} on the web"],
+     "Yes: sign in, open the {t} and choose Change. It takes about {n} minutes."),
+    ("How long does the {t} take?", ["{t} duration", "how many days for the {t}"],
+     "Usually {n} working days; we send you an e-mail when it is done."),
+    ("Where do I find my {t} number?", ["lost my {t} number"],
+     "It is at the top of every {t} e-mail, and in the app under History."),
+    ("Do you offer the {t} in {c}?", ["{t} in {c}"],
+     "Yes, in {c} and {n} other cities."),
+    ("Is there a student discount on the {t}?", ["{t} discount for students"],
+     "Students get {n}% off the {a} {t} with a valid ISIC card."),
+    ("Who do I call about the {t}?", ["{t} phone number", "talk to a person about the {t}"],
+     "Call +420 800 {n}00 {n}0{n} on weekdays, or ask here to be passed to a colleague."),
+    ("Can I pay for the {t} by card?", ["card payment for the {t}"],
+     "Yes, by card, bank transfer or Apple Pay."),
+    ("What documents do I need for the {t}?", ["{t} paperwork"],
+     "Only an ID card; we fill in the rest with you."),
+    ("Is my data safe when I order the {t}?", ["{t} privacy"],
+     "We keep {t} data in the EU for {n} months and never sell it."),
+]
 
 
 def generate(dialogs: int = 1000, steps: int = 20, *, seed: int = 1) -> dict:
@@ -114,6 +183,10 @@ class _Generator:
         self.helpers = {i for i in range(dialogs) if i % 10 == 9 and i != self.fallback}
         self.chain = [i for i in range(dialogs) if i not in self.helpers and i != self.fallback]
         self.written: list[str] = []  # storages some earlier step sets, in order, no duplicates
+        # CONTACT storages a question of the chain has asked for: every conversation has them from there on
+        # (clear-data keeps them), so they may be read where an empty value is an error (a call's input)
+        self.sure: list[str] = []
+        self.in_chain = False
         self.counter = 0
 
     # --- the document ------------------------------------------------------------------------
@@ -123,8 +196,9 @@ class _Generator:
         triggers = [{"event": "order-help", "dialog": self.ids[self.chain[0]], "storage": "order_id"}]
         self.wrote("order_id")
         dialogs = []
+        chain = set(self.chain)
         for i in range(self.n):
-            self.i, self.counter = i, 0
+            self.i, self.counter, self.in_chain = i, 0, i in chain
             if i == self.fallback:
                 body = self.fallback_steps()
             elif i in self.helpers:
@@ -136,7 +210,8 @@ class _Generator:
                 body.append(self.step("goto", dialog=self.ids[next_in_chain[i]], mode="jump"))
             dialogs.append({"id": self.ids[i], "title": f"{self.t().title()} #{i}", "steps": body})
         doc = {"format": 1, "id": "bench-big", "name": f"Benchmark bot ({self.n} dialogs)", "locale": "en",
-               "start": self.ids[self.chain[0]], "triggers": triggers, "dialogs": dialogs}
+               "start": self.ids[self.chain[0]], "triggers": triggers, "integrations": INTEGRATIONS,
+               "dialogs": dialogs}
         if self.helpers:
             first = min(self.helpers)
             doc["triggers"].append({"event": "open-help", "dialog": self.ids[first], "mode": "call"})
@@ -155,12 +230,11 @@ class _Generator:
                 out.append(self.choice(calls))
                 continue
             kind = self.rng.choices(kinds, weights)[0]
-            if kind == "carousel-items":
-                if len(out) + 2 > size or call_at in (len(out), len(out) + 1):
-                    continue
-                out += self.carousel_items()
-            else:
-                out.append(getattr(self, kind.replace("-", "_"))())
+            made = COMPOSITES.get(kind)
+            if made and (len(out) + made > size or call_at in range(len(out), len(out) + made)):
+                continue
+            steps = getattr(self, kind.replace("-", "_"))()
+            out += steps if isinstance(steps, list) else [steps]
         return out
 
     def fallback_steps(self) -> list[dict]:
@@ -195,6 +269,8 @@ class _Generator:
         if self.rng.random() < 0.4:
             step["retry"] = f"Sorry, that does not look like a {storage.replace('_', ' ')}. Once more?"
         self.wrote(storage)
+        if self.in_chain and storage in CONTACT and storage not in self.sure:
+            self.sure.append(storage)
         return step
 
     def set(self) -> dict:
@@ -314,6 +390,151 @@ class _Generator:
             step["onTimeout"] = [self.message(f"The {t} page timed out; shall we try again later?")]
         return step
 
+    def integration(self) -> list[dict]:
+        """A call through one of the document's integrations: save the contact to the CRM, look the user's
+        orders up in the shop's API (sync, the answer used in the next message), tell the team on Slack or
+        a Zapier hook (async: the conversation does not wait)."""
+        t, r = self.t(), self.rng
+        shapes = ["team-chat", "zapier", "shop"] + (["crm", "crm"] if {"name", "email"} <= set(self.sure) else [])
+        shape = r.choice(shapes)
+        if shape == "crm":
+            self.wrote("contact")
+            self.wrote("crm_failed")
+            call = self.step("integration", use="crm", output="contact", timeout=5, params={
+                "name": "{{ name }}", "email": "{{ email }}", "note": self.fill("Asked about the {a} {t} in the chat")},
+                onError={"action": "flag", "storage": "crm_failed",
+                         "message": "I could not save your details just now, but we can go on."})
+            return [call, self.message(self.fill("Thanks{{{{ ', ' ~ name if name }}}}! Our {t} team has you as "
+                                                 "contact {{{{ contact.id }}}}."))]
+        if shape == "shop":
+            who = "{{ email }}" if "email" in self.sure else "{{ user.id }}"
+            self.wrote("lookup")
+            call = self.step("integration", use="shop", output="lookup", params={
+                "url": f"/{t}s", "method": "GET", "query": {"customer": who, "status": r.choice(["open", "all"])}},
+                onError={"action": "flag", "storage": "shop_down"})
+            self.wrote("shop_down")
+            return [call, self.message(self.fill(
+                "You have {{{{ lookup.body.count }}}} {t}s with us; the latest is {{{{ lookup.body.latest }}}}."))]
+        if shape == "team-chat":
+            text = self.fill("A visitor is asking about the {a} {t} (conversation {{{{ user.id }}}})")
+            if "name" in self.sure:
+                text += ": {{ name }}"
+            return [self.step("integration", use="team-chat", timing="async", params={"text": text + "."})]
+        data: dict = {"event": f"{t}-interest", "topic": t, "visitor": "{{ user.id }}"}
+        data.update({name: f"{{{{ {name} }}}}" for name in self.sure if name in ("email", "phone")})
+        return [self.step("integration", use="zapier", timing=r.choice(["async", "background"]),
+                          params={"data": data})]
+
+    def faq(self) -> dict:
+        """A topic's FAQ: a handful of questions with their other phrasings, matched by words."""
+        r, t = self.rng, self.t()
+        entries = r.sample(FAQ, r.randint(5, 9))
+        n, c = r.randint(2, 9), r.choice(CITIES)
+        questions = []
+        for k, (question, phrasings, answer) in enumerate(entries):
+            item = {"question": question.format(t=t, c=c),
+                    "answer": answer.format(t=t, a=r.choice(ADJECTIVES), n=n, c=c)}
+            kept = r.sample(phrasings, r.randint(0, len(phrasings)))
+            if kept:
+                item["phrasings"] = [p.format(t=t, c=c) for p in kept]
+            if r.random() < 0.3:
+                item["id"] = f"{t}-{k}"
+            questions.append(item)
+        if "name" in self.written:
+            questions[0]["answer"] += "{% if name %} Anything else, {{ name }}?{% endif %}"
+        step = self.step("faq", text=self.fill(r.choice(["Ask me anything about the {t}.",
+                                                           "What would you like to know about the {a} {t}?",
+                                                           "Questions about your {t}? Type one."])),
+                         questions=questions)
+        if r.random() < 0.3:
+            step["threshold"] = r.choice([70, 80])
+        if r.random() < 0.4:
+            step["storage"] = "faq_intent"
+            self.wrote("faq_intent")
+        return step
+
+    def email(self) -> dict:
+        """A summary to the user (once the chain has asked for the address), else a note to the team."""
+        r, t = self.rng, self.t()
+        details = "".join(f"\n{name.replace('_', ' ').capitalize()}: {{{{ {name} or '-' }}}}"
+                          for name in r.sample(self.written, min(len(self.written), r.randint(1, 4))))
+        if "email" in self.sure and r.random() < 0.6:
+            greeting = "Hello {{ name or 'there' }}," if "name" in self.written else "Hello,"
+            return self.step("email", to="{{ email }}", subject=self.fill("Your {t} summary"),
+                             body=self.fill(greeting + "\n\nthank you for asking about the {a} {t}. "
+                                            "This is what we noted:" + details + "\n\nThe {t} team"),
+                             replyTo=f"{t}@example.com")
+        step = self.step("email", to=f"{t}@example.com", subject=self.fill("Chat: a question about the {a} {t}"),
+                         body="A visitor left these details in the chat:" + details)
+        if "email" in self.sure:
+            step["replyTo"] = "{{ email }}"
+        return step
+
+    def sms(self) -> dict:
+        """A confirmation to the user's phone (once the chain has asked for it), else a ping to the team."""
+        if "phone" in self.sure and self.rng.random() < 0.7:
+            hello = "Hi{{ ' ' ~ name if name }}, " if "name" in self.written else "Hi, "
+            return self.step("sms", to="{{ phone }}", text=hello + self.fill(
+                "your {t} request is confirmed. Details: https://example.com/{t}/status Reply STOP to opt out."))
+        return self.step("sms", to=f"+420 800 123 {self.rng.randint(100, 999)}; +420 800 123 999",
+                         text=self.fill("New {a} {t} request in the chat; please pick it up in the console."))
+
+    def branch_finder(self) -> list[dict]:
+        """Where is the nearest branch: the user picks a city (the page would send a place), the branches
+        near it are looked up in the `branches` dataset and offered as cards."""
+        r = self.rng
+        cities = r.sample(list(CITY_PLACES), r.randint(2, 4))
+        options = [{"title": city, "steps": [self.step("set", storage="location", value=(
+            f"{{'latitude': {CITY_PLACES[city][0]}, 'longitude': {CITY_PLACES[city][1]}}}"))]} for city in cities]
+        for name in ("branch_city", "location", "branches", "branch"):
+            self.wrote(name)
+        ask = self.step("choice", text=self.fill("Which city should I look in for a branch ({t})?"),
+                        options=options, storage="branch_city")
+        tags = ["branch", *r.sample(BRANCH_TAGS, r.choice([0, 0, 1]))]
+        query = self.step("dataset-query", dataset="branches", tags=tags,
+                          near={"storage": "location", **({"radiusKm": r.choice([10, 25, 50])}
+                                                          if r.random() < 0.7 else {})},
+                          sort={"by": "distance"}, limit=r.choice([3, 5]), storage="branches")
+        cards = self.step("carousel", text="The branches nearest to you:", items="branches", storage="branch",
+                          card={"title": "{{ item.name }}", "subtitle": "{{ item.address }} ({{ item.distanceKm }} km)",
+                                "text": "Open {{ item.opens }}",
+                                "buttons": [{"title": "Book a visit", "value": "{{ item.key }}"},
+                                            {"title": "Directions",
+                                             "url": "https://maps.example.com/?q={{ item.key }}"}]},
+                          empty="Sorry, there is no such branch near {{ branch_city }}.")
+        return [ask, query, cards]
+
+    def product_finder(self) -> list[dict]:
+        """Products of a category from the `products` dataset, cheapest (or dearest) first, as cards."""
+        r = self.rng
+        category = r.choice(CATEGORIES)
+        tags = [category, "sale"] if r.random() < 0.3 else [category]
+        self.wrote("deals")
+        self.wrote("deal")
+        query = self.step("dataset-query", dataset="products", tags=tags, limit=r.randint(3, 6),
+                          sort={"by": "field", "field": "price", "order": r.choice(["asc", "desc"])}, storage="deals")
+        cards = self.step("carousel", text=self.fill(f"Our {category} picks for your {{t}}:"), items="deals",
+                          storage="deal", card={"title": "{{ item.name }}", "subtitle": "{{ item.price }} CZK",
+                                                "buttons": [{"title": "Add to cart", "value": "{{ item.key }}"}]},
+                          empty="Nothing on offer right now.")
+        return [query, cards]
+
+    def lead_handoff(self) -> list[dict]:
+        """A lead goes to the sales team by e-mail, then the answers are forgotten but the contact kept."""
+        t = self.t()
+        details = "".join(f"\n{name.replace('_', ' ').capitalize()}: {{{{ {name} or '-' }}}}"
+                          for name in self.written[-6:])
+        mail = self.step("email", to=f"sales@example.com; {t}@example.com",
+                         subject=f"New {t} lead{{{{ ': ' ~ name if name }}}}"
+                         if "name" in self.written else f"New {t} lead",
+                         body=f"A visitor asked about the {t} in the chat.{details}")
+        if "email" in self.sure:
+            mail["replyTo"] = "{{ email }}"
+        keep = [name for name in CONTACT if name in self.written]
+        forget = self.step("clear-data", **({"keep": keep} if keep else {}))
+        return [mail, forget, self.message(f"I have passed your {t} request on to our sales team and forgot your "
+                                           "answers; only your contact details are kept.")]
+
     # --- texts -------------------------------------------------------------------------------
 
     def t(self) -> str:
@@ -346,12 +567,148 @@ class _Generator:
             self.written.append(storage)
 
 
+def dataset_rows() -> dict[str, list[dict]]:
+    """The rows of the datasets the generated bot queries, as a push to the datasets API gives them ({key,
+    fields, tags, latitude, longitude}): branches in every city of CITY_PLACES, products in every category."""
+    rng = random.Random(2)
+    branches = []
+    for city, (lat, lon) in CITY_PLACES.items():
+        for k in range(8):
+            street = rng.choice(STREETS)
+            branches.append({"key": f"{city.lower()}-{k + 1}", "fields": {
+                                 "name": f"{city} {street}", "address": f"{street} {rng.randint(1, 120)}, {city}",
+                                 "opens": rng.choice(["8:00-17:00", "9:00-18:00", "8:30-16:30"])},
+                             "tags": ["branch", *rng.sample(BRANCH_TAGS, rng.randint(1, 3))],
+                             "latitude": round(lat + rng.uniform(-0.08, 0.08), 5),
+                             "longitude": round(lon + rng.uniform(-0.12, 0.12), 5)})
+    products = []
+    for category in CATEGORIES:
+        for k in range(10):
+            products.append({"key": f"{category}-{k + 1}", "fields": {
+                                 "name": f"{rng.choice(ADJECTIVES).title()} {rng.choice(PRODUCTS)}",
+                                 "price": rng.randint(99, 9_999)},
+                             "tags": [category, *(["sale"] if rng.random() < 0.4 else [])]})
+    return {"branches": branches, "products": products}
+
+
+def set_up_store(bot_id: str) -> None:
+    """What a store-backed run of a generated bot needs besides the document (in an app context, the bot
+    imported): its datasets' rows, the secrets of its integrations, an SMTP server and an SMS provider (the
+    e-mails and SMS are queued, and no worker sends them)."""
+    from runtime.datasets import store as datasets
+    from runtime.management import settings
+    from runtime.store.secrets import set_secret
+
+    for name, rows in dataset_rows().items():
+        datasets.replace(datasets.define(bot_id, name), datasets.parse_rows(rows))
+    for name, value in SECRETS.items():
+        set_secret(bot_id, name, value)
+    settings.set_smtp(bot_id, host="smtp.example.com", username="bot", password="bench", sender="bot@example.com")
+    settings.set_sms(bot_id, account="AC-bench", token="bench", sender="+420 800 100 100")
+
+
+def call_output(template: str, input_) -> dict:
+    """What the outside system answers a call of `template` with: made up, and a pure function of the
+    input, so an engine-only and a store-backed run of the same turns get the same answer."""
+    seed = zlib.crc32(repr(input_).encode())
+    if template == "crm-add-contact":
+        return {"id": f"c-{seed % 1_000_000:06d}"}
+    if template == "http-request":
+        return {"status": 200, "headers": {"Content-Type": "application/json"},
+                "body": {"count": seed % 5 + 1, "latest": f"#{seed % 90_000 + 10_000}"}}
+    if template == "slack-post-message":
+        return {"ok": True}
+    return {"status": 202}
+
+
+class Outside:
+    """The world outside the engine, answering at once: integration calls (`call_output`) and dataset
+    queries (over `dataset_rows`, as `runtime.datasets.query` finds them). `busy` is the time spent answering,
+    for a benchmark to leave out of the engine's."""
+
+    def __init__(self):
+        self.rows = dataset_rows()
+        self.busy = 0.0
+
+    def __call__(self, effect: dict):
+        started = time.perf_counter()
+        try:
+            if effect["type"] == "dataset.query":
+                return self.query(effect)
+            return {"ok": True, "output": call_output(effect["integration"]["template"], effect["input"]),
+                    "error": None}
+        finally:
+            self.busy += time.perf_counter() - started
+
+    def query(self, effect: dict) -> list[dict]:
+        items = [{**row["fields"], **{k: v for k, v in row.items() if k != "fields"}}  # as the step gets a row
+                 for row in self.rows[effect["dataset"]] if set(effect["tags"]) <= set(row["tags"])]
+        if effect.get("near"):
+            for item in items:
+                item["distanceKm"] = round(_distance_km(*effect["near"], item["latitude"], item["longitude"]), 3)
+            items = [i for i in items if i["distanceKm"] <= (effect.get("radiusKm") or 20_016)]
+            items.sort(key=lambda i: i["distanceKm"], reverse=effect["order"] == "desc")
+        if effect.get("sortBy") == "field":
+            items.sort(key=lambda i: i.get(effect["field"]), reverse=effect["order"] == "desc")
+        return items[:effect["limit"]]
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+INLINE = frozenset({"dataset.query"})
+"""Effects the store carries out inside the turn (`runtime.store.inline`)."""
+
+
+def settle(bot, result: engine.TurnResult, answer: Callable[[dict], object], *, user: dict,
+           now) -> tuple[engine.TurnResult, int]:
+    """The turn as the store completes it before answering: each inline effect answered (`answer(effect)`)
+    and fed back to the engine, as `runtime.store.inline.settle` does; then each sync integration call's
+    result applied as the next turn, settled in turn, as the store's integration runner does after the
+    commit. Returns the whole result (activities and logs of every turn, in order) and the number of
+    turns the results added (each one more inbound activity in the store's transcript)."""
+    while True:
+        effect = next((e for e in result.effects if e.get("type") in INLINE), None)
+        if effect is None:
+            break
+        follow = engine.turn(bot, result.state, result.data, Input.result(effect["step"], answer(effect)),
+                             user=user, now=now)
+        result = _joined(result, follow, [e for e in result.effects if e is not effect])
+    added = 0
+    for call in [e for e in result.effects if e["type"] == "integration.call" and e["timing"] == "sync"]:
+        follow = engine.turn(bot, result.state, result.data, Input.result(call["step"], answer(call)),
+                             user=user, now=now)
+        follow, more = settle(bot, follow, answer, user=user, now=now)
+        result, added = _joined(result, follow, result.effects), added + 1 + more
+    return result, added
+
+
+def _joined(first: engine.TurnResult, then: engine.TurnResult, effects: list[dict]) -> engine.TurnResult:
+    return engine.TurnResult(activities=first.activities + then.activities, effects=effects + then.effects,
+                             logs=first.logs + then.logs, visited=first.visited + then.visited,
+                             state=then.state, data=then.data)
+
+
+def unexpected(logs: list[dict]) -> list[dict]:
+    """A turn's log entries other than FAQ matches that found their answer: errors, "not understood"."""
+    return [entry for entry in logs if not (entry.get("kind") == "faq-match" and entry.get("matched"))]
+
+
 class Driver:
-    """A user who always answers what the bot waits for; it rotates through a choice's options."""
+    """A user who always answers what the bot waits for; it rotates through a choice's options and a FAQ's
+    questions. `outside` answers what the bot asks of the world outside (see `settle`)."""
 
     def __init__(self, bot):
         self.bot = bot
         self.visits: Counter = Counter()
+        self.outside = Outside()
+
+    def settle(self, result: engine.TurnResult, *, user: dict, now) -> engine.TurnResult:
+        """`settle` with the outside world answering."""
+        return settle(self.bot, result, self.outside, user=user, now=now)[0]
 
     def next_input(self, state: dict) -> Input:
         waiting = state.get("waiting")
@@ -370,4 +727,10 @@ class Driver:
             return Input.message(value=buttons[seen % len(buttons)][0])
         if kind == "wait":
             return Input.event(step["events"][0]) if step.get("events") else Input.timeout(step["id"])
+        if kind == "faq":  # a question as people type it: lower case, no question mark
+            question = step["questions"][seen % len(step["questions"])]
+            asked = [question["question"], *question.get("phrasings", ())]
+            return Input.message(asked[seen // len(step["questions"]) % len(asked)].lower().rstrip("?"))
+        if kind in ("integration", "dataset-query"):
+            raise AssertionError(f"a {kind} step waits for the outside world, not the user: settle the turn")
         raise AssertionError(f"the driver cannot answer a {kind} step")
