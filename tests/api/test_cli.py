@@ -64,11 +64,15 @@ def test_validate_a_valid_bot(bots):
     assert result.stdout == f"{LEAD_CAPTURE}: valid\n"
 
 
-def test_validate_prints_warnings_and_still_passes(bots):
-    result = bots("validate", SUPPORT)
+def test_validate_prints_warnings_and_still_passes(bots, tmp_path):
+    assert bots("validate", SUPPORT).stderr == ""  # the example has no problems
+    doc = load_doc("support")
+    doc["dialogs"][1]["steps"][0]["text"] = "Hello {{ nickname }}!"
+    path = write(tmp_path, doc)
+    result = bots("validate", path)
     assert result.exit_code == 0
-    assert result.stdout == f"{SUPPORT}: valid\n"
-    assert result.stderr.startswith("warning: /dialogs/0/steps/0/text: Reads the storage 'name'")
+    assert result.stdout == f"{path}: valid\n"
+    assert result.stderr.startswith("warning: /dialogs/1/steps/0/text: Reads the storage 'nickname'")
 
 
 def test_validate_prints_every_error_with_its_pointer(bots, tmp_path):
@@ -368,7 +372,7 @@ def test_chat_needs_a_published_bot(bots, publish, bot, says):
 def test_chat_runs_the_latest_published_version(bots, tmp_path):
     bots("import", SUPPORT, "--publish")
     edited = copy.deepcopy(load_doc("support"))
-    edited["dialogs"][0]["steps"][0]["text"] = "Hi, support here."
+    edited["dialogs"][0]["steps"][0]["else"][0]["text"] = "Hi, support here."  # the greeting of a nameless visitor
     bots("import", write(tmp_path, edited))
     assert chat(bots, tmp_path, "support").stdout.startswith("Hello! I am the support bot.\n")
     bots("publish", "support")

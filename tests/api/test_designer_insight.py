@@ -60,7 +60,7 @@ def test_a_test_is_written_run_green_then_red_and_deleted(designer, bots):
     green = designer.post("/designer/bots/support/tests/run")
     assert green.status_code == 200 and 'data-result="passed"' in green.text and "1 passed, 0 failed" in green.text
     edited = copy.deepcopy(load_doc("support"))
-    edited["dialogs"][0]["steps"][0]["text"] = "Hi there."
+    edited["dialogs"][0]["steps"][0]["else"][0]["text"] = "Hi there."  # the greeting of a nameless visitor
     with designer.app.app_context():
         store.import_bot(edited)
     red = designer.post("/designer/bots/support/tests/run")  # the draft is what runs
@@ -126,7 +126,7 @@ def test_publishing_can_require_the_tests_and_the_refusal_names_the_failing_test
     settings = designer.client.get("/designer/bots/support/settings").text
     assert re.search(r'name="required" value="1" checked', settings)
     edited = copy.deepcopy(load_doc("support"))
-    edited["dialogs"][0]["steps"][0]["text"] = "Hi there."
+    edited["dialogs"][0]["steps"][0]["else"][0]["text"] = "Hi there."  # the greeting of a nameless visitor
     with designer.app.app_context():
         store.import_bot(edited)
     refused = designer.post("/designer/bots/support/publish", {"note": "new greeting"})

@@ -1,10 +1,18 @@
-"""The example bots loaded by the run command."""
+"""The example bots loaded by the run command, and what their conversation tests cannot show (timeouts)."""
 
 from __future__ import annotations
 
+import json
+import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from runtime.store import bots
+from designer_client import Designer
+
+from runtime.botdoc import walk
+from runtime.steps.base import Input
+from runtime.store import bots, handovers
+from runtime.store.conversations import handle, start_conversation, transcript
 from runtime.store.examples import import_examples
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -16,3 +24,88 @@ def test_examples_are_imported_and_published_once(app):
         assert all(bot.published_version == 1 for bot in bots.list_bots())
         assert import_examples(EXAMPLES) == []  # a second start leaves them (and any edits) alone
         assert [bot.published_version for bot in bots.list_bots()] == [1, 1, 1]
+
+
+def test_the_designer_lists_no_problems_in_the_example_bots(app, client):
+    Designer(app, client).sign_in()
+    with app.app_context():
+        import_examples(EXAMPLES)
+    for bot in ("jobs-crm", "lead-capture", "support"):
+        problems = client.get(f"/designer/bots/{bot}/problems").text
+        assert 'data-testid="problem-count">0<' in problems and "No problems." in problems, (bot, problems)
+
+
+def test_the_support_bot_greets_with_plain_words_and_storage_names():
+    """What a visitor reads first is written as a person who does not program would write it: the condition
+    step says whether the page gave a name, and the texts only put a storage's value in (`{{ name }}`)."""
+    doc = json.loads((EXAMPLES / "support.json").read_text())
+    first_screen = [step["text"] for where, step, _ in walk.steps(doc)
+                    if where.startswith("/dialogs/0/steps/0/") and step["type"] == "message"]
+    first_screen.append(doc["dialogs"][0]["steps"][1]["text"])
+    assert first_screen == ["Hello, {{ name }}! I am the support bot.", "Hello! I am the support bot.",
+                            "How can I help?"]
+    assert all(re.fullmatch(r"\{\{ [A-Za-z]+ \}\}", part) for text in first_screen
+               for part in re.findall(r"\{\{.*?\}\}|\{%.*?%\}", text))
+
+
+def texts(activities: list[dict]) -> list[str]:
+    return [a["text"] for a in activities if a["type"] == "message"]
+
+
+def minutes_after(start: datetime, minutes: float) -> datetime:
+    return start + timedelta(minutes=minutes)
+
+
+def support_handed_over(user: str) -> str:
+    """A support conversation whose visitor asked for a person; its id."""
+    conversation, greeting = start_conversation("support", user, "webchat")
+    assert texts(greeting) == ["Hello! I am the support bot.", "How can I help?"]
+    handle(conversation.id, Input.message("Talk to a person"))
+    assert handovers.open_of(conversation.id).status == "waiting"
+    return conversation.id
+
+
+def test_support_offers_to_take_a_message_when_nobody_accepts_the_handover_in_five_minutes(app, jobs):
+    with app.app_context():
+        import_examples(EXAMPLES)
+        start = datetime.now(UTC)
+        conversation_id = support_handed_over("u1")
+        session = handovers.open_of(conversation_id)
+        jobs.drain(until=minutes_after(start, 4))
+        assert handovers.get(session.id).status == "waiting"  # no agent yet, and still waiting for one
+        jobs.drain(until=minutes_after(start, 6))
+        assert handovers.get(session.id).closed_by == "timeout"
+        said = transcript(conversation_id)
+        assert texts(said)[-2:] == ["Sorry, nobody is free to chat right now.",
+                                    "Would you like to leave a message? Someone will write back to you."]
+        assert [b["title"] for b in said[-1]["suggestedActions"]["actions"]] == ["Leave a message", "I will try later"]
+
+        def say(text: str) -> list[str]:
+            return texts(handle(conversation_id, Input.message(text)))
+
+        assert say("Leave a message") == ["What is your name?"]
+        assert say("Eva") == ["Thanks, Eva. Your e-mail, so that we can write back?"]
+        assert say("eva@example.com") == ["What would you like to tell us?"]
+        assert say("My parcel has not come.") == ["Thank you! Your message is with our team. Someone will write to "
+                                                  "eva@example.com soon."]
+        data = handovers.user_data(handovers.get(session.id))
+        assert (data["name"], data["email"], data["leftMessage"]) == \
+            ("Eva", "eva@example.com", "My parcel has not come.")
+
+
+def test_support_lets_a_visitor_try_later_and_knows_a_name_the_page_gave(app, jobs):
+    with app.app_context():
+        import_examples(EXAMPLES)
+        start = datetime.now(UTC)
+        conversation, greeting = start_conversation("support", "u2", "webchat", data={"name": "Eva"})
+        assert texts(greeting)[0] == "Hello, Eva! I am the support bot."
+        handle(conversation.id, Input.message("Talk to a person"))
+        jobs.drain(until=minutes_after(start, 6))
+        assert texts(handle(conversation.id, Input.message("Leave a message"))) == \
+            ["Thanks, Eva. Your e-mail, so that we can write back?"]  # the name the page gave is not asked again
+
+        conversation_id = support_handed_over("u3")
+        jobs.drain(until=minutes_after(start, 12))
+        assert texts(handle(conversation_id, Input.message("I will try later"))) == \
+            ["All right. Type anything when you want to start again."]
+        assert texts(handle(conversation_id, Input.message("hi")))[0] == "Hello! I am the support bot."
