@@ -55,12 +55,14 @@ def test_the_home_page_lists_nothing_when_no_example_is_loaded(client, bots):
     assert "No example bots are loaded here." in page
 
 
-def test_the_home_page_leads_into_the_designer_first_run_sign_in_or_your_bots(app, client):
+def test_the_home_page_leads_into_the_designer_first_run_sign_in_your_bots_or_the_console(app, client):
     assert links(client.get("/").text) == [("/designer/welcome", "Set up the designer")]
     designer = Designer(app, client).sign_in()
     assert links(client.get("/").text) == [("/designer/", "Go to your bots")]
     designer.post("/designer/signout")
     assert links(client.get("/").text) == [("/designer/signin", "Sign in to the designer")]
+    Designer(app, client).sign_in("alice@example.com", "an agent's password", role="agent")
+    assert links(client.get("/").text) == [("/designer/agents", "Open the agent console")]
 
 
 def test_signing_in_brings_back_the_page_asked_for_without_a_stray_question_mark(app, client):
