@@ -11,7 +11,7 @@ Canned answers (`runtime.store.canned`) are edited by admins on the bot's settin
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask import session as signed_in_session
@@ -30,6 +30,7 @@ from runtime.store.conversations import transcript
 from runtime.store.models import Bot, HandoverSession, utcnow
 
 QUEUES_KEY = "agent_queues"
+RECENT = timedelta(days=1)  # the console lists the handovers that ended among those handed over this long ago
 
 
 def me() -> dict:
@@ -48,19 +49,25 @@ def _session_or_404(session_id: str) -> HandoverSession:
 
 
 def _queue() -> dict:
-    """What the queue partial shows: open sessions of the bots this person may open, oldest first, and a
-    version of what it shows (the poll sends it back and gets 204 while nothing changed)."""
+    """What the queue partial shows: open sessions of the bots this person may open, oldest first (those past
+    their timeout marked overdue), the handovers that ended lately, the last first (those nobody accepted in
+    time as abandoned), and a version of what it shows (the poll sends it back and gets 204 while nothing
+    changed)."""
     bot_ids = bot_access.bot_ids(current_user)
     chosen = _chosen_queues()
     # A conversation whose handover step names no queue is for every agent, whatever queues they picked.
-    sessions = handovers.listed(bot_ids, queues=[*chosen, None] if chosen else None)
-    names = dict(db.session.execute(select(Bot.id, Bot.name).where(Bot.id.in_({s.bot_id for s in sessions}))).all()) \
-        if sessions else {}
+    queues = [*chosen, None] if chosen else None
     now = utcnow()
-    shown = [(s.id, s.status, s.agent_id, s.agent_name, waited(s.created_at, now)) for s in sessions]
-    version = hashlib.blake2b(repr((shown, sorted(names.items()))).encode(), digest_size=8).hexdigest()
-    return {"sessions": sessions, "bot_names": names, "now": now, "me": me()["id"], "version": version,
-            "no_bots": bot_ids == [], "chosen": chosen}
+    sessions = handovers.listed(bot_ids, queues=queues)
+    ended = handovers.recently_closed(bot_ids, queues=queues, since=now - RECENT)
+    shown_bots = {s.bot_id for s in [*sessions, *ended]}
+    names = dict(db.session.execute(select(Bot.id, Bot.name).where(Bot.id.in_(shown_bots))).all()) if shown_bots else {}
+    shown = [(s.id, s.status, s.agent_id, s.agent_name, waited(s.created_at, now), handovers.overdue(s, now))
+             for s in sessions]
+    shown_ended = [(s.id, s.close_reason, s.closed_by, waited(s.closed_at, now)) for s in ended]
+    version = hashlib.blake2b(repr((shown, shown_ended, sorted(names.items()))).encode(), digest_size=8).hexdigest()
+    return {"sessions": sessions, "ended": ended, "bot_names": names, "now": now, "me": me()["id"],
+            "version": version, "no_bots": bot_ids == [], "chosen": chosen}
 
 
 def _chosen_queues() -> list[str]:
@@ -79,6 +86,36 @@ def waited(since: datetime, now: datetime) -> str:
     if minutes < 1:
         return "under a minute"
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+@bp.app_template_filter("overdue")
+def overdue(session: HandoverSession, now: datetime) -> bool:
+    """Still waiting after its timeout (`handovers.overdue`)."""
+    return handovers.overdue(session, now)
+
+
+@bp.app_template_filter("span")
+def span(seconds: int) -> str:
+    """A handover's timeout in words: 45 s, 2 min, 1 min 30 s, 1 h 15 min."""
+    minutes, rest = divmod(int(seconds), 60)
+    if minutes < 1:
+        return f"{rest} s"
+    if rest:
+        return f"{minutes} min {rest} s"
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h" + (f" {minutes % 60} min" if minutes % 60 else "")
+
+
+@bp.app_template_filter("ended_as")
+def ended_as(session: HandoverSession) -> str:
+    """How a closed handover ended, in the console's words: abandoned (nobody accepted it within its timeout, so
+    the bot went on), taken back by the bot (a trigger), or closed by an agent."""
+    if session.close_reason == handovers.BY_TIMEOUT:
+        limit = f"within {span(session.timeout)}" if session.timeout else "in time"
+        return f"Abandoned — nobody accepted {limit}"
+    if session.close_reason == handovers.BY_TRIGGER:
+        return "Taken back by the bot (a trigger started another dialog)"
+    who = session.closed_by or "an agent"
+    return f"Closed by {who}" if session.accepted_at else f"Closed by {who} before anyone accepted it"
 
 
 @bp.get("/agents")
@@ -145,7 +182,7 @@ def console_transcript(session_id: str):
     if not rows and not changed:
         return "", 204
     return render_template("designer/partials/_agent_updates.html", session=session, entries=rows, after=watermark,
-                           changed=changed, answers=canned.listed(session.bot_id), me=me()["id"])
+                           changed=changed, answers=canned.listed(session.bot_id), me=me()["id"], now=utcnow())
 
 
 @bp.post("/agents/<session_id>/reply")

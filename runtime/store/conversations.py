@@ -141,7 +141,7 @@ def start_conversation(
         if effect is not None and channel != DRY_RUN_CHANNEL:
             db.session.flush()  # the conversation row first: the session refers to it
             session = HandoverSession(**session_row(conversation, queue=effect.get("queue"), step=effect.get("step"),
-                                                    now=now))
+                                                    now=now, timeout=_timeout_of(indexed, effect)))
             db.session.add(session)
             conversation.handover_id = effect["session"] = session.id
         if alongside is not None:
@@ -216,7 +216,7 @@ def _apply(conversation_id: str, inp: Input | None, *, client_key: str | None = 
                 before, opened = before + _end_handover(connection, loaded, now, extra, inp.kind), None
             result = engine.turn(indexed, loaded.state, loaded.user_data, inp, user=_user_of(loaded), now=now)
             result = inline.settle(indexed, result, user=_user_of(loaded), now=now)
-            opened = _open_handover(connection, loaded, result.effects, now, opened)
+            opened = _open_handover(connection, loaded, indexed, result.effects, now, opened)
         result.activities, result.effects = before + result.activities, result.effects + extra
         turn = _Turn(loaded, loaded.activity_seq, indexed, result, now, inp, inbound_activity, client_key)
         turn.saved.closed = bool(result.state.get("ended")) and not loaded.state.get("ended")
@@ -246,17 +246,23 @@ def notice(kind: str, text: str, **about) -> dict:
             "channelData": {"arbor": {"notice": kind, **about}}}
 
 
-def _open_handover(connection: Connection, conversation: tuple, effects: list[dict], now: datetime,
+def _open_handover(connection: Connection, conversation: tuple, indexed, effects: list[dict], now: datetime,
                    current: str | None) -> str | None:
     """The turn's handover step asked for a person: open a session (its id goes into the effect, for the
     webhooks) and return its id; else `current`, unchanged."""
     effect = next((e for e in reversed(effects) if e.get("type") == "handover"), None)
     if effect is None or conversation.channel == DRY_RUN_CHANNEL:
         return current
-    row = session_row(conversation, queue=effect.get("queue"), step=effect.get("step"), now=now)
+    row = session_row(conversation, queue=effect.get("queue"), step=effect.get("step"), now=now,
+                      timeout=_timeout_of(indexed, effect))
     connection.execute(statements.INSERT_HANDOVER, row)
     effect["session"] = row["id"]
     return row["id"]
+
+
+def _timeout_of(indexed, effect: dict) -> int | None:
+    """How long the handover step that asked for people waits for an agent (its timer is started with it)."""
+    return (indexed.steps.get(effect.get("step")) or {}).get("timeout")
 
 
 def _with_people(connection: Connection, session_id: str, inp: Input) -> bool:
@@ -275,16 +281,19 @@ def _end_handover(connection: Connection, conversation: tuple, now: datetime, ef
     """A trigger from outside, or the handover step's timer with no agent yet, gives the conversation back to
     the bot: close its session. After a trigger the user is told; after a timeout the step's own steps speak."""
     by = "bot" if why == "trigger" else "timeout"
-    connection.execute(statements.END_HANDOVER, {"session_id": conversation.handover_id, "at": now, "by": by})
+    connection.execute(statements.END_HANDOVER, {"session_id": conversation.handover_id, "at": now, "by": by,
+                                                 "reason": why})
     effects.append({"type": "handover.closed", "session": conversation.handover_id, "by": by})
     return [notice("bot-back", "The bot took over the conversation again.")] if why == "trigger" else []
 
 
-def session_row(conversation: Conversation | tuple, *, queue: str | None, step: str | None, now: datetime) -> dict:
-    """A new handover session of the conversation, waiting in `queue`, as a row to insert."""
+def session_row(conversation: Conversation | tuple, *, queue: str | None, step: str | None, now: datetime,
+                timeout: int | None = None) -> dict:
+    """A new handover session of the conversation, waiting in `queue` (for `timeout` seconds at most, if
+    given), as a row to insert."""
     return {"id": uuid4().hex, "bot_id": conversation.bot_id, "conversation_id": conversation.id,
             "user_id": conversation.user_id, "channel": conversation.channel, "queue": queue, "step_id": step,
-            "status": "waiting", "created_at": now}
+            "status": "waiting", "created_at": now, "timeout": timeout}
 
 
 def transcript(conversation_id: str, after_seq: int = 0) -> list[dict]:

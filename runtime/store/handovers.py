@@ -11,6 +11,7 @@ agents accepting at once one wins and the other gets `AlreadyTaken`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, or_, select, update
 
@@ -20,6 +21,9 @@ from runtime.store import bots, conversations, statements, storable
 from runtime.store.models import Bot, BotUser, Conversation, HandoverSession, utcnow
 
 WAITING, ACTIVE, CLOSED = "waiting", "active", "closed"
+# Why a session closed (`close_reason`): an agent (or the API) closed it; nobody accepted it within its timeout
+# (abandoned: the bot went on); a trigger took the conversation elsewhere.
+BY_AGENT, BY_TIMEOUT, BY_TRIGGER = "agent", "timeout", "trigger"
 MAX_TEXT = 4000
 
 
@@ -40,8 +44,13 @@ class AlreadyTaken(HandoverError):
 
 class HandoverClosed(HandoverError):
     def __init__(self, session: HandoverSession):
-        super().__init__(f"This handover was closed{' by ' + session.closed_by if session.closed_by else ''}; "
-                         "nothing more can be sent in it.")
+        if session.close_reason == BY_TIMEOUT:
+            why = "Nobody accepted this handover in time, so the bot went on"
+        elif session.close_reason == BY_TRIGGER:
+            why = "The bot took this conversation back"
+        else:
+            why = f"This handover was closed{' by ' + session.closed_by if session.closed_by else ''}"
+        super().__init__(f"{why}; nothing more can be sent in it.")
 
 
 class NotAccepted(HandoverError):
@@ -93,14 +102,40 @@ def listed(bot_ids: Iterable[str] | None = None, *, statuses: Iterable[str] = (W
            queues: Iterable[str | None] | None = None, limit: int = 200) -> list[HandoverSession]:
     """Sessions in the given states, oldest first (the queue's order), of some bots (None: all), in some
     queues (None: all; a None among them: the sessions of handover steps that name no queue)."""
-    query = select(HandoverSession).where(HandoverSession.status.in_(list(statuses)))
+    query = _of(select(HandoverSession).where(HandoverSession.status.in_(list(statuses))), bot_ids, queues)
+    return list(db.session.scalars(query.order_by(HandoverSession.created_at).limit(limit)))
+
+
+def recently_closed(bot_ids: Iterable[str] | None = None, *, queues: Iterable[str | None] | None = None,
+                    since: datetime, limit: int = 20) -> list[HandoverSession]:
+    """Closed sessions handed over from `since` on, of some bots and queues (as `listed`), the last closed
+    first. Bounded by when they were handed over, so a poll reads recent rows only (through the index)."""
+    query = _of(select(HandoverSession).where(HandoverSession.status == CLOSED, HandoverSession.created_at >= since),
+                bot_ids, queues)
+    return list(db.session.scalars(query.order_by(HandoverSession.closed_at.desc(), HandoverSession.id)
+                                   .limit(limit)))
+
+
+def _of(query, bot_ids: Iterable[str] | None, queues: Iterable[str | None] | None):
     if bot_ids is not None:
         query = query.where(HandoverSession.bot_id.in_(list(bot_ids)))
     if queues is not None:
         queues = list(queues)
         named = HandoverSession.queue.in_([q for q in queues if q is not None])
         query = query.where(or_(named, HandoverSession.queue.is_(None)) if None in queues else named)
-    return list(db.session.scalars(query.order_by(HandoverSession.created_at).limit(limit)))
+    return query
+
+
+def due_at(session: HandoverSession) -> datetime | None:
+    """When the handover step stops waiting for an agent (None: it waits until someone acts)."""
+    return session.created_at + timedelta(seconds=session.timeout) if session.timeout else None
+
+
+def overdue(session: HandoverSession, now: datetime) -> bool:
+    """Still waiting after its timeout: the timer that gives the conversation back to the bot has not run
+    (the job worker is down or behind), so the user still waits for a person nobody sent."""
+    due = due_at(session)
+    return session.status == WAITING and due is not None and now >= due
 
 
 def queue_names(bot_ids: Iterable[str] | None = None) -> list[str]:
@@ -176,7 +211,7 @@ def close(session_id: str, *, by: dict) -> list[dict]:
 
     def end(connection: Connection) -> None:
         ended = connection.execute(conversations.statements.END_HANDOVER,
-                                   {"session_id": session_id, "at": closed_at, "by": name})
+                                   {"session_id": session_id, "at": closed_at, "by": name, "reason": BY_AGENT})
         if ended.rowcount != 1:
             raise _why_not(session_id)
 
@@ -201,7 +236,8 @@ def as_json(session: HandoverSession) -> dict:
             "userId": session.user_id, "channel": session.channel, "queue": session.queue, "status": session.status,
             "agent": {"id": session.agent_id, "name": session.agent_name} if session.agent_id else None,
             "createdAt": _iso(session.created_at), "acceptedAt": _iso(session.accepted_at),
-            "closedAt": _iso(session.closed_at), "closedBy": session.closed_by}
+            "closedAt": _iso(session.closed_at), "closedBy": session.closed_by, "closeReason": session.close_reason,
+            "timeout": session.timeout}
 
 
 def _why_not(session_id: str, agent: dict | None = None) -> HandoverError:

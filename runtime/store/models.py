@@ -170,7 +170,14 @@ class HandoverSession(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who closed it: the agent's name, or "timeout" / "bot" (the reason says which; an agent may be named so).
     closed_by: Mapped[str | None] = mapped_column(String(255))
+    # Why it closed: "agent" (an agent or the API closed it), "timeout" (nobody accepted within `timeout`),
+    # "trigger" (the bot took the conversation back for a trigger); None while open.
+    close_reason: Mapped[str | None] = mapped_column(String(16))
+    # Seconds the handover step waits for an agent to accept before the bot goes on; None: it waits until
+    # someone acts.
+    timeout: Mapped[int | None] = mapped_column(Integer)
 
 
 class TranscriptEntry(db.Model):

@@ -93,7 +93,8 @@ _handover = HandoverSession.__table__.c
 INSERT_HANDOVER = insert(HandoverSession.__table__)
 END_HANDOVER = (update(HandoverSession.__table__)
                 .where(_handover.id == bindparam("session_id"), _handover.status != "closed")
-                .values(status="closed", closed_at=bindparam("at"), closed_by=bindparam("by")))
+                .values(status="closed", closed_at=bindparam("at"), closed_by=bindparam("by"),
+                        close_reason=bindparam("reason")))
 """Close a handover session unless it is closed already (its rowcount says which)."""
 HANDOVER = select(_handover.status, _handover.step_id).where(_handover.id == bindparam("session_id"))
 

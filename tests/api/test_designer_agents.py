@@ -296,3 +296,70 @@ def test_an_agent_picks_the_queues_they_answer_and_the_console_remembers(app, de
     assert "No conversation is waiting for a person in billing." in empty
     everything = alice.client.get("/designer/agents", query_string={"pick": "1"}).text  # nothing ticked: every queue
     assert shown(everything) == [support]
+
+
+def timed_desk(app, bots, seconds: int = 120) -> None:
+    """The help-desk bot whose handover gives up when no agent accepts within `seconds`."""
+    from runtime.store import bots as store
+    doc = bots.load("help-desk")
+    step = doc["dialogs"][0]["steps"][1]["options"][1]["steps"][0]
+    step.update(timeout=seconds, onTimeout=[{"id": "t1", "type": "message", "text": "Nobody is free right now."}])
+    with app.app_context():
+        store.import_bot(doc)
+        store.publish("help-desk")
+        db.session.remove()
+
+
+def ended_rows(page: str) -> list[tuple[str, str, str]]:
+    """The console's handovers that ended lately: (session, reason, how it ended), the last ended first."""
+    return [(session, reason, re.sub(r"<[^>]+>", "", how).strip()) for session, reason, how in re.findall(
+        r'data-ended="(\w+)" data-reason="(\w*)">(?:\s*<td[^>]*>.*?</td>){3}\s*<td>(.*?)</td>', page, re.S)]
+
+
+def test_the_console_marks_overdue_waits_and_tells_abandoned_handovers_from_closed_ones(app, desk, bots, alice, clock,
+                                                                                         jobs):
+    _, forever = handed_over(app, "u0")  # no timeout: it waits until someone acts
+    timed_desk(app, bots)
+    _, first = handed_over(app, "u1")
+    _, second = handed_over(app, "u2")
+    queue = htmx(alice, "/designer/agents/queue")
+    assert re.findall(r'data-session="(\w+)" data-status="waiting"( data-overdue)?', queue.text) == [
+        (forever, ""), (first, ""), (second, "")]
+    assert queue.text.count("the bot goes on after 2 min") == 2 and 'data-testid="ended-handovers"' not in queue.text
+    page = alice.client.get(f"/designer/agents/{forever}").text
+    assert "until someone accepts or closes it" in page and 'data-testid="overdue"' not in page
+    assert "2 min at most, then the bot goes on" in alice.client.get(f"/designer/agents/{first}").text
+    version = re.search(r"queue\?v=(\w+)", queue.text).group(1)
+
+    # The timers are due, but no worker has run them (it is down, or behind): the users still wait.
+    clock.move_to(clock.later(minutes=3))
+    late = htmx(alice, "/designer/agents/queue", v=version)
+    assert late.status_code == 200  # the marks are news: the poll brings them
+    assert re.findall(r'data-session="(\w+)" data-status="waiting"( data-overdue)?', late.text) == [
+        (forever, ""), (first, " data-overdue"), (second, " data-overdue")]
+    assert late.text.count("longer than its 2 min limit") == 2
+    page = alice.client.get(f"/designer/agents/{first}").text
+    assert 'data-testid="overdue"' in page and "longer than its 2 min limit" in page
+
+    jobs.drain()  # the worker catches up: nobody accepted them in time, the bot goes on
+    alice.post(f"/designer/agents/{forever}/accept")
+    alice.post(f"/designer/agents/{forever}/close")
+    console = alice.client.get("/designer/agents").text
+    assert 'data-testid="agent-queue-empty"' in console
+    rows = ended_rows(console)
+    assert rows[0] == (forever, "agent", "Closed by Alice")
+    assert sorted(rows[1:]) == sorted([(first, "timeout", "Abandoned — nobody accepted within 2 min"),
+                                       (second, "timeout", "Abandoned — nobody accepted within 2 min")])
+    status = re.search(r'data-testid="session-status">(.*?)</dd>', alice.client.get(f"/designer/agents/{first}").text)
+    assert status.group(1) == "Abandoned — nobody accepted within 2 min. The bot has taken over again."
+    refused = alice.post(f"/designer/agents/{first}/accept")
+    assert refused.status_code == 409 and "Nobody accepted this handover in time, so the bot went on" in refused.text
+
+
+def test_handovers_that_ended_a_day_ago_leave_the_console(app, desk, alice, clock):
+    _, session_id = handed_over(app)
+    alice.post(f"/designer/agents/{session_id}/close")  # closed before anyone accepted it
+    assert ended_rows(htmx(alice, "/designer/agents/queue").text) == [
+        (session_id, "agent", "Closed by Alice before anyone accepted it")]
+    clock.move_to(clock.later(hours=25))
+    assert 'data-testid="ended-handovers"' not in htmx(alice, "/designer/agents/queue").text

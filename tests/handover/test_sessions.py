@@ -4,9 +4,10 @@ messages and notices land in the transcript in order, closing gives the conversa
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from runtime.extensions import db
 from runtime.steps.base import Input
@@ -97,6 +98,7 @@ def test_a_closed_session_takes_no_more_messages_and_cannot_be_closed_twice(bots
         handovers.post(session.id, AGENT, "Hi")
     handovers.accept(session.id, AGENT)
     handovers.close(session.id, by=AGENT)
+    assert (handovers.get(session.id).close_reason, handovers.get(session.id).timeout) == ("agent", None)
     with pytest.raises(handovers.HandoverClosed, match="closed by Alice"):
         handovers.post(session.id, AGENT, "Still there?")
     with pytest.raises(handovers.HandoverClosed):
@@ -154,6 +156,7 @@ def test_a_trigger_from_outside_gives_the_conversation_back_to_the_bot(bots, ctx
     said = handle(conversation_id, Input.trigger("promo"))
     assert texts(said)[:2] == ["The bot took over the conversation again.", "Today only: free coffee."]
     assert handovers.get(session.id).closed_by == "bot" and handovers.open_of(conversation_id) is None
+    assert handovers.get(session.id).close_reason == "trigger"
 
 
 def test_a_connection_can_open_a_session_without_a_step_and_closing_it_resumes_nothing(bots, ctx):
@@ -170,13 +173,13 @@ def test_a_connection_can_open_a_session_without_a_step_and_closing_it_resumes_n
 
 def test_a_start_dialog_that_hands_over_at_once_opens_the_session_with_the_conversation(bots, ctx):
     doc = bots.load("help-desk")
-    doc["dialogs"][0]["steps"].insert(0, {"id": "w0", "type": "handover", "queue": "vip"})
+    doc["dialogs"][0]["steps"].insert(0, {"id": "w0", "type": "handover", "queue": "vip", "timeout": 300})
     from runtime.store import bots as store
     store.import_bot(doc)
     store.publish("help-desk")
     conversation, said = start_conversation("help-desk", "u3", "webchat")
     session = db.session.scalar(select(HandoverSession).where(HandoverSession.conversation_id == conversation.id))
-    assert (said, session.queue, session.status) == ([], "vip", "waiting")
+    assert (said, session.queue, session.status, session.timeout) == ([], "vip", "waiting", 300)
     assert handovers.open_of(conversation.id).id == session.id
 
 
@@ -224,14 +227,17 @@ def test_nobody_accepting_in_time_ends_the_handover_and_the_bot_says_so(bots, ct
     handle(conversation.id, Input.message("Talk to a person"))
     conversation_id = conversation.id
     session = handovers.open_of(conversation_id)
+    assert session.timeout == 120  # what the step waits, kept with the session: the console shows it
     assert len(jobs.scheduled()) == 1
     assert jobs.drain(until=later(1)) == 0
     jobs.drain(until=later(3))
-    assert handovers.get(session.id).status == "closed" and handovers.get(session.id).closed_by == "timeout"
+    ended = handovers.get(session.id)
+    assert (ended.status, ended.close_reason, ended.closed_by, ended.agent_id) == ("closed", "timeout", "timeout", None)
+    assert handovers.as_json(ended)["closeReason"] == "timeout" and handovers.as_json(ended)["timeout"] == 120
     said = [a.get("text") for a in transcript(conversation_id) if a["type"] == "message"]
     assert said[-2:] == ["Nobody is free right now.", "Hi! What is your name?"]  # then the welcome loops
     assert handovers.open_of(conversation_id) is None
-    with pytest.raises(handovers.HandoverClosed, match="closed by timeout"):
+    with pytest.raises(handovers.HandoverClosed, match="Nobody accepted this handover in time, so the bot went on"):
         handovers.accept(session.id, AGENT)
 
 
@@ -245,3 +251,51 @@ def test_an_accepted_handover_does_not_time_out(bots, ctx, jobs):
     assert jobs.scheduled() == []  # accepting cancelled the timer
     jobs.drain(until=later(10))
     assert handovers.get(session.id).status == "active"
+
+
+def test_a_wait_past_its_timeout_whose_timer_has_not_run_is_overdue(bots, ctx, jobs):
+    """The timer that ends an unaccepted handover is a background job: while the worker is down or behind, the
+    session stays waiting past its timeout, and is overdue; a handover with no timeout never is."""
+    with_timeout(bots)
+    conversation, _ = start_conversation("help-desk", "u7", "webchat")
+    handle(conversation.id, Input.message("Eva"))
+    handle(conversation.id, Input.message("Talk to a person"))
+    session = handovers.open_of(conversation.id)
+    assert handovers.due_at(session) == session.created_at + timedelta(seconds=120)
+    assert not handovers.overdue(session, later(1.9)) and handovers.overdue(session, later(2.1))
+    assert handovers.get(session.id).status == "waiting"  # no job ran: nothing ended it
+    handovers.accept(session.id, AGENT)
+    assert not handovers.overdue(handovers.get(session.id), later(10))  # accepted: nobody waits any more
+
+    forever = handovers.open_of(handed_over(bots))  # the fixture's step has no timeout
+    assert forever.timeout is None and handovers.due_at(forever) is None
+    assert not handovers.overdue(forever, later(60 * 24 * 7))
+
+
+def test_an_agent_named_like_the_reasons_closes_as_an_agent(bots, ctx):
+    """Who closed it (`closed_by`) is a name, and an agent may be called "timeout": the reason is kept apart."""
+    session = handovers.open_of(handed_over(bots))
+    handovers.close(session.id, by={"id": "x", "name": "timeout"})
+    closed = handovers.get(session.id)
+    assert (closed.closed_by, closed.close_reason) == ("timeout", "agent")
+    with pytest.raises(handovers.HandoverClosed, match="This handover was closed by timeout"):
+        handovers.accept(session.id, AGENT)
+
+
+def test_the_migration_tells_why_the_sessions_closed_before_it_did(bots, ctx):
+    """Before the reason had a column of its own the store wrote "timeout" or "bot" as who closed a session:
+    the migration reads those; anyone else who closed one was an agent. A waiting session has no reason."""
+    from flask_migrate import downgrade, upgrade
+    ids = [handovers.open_of(handed_over(bots)).id for _ in range(4)]
+    db.session.commit()
+    db.session.remove()
+    downgrade(revision="d41f0c6a2b57")
+    for session_id, by in zip(ids, ("timeout", "bot", "Alice"), strict=False):
+        db.session.execute(text("UPDATE handover_sessions SET status = 'closed', closed_by = :by WHERE id = :id"),
+                           {"by": by, "id": session_id})
+    db.session.commit()
+    db.session.remove()
+    upgrade()
+    reasons = [handovers.get(session_id).close_reason for session_id in ids]
+    assert reasons == ["timeout", "trigger", "agent", None]
+    assert handovers.get(ids[0]).timeout is None  # not recorded before: unknown
