@@ -15,8 +15,9 @@ import time_machine
 
 
 class Clock:
-    def __init__(self) -> None:
-        self._travel = time_machine.travel(datetime.now(UTC), tick=True)
+    def __init__(self, start: datetime | None = None) -> None:
+        """A clock from `start` (a fixed moment, for tests that count by day), else from the real now."""
+        self._travel = time_machine.travel(start or datetime.now(UTC), tick=True)
         self._traveller: time_machine.Traveller | None = None
 
     def start(self) -> Clock:

@@ -113,9 +113,10 @@ def bots(app):
 
 
 @pytest.fixture
-def clock():
-    """The time Arbor and RQ see, moved on by the test (tests/clock.py)."""
-    made = Clock().start()
+def clock(request):
+    """The time Arbor and RQ see, moved on by the test (tests/clock.py); from the test module's CLOCK_START
+    when it sets one."""
+    made = Clock(getattr(request.module, "CLOCK_START", None)).start()
     yield made
     made.stop()
 

@@ -19,7 +19,11 @@ from runtime.store import bot_access
 from runtime.store import bots as store
 from runtime.store.conversations import handle, start_conversation
 
-TODAY = datetime.now(UTC).date().isoformat()
+# Counts go by day: the clock stands at noon of a fixed day, so no run sees the date change under it.
+NOON = datetime(2026, 11, 20, 12, tzinfo=UTC)
+TODAY = NOON.date().isoformat()
+CLOCK_START = NOON
+pytestmark = pytest.mark.usefixtures("clock")
 PASSING = "name: Greets\nsteps:\n  - bot: Hello! I am the support bot.\n  - bot: How can I help?\n"
 
 

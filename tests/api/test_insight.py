@@ -17,8 +17,12 @@ from runtime.store import bots as store
 from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import NlpLogEntry, StepDay, StepVisit
 
-TODAY = datetime.now(UTC).date()
-MONTH = Period.last_days(30)
+# Counts go by day: the clock stands at noon of a fixed day, so no run sees the date change under it.
+NOON = datetime(2026, 11, 20, 12, tzinfo=UTC)
+TODAY = NOON.date()
+MONTH = Period.last_days(30, TODAY)
+CLOCK_START = NOON
+pytestmark = pytest.mark.usefixtures("clock")
 
 
 @pytest.fixture
