@@ -6,13 +6,12 @@ period with no data gives zeros and empty lists, never an error. Reach per step 
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import date
 
 from sqlalchemy import func, select
 
+from runtime import csvfile
 from runtime.extensions import db
 from runtime.store.models import Conversation, NlpLogEntry
 
@@ -63,14 +62,8 @@ def top_nlp_misses(bot_id: str, period: Period, *, limit: int = 20, include_proc
 
 
 def csv_text(rows: Iterable[dict], columns: list[str] | None = None) -> str:
-    """Rows as CSV text with a header line (columns: those of the first row unless given)."""
-    rows = list(rows)
-    columns = columns or (list(rows[0]) if rows else [])
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    """Rows as CSV text with a header line, through Arbor's one CSV writer (formula-like cells escaped)."""
+    return csvfile.csv_text(rows, columns)
 
 
 def _iso(moment) -> str | None:
