@@ -28,6 +28,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util.retry import Retry
 
+from runtime.integrations import addresses
 from runtime.integrations.errors import IntegrationError, Refused, TimedOut, TooBig
 
 MAX_REDIRECTS = 5
@@ -60,14 +61,13 @@ class Guard:
     def refusal(self, host: str, address: str) -> str | None:
         """Why `host` may not be reached at `address`, or None when it may."""
         ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-            ip = ip.ipv4_mapped
-        if ip.is_global and not ip.is_multicast:
+        kind = addresses.non_public(ip)
+        if kind is None:
             return None
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped  # what the operator allow-listed as 127.0.0.1 is ::ffff:127.0.0.1 too
         if host.lower().rstrip(".") in self.hosts or any(ip in network for network in self.networks):
             return None
-        kind = ("a loopback" if ip.is_loopback else "a link-local (cloud metadata)" if ip.is_link_local
-                else "a private" if ip.is_private else "a non-public")
         shown = host if host.strip("[]") == str(ip) else f"{host} ({ip})"
         return (f"Refused to connect to {shown}: {kind} address. Outside systems must be on public addresses; "
                 f"an operator can allow this one with OUTBOUND_ALLOW_HOSTS.")
