@@ -4,14 +4,13 @@ changes a pulled dataset. Storing and pulling are `runtime.datasets`'."""
 
 from __future__ import annotations
 
-import json
-
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from designer import bp
 from designer.bots import get_bot_or_404
 from runtime.datasets import pull, store
+from runtime.store import storable
 
 PAGE_SIZE = 10
 DETAIL = ("key", "tags", "latitude", "longitude")
@@ -55,8 +54,8 @@ def dataset_save(bot_id: str):
     form = request.form
     name = form.get("name", "").strip()
     try:
-        mapping = json.loads(form.get("mapping") or "null")
-    except ValueError as e:
+        mapping = storable.loads(form.get("mapping") or "null")
+    except (ValueError, RecursionError, storable.NotStorable) as e:
         return _page(bot_id, 422, f"The mapping is not JSON ({e}); write it like {{\"key\": \"id\"}}.", form)
     if mapping is not None and not isinstance(mapping, dict):
         return _page(bot_id, 422, "The mapping is a JSON object, like {\"key\": \"id\"}.", form)

@@ -13,10 +13,13 @@ Properties the form does not show (a branch's steps, unknown keys) are kept as t
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
+
+from runtime.store import storable
 
 MAX_ITEMS = 100
 
@@ -157,12 +160,19 @@ def parse(schema: dict, form: MultiDict, name: str, old: Any, action: tuple[str,
             number = float(raw.replace(",", ".")) if kind == "number" else int(raw)
         except ValueError:
             raise FormError(name, f"Enter a {'whole ' if kind == 'integer' else ''}number here.") from None
+        if not math.isfinite(number):
+            raise FormError(name, "Enter a number written in digits (like 1.5): NaN and Infinity are not numbers "
+                                  "JSON can keep.")
         return int(number) if kind == "number" and number.is_integer() else number
     if kind == "json":
         try:
-            return json.loads(raw)
-        except ValueError as e:
+            return storable.loads(raw)
+        except json.JSONDecodeError as e:
             raise FormError(name, f"This is not valid JSON: {e.msg} (line {e.lineno}).") from None
+        except RecursionError:
+            raise FormError(name, "This JSON is nested too deeply to read.") from None
+        except storable.NotStorable as e:
+            raise FormError(name, f"This is not standard JSON: {e}") from None
     if kind == "select":
         options = schema["enum"]
         matching = [o for o in options if str(o) == raw]

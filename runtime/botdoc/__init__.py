@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from runtime.store import storable
+
 from . import checks, structure, walk
 from .bot import Bot, index
 from .migrations import CURRENT_FORMAT, migrate
@@ -23,7 +25,9 @@ def parse(text: str | bytes, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> dict:
         raise DocumentError([Problem("", f"The file is {size / 2**20:.1f} MB; a bot may be at most "
                                          f"{max_bytes / 2**20:.1f} MB.")])
     try:
-        doc = json.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+        doc = storable.loads(text.decode("utf-8") if isinstance(text, bytes) else text)
+    except storable.NotStorable as e:
+        raise DocumentError([Problem("", f"Not standard JSON: {e}")]) from None
     except json.JSONDecodeError as e:
         raise DocumentError([Problem("", f"Not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}.")]) from None
     except UnicodeDecodeError:

@@ -5,7 +5,6 @@ Read here rather than by `request.get_json`, which lets nesting too deep for Pyt
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
@@ -15,14 +14,14 @@ from runtime.store import storable
 
 
 def json_value(what: str = "JSON") -> Any:
-    """Any JSON value (a dataset's rows are a list); 400 for a body that is not JSON or holds a NUL."""
+    """Any JSON value (a dataset's rows are a list); 400 for a body that is not standard JSON Arbor can keep
+    (runtime/store/storable.py: no NUL, NaN, Infinity or lone surrogate)."""
     try:
-        body = json.loads(request.get_data(cache=True))
+        return storable.loads(request.get_data(cache=True))
     except (ValueError, RecursionError):  # UnicodeDecodeError too
         raise BadRequest(f"The body must be {what} (Content-Type: application/json).") from None
-    if storable.holds_nul(body):
-        raise BadRequest(storable.NUL_REFUSED)
-    return body
+    except storable.NotStorable as e:
+        raise BadRequest(str(e)) from None
 
 
 def json_object() -> dict:

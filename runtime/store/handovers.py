@@ -182,8 +182,9 @@ def post(session_id: str, agent: dict, text: str) -> dict:
         raise HandoverError("Write a message first.")
     if len(text) > MAX_TEXT:
         raise HandoverError(f"A message has at most {MAX_TEXT} characters; this one has {len(text)}.")
-    if storable.holds_nul(text):
-        raise HandoverError(storable.NUL_REFUSED)
+    refused = storable.refusal(text)
+    if refused:
+        raise HandoverError(refused)
     session = get(session_id)
 
     def still_mine(connection: Connection) -> None:

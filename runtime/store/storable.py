@@ -1,18 +1,69 @@
-"""What the database can keep: PostgreSQL stores no NUL character (U+0000) in text or JSONB, so every way in
-that takes text from outside (Direct Line, platform hooks, the management API, agents' messages) refuses it
-with a 400 instead of failing at the insert with a 500 (SQLite would keep it; both behave alike this way)."""
+"""What Arbor takes in as JSON, in one place: standard JSON that every database and every client can keep.
+
+- PostgreSQL stores no NUL character (U+0000) in text or JSONB;
+- `NaN`, `Infinity` and `-Infinity` are not JSON (RFC 8259): Python's parser lets them through, but
+  `JSON.parse` and PostgreSQL's JSONB refuse them, so a value holding one, once stored, would break every
+  poll, webhook delivery and search that reads it back;
+- a lone surrogate (`"\\ud800"`) is valid JSON syntax but no Unicode text: it cannot be encoded as UTF-8,
+  so writing it out fails with a 500 (and PostgreSQL refuses it).
+
+So every way in that takes JSON from outside (Direct Line, platform hooks, the management API, the designer's
+forms and imports, agents' messages) reads it with `loads` (or checks a value with `refusal`) and answers
+a 400 saying what to change, instead of failing later (SQLite would keep such values; both behave alike)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 NUL_REFUSED = "Texts must not contain NUL characters (\\u0000); remove them."
+CONSTANT_REFUSED = ("{constant} is not a JSON number: send numbers as digits (like 1.5), or null, "
+                    "or the word as a string (\"{constant}\").")
+SURROGATE_REFUSED = ("Texts must be valid Unicode: a lone surrogate escape (like \\ud800) is not a character; "
+                     "send the whole surrogate pair or the character itself.")
 
 
-def holds_nul(value: Any) -> bool:
-    """Whether a decoded JSON value holds a NUL character in any string, keys included."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(holds_nul(key) or holds_nul(item) for key, item in value.items())
-    return isinstance(value, list) and any(holds_nul(item) for item in value)
+class NotStorable(Exception):
+    """JSON text that parses but is not standard JSON Arbor can keep; the message says what to change.
+
+    Not a ValueError, so that callers which catch ValueError for 'not JSON' keep the two apart."""
+
+
+def _refuse_constant(constant: str) -> Any:
+    raise NotStorable(CONSTANT_REFUSED.format(constant=constant))
+
+
+def loads(data: str | bytes | bytearray) -> Any:
+    """Standard JSON text to a value. Raises ValueError (UnicodeDecodeError and json.JSONDecodeError too) for
+    what is not JSON, RecursionError for nesting too deep to read, NotStorable for the rest (see above)."""
+    value = json.loads(data, parse_constant=_refuse_constant)
+    found = refusal(value)
+    if found:
+        raise NotStorable(found)
+    return value
+
+
+def refusal(value: Any) -> str | None:
+    """Why a decoded JSON value cannot be kept (a NUL, a lone surrogate, NaN or Infinity, anywhere, keys
+    included), or None when it can."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return NUL_REFUSED
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return SURROGATE_REFUSED
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                return CONSTANT_REFUSED.format(constant="NaN" if item != item else
+                                               ("Infinity" if item > 0 else "-Infinity"))
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return None
+

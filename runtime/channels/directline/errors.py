@@ -6,7 +6,6 @@ the code and message are for the people wiring a page to a bot, so they name wha
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -51,18 +50,19 @@ def json_body() -> dict[str, Any]:
     """The request's JSON object; an empty body is `{}`. Any Content-Type: some clients send none.
 
     Parsed here rather than by `request.get_json` so that nesting too deep for Python is a 400 too;
-    NUL characters are refused because PostgreSQL cannot store them in text.
+    what is not standard JSON Arbor can keep (NUL, NaN, Infinity, lone surrogates) is refused by
+    runtime/store/storable.py.
     """
     data = request.get_data(cache=True)
     if not data:
         return {}
     try:
-        body = json.loads(data)
+        body = storable.loads(data)
     except (ValueError, RecursionError):
         body = None
+    except storable.NotStorable as e:
+        raise bad_argument(str(e)) from None
     if not isinstance(body, dict):
         raise bad_argument("The body must be a JSON object (send Content-Type: application/json).")
-    if storable.holds_nul(body):
-        raise bad_argument(storable.NUL_REFUSED)
     return body
 

@@ -9,7 +9,6 @@ outbound address (`replies`). A status is recorded on the transcript (`statuses`
 
 from __future__ import annotations
 
-import json
 import logging
 
 from flask import Blueprint, current_app, request
@@ -63,9 +62,8 @@ def _body():
     if len(raw) > limit:
         raise BadRequest(f"The body is larger than {limit} bytes; send one event per POST, and media by URL.")
     try:
-        body = json.loads(raw)
+        return storable.loads(raw)
     except (ValueError, RecursionError) as e:  # UnicodeDecodeError too
         raise BadRequest(f"The body is not JSON ({str(e)[:120]}); send one JSON object.") from None
-    if storable.holds_nul(body):
-        raise BadRequest(storable.NUL_REFUSED)
-    return body
+    except storable.NotStorable as e:
+        raise BadRequest(str(e)) from None
