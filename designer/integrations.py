@@ -108,11 +108,15 @@ def integration_save(bot_id: str):
         wrong = template.problems("config", integration["config"])
         if wrong:
             raise schemaform.FormError("config", f"{wrong[0]}.")
+        base = integration["config"].get("baseUrl")
+        moved = secrets.destination((old.get("config") or {}).get("baseUrl")) != secrets.destination(base)
         for key, _ in _secret_keys(template):
             value = form.get(f"secret.{key}", "")
             if value:
-                secrets.set_secret(bot_id, f"{name}.{key}", value)
+                secrets.set_secret(bot_id, f"{name}.{key}", value, bound_to=base)
                 integration["secrets"][key] = f"{name}.{key}"
+            elif moved:  # a secret is bound to the base URL it was entered for: pointed elsewhere, it is cleared
+                integration["secrets"].pop(key, None)
     except (schemaform.FormError, ValueError) as e:
         return _form_page(bot_id, original, {**integration}, 422, str(e), new=not original)
     integration = {k: v for k, v in integration.items() if v}

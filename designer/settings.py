@@ -116,9 +116,10 @@ def settings_key_revoke(bot_id: str, key_id: int):
 
 @bp.post("/bots/<bot_id>/settings/smtp")
 def settings_smtp(bot_id: str):
-    """The SMTP server; an empty password field keeps the stored password."""
+    """The SMTP server; an empty password field keeps the stored password while the host and port stay."""
     get_bot_or_404(bot_id)
     form = request.form
+    had = outbox.shown(bot_id, "smtp").get("passwordSet")
     port = form.get("port", "").strip() or "587"
     try:
         if not port.isdigit():
@@ -128,19 +129,24 @@ def settings_smtp(bot_id: str):
                         password=form.get("password") or None, sender=form.get("from", "").strip())
     except ValueError as e:
         return _page(bot_id, 422, smtp_error=str(e), smtp_form=form)
-    flash("SMTP server saved. The password is not shown again.")
+    cleared = had and not outbox.shown(bot_id, "smtp").get("passwordSet")
+    flash("SMTP server saved. " + ("The password was cleared: it is kept only for the server it was entered for; "
+                                   "enter it again." if cleared else "The password is not shown again."))
     return redirect(url_for("designer.settings", bot_id=bot_id) + "#outbox")
 
 
 @bp.post("/bots/<bot_id>/settings/sms")
 def settings_sms(bot_id: str):
-    """The SMS provider; an empty token field keeps the stored token."""
+    """The SMS provider; an empty token field keeps the stored token while the base URL stays."""
     get_bot_or_404(bot_id)
     form = request.form
+    had = outbox.shown(bot_id, "sms").get("tokenSet")
     try:
         outbox.set_sms(bot_id, account=form.get("account", "").strip(), token=form.get("token") or None,
                        sender=form.get("from", "").strip(), base_url=form.get("baseUrl", "").strip() or outbox.TWILIO)
     except ValueError as e:
         return _page(bot_id, 422, sms_error=str(e), sms_form=form)
-    flash("SMS provider saved. The token is not shown again.")
+    cleared = had and not outbox.shown(bot_id, "sms").get("tokenSet")
+    flash("SMS provider saved. " + ("The token was cleared: it is kept only for the base URL it was entered for; "
+                                    "enter it again." if cleared else "The token is not shown again."))
     return redirect(url_for("designer.settings", bot_id=bot_id) + "#outbox")

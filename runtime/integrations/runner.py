@@ -92,7 +92,8 @@ def resolve_secrets(bot_id: str, integration: dict) -> dict[str, str]:
     for name in auth_.secret_names(integration.get("auth")):
         if name not in mapping:
             raise bot_secrets.SecretMissing(bot_id, f"(the '{name}' of the integration's auth)")
-    values = bot_secrets.values(bot_id, set(mapping.values()))
+    values = bot_secrets.values(bot_id, set(mapping.values()),
+                                destination_url=(integration.get("config") or {}).get("baseUrl"))
     return {name: values[secret] for name, secret in mapping.items()}
 
 

@@ -20,6 +20,7 @@ from rq import Retry
 from runtime import integrations
 from runtime.extensions import db
 from runtime.integrations.errors import IntegrationError
+from runtime.integrations.http import Guard
 from runtime.management import settings as outbox_settings
 from runtime.management.models import OutgoingEmail, OutgoingSms
 
@@ -69,23 +70,67 @@ def _message(row: OutgoingEmail, server: dict) -> EmailMessage:
     return message
 
 
+class SmtpUnreachable(ConnectionError):
+    """No SMTP server Arbor may use answered: one message for every cause (refused, closed, filtered, not allowed
+    by the outbound guard), so a bot's editor cannot map our network through its error log."""
+
+    def __init__(self, host: str, port: int):
+        super().__init__(f"Could not connect to an SMTP server at {host}:{port} (nothing answered that Arbor may "
+                         "use: refused, not answering, or not allowed by OUTBOUND_ALLOW_HOSTS).")
+
+
+class _GuardedSMTP(smtplib.SMTP):
+    """smtplib's client whose socket comes from the outbound guard (the HTTP session's address judgement and
+    allow-list), connected to the checked address itself."""
+
+    guard: Guard
+
+    def _get_socket(self, host, port, timeout):
+        return self.guard.connect(host, port, timeout)
+
+
+class _GuardedSMTPSSL(smtplib.SMTP_SSL):
+    guard: Guard
+
+    def _get_socket(self, host, port, timeout):
+        return self.context.wrap_socket(self.guard.connect(host, port, timeout), server_hostname=self._host)
+
+
+def _connect(host: str, port: int, security: str) -> smtplib.SMTP:
+    """A session with the server past its greeting, through the guard; SmtpUnreachable whatever stopped it."""
+    guard = integrations.session().guard
+    if security == "ssl":
+        smtp = type("SMTP", (_GuardedSMTPSSL,), {"guard": guard})(timeout=TIMEOUT,
+                                                                   context=ssl.create_default_context())
+    else:
+        smtp = type("SMTP", (_GuardedSMTP,), {"guard": guard})(timeout=TIMEOUT)
+    try:
+        smtp.connect(host, port)
+    except (OSError, smtplib.SMTPException, IntegrationError, UnicodeError, ValueError):
+        smtp.close()
+        raise SmtpUnreachable(host, port) from None
+    return smtp
+
+
 def _deliver(server: dict, message: EmailMessage) -> None:
     host, port, security = server["host"], int(server["port"]), server.get("security", "starttls")
-    if security == "ssl":
-        smtp = smtplib.SMTP_SSL(host, port, timeout=TIMEOUT, context=ssl.create_default_context())
-    else:
-        smtp = smtplib.SMTP(host, port, timeout=TIMEOUT)
-    with smtp:
+    if server.get("username") and not server.get("password"):
+        raise ValueError("The SMTP server has a user name but no password: a password is cleared when the host or "
+                         "port changes; enter it again with the new server.")
+    with _connect(host, port, security) as smtp:
         if security == "starttls":
             smtp.starttls(context=ssl.create_default_context())
         if server.get("username"):
-            smtp.login(server["username"], server.get("password") or "")
+            smtp.login(server["username"], server["password"])
         smtp.send_message(message)
 
 
 def _post_sms(provider: dict, number: str, text: str) -> str:
     """POST one message as Twilio's API takes it, through the guarded session (a provider URL on our own network
     is refused); the provider's message id, or an error with its reason."""
+    if not provider.get("token"):
+        raise ValueError("The SMS provider has no auth token: a token is cleared when the base URL changes; enter it "
+                         "again with the new address.")
     url = f"{provider['baseUrl']}/2010-04-01/Accounts/{provider['account']}/Messages.json"
     basic = base64.b64encode(f"{provider['account']}:{provider.get('token') or ''}".encode()).decode()
     response = integrations.session().request(

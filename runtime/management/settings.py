@@ -18,6 +18,8 @@ from runtime.store.bots import get_bot
 from runtime.store.retry import in_transaction
 
 SECRET_FIELDS = {"smtp": "password", "sms": "token"}
+# What each secret is bound to: it was entered for these, and goes nowhere else (a changed one clears it).
+DESTINATION = {"smtp": ("host", "port"), "sms": ("baseUrl",)}
 SMTP_SECURITY = ("starttls", "ssl", "none")
 TWILIO = "https://api.twilio.com"
 PURPOSE = "bot-outbox-secret"  # the key of the sealed secrets: changing it loses them
@@ -72,13 +74,25 @@ def shown(bot_id: str, kind: str) -> dict[str, Any]:
 
 
 def _save(bot_id: str, kind: str, values: dict, secret: str | None) -> None:
-    """Replace the settings of `kind`; a secret left out (None) keeps the one set before."""
+    """Replace the settings of `kind`; a secret left out (None) keeps the one set before, but only while its
+    destination (SMTP host and port, SMS base URL) stays the same: a secret is bound to where it was entered
+    for, so pointing the settings elsewhere without entering it again clears it."""
 
     def attempt() -> None:
         bot = get_bot(bot_id)
         before = (bot.settings or {}).get(kind) or {}
-        sealed = fernet(PURPOSE).encrypt(secret.encode()).decode() if secret else before.get("sealed")
+        kept = before.get("sealed") if _destination(kind, before) == _destination(kind, values) else None
+        sealed = fernet(PURPOSE).encrypt(secret.encode()).decode() if secret else kept
         bot.settings = {**(bot.settings or {}), kind: {**values, "sealed": sealed}}
         db.session.add(bot)
 
     in_transaction(attempt)
+
+
+def _destination(kind: str, values: dict) -> tuple:
+    """Where the secret of `kind` goes: compared case-blind for host names, the port as a number."""
+    found = []
+    for name in DESTINATION[kind]:
+        value = values.get(name)
+        found.append(str(value).strip().lower().rstrip("./") if name != "port" else int(value or 0))
+    return tuple(found)

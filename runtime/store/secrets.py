@@ -7,6 +7,10 @@ reads values (`values`), and the integration log redacts them.
 
 The API: `set_secret(bot, name, value)` (set or replace), `delete_secret(bot, name)`, `names(bot)`,
 `values(bot, names)`.
+
+A secret entered for an integration is bound to the base URL it was entered for (`bound_to`): read for an
+integration whose base URL is another one, it counts as unset (`values(..., destination=)`), so an editor who
+points the integration elsewhere must enter it again; the credential never follows the new address.
 """
 
 from __future__ import annotations
@@ -35,18 +39,30 @@ class BotSecret(db.Model):
     bot_id: Mapped[str] = mapped_column(ForeignKey("bots.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     sealed: Mapped[str] = mapped_column(Text)  # Fernet token of the value
+    bound_to: Mapped[str | None] = mapped_column(String(2000))  # the base URL it was entered for (destination())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class SecretMissing(LookupError):
-    def __init__(self, bot_id: str, name: str):
-        super().__init__(f"The bot secret '{name}' is not set for bot '{bot_id}'; set it with "
+    def __init__(self, bot_id: str, name: str, elsewhere: bool = False):
+        why = "was entered for another address; enter it again for this one" if elsewhere else "is not set"
+        super().__init__(f"The bot secret '{name}' {why} for bot '{bot_id}'; set it with "
                          f"`flask --app app bots secret {bot_id} {name}` or in the bot's integrations.")
         self.bot_id, self.name = bot_id, name
 
 
-def set_secret(bot_id: str, name: str, value: str) -> None:
-    """Set or replace a secret. ValueError for a bad name or value; BotNotFound for an unknown bot."""
+def destination(url: str | None) -> str | None:
+    """A base URL as secrets are bound to it (scheme and host case-blind, no trailing slash); None for none."""
+    if not url:
+        return None
+    scheme, _, rest = str(url).strip().partition("://")
+    host, slash, path = rest.partition("/")
+    return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
+
+
+def set_secret(bot_id: str, name: str, value: str, *, bound_to: str | None = None) -> None:
+    """Set or replace a secret, bound to the base URL `bound_to` when given (an integration's). ValueError for a
+    bad name or value; BotNotFound for an unknown bot."""
     if not NAME.match(name):
         raise ValueError("A secret's name is 1 to 64 letters, digits, _ . or -.")
     if not value or len(value) > MAX_VALUE:
@@ -56,6 +72,7 @@ def set_secret(bot_id: str, name: str, value: str) -> None:
         get_bot(bot_id)
         row = db.session.get(BotSecret, (bot_id, name)) or BotSecret(bot_id=bot_id, name=name)
         row.sealed = fernet(PURPOSE).encrypt(value.encode()).decode()
+        row.bound_to = destination(bound_to)
         row.updated_at = utcnow()
         db.session.add(row)
 
@@ -83,20 +100,30 @@ def listed(bot_id: str) -> list[tuple[str, datetime]]:
     return [(row.name, row.updated_at) for row in rows]
 
 
-def values(bot_id: str, wanted: list[str] | set[str]) -> dict[str, str]:
+ANYWHERE = object()  # `values` for a caller that names no destination (a check of what is stored)
+
+
+def values(bot_id: str, wanted: list[str] | set[str], *, destination_url: str | None | object = ANYWHERE
+           ) -> dict[str, str]:
     """The values of the named secrets, for the integration runtime only; SecretMissing for the first unset one.
 
-    A value sealed under another SECRET_KEY counts as unset: it must be set again.
+    A value sealed under another SECRET_KEY counts as unset: it must be set again. So does a value bound to
+    another base URL than `destination_url` (the calling integration's).
     """
     if not wanted:
         return {}
-    rows = dict(db.session.execute(select(BotSecret.name, BotSecret.sealed).where(
-        BotSecret.bot_id == bot_id, BotSecret.name.in_(list(wanted)))).all())
+    rows = {row.name: row for row in db.session.execute(select(BotSecret.name, BotSecret.sealed, BotSecret.bound_to)
+                                                        .where(BotSecret.bot_id == bot_id,
+                                                               BotSecret.name.in_(list(wanted))))}
     found = {}
     for name in sorted(wanted):
+        row = rows.get(name)
+        if row is not None and row.bound_to and destination_url is not ANYWHERE \
+                and row.bound_to != destination(destination_url):
+            raise SecretMissing(bot_id, name, elsewhere=True)
         try:
-            found[name] = fernet(PURPOSE).decrypt(rows[name].encode()).decode()
-        except (KeyError, InvalidToken):
+            found[name] = fernet(PURPOSE).decrypt(row.sealed.encode()).decode()
+        except (AttributeError, InvalidToken):
             raise SecretMissing(bot_id, name) from None
     return found
 

@@ -127,12 +127,17 @@ def test_smtp_settings_save_and_never_show_the_password(app, designer):
     page = designer.client.get(f"/designer/bots/{bot_id}/settings").text
     assert "pw-Very-Secret-1" not in page and "smtp.example.com" in page and 'value="465"' in page
     assert re.search(r'data-testid="smtp-password">set', page)
-    kept = designer.post(f"/designer/bots/{bot_id}/settings/smtp", {**form, "password": "", "port": "587"})
+    kept = designer.post(f"/designer/bots/{bot_id}/settings/smtp", {**form, "password": "", "from": "b@example.com"})
     assert kept.status_code == 302
     with app.app_context():
         stored = outbox.settings(bot_id, "smtp")
-        assert stored["password"] == "pw-Very-Secret-1" and stored["port"] == 587  # an empty field kept it
+        assert stored["password"] == "pw-Very-Secret-1" and stored["from"] == "b@example.com"  # an empty field kept it
         assert "pw-Very-Secret-1" not in str(db.session.get_bind().url) + str(outbox.shown(bot_id, "smtp"))
+    # Another port is another destination: the password entered for the old one is cleared (tests/security).
+    moved = designer.post(f"/designer/bots/{bot_id}/settings/smtp", {**form, "password": "", "port": "587"})
+    assert moved.status_code == 302
+    with app.app_context():
+        assert outbox.settings(bot_id, "smtp")["password"] is None
 
 
 def test_sms_settings_save_and_never_show_the_token(app, designer):
