@@ -17,6 +17,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import designer
 from runtime import cli, datasets, integrations, jobs, management, webhooks
@@ -33,7 +34,7 @@ ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_R
                "WEBCHAT_TOKEN_RATE_LIMIT", "MANAGEMENT_AUTH_FAILURE_LIMIT", "MANAGEMENT_MAX_BODY_BYTES",
                "ARBOR_BASE_URL", "DESIGNER_IDLE_MINUTES", "OUTBOUND_ALLOW_HOSTS", "INTEGRATIONS_ALLOW_HOSTS",
                "INTEGRATIONS_MAX_RESPONSE_BYTES", "INTEGRATIONS_ENABLED", "INTEGRATIONS_DISABLED",
-               "INTEGRATIONS_TEMPLATE_DIRS", "PLATFORM_MAX_BODY_BYTES")
+               "INTEGRATIONS_TEMPLATE_DIRS", "PLATFORM_MAX_BODY_BYTES", "TRUSTED_PROXIES")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs and platform hooks, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat|hooks)(/|$)")
 
@@ -49,6 +50,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     else:
         app.config.update(test_config)
     _derive(app)
+    if app.config["TRUSTED_PROXIES"]:  # the client's address, scheme and host as the proxies in front saw them
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     migrate.init_app(app, db)
@@ -92,10 +96,24 @@ def _derive(app: Flask) -> None:
     data = Path(config["ARBOR_DATA"])
     data.mkdir(parents=True, exist_ok=True)
     config["ARBOR_MAX_DOCUMENT_BYTES"] = int(config["ARBOR_MAX_DOCUMENT_BYTES"])
+    config["TRUSTED_PROXIES"] = _trusted_proxies(config.get("TRUSTED_PROXIES") or 0)
     config["SECRET_KEY"] = config["SECRET_KEY"] or _kept_secret_key(data / "secret_key")
     if "SQLALCHEMY_DATABASE_URI" not in config:
         url = config.get("DATABASE_URL") or f"sqlite:///{data.resolve() / 'arbor.db'}"
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(url)
+
+
+def _trusted_proxies(value: object) -> int:
+    """How many reverse proxies in front of Arbor set X-Forwarded-For/-Proto/-Host (0: none, the headers are
+    ignored, since any client could send them)."""
+    try:
+        hops = int(value)
+    except (TypeError, ValueError):
+        hops = -1
+    if hops < 0:
+        raise ValueError(f"TRUSTED_PROXIES must be a whole number of proxies in front of Arbor (0 for none), "
+                         f"not {value!r}.")
+    return hops
 
 
 def normalize_database_url(url: str) -> str:

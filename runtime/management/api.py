@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge, Unauthorized
 
 from runtime import ratelimit
 from runtime.datasets import api as datasets_api
@@ -27,10 +27,16 @@ webhooks_api.register(bp)
 
 @bp.before_request
 def _guard() -> None:
-    """The key first (nothing about the bot is told to a caller without one), then the body's size; an
-    address that sent too many wrong keys waits first."""
-    ratelimit.check(LIMIT_SCOPE, "MANAGEMENT_AUTH_FAILURE_LIMIT", GUESSING)
-    check_function_key(request.view_args["bot"])
+    """The key first (nothing about the bot is told to a caller without one), then the body's size.
+
+    A valid key always passes, however many wrong ones came from the same address (behind a proxy, many
+    clients share one): only refusals are counted, and only an address past the limit that presents no
+    valid key waits (429). Keys are 256 random bits, so the limit is against floods, not a guard of keys."""
+    try:
+        check_function_key(request.view_args["bot"])
+    except Unauthorized:
+        ratelimit.check(LIMIT_SCOPE, "MANAGEMENT_AUTH_FAILURE_LIMIT", GUESSING)
+        raise
     limit = current_app.config["DATASETS_MAX_BODY_BYTES" if (request.endpoint or "").startswith(
         "management.datasets_") else "MANAGEMENT_MAX_BODY_BYTES"]
     if (request.content_length or 0) > limit:
