@@ -15,6 +15,7 @@ from typing import Any
 from runtime import expressions
 from runtime.botdoc import Bot
 from runtime.steps import STEP_TYPES
+from runtime.steps import _urls as urls
 from runtime.steps.base import End, Enter, Goto, Input, NotUnderstood, Outcome, Wait
 
 MAX_STEPS_PER_TURN = 500
@@ -109,6 +110,9 @@ class _Turn:
             return None
 
     def emit(self, activity: dict) -> None:
+        activity, dropped = urls.clean_activity(activity)  # URLs filled from storages are checked as sent
+        for why in dropped:
+            self.error(why)
         self.out.activities.append(activity)
 
     def effect(self, effect: dict) -> None:
