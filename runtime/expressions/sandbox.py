@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping, MappingView
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateSyntaxError, UndefinedError, nodes
-from jinja2.compiler import CodeGenerator
+from jinja2.compiler import CodeGenerator, operators
 from jinja2.runtime import LoopContext, Macro, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter, SecurityError
 
@@ -34,7 +34,10 @@ MAX_CALLS = 1_000  # macro calls (and recursive loop() calls) per render/evaluat
 MAX_SECONDS = 1.0  # backstop for loops with long bodies, checked as loops and calls go
 MAX_OUTPUT = 100_000  # characters of rendered text, and of a macro or {% set %} block
 MAX_VALUE = 1_000_000  # rough size (characters + items) of any value a template makes
-MAX_WORK = 10_000_000  # total size of all values made in one render/evaluate
+MAX_WORK = 40_000_000  # units of work per render/evaluate (see _charge): some 0.2 s of an idle core
+LOOP_COST = 50  # units of work per {% for %} iteration
+CALL_COST = 600  # units per filter or function call, whatever its input (Jinja's call path and the checks)
+TEST_COST = 300  # units per test (`is odd`, and per item of `select('odd')`), plus the size of what it compares
 _BLOCKED_METHODS = frozenset({"encode", "expandtabs", "maketrans", "translate", "to_bytes"})
 
 
@@ -43,16 +46,45 @@ class ExpressionError(ValueError):
 
 
 class _Budget:
-    """What one render/evaluate call may still spend, so no bot turn can hog a worker."""
+    """What one render/evaluate call may still spend, so no bot turn can hog a worker.
+
+    `work` counts units of work done (see `_charge`) up to `MAX_WORK`; the deadline is only a backstop
+    for what the work count misses."""
 
     __slots__ = ("steps", "calls", "work", "deadline")
 
     def __init__(self) -> None:
-        self.steps, self.calls, self.work = MAX_STEPS, MAX_CALLS, MAX_WORK
+        self.steps, self.calls, self.work = MAX_STEPS, MAX_CALLS, 0
         self.deadline = time.monotonic() + MAX_SECONDS
 
 
 _BUDGET: contextvars.ContextVar[_Budget] = contextvars.ContextVar("arbor_expression_budget")
+_LAST_WORK: contextvars.ContextVar[int] = contextvars.ContextVar("arbor_expression_last_work", default=0)
+
+
+def last_work() -> int:
+    """Units of work the last render/evaluate of this thread (context) did, refused or not: for tests and
+    benchmarks, which check that no text does more than `MAX_WORK`."""
+    return _LAST_WORK.get()
+
+
+def _charge(units: int, what: str) -> None:
+    """Count `units` of work against the render's budget before doing it, or refuse it.
+
+    A unit is about half a list item compared by C code, or a character copied (some 5 ns on an idle core);
+    work done in Python per item or character (sorting, wordwrap, a test per item) weighs more: the weights
+    come from timing each operation against that unit (tests/bench/test_bench_render_corpus.py prints both).
+    Work that would go past `MAX_WORK` is refused before it is done, so the count never passes the budget.
+    """
+    budget = _BUDGET.get(None)  # None while Jinja folds constants at compile time
+    if budget is None:
+        return
+    if budget.work + units > MAX_WORK:
+        raise ExpressionError(f"This text does too much work: {what} would take it past {MAX_WORK:,} units of "
+                              "work; use shorter lists or texts, or fewer loops")
+    budget.work += units
+    if time.monotonic() > budget.deadline:
+        raise ExpressionError(f"Too slow: the template ran for more than {MAX_SECONDS:g} s")
 
 
 def _too_big(what: str) -> ExpressionError:
@@ -92,14 +124,16 @@ def _measure(value: Any, indent: int = 0) -> int:
 
 def _sized(value: Any) -> Any:
     """Refuse a made value that is too big, and charge its size to the call's work budget."""
-    size = len(value) if type(value) is str else _measure(value)
+    kind = type(value)
+    if kind in _SCALARS or (kind is int and value.bit_length() < 1024):
+        return value
+    size = len(value) if kind is str else _measure(value)
     _at_most(size, MAX_VALUE, "a value")
-    budget = _BUDGET.get(None)  # None while Jinja folds constants at compile time
-    if budget is not None:
-        budget.work -= size
-        if budget.work < 0:
-            raise ExpressionError(f"Too much work: more than {MAX_WORK:,} characters of data were made")
+    _charge(size if kind is str else 4 * size, "making a value")  # measuring and making items: Python
     return value
+
+
+_SCALARS = frozenset({bool, float, type(None)})
 
 
 def _check_budget(budget: _Budget) -> None:
@@ -117,6 +151,9 @@ def _loop_guard(iterable: Any) -> Iterator[Any]:
     budget = _BUDGET.get()
     for item in iterable:
         budget.steps -= 1
+        if budget.work + LOOP_COST > MAX_WORK:  # _charge inlined: loops are hot
+            _charge(LOOP_COST, "the next loop step")
+        budget.work += LOOP_COST
         if budget.steps % 64 == 0 or budget.steps < 0:  # not on every step: loops are hot
             _check_budget(budget)
         yield item
@@ -213,18 +250,133 @@ class _FilterChecks:
             raise ExpressionError("sum can only add numbers")
 
 
+_HAS_LEN = frozenset({str, list, tuple, dict, set, frozenset})
+_SIZED = (str, list, tuple, range, Mapping, set, frozenset)
+
+
+def _size(value: Any) -> int:
+    """Items or characters of a value, without walking it (len, or 1 for what has none)."""
+    if type(value) in _HAS_LEN:  # the usual case, without isinstance's slower checks
+        return len(value)
+    try:
+        return len(value) if isinstance(value, _SIZED) else 1
+    except OverflowError:  # a range longer than sys.maxsize
+        return MAX_VALUE
+
+
+def _scan(value: Any) -> int:
+    """Units to search or compare `value` once (`x in value`, `value == y`, a string method): strings are
+    scanned by C code at a few characters per unit; hashed containers answer `in` at once."""
+    kind = type(value)
+    if kind is str:
+        return len(value) // 3 + 1
+    if kind is list or kind is tuple:
+        return 2 * len(value)
+    if kind in _SCALARS or kind is int or isinstance(value, (Mapping, set, frozenset, range)):
+        return 1
+    if isinstance(value, str):
+        return len(value) // 3 + 1
+    return 2 * _size(value)  # an item compared from Python: some 40 ns
+
+
+def _counted(items: Any, weight: int, name: str) -> Iterator[Any]:
+    """An iterator over `items` that charges `weight` per item as it is taken (a filter fed a generator)."""
+    what = f"the filter {name}"
+    for item in items:
+        _charge(weight, what)
+        yield item
+
+
+# What a filter costs, in units per item or character of its input (the value it filters), on top of
+# CALL_COST and the size of what it makes (charged by _sized): "n" weight * size, "n log n" for sorts,
+# "deep" weight * the size of the value with everything in it (what prints or copies nested values),
+# "once" for filters that read an item or two. Unlisted filters: "n", 1 (C code over the input).
+# Weights come from timing each filter here (tests/bench/test_bench_render_corpus.py prints them).
+_FILTER_COSTS: dict[str, tuple[str, int]] = {
+    "sort": ("n log n", 17), "dictsort": ("n log n", 25), "groupby": ("n log n", 15), "unique": ("n", 200),
+    "map": ("n", 100), "select": ("n", 100), "reject": ("n", 100), "selectattr": ("n", 100), "rejectattr": ("n", 100),
+    "join": ("n", 50), "min": ("n", 60), "max": ("n", 60), "sum": ("n", 2), "batch": ("n", 125), "slice": ("n", 40),
+    "items": ("n", 150), "xmlattr": ("n", 500), "urlencode": ("n", 8), "title": ("n", 55), "wordwrap": ("n", 128),
+    "urlize": ("n", 340), "striptags": ("n", 6), "wordcount": ("n", 25), "pprint": ("deep", 350),
+    "tojson": ("deep", 40), "string": ("deep", 12), "list": ("n", 10), "reverse": ("n", 15),
+    "length": ("once", 1), "count": ("once", 1), "first": ("once", 1), "default": ("once", 1), "d": ("once", 1),
+    "attr": ("once", 1), "random": ("once", 1), "abs": ("once", 1), "round": ("once", 1), "safe": ("once", 1),
+    "filesizeformat": ("once", 1),
+}
+
+
+def _filter_cost(name: str, value: Any, args: tuple, kwargs: dict) -> tuple[Any, int]:
+    """The units a filter call costs before it runs, and its input (a generator is counted as it is read,
+    or read first for the filters that cost n log n)."""
+    kind, weight = _FILTER_COSTS.get(name, ("n", 1))
+    if kind != "once" and type(value) not in _HAS_LEN and isinstance(value, Iterator):
+        value = _counted(value, weight, name)
+        if kind != "n log n":
+            return value, CALL_COST
+        value = list(value)
+    size = _size(value)
+    if kind == "once":
+        return value, CALL_COST
+    elif kind == "n log n":
+        units = weight * size * max(1, size.bit_length())
+    elif kind == "deep":
+        units = weight * _measure(value)
+    else:
+        units = weight * size
+    if name in ("center", "indent", "wordwrap", "truncate") and args and isinstance(args[0], int):
+        units += args[0] if name != "indent" else args[0] * (str(value).count("\n") + 1)  # the padding made
+    for arg in (*args, *kwargs.values()) if args or kwargs else ():
+        units += _scan(arg)
+    return value, CALL_COST + units
+
+
 def _guard_filter(name: str, func: Any) -> Any:
-    """Run the filter's check (if any) first, and size-check whatever it returns."""
+    """Run the filter's check (if any), charge its work, and size-check whatever it returns: every filter
+    goes through here, including those map, select and friends call by name."""
     check = getattr(_FilterChecks, name, None)
     skip = 0 if getattr(func, "jinja_pass_arg", None) is None else 1  # environment/context argument
+    what = f"the filter {name}"
 
     @functools.wraps(func)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if check is not None and (value := check(*args[skip:], **kwargs)) is not None:
             args = (*args[:skip], value, *args[skip + 1 :])
+        if len(args) > skip:
+            value, units = _filter_cost(name, args[skip], args[skip + 1 :], kwargs)
+            _charge(units, what)
+            if value is not args[skip]:
+                args = (*args[:skip], value, *args[skip + 1 :])
         return _sized(func(*args, **kwargs))
 
     return guarded
+
+
+_COMPARING_TESTS = frozenset({"!=", "<", "<=", "==", ">", ">=", "eq", "equalto", "ne", "lt", "lessthan", "le",
+                              "gt", "greaterthan", "ge"})
+
+
+def _guard_test(name: str, func: Any) -> Any:
+    """Charge a test (`is in`, `select('in', ...)` calls it per item) by what it searches or compares."""
+    comparing = name in _COMPARING_TESTS
+    skip = 0 if getattr(func, "jinja_pass_arg", None) is None else 1  # environment argument
+    what = f"the test {name}"
+
+    @functools.wraps(func)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        units = TEST_COST
+        for arg in args[skip + (not comparing):]:  # the tested value only when compared
+            units += _scan(arg)
+        for arg in kwargs.values():
+            units += _scan(arg)
+        _charge(units, what)
+        return func(*args, **kwargs)
+
+    return guarded
+
+
+_SCANNING_METHODS = frozenset({"count", "find", "rfind", "index", "rindex", "startswith", "endswith", "get",
+                               "keys", "values", "items", "__contains__"})
+"""Methods that search their object with C code (or look one key up): charged like `in`, not per character."""
 
 
 class _Formatter(SandboxedFormatter):
@@ -269,6 +421,26 @@ class _CodeGenerator(CodeGenerator):
     def refuse(self, node: nodes.Node, frame: Any) -> None:
         self.fail("block, extends, include and import tags are not supported", node.lineno)
 
+    def visit_Operand(self, node: nodes.Operand, frame: Any) -> None:
+        """`x in items`, `a == b`, `a < b`: the right side is charged for searching or comparing it
+        (`environment.compared`); a loop doing `x in items` over a long list is work like any other."""
+        self.write(f" {operators[node.op]} environment.compared(")
+        self.visit(node.expr, frame)
+        self.write(")")
+
+    def visit_Compare(self, node: nodes.Compare, frame: Any) -> None:
+        """The left side of an (in)equality is charged too: both are read."""
+        self.write("(")
+        if node.ops and node.ops[0].op not in ("in", "notin"):
+            self.write("environment.compared(")
+            self.visit(node.expr, frame)
+            self.write(")")
+        else:
+            self.visit(node.expr, frame)
+        for op in node.ops:
+            self.visit(op, frame)
+        self.write(")")
+
     visit_Block = visit_Extends = visit_Include = visit_Import = visit_FromImport = refuse
     visit_Concat = _checked_visit(CodeGenerator.visit_Concat)
     visit_List = _checked_visit(CodeGenerator.visit_List)
@@ -304,7 +476,15 @@ class _Environment(ImmutableSandboxedEnvironment):
         for name in ("cycler", "joiner", "lipsum", "namespace"):
             del self.globals[name]
         self.globals["range"] = _range
+        # One place charges every filter and test, whoever calls it (a template, map, select, reject...).
         self.filters = {name: _guard_filter(name, func) for name, func in self.filters.items()}
+        self.tests = {name: _guard_test(name, func) for name, func in self.tests.items()}
+
+    @staticmethod
+    def compared(value: Any) -> Any:
+        """An operand of `in`, `==`, `<`...: charged for the scan, returned as is."""
+        _charge(_scan(value), "comparing or searching a value")
+        return value
 
     def make_globals(self, d: Any) -> dict[str, Any]:
         """A plain dict, not Jinja's ChainMap, which every render copies: renders 2x faster."""
@@ -351,12 +531,21 @@ class _Environment(ImmutableSandboxedEnvironment):
                 _at_most(_measure(seq) * times, MAX_REPEAT, "the result of *")
         elif operator == "%" and isinstance(left, str):
             _check_percent(left, right)
+        _charge(1 + 2 * (_scan(left) + _scan(right)), "an operator")
         result = self.binop_table[operator](left, right)
+        if isinstance(result, int) and result.bit_length() > 1024:  # bounded by MAX_INT_BITS above
+            _charge(result.bit_length() // 2, "arithmetic on long numbers")
         return result if isinstance(result, (int, float)) else _sized(result)
 
     def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
-        """Charge macro and recursive loop() calls; check string methods that can grow text."""
+        """Charge macro and recursive loop() calls; charge other calls by what they read (a method by
+        its object, a function by its arguments); check string methods that can grow text."""
         owner = getattr(obj, "__self__", None)
+        if not isinstance(obj, (Macro, LoopContext)):
+            units = CALL_COST + (_scan(owner) if getattr(obj, "__name__", None) in _SCANNING_METHODS else _size(owner))
+            for arg in (*args, *kwargs.values()) if args or kwargs else ():
+                units += _scan(arg)
+            _charge(units, "a call")
         if isinstance(obj, (Macro, LoopContext)):
             budget = _BUDGET.get()
             budget.calls -= 1
@@ -416,6 +605,7 @@ def render(source: str, names: Mapping[str, Any]) -> str:
     """Render a bot text; text without {{, {% or {# is returned as is, without Jinja."""
     if "{{" not in source and "{%" not in source and "{#" not in source:
         return source
+    _LAST_WORK.set(0)
     token = _BUDGET.set(_Budget())
     try:
         parts, size = [], 0
@@ -428,6 +618,7 @@ def render(source: str, names: Mapping[str, Any]) -> str:
     except Exception as exc:
         raise ExpressionError(_message(exc, expression=False)) from exc
     finally:
+        _LAST_WORK.set(_BUDGET.get().work)
         _BUDGET.reset(token)
 
 
@@ -439,6 +630,7 @@ def evaluate(source: str, names: Mapping[str, Any]) -> Any:
     except Exception as exc:
         raise ExpressionError(_message(exc, expression=True)) from exc
     finally:
+        _LAST_WORK.set(_BUDGET.get().work)
         _BUDGET.reset(token)
 
 
