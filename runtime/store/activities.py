@@ -42,6 +42,30 @@ def stamp(activity: dict, *, conversation_id: str, seq: int, moment: datetime, s
     }
 
 
+SERVER_CHANNEL_DATA = ("arbor", "delivery")  # what only Arbor writes in channelData: who spoke, delivery status
+
+
+def from_outside(activity: dict, user_id: str) -> dict:
+    """A copy of an activity a client or platform sent, with every field only Arbor may set made Arbor's.
+
+    Whoever posts through a user's conversation is that user: `from` becomes the conversation's user with
+    the role `user` (a string `name` the client gave is kept, WebChat sends one), so nobody poses as the bot
+    (`role: bot`) or the channel; `channelData.arbor` (an agent's name, a notice, a handover) and
+    `channelData.delivery` (a platform's delivery status) are dropped. Ids, time, conversation and channel
+    are stamped over by `stamp`.
+    """
+    sender = activity.get("from")
+    name = sender.get("name") if isinstance(sender, dict) else None
+    made = {**activity, "from": {"id": user_id, **({"name": name} if isinstance(name, str) else {}),
+                                 "role": "user"}}
+    channel_data = activity.get("channelData")
+    if isinstance(channel_data, dict) and any(key in channel_data for key in SERVER_CHANNEL_DATA):
+        made["channelData"] = {k: v for k, v in channel_data.items() if k not in SERVER_CHANNEL_DATA}
+    elif channel_data is not None and not isinstance(channel_data, dict):
+        del made["channelData"]
+    return made
+
+
 def from_input(inp: Input) -> dict:
     """The activity that stands in the transcript for an input that came without one.
 

@@ -33,7 +33,7 @@ from runtime.botdoc import Bot
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bots, inline, statements, writer_queue
-from runtime.store.activities import TICK, from_input, from_user, stamp
+from runtime.store.activities import TICK, from_input, from_outside, from_user, stamp
 from runtime.store.models import (
     BotUser,
     Conversation,
@@ -118,7 +118,6 @@ def start_conversation(
         user = _bot_user(bot_id, user_id)
         conversation = Conversation(id=uuid4().hex, bot_id=bot_id, user_id=user_id, channel=channel,
                                     bot_version=number, activity_seq=0)
-        db.session.add(conversation)
         now = utcnow()
         if silent:
             result = engine.TurnResult(state=engine.new_state(), data={**user.data, **(data or {})})
@@ -128,6 +127,12 @@ def start_conversation(
             result = inline.settle(indexed, result, user=_user_of(conversation), now=now)
         turn = _Turn(conversation, 0, indexed, result, now, first, inbound_activity, client_key)
         turn.saved.closed = bool(result.state.get("ended"))
+        with writer_queue.turn():  # computed: now write, holding SQLite's writer lock only for that
+            save(conversation, user, turn, result, now, indexed)
+        return conversation, turn.saved
+
+    def save(conversation, user, turn, result, now, indexed) -> None:
+        db.session.add(conversation)
         conversation.state, conversation.waiting_step = result.state, _waiting_step(result.state)
         conversation.activity_seq, conversation.updated_at = turn.seq, turn.moment
         user.data = result.data
@@ -147,10 +152,9 @@ def start_conversation(
         if alongside is not None:
             db.session.flush()
             alongside(conversation)
-        return conversation, turn.saved
+        db.session.commit()
 
-    with writer_queue.turn():
-        conversation, saved = in_transaction(attempt)
+    conversation, saved = in_transaction(attempt)
     _after_commit(conversation, saved)
     return conversation, saved.activities + _integration_calls(conversation, saved.effects)
 
@@ -160,8 +164,9 @@ def handle(conversation_id: str, inp: Input, *, client_key: str | None = None,
            **aside) -> list[dict]:
     """Apply one input to a conversation and return the stamped activities the bot answered with.
 
-    `inbound_activity` is kept in the transcript as received (plus stamps); without it one is built
-    from `inp`. With a `client_key` seen before in this conversation nothing is applied again: the
+    `inbound_activity` is kept in the transcript as received, but for what only Arbor may set (`from` is the
+    conversation's user, `channelData.arbor` is dropped: `activities.from_outside`) and the stamps; without
+    it one is built from `inp`. With a `client_key` seen before in this conversation nothing is applied again: the
     activities answered the first time are returned. `alongside` writes rows of its own in the turn's
     transaction (an integration call's log rows with its result), so they commit, or not, with the turn.
     `aside` is what `append` documents: things said before the bot's answer, effects, the open handover.
@@ -194,7 +199,10 @@ def _apply(conversation_id: str, inp: Input | None, *, client_key: str | None = 
     """The turn behind `handle` and `append`: `inp` None runs no bot, it only says `say`."""
 
     def attempt() -> tuple[tuple, _Saved]:
-        connection = _hold(conversation_id)
+        # Compute first, holding no global lock (the engine may run for a whole render budget); then
+        # `_save` takes SQLite's writer lock to write, and its version checks send a turn that lost a race
+        # back here (`in_transaction` runs `attempt` again on fresh rows).
+        connection = _hold(conversation_id, write=False)
         loaded = statements.LOAD.first(connection, {"conversation_id": conversation_id, "client_key": client_key})
         if loaded is None:
             raise ConversationNotFound(conversation_id)
@@ -207,34 +215,41 @@ def _apply(conversation_id: str, inp: Input | None, *, client_key: str | None = 
         indexed = bots.load_indexed(loaded.bot_id, number)
         now = max(utcnow(), loaded.updated_at + TICK)
         before, opened, extra = list(say), handover, list(effects)
+        writes: list[Callable[[Connection], None]] = []  # handover rows, written with the turn in `_save`
         if opened not in (KEEP, None) and loaded.handover_id not in (None, opened):
             raise AlreadyHandedOver(loaded.handover_id)
         if inp is None or (loaded.handover_id and _with_people(connection, loaded.handover_id, inp)):
             result = engine.TurnResult(state=loaded.state, data=loaded.user_data)  # a person has the user
         else:
             if loaded.handover_id and inp.kind in ("trigger", "timeout") and handover is KEEP:
-                before, opened = before + _end_handover(connection, loaded, now, extra, inp.kind), None
+                before, opened = before + _end_handover(writes, loaded, now, extra, inp.kind), None
             result = engine.turn(indexed, loaded.state, loaded.user_data, inp, user=_user_of(loaded), now=now)
             result = inline.settle(indexed, result, user=_user_of(loaded), now=now)
-            opened = _open_handover(connection, loaded, indexed, result.effects, now, opened)
+            opened = _open_handover(writes, loaded, indexed, result.effects, now, opened)
         result.activities, result.effects = before + result.activities, result.effects + extra
         turn = _Turn(loaded, loaded.activity_seq, indexed, result, now, inp, inbound_activity, client_key)
         turn.saved.closed = bool(result.state.get("ended")) and not loaded.state.get("ended")
         values = {} if opened is KEEP else {"handover_id": opened}
-        statements.update_conversation(connection, loaded, state=result.state, waiting_step=_waiting_step(result.state),
-                                       bot_version=number, activity_seq=turn.seq, updated_at=turn.moment, **values)
         user = {"data": result.data} if result.data != loaded.user_data else {}
         if turn.user_spoke:
             user["last_message_at"] = now
-        if user:  # as with the ORM, a user row nothing changed in is not written (nor its version bumped)
-            statements.update_user(connection, loaded, **user)
-        statements.insert_rows(connection, turn.transcript, turn.nlp_log, turn.fuzzy_log, turn.visits)
-        if alongside is not None:
-            alongside(connection)
+
+        def save(connection: Connection) -> None:
+            for write in writes:
+                write(connection)
+            statements.update_conversation(connection, loaded, state=result.state,
+                                           waiting_step=_waiting_step(result.state), bot_version=number,
+                                           activity_seq=turn.seq, updated_at=turn.moment, **values)
+            if user:  # as with the ORM, a user row nothing changed in is not written (nor its version bumped)
+                statements.update_user(connection, loaded, **user)
+            statements.insert_rows(connection, turn.transcript, turn.nlp_log, turn.fuzzy_log, turn.visits)
+            if alongside is not None:
+                alongside(connection)
+
+        _save(conversation_id, save)
         return loaded, turn.saved
 
-    with writer_queue.turn():
-        conversation, saved = in_transaction(attempt)
+    conversation, saved = in_transaction(attempt)
     _after_commit(conversation, saved)
     return saved.activities + _integration_calls(conversation, saved.effects)
 
@@ -246,7 +261,7 @@ def notice(kind: str, text: str, **about) -> dict:
             "channelData": {"arbor": {"notice": kind, **about}}}
 
 
-def _open_handover(connection: Connection, conversation: tuple, indexed, effects: list[dict], now: datetime,
+def _open_handover(writes: list, conversation: tuple, indexed, effects: list[dict], now: datetime,
                    current: str | None) -> str | None:
     """The turn's handover step asked for a person: open a session (its id goes into the effect, for the
     webhooks) and return its id; else `current`, unchanged."""
@@ -255,7 +270,7 @@ def _open_handover(connection: Connection, conversation: tuple, indexed, effects
         return current
     row = session_row(conversation, queue=effect.get("queue"), step=effect.get("step"), now=now,
                       timeout=_timeout_of(indexed, effect))
-    connection.execute(statements.INSERT_HANDOVER, row)
+    writes.append(lambda connection: connection.execute(statements.INSERT_HANDOVER, row))
     effect["session"] = row["id"]
     return row["id"]
 
@@ -276,13 +291,13 @@ def _with_people(connection: Connection, session_id: str, inp: Input) -> bool:
     return status != "waiting" or step_id != inp.step
 
 
-def _end_handover(connection: Connection, conversation: tuple, now: datetime, effects: list[dict],
+def _end_handover(writes: list, conversation: tuple, now: datetime, effects: list[dict],
                   why: str) -> list[dict]:
     """A trigger from outside, or the handover step's timer with no agent yet, gives the conversation back to
     the bot: close its session. After a trigger the user is told; after a timeout the step's own steps speak."""
     by = "bot" if why == "trigger" else "timeout"
-    connection.execute(statements.END_HANDOVER, {"session_id": conversation.handover_id, "at": now, "by": by,
-                                                 "reason": why})
+    writes.append(lambda connection: connection.execute(statements.END_HANDOVER, {
+        "session_id": conversation.handover_id, "at": now, "by": by, "reason": why}))
     effects.append({"type": "handover.closed", "session": conversation.handover_id, "by": by})
     return [notice("bot-back", "The bot took over the conversation again.")] if why == "trigger" else []
 
@@ -302,16 +317,39 @@ def transcript(conversation_id: str, after_seq: int = 0) -> list[dict]:
         "conversation_id": conversation_id, "after_seq": after_seq}))
 
 
-def _hold(conversation_id: str) -> Connection:
+def _save(conversation_id: str, save: Callable[[Connection], None]) -> None:
+    """Write a computed turn (`save(connection)`) and commit, holding SQLite's writer lock (the queue and
+    then the database's) only for the writes: no global lock is held while the engine computes.
+
+    On SQLite the read the turn computed from is ended first (a read transaction cannot take the write
+    lock once another writer committed); the version checks in `save` then find a turn of the same
+    conversation that committed meanwhile, and `in_transaction` computes it again from fresh rows.
+    A session already in a write transaction (a caller's own) keeps it: it may hold the lock already.
+    PostgreSQL locked the conversation's row in `_hold` (this conversation only) and writes in place.
+    """
+    session = db.session()
+    if session.connection().dialect.name == "sqlite" and not writer_queue.writing():
+        session.commit()  # ends the read; nothing was written
+    with writer_queue.turn():
+        save(_hold(conversation_id))
+        session.commit()
+
+
+def _hold(conversation_id: str, *, write: bool = True) -> Connection:
     """The session's connection, after making other turns of this conversation wait until this one commits.
 
     Not needed for correctness (the version checks are), but contending turns then wait instead of
-    each running the bot only to lose the race: PostgreSQL locks the row; SQLite, which has one
-    writer anyway, takes its write lock now rather than at the first write.
+    each running the bot only to lose the race: PostgreSQL locks the row (for the whole turn: it locks
+    this conversation only); SQLite, which has one writer for the whole database, takes its write lock
+    only to save (`write`), rather than at the first write; before that the turn reads without a lock.
     """
     connection = db.session.connection()
     if connection.dialect.name != "sqlite":
+        if write:
+            return connection  # the row is locked since the turn's read
         statements.LOCK.rows(connection, {"conversation_id": conversation_id})
+        return connection
+    if not write:
         return connection
     sqlite = connection.connection.dbapi_connection
     if not sqlite.in_transaction:
@@ -356,7 +394,8 @@ class _Turn:
         moment, reply_to, self.user_spoke = now, None, inp is not None and from_user(inp)
         if inp is not None:
             seq += 1
-            inbound = stamp(inbound_activity or from_input(inp), seq=seq, moment=moment,
+            told = from_outside(inbound_activity, conversation.user_id) if inbound_activity else from_input(inp)
+            inbound = stamp(told, seq=seq, moment=moment,
                             sender={"id": conversation.user_id, "role": "user"}, **stamps)
             self._append(conversation, seq, "in", inbound, now, client_key)
             reply_to = inbound["id"] if self.user_spoke else None

@@ -1,9 +1,11 @@
 """Activities a client posts: checked, turned into the engine's Input, and applied once.
 
 The activity is kept as received (WebChat marks a message sent only when it comes back through
-GET .../activities with its `channelData.clientActivityID` and `from` unchanged); the store adds id,
-timestamp and conversation. The client's `clientActivityID` (or `id`) is the key that makes a repeated
-post apply once. `message` (text, or a postback `value`) and `event` (name, value) are understood;
+GET .../activities with its `channelData.clientActivityID`); the store adds id, timestamp and conversation
+and overwrites what only Arbor may set: `from` is the token's user with the role `user`, and
+`channelData.arbor` is dropped (`runtime.store.activities.from_outside`). The client's `clientActivityID`
+(or `id`) is the key that makes a repeated post apply once. `message` (text, or a postback `value`) and
+`event` (name, value) are understood;
 other types (typing, conversationUpdate...) are logged and dropped. The init events (`INIT_EVENTS`)
 also merge their value, an object, into the user's data: how a page hands the bot what it knows.
 """
