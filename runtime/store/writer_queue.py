@@ -44,6 +44,11 @@ def turn() -> Iterator[None]:
         os.close(fd)  # releases the lock
 
 
+def writing() -> bool:
+    """Whether this thread's session is in a write transaction already (and may hold SQLite's lock)."""
+    return _writing()
+
+
 def _writing() -> bool:
     session = db.session()
     if not session.in_transaction():
