@@ -21,7 +21,7 @@ from runtime import expressions
 from runtime.botdoc.problems import Problem, pointer
 from runtime.integrations import auth as auth_
 from runtime.integrations import get
-from runtime.integrations.calls import CallHttp, CallResult, redacted
+from runtime.integrations.calls import CallHttp, CallResult, home, redacted
 from runtime.integrations.catalog import Rejected, Template, load_template
 from runtime.integrations.errors import IntegrationError
 from runtime.integrations.redaction import Redactor
@@ -87,7 +87,8 @@ def test_connection(bot_id: str, integration: dict, timeout: float = 5.0) -> dic
                                         tokens=service.services.tokens, timeout=timeout, redactor=redactor,
                                         journal=journal)
         try:
-            answer = CallHttp(service.services.http, credentials, time.monotonic() + timeout, journal).get(url)
+            answer = CallHttp(service.services.http, credentials, time.monotonic() + timeout, journal,
+                              home=home(config, secrets) or url, redactor=redactor).get(url)
         finally:
             result.exchanges = redacted(journal, redactor)
         ok = answer.status < 500 and answer.status not in (401, 403)

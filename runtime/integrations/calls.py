@@ -8,6 +8,7 @@ designer's "try this call" and the runtime step run the same code.
 
 from __future__ import annotations
 
+import json as json_
 import logging
 import time
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from urllib.parse import urlencode
 from runtime.integrations import auth as auth_
 from runtime.integrations import declarative
 from runtime.integrations.catalog import Template
-from runtime.integrations.errors import IntegrationError, TimedOut
-from runtime.integrations.http import HttpSession, Response
+from runtime.integrations.errors import IntegrationError, Refused, TimedOut
+from runtime.integrations.http import HttpSession, Response, origin, shown_origin
 from runtime.integrations.redaction import Redactor
 
 log = logging.getLogger(__name__)
@@ -40,8 +41,10 @@ class CallHttp:
     """The `http` a handler receives: the guarded session with the integration's auth, the call's deadline,
     and a journal of every exchange. Handlers call `http.get(url, params=...)`, `http.post(url, json=...)`."""
 
-    def __init__(self, session: HttpSession, credentials: auth_.Credentials, deadline: float, journal: list[dict]):
+    def __init__(self, session: HttpSession, credentials: auth_.Credentials, deadline: float, journal: list[dict],
+                 *, home: str | None = None, redactor: Redactor | None = None):
         self.session, self.credentials, self.deadline, self.journal = session, credentials, deadline, journal
+        self.home, self.redactor = origin(home), redactor or Redactor()
 
     def request(self, method: str, url: str, *, headers: dict | None = None, params: dict | None = None,
                 json: Any = None, data: Any = None) -> Response:
@@ -51,11 +54,16 @@ class CallHttp:
                  "request_body": json if json is not None else data}
         started = time.perf_counter()
         try:
+            carried = self._credentials_in(url, headers, params, json if json is not None else data)
+            if carried and origin(url) != self.home:
+                raise Refused(f"Refused to send the integration's credentials to {shown_origin(origin(url))}: they "
+                              f"go only to its own address ({shown_origin(self.home)}), the origin of its base "
+                              "address. Make the step's address a path, or a URL on that origin.")
             left = self.deadline - time.monotonic()
             if left <= 0:
                 raise TimedOut("The call ran out of time before this request.")
             response = self.session.request(method, url, headers=headers, params=params, json_body=json, data=data,
-                                            timeout=left)
+                                            timeout=left, credential_headers=carried)
             entry.update(response_status=response.status, response_body=response.content)
             return response
         except IntegrationError as e:
@@ -64,6 +72,24 @@ class CallHttp:
         finally:
             entry["duration_ms"] = (time.perf_counter() - started) * 1000
             self.journal.append(entry)
+
+    def _credentials_in(self, url: str, headers: dict, params: dict | None, body: Any) -> list[str]:
+        """The headers that carry a credential (the auth's, the redactor's auth headers, any with a secret in its
+        value), and "(credential)" when a query parameter, the address or the body holds a secret; empty when the
+        request carries none."""
+        hidden = self.redactor.headers
+        carried = [name for name, value in headers.items()
+                   if name in self.credentials.headers or name.lower() in hidden or self._secret_in(value)]
+        if self.credentials.query or any(self._secret_in(v) for v in (url, params, body) if v is not None):
+            carried.append("(credential)")
+        return carried
+
+    def _secret_in(self, value: Any) -> bool:
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        elif not isinstance(value, str):
+            value = json_.dumps(value, ensure_ascii=False, default=str)
+        return any(form in value for form in self.redactor.forms)
 
     def get(self, url: str, **options: Any) -> Response:
         return self.request("GET", url, **options)
@@ -120,7 +146,7 @@ def _run(template, integration, config, input_, secrets, user_data, services, ti
     deadline = time.monotonic() + timeout
     credentials = auth_.credentials(integration.get("auth"), secrets, user_data, http=services.http,
                                     tokens=services.tokens, timeout=timeout, redactor=redactor, journal=journal)
-    http = CallHttp(services.http, credentials, deadline, journal)
+    http = CallHttp(services.http, credentials, deadline, journal, home=home(config, secrets), redactor=redactor)
     if template.handler is not None:
         output = template.handler(input_, config, dict(secrets), http)
     else:
@@ -129,6 +155,16 @@ def _run(template, integration, config, input_, secrets, user_data, services, ti
     if problems:
         raise IntegrationError(f"The answer does not fit the output of '{template.slug}': {'; '.join(problems)}")
     return output
+
+
+HOME_KEYS = ("baseUrl", "url", "endpoint")  # the config fields that name an integration's own address
+
+
+def home(config: dict, secrets: dict) -> str | None:
+    """The integration's own address, whose origin alone its credentials go to: its base URL (or URL, endpoint)
+    in the config, else the address kept as a secret (a webhook's URL)."""
+    found = next((config[key] for key in HOME_KEYS if isinstance(config.get(key), str) and config[key]), None)
+    return found or secrets.get("url") or secrets.get("webhookUrl")
 
 
 def redacted(journal: list[dict], redactor: Redactor) -> list[dict]:

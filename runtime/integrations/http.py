@@ -113,6 +113,26 @@ class Guard:
         raise Refused(reasons[0] if reasons else f"{host} has no address.")
 
 
+Origin = tuple[str, str, int | None]
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
+
+def origin(url: str | None) -> Origin | None:
+    """(scheme, host, port) of `url`, as browsers compare origins: the one place a credential may go."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(str(url).strip())
+        scheme = parts.scheme.lower()
+        return scheme, (parts.hostname or "").lower().rstrip("."), parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        return None
+
+
+def shown_origin(found: Origin | None) -> str:
+    return f"{found[0]}://{found[1]}:{found[2]}" if found else "(none)"
+
+
 def _guarded(base: type, guard: Guard) -> type:
     """A urllib3 connection class whose sockets go through `guard` (TLS still checks the host name)."""
 
@@ -213,11 +233,14 @@ class HttpSession:
 
     def request(self, method: str, url: str, *, headers: dict | None = None, params: Any = None,
                 json_body: Any = None, data: Any = None, timeout: float = 3.0, follow_redirects: bool = True,
-                max_bytes: int | None = None) -> Response:
+                max_bytes: int | None = None, credential_headers: Iterable[str] = ()) -> Response:
         """One call, redirects followed and re-checked (or answered as they are), the body read up to the size
-        limit (the session's, or `max_bytes`) within `timeout`."""
+        limit (the session's, or `max_bytes`) within `timeout`. A redirect to another origin drops the
+        credentials: Authorization, Cookie and the `credential_headers` (an API key's header), and the query
+        parameters given (an API key's parameter)."""
         started, deadline = time.perf_counter(), time.monotonic() + timeout
-        raw, history = self._open(method, url, headers, params, json_body, data, timeout, follow_redirects)
+        raw, history = self._open(method, url, headers, params, json_body, data, timeout, follow_redirects,
+                                  credential_headers)
         content = self._read(raw, deadline, timeout, max_bytes or self.max_bytes)
         return Response(raw.status_code, dict(raw.headers), content, raw.url,
                         (time.perf_counter() - started) * 1000, history)
@@ -232,10 +255,12 @@ class HttpSession:
         return Response(raw.status_code, dict(raw.headers), b"", raw.url, (time.perf_counter() - started) * 1000,
                         history)
 
-    def _open(self, method, url, headers, params, json_body, data, timeout, follow_redirects):
+    def _open(self, method, url, headers, params, json_body, data, timeout, follow_redirects,
+              credential_headers: Iterable[str] = ()):
         """The answer whose body is still to read (not a redirect, unless they are not followed) and the hops."""
         method, deadline, history = method.upper(), time.monotonic() + timeout, []
         headers = dict(headers or {})
+        secret = CREDENTIAL_HEADERS | {name.lower() for name in credential_headers}
         for _ in range(MAX_REDIRECTS + 1):
             _check_scheme(url)
             raw = self._send(method, url, headers, params, json_body, data, deadline, timeout)
@@ -245,8 +270,8 @@ class HttpSession:
             raw.close()
             history.append(url)
             nxt = urljoin(url, location)
-            if urlsplit(nxt).netloc != urlsplit(url).netloc:
-                headers = {k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie")}
+            if origin(nxt) != origin(url):  # scheme, host or port differ: no credential goes along
+                headers = {k: v for k, v in headers.items() if k.lower() not in secret}
             if raw.status_code in (301, 302, 303) and method not in ("GET", "HEAD"):
                 method, json_body, data = "GET", None, None
             url, params = nxt, None
