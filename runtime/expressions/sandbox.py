@@ -129,7 +129,7 @@ def _sized(value: Any) -> Any:
         return value
     size = len(value) if kind is str else _measure(value)
     _at_most(size, MAX_VALUE, "a value")
-    _charge(size if kind is str else 4 * size, "making a value")  # measuring and making items: Python
+    _charge(size if kind is str else 16 * size, "making a value")  # measuring and making items: Python
     return value
 
 
@@ -295,10 +295,10 @@ def _counted(items: Any, weight: int, name: str) -> Iterator[Any]:
 _FILTER_COSTS: dict[str, tuple[str, int]] = {
     "sort": ("n log n", 17), "dictsort": ("n log n", 25), "groupby": ("n log n", 15), "unique": ("n", 200),
     "map": ("n", 100), "select": ("n", 100), "reject": ("n", 100), "selectattr": ("n", 100), "rejectattr": ("n", 100),
-    "join": ("n", 50), "min": ("n", 60), "max": ("n", 60), "sum": ("n", 2), "batch": ("n", 125), "slice": ("n", 40),
+    "join": ("n", 50), "min": ("n", 60), "max": ("n", 60), "sum": ("n", 4), "batch": ("n", 125), "slice": ("n", 40),
     "items": ("n", 150), "xmlattr": ("n", 500), "urlencode": ("n", 8), "title": ("n", 55), "wordwrap": ("n", 128),
     "urlize": ("n", 340), "striptags": ("n", 6), "wordcount": ("n", 25), "pprint": ("deep", 350),
-    "tojson": ("deep", 40), "string": ("deep", 12), "list": ("n", 10), "reverse": ("n", 15),
+    "tojson": ("deep", 40), "string": ("deep", 25), "list": ("n", 10), "reverse": ("n", 15),
     "length": ("once", 1), "count": ("once", 1), "first": ("once", 1), "default": ("once", 1), "d": ("once", 1),
     "attr": ("once", 1), "random": ("once", 1), "abs": ("once", 1), "round": ("once", 1), "safe": ("once", 1),
     "filesizeformat": ("once", 1),

@@ -1,0 +1,93 @@
+"""The render corpus (issue 15, hole 1): for each payload, the work done, the seconds and what stopped it;
+then one bot's turn latency, alone and while another bot's conversation runs budget-long renders.
+Printed, never asserted (tests/security/ holds the promises).
+
+    .venv/bin/python -m pytest tests/bench/test_bench_render_corpus.py -m bench -s -q -p no:xdist
+
+The turn latency is measured in one process: the other bot's render runs in a thread, so the two share the
+GIL (gunicorn workers are processes, and share only the cores); what the figures show is that no lock
+makes the quick bot wait for the slow one's render to end.
+"""
+
+from __future__ import annotations
+
+import statistics
+import threading
+import time
+
+import pytest
+
+from runtime.expressions import ExpressionError, render, sandbox
+from runtime.steps.base import Input
+from runtime.store.bots import import_bot
+from runtime.store.conversations import handle, start_conversation
+from tests.security.render_corpus import ATTACKS
+from tests.security.test_turn_lock import bot
+
+pytestmark = pytest.mark.bench
+TURNS = 40
+
+
+def test_render_corpus_work_and_seconds():
+    print(f"\n  budget: {sandbox.MAX_WORK:,} units of work, {sandbox.MAX_SECONDS:g} s backstop")
+    print(f"  {'payload':44} {'work':>12} {'% budget':>9} {'seconds':>8}  stopped by")
+    for name, source in ATTACKS.items():
+        started = time.perf_counter()
+        try:
+            render(source, {})
+            stopped = "-- not stopped"
+        except ExpressionError as e:
+            message = str(e)
+            stopped = ("work budget" if message.startswith("This text does too much work") else
+                       "deadline (backstop)" if message.startswith("Too slow") else f"limit: {message[:48]}")
+        elapsed = time.perf_counter() - started
+        work = sandbox.last_work()
+        print(f"  {name[:44]:44} {work:>12,} {work / sandbox.MAX_WORK:>9.1%} {elapsed:>8.3f}  {stopped}")
+
+
+def _latencies(conversation: str) -> list[float]:
+    seconds = []
+    for i in range(TURNS):
+        started = time.perf_counter()
+        handle(conversation, Input.message(f"m{i}"))
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
+def test_a_turn_keeps_its_latency_while_another_bot_renders_for_its_whole_budget(app):
+    slow_text = "{{ " + ATTACKS["reject 'in' (issue)"][3:-3] + " }}"
+    with app.app_context():
+        import_bot(bot("slow", slow_text), publish=True)
+        import_bot(bot("quick", "Got {{ last }}"), publish=True)
+        slow, quick = (start_conversation(b, u, "webchat")[0].id for b, u in (("slow", "ann"), ("quick", "bob")))
+        alone = _latencies(quick)
+
+    stop, slow_turns = threading.Event(), []
+
+    def keep_rendering():
+        with app.app_context():
+            while not stop.is_set():
+                started = time.perf_counter()
+                handle(slow, Input.message("go"))
+                slow_turns.append(time.perf_counter() - started)
+
+    worker = threading.Thread(target=keep_rendering)
+    worker.start()
+    try:
+        while not slow_turns and worker.is_alive():  # one slow turn done: the next one is under way
+            time.sleep(0.01)
+        with app.app_context():
+            beside = _latencies(quick)
+    finally:
+        stop.set()
+        worker.join()
+
+    def ms(values: list[float], q: float) -> float:
+        return statistics.quantiles(values, n=100)[q - 1] * 1000 if len(values) > 1 else values[0] * 1000
+
+    print(f"\n  the slow bot's turn (a text stopped by its work budget): "
+          f"median {statistics.median(slow_turns) * 1000:.0f} ms over {len(slow_turns)} turns")
+    print(f"  quick bot, {TURNS} turns:      {'alone':>10} {'beside it':>10}")
+    print(f"    median (ms)              {ms(alone, 50):>10.1f} {ms(beside, 50):>10.1f}")
+    print(f"    p90 (ms)                 {ms(alone, 90):>10.1f} {ms(beside, 90):>10.1f}")
+    print(f"    max (ms)                 {max(alone) * 1000:>10.1f} {max(beside) * 1000:>10.1f}")
