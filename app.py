@@ -30,11 +30,11 @@ from runtime.store import bots, schema
 
 # Read from the environment when no test configuration is given.
 ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
-               "ARBOR_MAX_DOCUMENT_BYTES", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
+               "ARBOR_MAX_DOCUMENT_BYTES", "ARBOR_MAX_STEPS", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
                "WEBCHAT_TOKEN_RATE_LIMIT", "MANAGEMENT_AUTH_FAILURE_LIMIT", "MANAGEMENT_MAX_BODY_BYTES",
                "ARBOR_BASE_URL", "DESIGNER_IDLE_MINUTES", "OUTBOUND_ALLOW_HOSTS", "INTEGRATIONS_ALLOW_HOSTS",
                "INTEGRATIONS_MAX_RESPONSE_BYTES", "INTEGRATIONS_ENABLED", "INTEGRATIONS_DISABLED",
-               "INTEGRATIONS_TEMPLATE_DIRS", "PLATFORM_MAX_BODY_BYTES", "TRUSTED_PROXIES")
+               "INTEGRATIONS_TEMPLATE_DIRS", "PLATFORM_MAX_BODY_BYTES", "WORKER_LOG_LEVEL", "TRUSTED_PROXIES")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs and platform hooks, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat|hooks)(/|$)")
 
@@ -197,7 +197,8 @@ def _banner(base: str, names: list[str], first_run: bool) -> str:
         others = [name for name in names if name != demo]
         lines.append(f"  Try a bot   {base}/b/{demo}/demo" + (f"   (also {', '.join(others)})" if others else ""))
     lines += [f"  API docs    {base}/api/docs",
-              "  Chat in the terminal: .venv/bin/flask --app app bots chat " + (names[0] if names else "BOT"), "",
+              "  Chat in the terminal: .venv/bin/flask --app app bots chat "
+              + ("lead-capture" if "lead-capture" in names else names[0] if names else "BOT"), "",
               "Ctrl-C stops the web server, the worker and the embedded Redis together."]
     return "\n".join(lines)
 

@@ -76,8 +76,10 @@ def start(data: Path) -> EmbeddedRedis:
                 "dbdir": str(data), "dbfilename": DB_FILE}
     conf = socket_dir / "redis.config"
     conf.write_text(config(**settings, logfile=str(data / "redis.log"), daemonize="no"))
+    # A process group of its own: a Ctrl-C in the terminal reaches the web server, which stops the worker first
+    # and Redis last, instead of Redis at once under a worker still finishing its job.
     process = subprocess.Popen([REDIS_SERVER, str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               preexec_fn=die_with_parent)
+                               process_group=0, preexec_fn=die_with_parent)
     server = EmbeddedRedis(data, process, socket_dir)
     _wait_until_ready(server)
     _settings_file(data).write_text(json.dumps({**settings, "owner": os.getpid()}))

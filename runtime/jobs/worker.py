@@ -17,6 +17,8 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from rq import Worker
+from rq.callbacks import execute_failure_callback
+from rq.exceptions import AbandonedJobError
 
 from runtime.extensions import db
 from runtime.jobs import context, periodic
@@ -43,7 +45,20 @@ class QuickToStop:
 
 
 class ArborWorker(QuickToStop, Worker):
-    """RQ's forking worker, quick to stop."""
+    """RQ's forking worker, quick to stop, running a job's failure callback when its work horse dies.
+
+    RQ runs the callback when a job raises, and when `StartedJobRegistry.cleanup` finds a job whose whole worker
+    died, but not when only the work horse dies (the kernel's OOM killer, the monitor's kill of a horse far past
+    its timeout): that job was retried or failed with no callback. Here it gets one, as cleanup gives it, before
+    RQ decides whether to retry (an async integration call follows its onError after the last try).
+    """
+
+    def handle_work_horse_killed(self, job, retpid, ret_val, rusage) -> None:
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)
+        try:
+            execute_failure_callback(job, self.death_penalty_class, AbandonedJobError, AbandonedJobError(), None)
+        except Exception:  # logged by RQ; the job must still be retried or failed
+            pass
 
 
 def run(app: Flask, *, burst: bool = False) -> None:
@@ -64,7 +79,8 @@ def start_beside(app: Flask) -> subprocess.Popen:
     It runs in a process group of its own, with its work horse and RQ's scheduler (both forked by it), so that
     stopping it reaches them all, and it gets SIGTERM from the kernel if this process is killed outright.
     """
-    env = {**os.environ, "ARBOR_DATA": app.config["ARBOR_DATA"], "REDIS_URL": redis_url(app)}
+    env = {"WORKER_LOG_LEVEL": "WARNING",  # the terminal is the newcomer's: jobs that went well are not news
+           **os.environ, "ARBOR_DATA": app.config["ARBOR_DATA"], "REDIS_URL": redis_url(app)}
     if app.config.get("DATABASE_URL"):
         env["DATABASE_URL"] = app.config["DATABASE_URL"]
     worker = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], env=env,

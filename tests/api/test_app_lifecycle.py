@@ -29,7 +29,7 @@ def start_arbor(data: Path) -> tuple[subprocess.Popen, str]:
     for name in ("DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX"):
         env.pop(name, None)
     arbor = subprocess.Popen([sys.executable, "app.py"], cwd=TESTS.parent, env=env, stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True)
+                             stderr=subprocess.STDOUT, text=True, process_group=0)  # a terminal's, for Ctrl-C
     seen = []
     for line in arbor.stdout:
         seen.append(line)
@@ -56,7 +56,7 @@ def gone(pids: list[int]) -> bool:
     return True
 
 
-@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGINT", "SIGTERM", "SIGHUP", "SIGKILL"])
 def test_whatever_way_the_web_server_ends_the_redis_and_the_worker_end_with_it(tmp_path, how):
     arbor, banner = start_arbor(tmp_path)
     try:
@@ -75,8 +75,12 @@ def test_whatever_way_the_web_server_ends_the_redis_and_the_worker_end_with_it(t
         connection(other).close()
         started = descendants(arbor.pid)
         assert redis_pid(tmp_path) in started and len(started) >= 3  # Redis, the worker, RQ's scheduler
-        os.kill(arbor.pid, getattr(signal, how))
+        if how == "Ctrl-C":  # the terminal signals the whole foreground process group
+            os.killpg(arbor.pid, signal.SIGINT)
+        else:
+            os.kill(arbor.pid, getattr(signal, how))
         arbor.wait(timeout=BOUND)
+        said = arbor.stdout.read()
     finally:
         if arbor.poll() is None:
             arbor.kill()
@@ -84,6 +88,7 @@ def test_whatever_way_the_web_server_ends_the_redis_and_the_worker_end_with_it(t
     if how != "SIGKILL":
         assert arbor.returncode == 0
         assert not (tmp_path / "redis.db.settings").exists()
+        assert "Traceback" not in said  # the worker stopped before its Redis did
     assert (tmp_path / "redis.db").exists()  # what Redis held is saved in the data folder for the next start
 
 
