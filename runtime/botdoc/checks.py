@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from rapidfuzz import utils
 
 from runtime import expressions
-from runtime.steps import EXPRESSIONS, TEMPLATES, WRITES
+from runtime.steps import EXPRESSIONS, TEMPLATES, WRITES, _patterns
 from runtime.steps._faq_match import semantic_available
 
 from .problems import Problem
@@ -112,10 +111,9 @@ def _step_rules(where: str, step: dict, doc: dict, dialogs: dict) -> list[Proble
         problems.append(Problem(f"{where}/use", f"No integration named '{step['use']}' is configured "
                                                 "for this bot; add it under 'integrations'."))
     if kind == "question" and step.get("validate") == "regex":
-        try:
-            re.compile(step.get("pattern", ""))
-        except re.error as e:
-            problems.append(Problem(f"{where}/pattern", f"The pattern is not a valid regular expression: {e}."))
+        why = _patterns.problem(step["pattern"]) if step.get("pattern") else None
+        if why:
+            problems.append(Problem(f"{where}/pattern", why))
         if not step.get("pattern"):
             problems.append(Problem(where, "'pattern' is missing: a regex question needs the pattern to match."))
     if kind == "carousel" and bool(step.get("cards")) == bool(step.get("items")):

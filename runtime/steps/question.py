@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from . import schema
+from . import _patterns, schema
 from .base import Context, Next, NotUnderstood, Outcome, Wait
 
 TYPE = "question"
@@ -16,7 +16,8 @@ SCHEMA = schema.step(TYPE, {
     "storage": schema.NAME,
     "validate": {"enum": ["text", "email", "phone", "number", "date", "regex"], "default": "text"},
     "pattern": {"type": "string", "minLength": 1, "maxLength": 500,
-                "description": "For validate = regex: the whole answer must match this."},
+                "description": "For validate = regex: the whole answer must match this (RE2 syntax: no "
+                               "backreferences, no lookaround)."},
     "retry": schema.TEMPLATE,
     "maxRetries": {"type": "integer", "minimum": 0, "maximum": 10, "default": 2},
 }, required=("text", "storage"))
@@ -42,7 +43,11 @@ def run(step: dict, ctx: Context) -> Outcome:
 
 def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
     said = ctx.input.text if ctx.input.text is not None else ctx.input.value
-    value = parse(step, "" if said is None else str(said))
+    try:
+        value = parse(step, "" if said is None else str(said))
+    except _patterns.PatternError as e:  # a bot saved before patterns were checked: nothing matches
+        ctx.log({"kind": "error", "message": str(e)})
+        value = None
     if value is not None:
         ctx.data[step["storage"]] = value
         return Next()
@@ -56,7 +61,8 @@ def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
 
 
 def parse(step: dict, said: str) -> str | int | float | None:
-    """The answer as it is stored, or None when it does not fit the step's validation."""
+    """The answer as it is stored, or None when it does not fit the step's validation (PatternError when a
+    regex question's pattern cannot be compiled by RE2)."""
     said = said.strip()
     if not said or len(said) > MAX_ANSWER:
         return None
@@ -71,7 +77,7 @@ def parse(step: dict, said: str) -> str | int | float | None:
     if kind == "date":
         return _date(said)
     if kind == "regex":
-        return said if re.fullmatch(step["pattern"], said) else None
+        return said if _patterns.fullmatch(step["pattern"], said) else None  # RE2: linear in the answer
     return said
 
 
