@@ -7,6 +7,13 @@ conversation is left waiting (its next message after the timeout follows onError
 An async call is queued (`run_async`); when it is done its output is written to the step's storage,
 or its onError is followed: `flag` sets the storage, `dialog` starts the dialog (the user sees it at
 once in the webchat), `fail` is only logged, the conversation having gone on.
+
+An async call is made at least once, not exactly once. Its job has RQ retries (RETRY): a job that raises, or
+whose worker (or work horse) dies mid-call, is run again later, and the outside API may then see the same
+request twice; a call that *answered* with an error is not retried, it follows onError at once. When the last
+try fails too, the job's failure callback (`given_up`) follows onError exactly as a failed call does and
+writes an integration-log row saying the call was given up and why. RQ calls that callback on every failed
+try, before it decides to retry; it acts only when no retry is left.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+
+from rq import Callback, Retry, get_current_job
+from rq.exceptions import AbandonedJobError
 
 from runtime.extensions import db
 from runtime.integrations import auth as auth_
@@ -30,6 +40,7 @@ from runtime.store.retry import in_transaction
 log = logging.getLogger(__name__)
 
 MAX_CHAINED = 10
+RETRY = Retry(max=3, interval=[10, 60, 300])  # an async call's job: 4 tries in all, over about 6 minutes
 _chained = contextvars.ContextVar("arbor_chained_calls", default=0)
 
 
@@ -116,29 +127,64 @@ def _user_data(bot_id: str, user_id: str | None) -> dict:
 def _enqueue(conversation, effect: dict) -> None:
     """Queue the call; the job's description names no input (RQ logs it, and inputs hold personal data)."""
     enqueue("runtime.integrations.runner.run_async", conversation.bot_id, conversation.user_id, conversation.id,
-            json.dumps(effect), description=f"integration '{effect['use']}' of step {effect['step']}")
+            json.dumps(effect), description=f"integration '{effect['use']}' of step {effect['step']}",
+            retry=RETRY, on_failure=Callback("runtime.integrations.runner.given_up"))
 
 
 @in_app
 def run_async(bot_id: str, user_id: str, conversation_id: str, effect_json: str) -> bool:
     """The RQ job of an async call: call, then write the output or follow onError. Whether the call worked."""
     effect = json.loads(effect_json)
+    job = get_current_job()
+    if job is not None:  # counted before the call: a try killed mid-call counts too
+        job.meta["tries"] = job.meta.get("tries", 0) + 1
+        job.save_meta()
     result = call(bot_id, user_id, conversation_id, effect)
+    if result.ok:
+        if effect.get("output"):
+            _store(bot_id, user_id, effect["output"], result.output)
+    else:  # (a sync call's failure is logged by its turn, as the step's error)
+        follow_on_error(bot_id, user_id, conversation_id, effect, result.error)
+    return result.ok
+
+
+@in_app
+def given_up(job, connection, exc_type, exc_value, traceback) -> None:
+    """RQ's failure callback of `run_async`: after the last try, log that the call was given up and follow
+    onError. RQ calls it on every failed try before it decides whether to retry (the worker when the job
+    raised, `StartedJobRegistry.cleanup` when the worker running it died); either way it retries only when
+    `retries_left` is above 0, so this acts only when it is not."""
+    job.get_meta(refresh=True)  # the tries counted so far (a work horse's parent holds, and saves, an older copy)
+    if job.retries_left:
+        return
+    bot_id, user_id, conversation_id, effect_json = job.args
+    effect = json.loads(effect_json)
+    tries = job.meta.get("tries") or 1
+    if exc_type is None or issubclass(exc_type, AbandonedJobError):
+        why = "the worker running it stopped before the call ended"
+    else:
+        why = f"the job raised {exc_type.__name__} (the worker's log has the traceback)"
+    error = f"Given up after {tries} {'try' if tries == 1 else 'tries'}: {why}."
+    integration_log.write([{"bot_id": bot_id, "user_id": user_id, "conversation_id": conversation_id,
+                            "step_id": effect["step"], "timestamp": utcnow(), "url": "", "method": "",
+                            "error": error}])
+    follow_on_error(bot_id, user_id, conversation_id, effect, error)
+
+
+def follow_on_error(bot_id: str, user_id: str, conversation_id: str, effect: dict, error: str | None) -> None:
+    """An async call failed (or was given up): `flag` sets the storage, `dialog` starts the dialog, `fail`
+    is only logged (the conversation has gone on)."""
     on_error = effect.get("onError") or {"action": "fail"}
-    if not result.ok:  # (a sync call's failure is logged by its turn, as the step's error)
-        log.warning("bot %s, conversation %s, step %s: async integration '%s' failed (onError %s): %s", bot_id,
-                    conversation_id, effect["step"], effect["use"], on_error["action"], result.error)
-    if result.ok and effect.get("output"):
-        _store(bot_id, user_id, effect["output"], result.output)
-    elif not result.ok and on_error["action"] == "flag" and on_error.get("storage"):
+    log.warning("bot %s, conversation %s, step %s: async integration '%s' failed (onError %s): %s", bot_id,
+                conversation_id, effect["step"], effect["use"], on_error["action"], error)
+    if on_error["action"] == "flag" and on_error.get("storage"):
         _store(bot_id, user_id, on_error["storage"], True)
-    elif not result.ok and on_error["action"] == "dialog":
+    elif on_error["action"] == "dialog":
         try:
             handle(conversation_id, Input.trigger(on_error["dialog"]))
         except ConversationNotFound:
             log.warning("conversation %s is gone; the dialog '%s' was not started", conversation_id,
                         on_error["dialog"])
-    return result.ok
 
 
 def _store(bot_id: str, user_id: str, storage: str, value) -> None:
