@@ -43,9 +43,9 @@ def hit(scope: str, setting: str, message: str) -> None:
         _refuse(scope, setting, message)
 
 
-def count(scope: str, setting: str) -> bool:
-    """Count one request from the caller's address; whether it was within the limit."""
-    limiter, limit, client = _parts(setting)
+def count(scope: str, setting: str, key: str | None = None) -> bool:
+    """Count one request from the caller's address (or for `key`, an account); whether it was within the limit."""
+    limiter, limit, client = _parts(setting, key)
     try:
         return limiter.hit(limit, scope, client)
     except Exception:  # whatever the storage raised: let the request through
@@ -65,9 +65,21 @@ def check(scope: str, setting: str, message: str) -> None:
         _refuse(scope, setting, message)
 
 
-def _parts(setting: str) -> tuple[MovingWindowRateLimiter, RateLimitItem, str]:
+def wait(scope: str, setting: str, key: str | None = None) -> int:
+    """Seconds until the caller's address (or `key`) may try again; 0 while within the limit. Counts nothing."""
+    limiter, limit, client = _parts(setting, key)
+    try:
+        if limiter.test(limit, scope, client):
+            return 0
+        return max(1, math.ceil(limiter.get_window_stats(limit, scope, client).reset_time - time.time()))
+    except Exception:
+        log.exception("rate limit %s: the storage failed; request let through", scope)
+        return 0
+
+
+def _parts(setting: str, key: str | None = None) -> tuple[MovingWindowRateLimiter, RateLimitItem, str]:
     return (current_app.extensions[EXTENSION], parse(current_app.config[setting]),
-            request.remote_addr or "127.0.0.1")
+            key if key is not None else request.remote_addr or "127.0.0.1")
 
 
 def _refuse(scope: str, setting: str, message: str) -> None:

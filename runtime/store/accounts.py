@@ -27,6 +27,8 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20), default="editor")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped by sign-out and a password change: every session signed in before stops working (server-side).
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Flask-Login's user interface, without its mixin's session-id games.
     is_active = True
@@ -34,7 +36,8 @@ class User(db.Model):
     is_anonymous = False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session cookie holds: the id and the session generation, so a revoked cookie matches no user."""
+        return f"{self.id}:{self.session_generation or 0}"
 
     @property
     def is_admin(self) -> bool:
@@ -76,6 +79,33 @@ def create_user(email: str, password: str, role: str = "editor") -> User:
     user = User(email=email, password_hash=generate_password_hash(password), role=role)
     db.session.add(user)
     db.session.commit()
+    return user
+
+
+def load_session_user(session_id: str) -> User | None:
+    """The user a session cookie names, if that session was not revoked since (`id:generation`)."""
+    user_id, _, generation = (session_id or "").partition(":")
+    if not (user_id.isdigit() and generation.isdigit()):
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and (user.session_generation or 0) == int(generation) else None
+
+
+def revoke_sessions(user: User) -> None:
+    """End every session of `user` on every device: their cookies no longer match (sign-out, password change)."""
+    user.session_generation = (user.session_generation or 0) + 1
+    db.session.commit()
+
+
+def set_password(email: str, password: str) -> User:
+    """Change a user's password; every session signed in with the old one ends. AccountError as create_user."""
+    user = find_user(email)
+    if user is None:
+        raise AccountError(f"There is no user {normalize_email(email)}.")
+    if len(password or "") < MIN_PASSWORD:
+        raise AccountError(f"The password must have at least {MIN_PASSWORD} characters.")
+    user.password_hash = generate_password_hash(password)
+    revoke_sessions(user)
     return user
 
 
