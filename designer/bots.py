@@ -4,13 +4,14 @@ duplicate and delete."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from designer import bp
+from designer import bp, kept_imports
 from designer.labels import place
 from designer.tree import new_id, shape_problem
 from runtime import botdoc
@@ -68,43 +69,86 @@ def blank(bot_id: str, name: str) -> dict:
                 {"id": new_id(taken, "message"), "type": "message", "text": "Hello! How can I help you?"}]}]}
 
 
+# A document comes in as a multipart upload (the import page) or a form field (the JSON editor, where
+# percent-encoding may triple its bytes); the rest of the form (CSRF token, a few small fields) fits in this.
+FORM_SLACK_BYTES = 64 * 1024
+DOCUMENT_VIEWS = {"designer.bot_import": 1, "designer.advanced_save": 3}  # view: bytes on the wire per byte
+MAX_PROBLEMS_SHOWN = 50
+EXCERPT_CHARS = 240  # of the document, around a problem: never more of a rejected file goes back
+
+
+@bp.before_app_request
+def refuse_oversized_documents():
+    """Refuse a document larger than ARBOR_MAX_DOCUMENT_BYTES by its Content-Length, before any of it is read.
+
+    This runs before the designer's guard, whose CSRF check would read (and spool to disk) the whole form.
+    A body without a Content-Length is capped as it is read (werkzeug's max_content_length: 413).
+    """
+    expansion = DOCUMENT_VIEWS.get(request.endpoint or "")
+    if expansion is None or request.method != "POST":
+        return None
+    limit = current_app.config["ARBOR_MAX_DOCUMENT_BYTES"]
+    request.max_content_length = limit * expansion + FORM_SLACK_BYTES
+    if request.content_length is None or request.content_length <= request.max_content_length:
+        return None
+    if request.endpoint != "designer.bot_import":
+        abort(413, f"The edited document is too large: a bot may be at most {limit / 2**20:.1f} MB "
+                   "(ARBOR_MAX_DOCUMENT_BYTES). Your text was not saved; shorten it or split the bot.")
+    refused = botdoc.too_large(request.content_length, limit)
+    if current_user.is_authenticated:
+        return _import_refused([refused], status=413)
+    abort(413, refused.message)
+
+
 @bp.route("/import", methods=["GET", "POST"])
 def bot_import():
     if request.method == "GET":
         return render_template("designer/import.html", problems=None)
-    upload = request.files.get("file")
     limit = current_app.config["ARBOR_MAX_DOCUMENT_BYTES"]
-    kept = request.form.get("document")  # "import anyway" sends back the file it was shown
-    if kept is None and (upload is None or not upload.filename):
-        return _import_refused([botdoc.Problem("", "Choose a .json file to import.")])
-    if kept is None:
+    kept_id = request.form.get("kept")  # "import anyway" names the file it was shown, kept on the server
+    if kept_id is not None:
+        data = kept_imports.take(kept_id, current_user.id)
+        if data is None:
+            return _import_refused([botdoc.Problem("", "That file is no longer kept (files are kept for "
+                                                       f"{kept_imports.KEEP_SECONDS // 60} minutes). "
+                                                       "Choose it again.")])
+        filename = request.form.get("filename", "")[:200] or "the file"
+    else:
+        upload = request.files.get("file")
+        if upload is None or not upload.filename:
+            return _import_refused([botdoc.Problem("", "Choose a .json file to import.")])
         upload.stream.seek(0, 2)
         size = upload.stream.tell()
         upload.stream.seek(0)
-        if size > limit:
-            return _import_refused([botdoc.Problem("", f"The file is {size / 2**20:.1f} MB; a bot may be at most "
-                                                       f"{limit / 2**20:.1f} MB. Is it the right file?")])
+        refused = botdoc.too_large(size, limit)
+        if refused:
+            return _import_refused([refused], status=413)
+        data, filename = upload.read(), upload.filename[:200]
     try:
-        text = kept if kept is not None else upload.read()
-        doc = botdoc.parse(text, max_bytes=limit)
+        doc = botdoc.parse(data, max_bytes=limit)
     except botdoc.DocumentError as e:
-        return _import_refused(e.problems)
+        return _import_refused(e.problems, text=data)
     if not isinstance(doc.get("id"), str) or not doc["id"]:
         return _import_refused([botdoc.Problem("", "This JSON is not a bot: a bot has an \"id\" and a list of "
                                                    "\"dialogs\".")])
-    shape = shape_problem(doc)
-    wanted_id = doc["id"]
     problems = botdoc.validate(doc)
     errors = [p for p in problems if p.severity == "error"]
-    if errors and (request.form.get("anyway") != "1" or shape):
-        return render_template("designer/import.html", problems=_in_words(doc, problems), can_keep=True,
-                               filename=upload.filename if upload else "the file", shape=shape,
-                               document=text if isinstance(text, str) else text.decode()), 422
+    too_big = any("(ARBOR_MAX_STEPS)" in p.message for p in errors)  # refused before it was checked at all
+    shape = None if too_big else shape_problem(doc)
+    wanted_id = doc["id"]
+    if too_big or (errors and (request.form.get("anyway") != "1" or shape)):
+        offer = not too_big and not shape  # "import anyway": a draft the editor can open and mend
+        kept = kept_id if kept_id is not None else (kept_imports.keep(data, current_user.id) if offer else None)
+        return render_template("designer/import.html", problems=_in_words(doc, problems), can_keep=not too_big,
+                               filename=filename, shape=shape, kept=kept,
+                               more=max(0, len(problems) - MAX_PROBLEMS_SHOWN)), 422
     doc["id"] = bots.free_id(wanted_id)
     try:
         bots.import_bot(doc, keep_problems=bool(errors))
     except botdoc.DocumentError as e:
         return _import_refused(e.problems)
+    if kept_id is not None:
+        kept_imports.drop(kept_id, current_user.id)
     bot_access.record_maker(doc["id"], current_user)
     renamed = f" as '{doc['id']}' (a bot '{wanted_id}' exists)" if doc["id"] != wanted_id else ""
     flash(f"Imported {doc.get('name') or doc['id']}{renamed}." + (" Fix the problems listed before publishing."
@@ -112,12 +156,51 @@ def bot_import():
     return redirect(url_for("designer.editor", bot_id=doc["id"]))
 
 
-def _import_refused(problems: list[botdoc.Problem]):
-    return render_template("designer/import.html", problems=_in_words({}, problems), can_keep=False), 422
+def _import_refused(problems: list[botdoc.Problem], *, status: int = 422, text: bytes | None = None):
+    shown = _in_words({}, problems)
+    if text is not None and len(shown) == 1:  # a JSON syntax error: the text around its line and column
+        shown = [(p, words, message, _text_excerpt(text, p.message)) for p, words, message, _ in shown]
+    return render_template("designer/import.html", problems=shown, can_keep=False,
+                           more=max(0, len(problems) - MAX_PROBLEMS_SHOWN)), status
 
 
-def _in_words(doc: dict, problems: list[botdoc.Problem]) -> list[tuple[botdoc.Problem, str]]:
-    return [(p, place(doc, p.pointer)[2] if p.pointer else "the whole file") for p in problems]
+def _in_words(doc: dict, problems: list[botdoc.Problem]) -> list[tuple[botdoc.Problem, str, str, str]]:
+    """(problem, its place in words, its message, an excerpt of the document there) for the first
+    MAX_PROBLEMS_SHOWN problems; messages and excerpts are cut short, so the page never carries the file."""
+    return [(p, place(doc, p.pointer)[2] if p.pointer else "the whole file", _short(p.message, 500),
+             _excerpt(doc, p.pointer)) for p in problems[:MAX_PROBLEMS_SHOWN]]
+
+
+def _short(text: str, most: int) -> str:
+    return text if len(text) <= most else text[:most - 1] + "…"
+
+
+def _excerpt(doc: dict, pointer: str) -> str:
+    """The JSON at a problem's place, at most EXCERPT_CHARS long ("" for the whole document)."""
+    if not pointer:
+        return ""
+    node = doc
+    for part in (p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]):
+        try:
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        except (KeyError, IndexError, ValueError, TypeError):
+            return ""
+    try:
+        return _short(json.dumps(node, ensure_ascii=False), EXCERPT_CHARS)
+    except (TypeError, ValueError):
+        return ""
+
+
+def _text_excerpt(data: bytes | str, message: str) -> str:
+    """The text around "line L, column C" of a JSON syntax error, at most EXCERPT_CHARS long."""
+    found = re.search(r"line (\d+), column (\d+)", message)
+    if not found:
+        return ""
+    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+    line, column = int(found[1]), int(found[2])
+    offset = sum(len(chunk) for chunk in text.splitlines(keepends=True)[:line - 1]) + column - 1
+    half = EXCERPT_CHARS // 2
+    return text[max(0, offset - half):offset + half]
 
 
 @bp.get("/bots/<bot_id>/export")

@@ -8,6 +8,7 @@ with a one-line reason per problem, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 from collections.abc import Iterator
@@ -214,12 +215,17 @@ def _typed_lines(typing: bool) -> Iterator[str]:
 
 def _checked(file: Path) -> dict:
     """The document in FILE; on any error, every problem printed and exit 1. Warnings are printed too."""
+    limit = current_app.config["ARBOR_MAX_DOCUMENT_BYTES"]
     try:
-        data = file.read_bytes()
+        with file.open("rb") as handle:  # by its size before reading it, and never more than the limit
+            refused = botdoc.too_large(os.fstat(handle.fileno()).st_size, limit)
+            data = b"" if refused else handle.read(limit + 1)
     except OSError as e:
         _fail(f"{file}: {e.strerror}")
+    if refused:
+        _report([refused])
     try:
-        doc = botdoc.parse(data, max_bytes=current_app.config["ARBOR_MAX_DOCUMENT_BYTES"])
+        doc = botdoc.parse(data, max_bytes=limit)
         problems = botdoc.validate(doc)
     except botdoc.DocumentError as e:
         doc, problems = {}, e.problems

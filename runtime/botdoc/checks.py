@@ -14,14 +14,11 @@ from .problems import Problem
 
 RESERVED = frozenset({"user", "event", "input", "now", "item", "loop"})
 MAX_BRANCH_DEPTH = 30
-MAX_STEPS = 50_000
+# The number of steps is checked before the schema, by botdoc.size (ARBOR_MAX_STEPS).
 
 
 def check(doc: dict, steps: list[tuple[str, dict, int]]) -> list[Problem]:
     """Problems of meaning in a document that fits the schema; `steps` as `walk.steps` gives them."""
-    if len(steps) > MAX_STEPS:
-        return [Problem("/dialogs", f"The bot has {len(steps)} steps; at most {MAX_STEPS} are allowed. "
-                                    "Split it into several bots.")]
     deep = next((where for where, _, depth in steps if depth > MAX_BRANCH_DEPTH), None)
     if deep:
         return [Problem(deep, f"Branches are nested more than {MAX_BRANCH_DEPTH} deep here. Move the inner "

@@ -138,7 +138,7 @@ def test_import_shows_every_problem_with_its_place(designer):
     malformed = upload(b'{"id": "x", "dialogs": [')
     assert malformed.status_code == 422 and "Not valid JSON" in malformed.text and "line 1" in malformed.text
     huge = upload(b" " * (20 * 2**20))
-    assert huge.status_code == 422 and "20.0 MB" in huge.text and "at most 5.0 MB" in huge.text
+    assert huge.status_code == 413 and "20.0 MB" in huge.text and "at most 5.0 MB" in huge.text
     broken = {"format": 1, "id": "broken", "name": "Broken", "start": "nowhere", "dialogs": [
         {"id": "a", "title": "A", "steps": [{"id": "s1", "type": "goto", "dialog": "missing"},
                                             {"id": "s2", "type": "teleport", "to": "mars"}]}]}
@@ -146,15 +146,17 @@ def test_import_shows_every_problem_with_its_place(designer):
     assert response.status_code == 422
     assert "/dialogs/0/steps/1" in response.text and "dialog “A”, step" in response.text
     assert "Import anyway" in response.text
-    kept = designer.post("/designer/import", {"anyway": "1", "document": json.dumps(broken)})
+    kept_id = re.search(r'name="kept" value="([^"]+)"', response.text)[1]  # the file stays on the server
+    kept = designer.post("/designer/import", {"anyway": "1", "kept": kept_id})
     assert kept.status_code == 302
     editor = designer.client.get(kept.location).text
     step = designer.client.get("/designer/bots/broken/steps/s2", headers={"HX-Request": "true"}).text
     assert "Kept as it is" in editor and "teleport" in step and "mars" in step
     assert designer.draft("broken")[0]["dialogs"][0]["steps"][1] == {"id": "s2", "type": "teleport", "to": "mars"}
     shapeless = {"format": 1, "id": "shapeless", "start": "a", "dialogs": [{"id": "a", "steps": ["hello"]}]}
-    refused = designer.post("/designer/import", {"anyway": "1", "document": json.dumps(shapeless)})
+    refused = upload(json.dumps(shapeless).encode())
     assert refused.status_code == 422 and "needs an &#34;id&#34; and a &#34;type&#34;" in refused.text
+    assert 'name="kept"' not in refused.text, "a document the editor cannot open is not offered to import anyway"
 
 
 # --- the tree editor -----------------------------------------------------------------------------
