@@ -22,13 +22,18 @@ TESTS = Path(__file__).resolve().parents[1]
 BOUND = 60  # seconds: only stops a hang; every wait below ends as soon as its condition holds
 
 
-def start_arbor(data: Path) -> tuple[subprocess.Popen, str]:
-    """app.py on a free port and its own data folder, read up to the end of its banner."""
+def arbor_env(data: Path) -> dict:
+    """What a newcomer's `make run` has: SQLite and the embedded Redis in the data folder, on a free port."""
     env = {**os.environ, "ARBOR_DATA": str(data), "ARBOR_PORT": str(_free_port()),
            "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     for name in ("DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX"):
         env.pop(name, None)
-    arbor = subprocess.Popen([sys.executable, "app.py"], cwd=TESTS.parent, env=env, stdout=subprocess.PIPE,
+    return env
+
+
+def start_arbor(data: Path) -> tuple[subprocess.Popen, str]:
+    """app.py on its own data folder, read up to the end of its banner."""
+    arbor = subprocess.Popen([sys.executable, "app.py"], cwd=TESTS.parent, env=arbor_env(data), stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True, process_group=0)  # a terminal's, for Ctrl-C
     seen = []
     for line in arbor.stdout:
@@ -112,8 +117,7 @@ def test_a_second_arbor_on_the_same_data_folder_says_so_and_leaves_the_first_alo
     first, _ = start_arbor(tmp_path)
     try:
         second = subprocess.run([sys.executable, "app.py"], cwd=TESTS.parent, capture_output=True, text=True,
-                                timeout=BOUND, env={**os.environ, "ARBOR_DATA": str(tmp_path),
-                                                    "ARBOR_PORT": str(_free_port())})
+                                timeout=BOUND, env=arbor_env(tmp_path))
         assert second.returncode == 1
         assert f"Another Arbor process (pid {first.pid}) is using the data folder {tmp_path}" in second.stderr
         assert _alive(redis_pid(tmp_path)) and first.poll() is None

@@ -140,6 +140,8 @@ def test_another_bots_turn_completes_while_a_render_is_in_progress(app, two_bots
         assert [t.get("text") for t in transcript(slow)][-3:-1] == ["go", "2000 items"]
 
 
+@pytest.mark.skipif(os.environ.get("DATABASE_URL", "").startswith("postgres"),
+                    reason="PostgreSQL serializes one conversation's inputs on its row lock: there is no race to lose")
 def test_a_turn_that_lost_the_race_is_computed_again_from_fresh_rows(app, two_bots, monkeypatch):
     """While A renders, another input to the same conversation commits: A's save finds the version changed,
     and A is run again from the new state; both inputs are applied, once each, in order."""
