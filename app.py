@@ -165,7 +165,8 @@ def main() -> None:
     from runtime.store.examples import import_examples
 
     for signum in (signal.SIGTERM, signal.SIGHUP):  # from here on, whatever starts is stopped through atexit
-        signal.signal(signum, _exit_once)
+        if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored by the launcher (nohup): left so
+            signal.signal(signum, _exit_once)
     app = create_app()
     if not app.config["REDIS_URL"]:
         try:

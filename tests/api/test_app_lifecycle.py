@@ -34,13 +34,20 @@ def arbor_env(data: Path) -> dict:
 def start_arbor(data: Path) -> tuple[subprocess.Popen, str]:
     """app.py on its own data folder, read up to the end of its banner."""
     arbor = subprocess.Popen([sys.executable, "app.py"], cwd=TESTS.parent, env=arbor_env(data), stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True, process_group=0)  # a terminal's, for Ctrl-C
+                             stderr=subprocess.STDOUT, text=True, process_group=0, preexec_fn=as_from_a_terminal)
     seen = []
     for line in arbor.stdout:
         seen.append(line)
         if "Ctrl-C stops" in line:
             return arbor, "".join(seen)
     raise AssertionError("app.py stopped early:\n" + "".join(seen))
+
+
+def as_from_a_terminal() -> None:
+    """In the child: the signals a shell leaves a foreground job, whatever this test run was started from (a
+    background job of a script ignores SIGINT, and its children inherit that)."""
+    for signum in (signal.SIGINT, signal.SIGHUP, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
 
 
 def redis_pid(data: Path) -> int:

@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-from pytest_httpserver import HTTPServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
 from designer_client import Designer  # noqa: E402
@@ -75,16 +74,6 @@ def smtp_servers():
     yield made
     for controller, _ in made:
         controller.stop()
-
-
-@pytest.fixture
-def other_server():
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
 
 
 @pytest.fixture

@@ -35,17 +35,6 @@ def app_config():
     return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1"}
 
 
-@pytest.fixture
-def other():
-    """The origin the credential must not reach: another port on the same loopback address."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
-
-
 def converse(app, base: str, auth: str, typed: str, extra: dict | None = None, user: str = "u1") -> tuple[dict, list]:
     """A bot whose http-request step calls the address the visitor typed; the user's data and the log rows."""
     kind, secret_name = AUTHS[auth]
@@ -81,29 +70,29 @@ def leaked(server: HTTPServer) -> list[str]:
 
 
 @pytest.mark.parametrize("auth", list(AUTHS))
-def test_a_typed_address_on_another_origin_gets_no_credential(app, httpserver, other, auth):
+def test_a_typed_address_on_another_origin_gets_no_credential(app, httpserver, other_server, auth):
     httpserver.expect_request("/api/orders").respond_with_json({"ok": True})
-    other.expect_request("/steal").respond_with_json({"stolen": True})
+    other_server.expect_request("/steal").respond_with_json({"stolen": True})
     # A path, or a full address on the integration's own origin, carries the credential as configured.
     data, _ = converse(app, httpserver.url_for("/api"), auth, "/orders")
     assert data["answer"]["body"] == {"ok": True} and leaked(httpserver) == [httpserver.url_for("/api/orders")]
     # The visitor types an address on another origin: refused before any byte goes there, and logged.
-    data, rows = converse(app, httpserver.url_for("/api"), auth, other.url_for("/steal"), user="u2")
-    assert other.log == [] and leaked(other) == []
+    data, rows = converse(app, httpserver.url_for("/api"), auth, other_server.url_for("/steal"), user="u2")
+    assert other_server.log == [] and leaked(other_server) == []
     assert data.get("failed") is True and "answer" not in data
     url, error = rows[-1]
-    assert url.startswith(other.url_for("/steal"))
+    assert url.startswith(other_server.url_for("/steal"))
     assert "Refused to send the integration's credentials" in error and SECRET not in error
 
 
 @pytest.mark.parametrize("auth", list(AUTHS))
-def test_credentials_are_dropped_on_a_redirect_to_another_origin(app, httpserver, other, auth):
+def test_credentials_are_dropped_on_a_redirect_to_another_origin(app, httpserver, other_server, auth):
     httpserver.expect_request("/api/moved").respond_with_response(
-        Response(status=302, headers={"Location": other.url_for("/landing")}))
-    other.expect_request("/landing").respond_with_json({"landed": True})
+        Response(status=302, headers={"Location": other_server.url_for("/landing")}))
+    other_server.expect_request("/landing").respond_with_json({"landed": True})
     data, rows = converse(app, httpserver.url_for("/api"), auth, "/moved",
                           {"headers": {"X-Trace": "t-1"}})
     assert data["answer"]["body"] == {"landed": True}  # the redirect is followed ...
-    assert len(other.log) == 1 and leaked(other) == []  # ... without the credential
-    assert other.log[0][0].headers.get("X-Trace") == "t-1"  # (an ordinary header goes along)
+    assert len(other_server.log) == 1 and leaked(other_server) == []  # ... without the credential
+    assert other_server.log[0][0].headers.get("X-Trace") == "t-1"  # (an ordinary header goes along)
     assert leaked(httpserver) == [httpserver.url_for("/api/moved")]

@@ -96,6 +96,16 @@ def run_in(app, work, failures: list) -> threading.Thread:
     return threading.Thread(target=run)
 
 
+def both(probe: RenderProbe, a: threading.Thread, b: threading.Thread, failures: list) -> None:
+    """Run A (whose render the probe watches) and B side by side until both are done; neither may fail."""
+    probe.thread = a
+    a.start()
+    b.start()
+    a.join(2 * GUARD)
+    b.join(2 * GUARD)
+    assert not failures, failures
+
+
 def test_no_writer_lock_is_held_while_the_engine_renders(app, two_bots, monkeypatch):
     slow, _, path = two_bots
     if path is None:
@@ -128,12 +138,7 @@ def test_another_bots_turn_completes_while_a_render_is_in_progress(app, two_bots
     a = run_in(app, lambda: (handle(slow, Input.message("go")), order.append("A saved")), failures)
     b = run_in(app, lambda: (rendering.wait(GUARD), handle(quick, Input.message("hello")),
                              order.append("B saved"), other_done.set()), failures)
-    probe.thread = a
-    a.start()
-    b.start()
-    a.join(2 * GUARD)
-    b.join(2 * GUARD)
-    assert not failures, failures
+    both(probe, a, b, failures)
     assert order == ["A rendering", "B saved", "B done", "A saved"]
     with app.app_context():
         assert [t.get("text") for t in transcript(quick)][-3:-1] == ["hello", "Got hello"]
@@ -157,12 +162,7 @@ def test_a_turn_that_lost_the_race_is_computed_again_from_fresh_rows(app, two_bo
     a = run_in(app, lambda: handle(slow, Input.message("first"), client_key="k1"), failures)
     b = run_in(app, lambda: (rendering.wait(GUARD), handle(slow, Input.message("second"), client_key="k2"),
                              other_done.set()), failures)
-    probe.thread = a
-    a.start()
-    b.start()
-    a.join(2 * GUARD)
-    b.join(2 * GUARD)
-    assert not failures, failures
+    both(probe, a, b, failures)
     with app.app_context():
         said = [t.get("text") for t in transcript(slow) if t.get("text") in ("first", "second")]
     assert said == ["second", "first"]  # the second committed while the first computed; the first redone after
