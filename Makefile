@@ -1,5 +1,6 @@
 # Arbor's two commands on a fresh machine: `make run` and `make test`. Each sets itself up first: a virtual
-# environment in .venv with the versions pinned in requirements/ (run.txt to run, test.txt to test), installed
+# environment in .venv with the versions pinned in the lock files (requirements.txt to run, requirements-test.txt
+# to test), installed
 # again only when a lock file changed. `make lock` refreshes the lock files from pyproject.toml.
 
 PYTHON ?= python3
@@ -56,20 +57,26 @@ lint: setup-test
 # run the tests before committing the new lock files
 lock: | $(BIN)/pip
 	$(BIN)/python -m pip install -q uv==$(UV_VERSION)
-	@mkdir -p requirements
-	$(LOCK) -o requirements/run.txt
-	$(LOCK) --extra production -c requirements/run.txt -o requirements/production.txt
-	$(LOCK) --extra test -c requirements/run.txt -o requirements/test.txt
+	$(LOCK) -o requirements.txt
+	$(LOCK) --extra production -c requirements.txt -o requirements-production.txt
+	$(LOCK) --extra test -c requirements.txt -o requirements-test.txt
 
-# setup: the virtual environment with what running needs (requirements/run.txt) and Arbor itself (editable);
-# setup-test adds the test tools (requirements/test.txt)
+# setup: the virtual environment with what running needs (requirements.txt) and Arbor itself (editable);
+# setup-test adds the test tools (requirements-test.txt)
 setup: $(VENV)/.installed-run
 setup-test: $(VENV)/.installed-test
 
-$(VENV)/.installed-%: requirements/%.txt pyproject.toml | $(BIN)/pip
+define INSTALL_LOCKED
 	$(BIN)/python -m pip install -q -r $<
 	$(BIN)/python -m pip install -q --no-deps -e .
 	touch $@
+endef
+
+$(VENV)/.installed-run: requirements.txt pyproject.toml | $(BIN)/pip
+	$(INSTALL_LOCKED)
+
+$(VENV)/.installed-test: requirements-test.txt pyproject.toml | $(BIN)/pip
+	$(INSTALL_LOCKED)
 
 # test-tools: what the browser tests and the widget benchmark need besides Python: Debian's chromium and the
 # npm packages pinned in package-lock.json (terser; Microsoft's botframework-webchat, a second Direct Line client)
