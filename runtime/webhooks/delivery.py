@@ -55,7 +55,7 @@ class Target:
     do once a delivery was accepted (the target's own bookkeeping)."""
 
     headers: Callable[[WebhookSubscription, WebhookDelivery, datetime], dict[str, str]]
-    delivered: Callable[[WebhookDelivery], None] | None = None
+    delivered: Callable[[WebhookDelivery, bytes], None] | None = None  # with the receiver's answer
     holds: bool = False  # while switched off, keep what is owed for when it is on again (else: failed)
 
 
@@ -239,8 +239,9 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
                                                 headers=headers, timeout=policy.TIMEOUT, follow_redirects=False,
                                                 max_bytes=64 * 1024)
         status, retry_after, error = answer.status, answer.headers.get("Retry-After"), _answer_error(answer)
+        content = answer.content
     except IntegrationError as e:  # refused by the guard, unreachable, too slow, too big
-        status, retry_after, error = None, None, str(e)
+        status, retry_after, error, content = None, None, str(e), b""
     delivery.tries += 1
     verdict = policy.judge(status, delivery.tries, retry_after)
     db.session.add(WebhookAttempt(delivery_id=delivery.id, at=moment, status_code=status,
@@ -263,7 +264,7 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
             subscriptions.deactivate(subscription, f"{subscription.consecutive_failures} deliveries in a row failed")
     db.session.commit()
     if verdict.done and target.delivered is not None:
-        target.delivered(delivery)
+        target.delivered(delivery, content)
     if verdict.retry_in is not None:
         log.info("webhook %s to %s: %s; retry in %.0f s", delivery.message_id, subscription.id, error,
                  verdict.retry_in)

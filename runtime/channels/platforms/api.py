@@ -1,21 +1,23 @@
 """The inbound address of a platform connection: `POST /b/<bot>/hooks/<connection>`.
 
-Every POST carries the connection's verification token (`Authorization: Bearer <token>` or
-`X-Verification-Token: <token>`); without it, 401 and nothing is stored. The body is one inbound event
-(`inbound`); a bad one is answered 400 with what to change. A message, postback or event is applied to
-the user's conversation (`threads`) and answered 200 with its id; the replies go to the platform's
-outbound address (`replies`). A status is recorded on the transcript (`statuses`).
+The connection's adapter (`adapters`, by its `kind`) checks that the POST comes from the platform (a token,
+a signature), and reads the body as Arbor's one inbound shape; a refusal is answered with its status (401,
+403, 400) and what to change, and nothing is stored. A message, postback or event is applied to the user's
+conversation (`threads`), a status is recorded on the transcript (`statuses`), a handshake verifies the
+connection; the adapter answers in its platform's format. The turn's effects (replies to the platform's
+address, timers, calls) are carried out after the answer, by the jobs.
 """
 
 from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, request
-from werkzeug.exceptions import BadRequest, NotFound, Unauthorized
+from flask import Blueprint, current_app, g, has_app_context, jsonify, request
+from werkzeug.exceptions import NotFound
 
-from runtime.channels.platforms import connections, inbound, statuses, threads
-from runtime.store import storable
+from runtime.channels.platforms import adapters, connections, statuses, threads
+from runtime.channels.platforms.adapters.base import Answered, Refused, Verification
+from runtime.channels.platforms.inbound import Status
 from runtime.store.bots import BotNotPublished
 
 log = logging.getLogger(__name__)
@@ -25,45 +27,55 @@ bp = Blueprint("platforms", __name__)
 @bp.post("/b/<bot_id>/hooks/<slug>")
 def receive(bot_id: str, slug: str):
     try:
-        connection = connections.authenticated(bot_id, slug, _token())
+        connection = connections.load(bot_id, slug)
     except connections.ConnectionNotFound as e:
         raise NotFound(str(e)) from None
-    except PermissionError:
-        log.info("platform connection %s/%s: a POST without the right verification token", bot_id, slug)
-        raise Unauthorized("Send the connection's verification token: Authorization: Bearer <token>, or "
-                           "X-Verification-Token: <token>.") from None
+    adapter = adapters.of(connection.row.kind)
     try:
-        event = inbound.parse(_body())
-    except inbound.BadEvent as e:
-        raise BadRequest(str(e)) from None
-    if isinstance(event, inbound.Status):
+        adapter.authenticate(connection, request)
+        event = adapter.parse(connection, request, _body())
+        if isinstance(event, Verification):
+            connections.verified(connection)
+            log.info("platform connection %s/%s verified by %s", bot_id, slug, adapter.title)
+            return adapter.answer(connection, Answered(verified=True))
+        if connection.target.verified_at is None:
+            raise Refused(403, f"This {adapter.title} connection is not verified yet: press Verify on the "
+                               f"platform's side first (Arbor answers it); until then its events are refused.")
+    except Refused as e:
+        log.info("platform connection %s/%s refused a POST (%s): %s", bot_id, slug, e.status, e)
+        return _error(e.status, str(e))
+    if isinstance(event, Status):
         applied = statuses.apply(event.message_id, event.status, description=event.description, bot_id=bot_id,
                                  at=event.timestamp)
-        return {"applied": applied}
+        return adapter.answer(connection, Answered(applied=applied))
+    g.platform_answering = connection.row.id  # an adapter answering in the response sends none of these later
     try:
-        conversation_id = threads.deliver(connection, event)
+        conversation_id, activities = threads.deliver(connection.row, event)
     except BotNotPublished:
         raise NotFound(f"The bot '{bot_id}' is not published yet; publish it to answer platform users.") from None
-    return {"conversationId": conversation_id}
+    finally:
+        g.platform_answering = None
+    return adapter.answer(connection, Answered(conversation_id, activities))
 
 
-def _token() -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return request.headers.get("X-Verification-Token") or None
+def answering_in_response(connection_id: str) -> bool:
+    """Whether this request answers `connection_id`'s platform in its response (the turn's replies go there)."""
+    return has_app_context() and g.get("platform_answering") == connection_id
 
 
-def _body():
+def _error(status: int, message: str):
+    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden"}
+    answer = jsonify({"error": {"code": names.get(status, "BadRequest"), "message": message}})
+    answer.status_code = status
+    return answer
+
+
+def _body() -> bytes:
     limit = current_app.config["PLATFORM_MAX_BODY_BYTES"]
+    too_big = Refused(400, f"The body is larger than {limit} bytes; send one event per POST, and media by URL.")
     if request.content_length is not None and request.content_length > limit:
-        raise BadRequest(f"The body is larger than {limit} bytes; send one event per POST, and media by URL.")
+        raise too_big
     raw = request.stream.read(limit + 1)
     if len(raw) > limit:
-        raise BadRequest(f"The body is larger than {limit} bytes; send one event per POST, and media by URL.")
-    try:
-        return storable.loads(raw)
-    except (ValueError, RecursionError) as e:  # UnicodeDecodeError too
-        raise BadRequest(f"The body is not JSON ({str(e)[:120]}); send one JSON object.") from None
-    except storable.NotStorable as e:
-        raise BadRequest(str(e)) from None
+        raise too_big
+    return raw

@@ -1,16 +1,17 @@
 """A bot's connections to messaging platforms: create, list, edit, regenerate the token, re-verify, delete.
 
-Each connection has an inbound address (`/b/<bot>/hooks/<slug>`) and a verification token every inbound
-POST must carry: made here, shown once, kept only as a digest and compared in constant time. Its outbound
-side, where replies go, is a delivery target of `runtime.webhooks` (kind `platform`): the platform's
-address, the credentials replies carry (a bearer token or basic auth, sealed, never shown again), and the
-state: active, or inactive after failed deliveries until someone re-verifies it.
+Each connection speaks one platform's wire format (`kind`, an adapter of `adapters`), with the adapter's
+settings and secrets (sealed) beside it. Each has an inbound address (`/b/<bot>/hooks/<slug>`) and the
+token inbound POSTs carry: made here, shown once, kept only as a digest and compared in constant time.
+Its outbound side, where replies go, is a delivery target of `runtime.webhooks` (kind `platform`): the
+platform's address, the credentials replies carry (a bearer token or basic auth, sealed, never shown
+again), and the state: active, unverified until the platform's handshake (Webex Connect), or inactive
+after failed deliveries until someone re-verifies it.
 """
 
 from __future__ import annotations
 
 import base64
-import hmac
 import json
 import re
 import secrets
@@ -21,22 +22,20 @@ from uuid import uuid4
 from sqlalchemy import select
 
 from runtime.channels.directline.keys import fernet
+from runtime.channels.platforms import adapters
+from runtime.channels.platforms.adapters.base import Connection, PlatformError
 from runtime.channels.platforms.models import RULES, PlatformConnection
 from runtime.extensions import db
 from runtime.management.keys import digest
 from runtime.store.bots import get_bot
 from runtime.store.models import utcnow
 from runtime.webhooks import subscriptions
-from runtime.webhooks.models import ACTIVE, PLATFORM, WebhookDelivery, WebhookSubscription
+from runtime.webhooks.models import ACTIVE, PLATFORM, UNVERIFIED, WebhookDelivery, WebhookSubscription
 
 PURPOSE = "platform-credentials"
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 MAX_PER_BOT = 20
 AUTH_KINDS = ("none", "bearer", "basic")
-
-
-class PlatformError(ValueError):
-    """Bad input for a connection; the message says what to change."""
 
 
 class ConnectionNotFound(LookupError):
@@ -47,13 +46,18 @@ class ConnectionNotFound(LookupError):
 @dataclass
 class Created:
     connection: dict
-    token: str  # shown this once
+    token: str  # shown this once: the token inbound POSTs carry
+    shown: dict  # label -> value, every secret shown this once (the token among them)
 
 
 def create(bot_id: str, slug: str, name: str, url: str, *, rule: str = "bot-first",
-           credentials: dict | None = None) -> Created:
-    """Save a connection, active at once (a platform has no handshake to pass); the token is returned once."""
+           credentials: dict | None = None, kind: str = "arbor", settings: dict | None = None,
+           secrets: dict | None = None) -> Created:
+    """Save a connection speaking `kind`'s format; the token (and the adapter's generated secrets) returned
+    once. Active at once, unless its platform has a handshake to pass first (Webex Connect's Verify)."""
     get_bot(bot_id)
+    adapter = _adapter(kind)
+    settings, sealed = adapter.configure(settings or {}, secrets or {}, {})
     slug = (slug or "").strip().lower()
     if not SLUG.match(slug):
         raise PlatformError("A connection's short name has 1 to 64 lowercase letters, digits and dashes "
@@ -63,24 +67,33 @@ def create(bot_id: str, slug: str, name: str, url: str, *, rule: str = "bot-firs
         raise PlatformError(f"The bot has a connection '{slug}' already; pick another short name.")
     if db.session.scalar(select(db.func.count()).where(PlatformConnection.bot_id == bot_id)) >= MAX_PER_BOT:
         raise PlatformError(f"A bot has at most {MAX_PER_BOT} platform connections; delete one first.")
-    token = secrets.token_urlsafe(32)
+    token, shown = adapter.inbound_token(sealed)
+    at_once = adapter.verified_at_once
     target = WebhookSubscription(id="plt_" + uuid4().hex, bot_id=bot_id, kind=PLATFORM,
                                  url=_checked_url(url), events=[], verification_token=digest(token),
-                                 secret=_seal(_checked_credentials(credentials)), status=ACTIVE,
-                                 consecutive_failures=0, verified_at=utcnow())
+                                 secret=_seal(_checked_credentials(credentials)),
+                                 status=ACTIVE if at_once else UNVERIFIED,
+                                 status_reason=None if at_once else f"Waiting for {adapter.title}'s Verify.",
+                                 consecutive_failures=0, verified_at=utcnow() if at_once else None)
     row = PlatformConnection(id="pc_" + uuid4().hex, bot_id=bot_id, slug=slug, name=_checked_name(name),
-                             rule=_checked_rule(rule), target_id=target.id)
+                             rule=_checked_rule(rule), target_id=target.id, kind=kind, settings=settings or None,
+                             sealed=_seal(sealed) if sealed else None)
     db.session.add(target)
     db.session.flush()  # the target first: the connection refers to it
     db.session.add(row)
     db.session.commit()
-    return Created(describe(row, target), token)
+    return Created(describe(row, target), token, shown)
 
 
 def edit(bot_id: str, slug: str, *, name: str | None = None, url: str | None = None, rule: str | None = None,
-         credentials: dict | None = None) -> dict:
-    """Change a connection; credentials left out (None) are kept as they are."""
+         credentials: dict | None = None, settings: dict | None = None, secrets: dict | None = None) -> dict:
+    """Change a connection; credentials and secrets left out (None, blank) are kept as they are."""
     row, target = _get(bot_id, slug)
+    if settings is not None or secrets is not None:
+        kept = _unseal(row.sealed) if row.sealed else {}
+        fresh, sealed = _adapter(row.kind).configure({**(row.settings or {}), **(settings or {})},
+                                                      secrets or {}, kept)
+        row.settings, row.sealed = fresh or None, _seal(sealed) if sealed else None
     if name is not None:
         row.name = _checked_name(name)
     if rule is not None:
@@ -126,17 +139,32 @@ def get(bot_id: str, slug: str) -> dict:
     return describe(*_get(bot_id, slug))
 
 
-def authenticated(bot_id: str, slug: str, token: str | None) -> PlatformConnection:
-    """The connection, if `token` is its verification token; raises ConnectionNotFound or PermissionError."""
+def load(bot_id: str, slug: str) -> Connection:
+    """The connection as its adapter is handed it (secrets unsealed); raises ConnectionNotFound."""
     row, target = _get(bot_id, slug)
-    if not token or not hmac.compare_digest(digest(token), target.verification_token):
-        raise PermissionError("A missing or wrong verification token.")
-    return row
+    return Connection(row, target, _unseal(row.sealed) if row.sealed else {})
+
+
+def of_target(target_id: str) -> Connection | None:
+    """The connection whose delivery target is `target_id`."""
+    found = db.session.execute(select(PlatformConnection, WebhookSubscription)
+                               .join(WebhookSubscription, WebhookSubscription.id == PlatformConnection.target_id)
+                               .where(WebhookSubscription.id == target_id)).first()
+    return Connection(found[0], found[1], _unseal(found[0].sealed) if found[0].sealed else {}) if found else None
+
+
+def verified(connection: Connection) -> None:
+    """The platform passed its handshake: the connection is active (what it is owed is sent)."""
+    if connection.target.verified_at is None or connection.target.status != ACTIVE:
+        subscriptions.activate(connection.target)
 
 
 def describe(row: PlatformConnection, target: WebhookSubscription) -> dict:
     """What the designer shows: never the token nor the credentials, only their kind."""
+    adapter = _adapter(row.kind)
     return {"id": row.id, "slug": row.slug, "name": row.name, "bot": row.bot_id, "rule": row.rule,
+            "kind": row.kind, "platform": adapter.title, "ruleName": adapter.rule_names.get(row.rule, row.rule),
+            "settings": adapter.describe(Connection(row, target, {})),
             "inboundPath": f"/b/{row.bot_id}/hooks/{row.slug}", "url": target.url,
             "credentials": _unseal(target.secret)["kind"], "status": target.status,
             "statusReason": target.status_reason, "consecutiveFailures": target.consecutive_failures,
@@ -164,6 +192,12 @@ def _get(bot_id: str, slug: str) -> tuple[PlatformConnection, WebhookSubscriptio
     if found is None:
         raise ConnectionNotFound(slug)
     return found[0], found[1]
+
+
+def _adapter(kind: str):
+    if kind not in adapters.ADAPTERS:
+        raise PlatformError(f"The platform is one of {', '.join(adapters.KINDS)}.")
+    return adapters.of(kind)
 
 
 def _checked_credentials(credentials: dict | None) -> dict:

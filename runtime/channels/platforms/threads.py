@@ -25,20 +25,20 @@ CHANNEL = "platform"
 LOCK_SECONDS = 60
 
 
-def deliver(connection: PlatformConnection, routed: Routed) -> str:
-    """Apply the user's message, postback or event to their conversation; its id."""
+def deliver(connection: PlatformConnection, routed: Routed) -> tuple[str, list[dict]]:
+    """Apply the user's message, postback or event to their conversation: its id, and what the bot answered."""
     key = hashlib.sha256("\x1f".join((connection.bot_id, routed.asset_id, routed.user_address,
                                       routed.service)).encode()).hexdigest()
     with redis().lock(f"arbor:platform-thread:{key}", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
         conversation_id = _open_conversation(key)
         if conversation_id is None and connection.rule == AGENT:
-            conversation_id = _start(connection, routed, key, silent=True)  # the bot does not greet
+            conversation_id, _ = _start(connection, routed, key, silent=True)  # the bot does not greet
         elif conversation_id is None:
             return _start(connection, routed, key)
         if routed.client_key is None or not _applied(conversation_id, routed.client_key):
             rules.before_message(connection, conversation_id)
-        handle(conversation_id, routed.input, client_key=routed.client_key, inbound_activity=routed.activity)
-        return conversation_id
+        said = handle(conversation_id, routed.input, client_key=routed.client_key, inbound_activity=routed.activity)
+        return conversation_id, said
 
 
 def thread_of(conversation_id: str) -> tuple[PlatformThread, PlatformConnection] | None:
@@ -70,7 +70,8 @@ def _open_conversation(key: str) -> str | None:
     return None
 
 
-def _start(connection: PlatformConnection, routed: Routed, key: str, *, silent: bool = False) -> str:
+def _start(connection: PlatformConnection, routed: Routed, key: str, *,
+           silent: bool = False) -> tuple[str, list[dict]]:
     """Open the combination's conversation: the start dialog runs, then the message is its first input
     (`silent`: no start dialog and no input, the caller applies the message)."""
     def remember(conversation: Conversation) -> None:
@@ -78,7 +79,7 @@ def _start(connection: PlatformConnection, routed: Routed, key: str, *, silent: 
                                       service=routed.service, channel=routed.channel, asset_id=routed.asset_id,
                                       user_address=routed.user_address, open_key=key))
 
-    conversation, _ = start_conversation(connection.bot_id, f"{routed.service}:{routed.user_address}", CHANNEL,
+    conversation, said = start_conversation(connection.bot_id, f"{routed.service}:{routed.user_address}", CHANNEL,
                                          first=None if silent else routed.input, client_key=routed.client_key,
                                          inbound_activity=routed.activity, alongside=remember, silent=silent)
-    return conversation.id
+    return conversation.id, said

@@ -1,0 +1,15 @@
+"""One adapter per platform's wire format over the one platform channel (`base.Adapter`), by the
+connection's `kind`: `arbor` (Arbor's own JSON), `webex-connect` (Webex Connect's Generic Bot / IMI Bot),
+`twilio` (Twilio Programmable Messaging: SMS and WhatsApp)."""
+
+from __future__ import annotations
+
+from runtime.channels.platforms.adapters.arbor import ArborJson
+from runtime.channels.platforms.adapters.base import Adapter
+
+ADAPTERS: dict[str, Adapter] = {adapter.kind: adapter for adapter in (ArborJson(),)}
+KINDS = tuple(ADAPTERS)
+
+
+def of(kind: str) -> Adapter:
+    return ADAPTERS[kind]
