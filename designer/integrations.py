@@ -15,6 +15,7 @@ from designer.drafting import Refused, answer
 from runtime.botdoc.schema import AUTH
 from runtime.integrations import authoring, get
 from runtime.integrations.auth import SECRET_OF
+from runtime.integrations.calls import home
 from runtime.store import integration_log, secrets
 
 NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
@@ -31,7 +32,7 @@ def integration_list(bot_id: str):
     if request.headers.get("HX-Request") and request.args.get("partial") == "catalog":
         return render_template("designer/partials/_catalog.html", bot=bot, groups=groups, search=search)
     return render_template("designer/integrations.html", bot=bot, doc=doc, groups=groups, search=search,
-                           problems=authoring.problems(doc, secrets.names(bot_id)))
+                           problems=authoring.problems(doc, secrets.addresses(bot_id)))
 
 
 def _secret_keys(template) -> list[tuple[str, str]]:
@@ -108,10 +109,13 @@ def integration_save(bot_id: str):
         wrong = template.problems("config", integration["config"])
         if wrong:
             raise schemaform.FormError("config", f"{wrong[0]}.")
-        base = integration["config"].get("baseUrl")
-        moved = secrets.destination((old.get("config") or {}).get("baseUrl")) != secrets.destination(base)
-        for key, _ in _secret_keys(template):
-            value = form.get(f"secret.{key}", "")
+        entered = {key: form.get(f"secret.{key}", "") for key, _ in _secret_keys(template)}
+        base = home(integration["config"], entered)
+        moved = secrets.destination(home(old.get("config") or {}, {})) != secrets.destination(base)
+        if any(entered.values()) and not base:
+            raise schemaform.FormError("config", "Fill in the integration's address first: its secrets are sent "
+                                                 "only there.")
+        for key, value in entered.items():
             if value:
                 secrets.set_secret(bot_id, f"{name}.{key}", value, bound_to=base)
                 integration["secrets"][key] = f"{name}.{key}"

@@ -61,7 +61,8 @@ def settings_general(bot_id: str):
 def settings_secret(bot_id: str):
     get_bot_or_404(bot_id)
     try:
-        secrets.set_secret(bot_id, request.form.get("name", "").strip(), request.form.get("value", ""))
+        secrets.set_secret(bot_id, request.form.get("name", "").strip(), request.form.get("value", ""),
+                           bound_to=request.form.get("address", "").strip())
     except ValueError as e:
         return _page(bot_id, 422, secret_error=str(e))
     flash(f"Secret {request.form['name'].strip()} saved. It is not shown again.")

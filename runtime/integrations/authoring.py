@@ -38,11 +38,12 @@ def catalog(search: str = "") -> dict[str, list[dict]]:
     return get().catalog.grouped(search)
 
 
-def problems(doc: dict, secret_names: list[str] | None = None) -> list[Problem]:
+def problems(doc: dict, secret_names: list[str] | dict[str, str | None] | None = None) -> list[Problem]:
     """A bot's integrations checked against this server's catalog (which the document's own validation
     cannot know): templates not installed, auth a template does not support, settings that do not fit,
-    bot secrets not set (when `secret_names`, the bot's, are given). Warnings: the bot still opens and runs,
-    its steps that use such an integration follow their onError."""
+    bot secrets not set (when `secret_names`, the bot's, are given), or set for another address (when they
+    come with the address each is bound to). Warnings: the bot still opens and runs, its steps that use such
+    an integration follow their onError."""
     found, catalog_ = [], get().catalog
     for name, integration in (doc.get("integrations") or {}).items():
         where = pointer(["integrations", name])
@@ -61,10 +62,16 @@ def problems(doc: dict, secret_names: list[str] | None = None) -> list[Problem]:
             if wanted not in (integration.get("secrets") or {}):
                 found.append(Problem(f"{where}/secrets", f"Name the bot secret holding the '{wanted}' of its "
                                                          "auth.", "warning"))
+        address = bot_secrets.destination(home(integration.get("config") or {}, {}))
         for key, secret in (integration.get("secrets") or {}).items():
             if secret_names is not None and secret not in secret_names:
                 found.append(Problem(pointer(["integrations", name, "secrets", key]),
                                      f"The bot secret '{secret}' is not set yet.", "warning"))
+            elif isinstance(secret_names, dict) and address and secret_names[secret] != address:
+                found.append(Problem(pointer(["integrations", name, "secrets", key]),
+                                     f"The bot secret '{secret}' was set for "
+                                     f"{'another address' if secret_names[secret] else 'no address'}: "
+                                     f"enter it again here, for {address}.", "warning"))
     return found
 
 

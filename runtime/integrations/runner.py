@@ -28,7 +28,7 @@ from rq.exceptions import AbandonedJobError
 from runtime.extensions import db
 from runtime.integrations import auth as auth_
 from runtime.integrations import get as integrations
-from runtime.integrations.calls import CallResult, perform
+from runtime.integrations.calls import CallResult, home, perform
 from runtime.jobs import enqueue, in_app
 from runtime.steps.base import Input
 from runtime.store import integration_log
@@ -98,14 +98,18 @@ def _call(bot_id: str, user_id: str | None, conversation_id: str | None, effect:
 
 
 def resolve_secrets(bot_id: str, integration: dict) -> dict[str, str]:
-    """The integration's secrets by the names its template and auth use; SecretMissing for one not set."""
+    """The integration's secrets by the names its template and auth use; SecretMissing for one not set, or bound
+    to another address than the integration's own."""
     mapping = integration.get("secrets") or {}
     for name in auth_.secret_names(integration.get("auth")):
         if name not in mapping:
             raise bot_secrets.SecretMissing(bot_id, f"(the '{name}' of the integration's auth)")
-    values = bot_secrets.values(bot_id, set(mapping.values()),
-                                destination_url=(integration.get("config") or {}).get("baseUrl"))
-    return {name: values[secret] for name, secret in mapping.items()}
+
+    def by_key(values: dict[str, str]) -> dict[str, str]:
+        return {name: values[secret] for name, secret in mapping.items()}
+
+    config = integration.get("config") or {}
+    return by_key(bot_secrets.values(bot_id, set(mapping.values()), home=lambda values: home(config, by_key(values))))
 
 
 def log_rows(bot_id: str, user_id: str | None, conversation_id: str | None, step_id: str | None,

@@ -8,14 +8,18 @@ reads values (`values`), and the integration log redacts them.
 The API: `set_secret(bot, name, value)` (set or replace), `delete_secret(bot, name)`, `names(bot)`,
 `values(bot, names)`.
 
-A secret entered for an integration is bound to the base URL it was entered for (`bound_to`): read for an
-integration whose base URL is another one, it counts as unset (`values(..., destination=)`), so an editor who
-points the integration elsewhere must enter it again; the credential never follows the new address.
+Every secret is bound to the address it was entered for (`bound_to`): the integration's own address when it
+is entered in the integration's form, the address its setter names on the Settings page or the command line
+(`--for`). Read for an integration whose address is another one, it counts as unset (`values(..., home=)`),
+so an editor who points the integration elsewhere must enter it again: the credential never follows the new
+address. A secret bound to nothing (one stored before addresses were recorded) is refused to every
+integration until it is entered again with its address.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from cryptography.fernet import InvalidToken
@@ -44,10 +48,13 @@ class BotSecret(db.Model):
 
 
 class SecretMissing(LookupError):
-    def __init__(self, bot_id: str, name: str, elsewhere: bool = False):
-        why = "was entered for another address; enter it again for this one" if elsewhere else "is not set"
-        super().__init__(f"The bot secret '{name}' {why} for bot '{bot_id}'; set it with "
-                         f"`flask --app app bots secret {bot_id} {name}` or in the bot's integrations.")
+    WHY = {"unset": "is not set", "elsewhere": "was entered for another address; enter it again for this one",
+           "unbound": "is bound to no address; enter it again with the address it is for"}
+
+    def __init__(self, bot_id: str, name: str, why: str = "unset"):
+        super().__init__(f"The bot secret '{name}' {self.WHY[why]} for bot '{bot_id}': in the integration's form, "
+                         f"on the bot's Settings page, or with `flask --app app bots secret {bot_id} {name} "
+                         f"--for https://...`.")
         self.bot_id, self.name = bot_id, name
 
 
@@ -60,13 +67,19 @@ def destination(url: str | None) -> str | None:
     return f"{scheme.lower()}://{host.lower()}{slash}{path}".rstrip("/")
 
 
-def set_secret(bot_id: str, name: str, value: str, *, bound_to: str | None = None) -> None:
-    """Set or replace a secret, bound to the base URL `bound_to` when given (an integration's). ValueError for a
-    bad name or value; BotNotFound for an unknown bot."""
+ADDRESS = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+
+
+def set_secret(bot_id: str, name: str, value: str, *, bound_to: str) -> None:
+    """Set or replace a secret, bound to the address `bound_to` (http or https) that alone may receive it.
+    ValueError for a bad name, value or address; BotNotFound for an unknown bot."""
     if not NAME.match(name):
         raise ValueError("A secret's name is 1 to 64 letters, digits, _ . or -.")
     if not value or len(value) > MAX_VALUE:
         raise ValueError(f"A secret's value must not be empty nor longer than {MAX_VALUE:,} characters.")
+    if not bound_to or len(bound_to) > 2000 or not ADDRESS.match(bound_to.strip()):
+        raise ValueError("Say which address the secret is for, such as https://api.example.com: "
+                         "only that address will receive it.")
 
     def save() -> None:
         get_bot(bot_id)
@@ -93,22 +106,26 @@ def names(bot_id: str) -> list[str]:
     return list(db.session.scalars(select(BotSecret.name).where(BotSecret.bot_id == bot_id).order_by(BotSecret.name)))
 
 
-def listed(bot_id: str) -> list[tuple[str, datetime]]:
-    """(name, when it was last set) of each of a bot's secrets, for the designer's settings page."""
-    rows = db.session.execute(select(BotSecret.name, BotSecret.updated_at).where(BotSecret.bot_id == bot_id)
-                              .order_by(BotSecret.name))
-    return [(row.name, row.updated_at) for row in rows]
+def addresses(bot_id: str) -> dict[str, str | None]:
+    """Each of a bot's secrets by name with the address it is bound to (None: bound to none)."""
+    return {row.name: row.bound_to for row in db.session.execute(select(BotSecret.name, BotSecret.bound_to)
+                                                                 .where(BotSecret.bot_id == bot_id))}
 
 
-ANYWHERE = object()  # `values` for a caller that names no destination (a check of what is stored)
+def listed(bot_id: str) -> list[tuple[str, datetime, str | None]]:
+    """(name, when it was last set, the address it is for) of each of a bot's secrets, for the settings page."""
+    rows = db.session.execute(select(BotSecret.name, BotSecret.updated_at, BotSecret.bound_to)
+                              .where(BotSecret.bot_id == bot_id).order_by(BotSecret.name))
+    return [(row.name, row.updated_at, row.bound_to) for row in rows]
 
 
-def values(bot_id: str, wanted: list[str] | set[str], *, destination_url: str | None | object = ANYWHERE
-           ) -> dict[str, str]:
+def values(bot_id: str, wanted: list[str] | set[str], *,
+           home: Callable[[dict[str, str]], str | None] | None = None) -> dict[str, str]:
     """The values of the named secrets, for the integration runtime only; SecretMissing for the first unset one.
 
-    A value sealed under another SECRET_KEY counts as unset: it must be set again. So does a value bound to
-    another base URL than `destination_url` (the calling integration's).
+    A value sealed under another SECRET_KEY counts as unset: it must be set again. Given `home` (the address the
+    values will be sent to, from the values themselves: a webhook's address may be one of them), a value bound
+    to another address, or to none, counts as unset too. Without it the caller only checks what is stored.
     """
     if not wanted:
         return {}
@@ -117,13 +134,14 @@ def values(bot_id: str, wanted: list[str] | set[str], *, destination_url: str | 
                                                                BotSecret.name.in_(list(wanted))))}
     found = {}
     for name in sorted(wanted):
-        row = rows.get(name)
-        if row is not None and row.bound_to and destination_url is not ANYWHERE \
-                and row.bound_to != destination(destination_url):
-            raise SecretMissing(bot_id, name, elsewhere=True)
         try:
-            found[name] = fernet(PURPOSE).decrypt(row.sealed.encode()).decode()
-        except (AttributeError, InvalidToken):
+            found[name] = fernet(PURPOSE).decrypt(rows[name].sealed.encode()).decode()
+        except (KeyError, InvalidToken):
             raise SecretMissing(bot_id, name) from None
+    if home is not None:
+        address = destination(home(found))
+        for name in sorted(wanted):
+            if rows[name].bound_to != address:
+                raise SecretMissing(bot_id, name, "elsewhere" if rows[name].bound_to else "unbound")
     return found
 

@@ -345,7 +345,9 @@ def test_preview_runs_the_draft_and_shows_where_it_is(app, designer):
 def test_settings_secrets_are_write_only(app, designer):
     bot_id = designer.create_bot()
     assert designer.post(f"/designer/bots/{bot_id}/settings/secrets", {"name": "crm-token",
-                                                                       "value": "s3cr3t-value"}).status_code == 302
+                                                                       "value": "s3cr3t-value",
+                                                                       "address": "https://crm.example.com"}
+                         ).status_code == 302
     page = designer.client.get(f"/designer/bots/{bot_id}/settings").text
     assert "crm-token" in page and "s3cr3t-value" not in page and f"data-bot=&#34;{bot_id}&#34;" in page
     with app.app_context():

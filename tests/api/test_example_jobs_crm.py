@@ -39,8 +39,9 @@ def test_jobs_to_carousel_then_contact_to_crm(app, client, httpserver):
                                     "note": "Applied for position 12 in the chat"}) \
         .respond_with_json({"id": "C-981", "name": "Eva"}, status=201)
     with app.app_context():
-        import_bot(example_pointed_at(httpserver.url_for("").rstrip("/")), publish=True)
-        set_secret("jobs-crm", "crm-token", "crm-secret-1")
+        doc = example_pointed_at(httpserver.url_for("").rstrip("/"))
+        import_bot(doc, publish=True)
+        set_secret("jobs-crm", "crm-token", "crm-secret-1", bound_to=doc["integrations"]["crm"]["config"]["baseUrl"])
     chat = Chat.generate(client, secret_of(app, "jobs-crm"))
 
     opening = chat.poll()

@@ -108,6 +108,10 @@ INTEGRATIONS = {
 SECRETS = {"crm-token": "bench-crm-token", "shop-api-key": "bench-shop-key",
            "slack-webhook": "https://hooks.slack.com/services/T000/B000/XXXX"}
 """The bot secrets INTEGRATIONS name, for a store-backed run to set."""
+SECRET_ADDRESSES = {"crm-token": INTEGRATIONS["crm"]["config"]["baseUrl"],
+                    "shop-api-key": INTEGRATIONS["shop"]["config"]["baseUrl"],
+                    "slack-webhook": SECRETS["slack-webhook"]}
+"""The address each secret is bound to: its integration's own (a Slack webhook's is the secret itself)."""
 
 # FAQ entries: (question, phrasings, answer); {t} is the dialog's topic
 FAQ = [
@@ -602,7 +606,7 @@ def set_up_store(bot_id: str) -> None:
     for name, rows in dataset_rows().items():
         datasets.replace(datasets.define(bot_id, name), datasets.parse_rows(rows))
     for name, value in SECRETS.items():
-        set_secret(bot_id, name, value)
+        set_secret(bot_id, name, value, bound_to=SECRET_ADDRESSES[name])
     settings.set_smtp(bot_id, host="smtp.example.com", username="bot", password="bench", sender="bot@example.com")
     settings.set_sms(bot_id, account="AC-bench", token="bench", sender="+420 800 100 100")
 

@@ -16,9 +16,9 @@ DOC = {"format": 1, "id": "shop", "name": "Shop", "start": "a", "dialogs": [{"id
 
 
 @pytest.fixture
-def shop(app):
+def shop(app, httpserver):
     import_bot(DOC, publish=True)
-    set_secret("shop", "crm-token", "tok-designer-1")
+    set_secret("shop", "crm-token", "tok-designer-1", bound_to=httpserver.url_for("/api"))
     return "shop"
 
 
@@ -59,7 +59,9 @@ def test_test_connection_reports_in_words(shop, httpserver):
     httpserver.expect_request("/api").respond_with_data("", 401)
     refused = authoring.test_connection(shop, crm(httpserver))
     assert refused == {"ok": False, "status": 401, "message": "The server refused the credentials (401)."}
-    private = authoring.test_connection(shop, {**crm(httpserver), "config": {"baseUrl": "http://10.0.0.5"}})
+    set_secret(shop, "private-token", "tok-private", bound_to="http://10.0.0.5")
+    private = authoring.test_connection(shop, {**crm(httpserver), "config": {"baseUrl": "http://10.0.0.5"},
+                                               "secrets": {"token": "private-token"}})
     assert not private["ok"] and "a private address" in private["message"]
     rows = list(db.session.scalars(select(IntegrationLogEntry)))
     assert len(rows) == 3 and {r.step_id for r in rows} == {"(designer)"}

@@ -43,7 +43,7 @@ def crm_bot(base_url: str, *, on_error: dict | None = None, params: dict | None 
 def say(doc: dict, text: str = "eva@example.com", *, secret: bool = True) -> tuple[str, list[str]]:
     publish(doc)
     if secret:
-        set_secret("calls", "crm-token", TOKEN)
+        set_secret("calls", "crm-token", TOKEN, bound_to=doc["integrations"]["crm"]["config"]["baseUrl"])
     conversation, _ = start_conversation("calls", "u1", "test")
     activities = handle(conversation.id, Input.message(text))
     return conversation.id, [a.get("text") for a in activities if a["type"] == "message"]

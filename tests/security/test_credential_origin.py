@@ -48,7 +48,7 @@ def converse(app, base: str, auth: str, typed: str, extra: dict | None = None, u
                                     "secrets": {secret_name: "api-secret"}}}}
     with app.app_context():
         import_bot(doc, publish=True)
-        set_secret("origin", "api-secret", SECRET)
+        set_secret("origin", "api-secret", SECRET, bound_to=base)
         conversation, _ = start_conversation("origin", user, "test")
         handle(conversation.id, Input.message(typed))
         data = dict(db.session.get(BotUser, ("origin", user)).data)
