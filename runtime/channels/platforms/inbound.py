@@ -80,6 +80,7 @@ class Routed:
     input: Input
     activity: dict  # kept in the transcript
     client_key: str | None  # None: the platform gave no id, so a repeat cannot be told apart
+    agent: bool = False  # it came on the conversation id the platform gave its agents (Webex Connect's CCSP)
 
 
 @dataclass(frozen=True)

@@ -35,3 +35,17 @@ def after_turn(connection: PlatformConnection, conversation_id: str, effects: li
                 handovers.close(effect["session"], by={"id": f"platform:{connection.slug}", "name": connection.name})
             except handovers.HandoverError as e:  # closed meanwhile (by an agent, a trigger): nothing to do
                 log.info("handover %s: %s", effect["session"], e)
+
+
+def agents_closed(conversation_id: str) -> None:
+    """The platform's agents closed their conversation (Webex Connect's CCSP): the open handover closes and
+    the bot has the user again."""
+    session = handovers.open_of(conversation_id)
+    if session is None:
+        return
+    log.info("conversation %s: the platform's agents closed their conversation; handover %s closed",
+             conversation_id, session.id)
+    try:
+        handovers.close(session.id, by={"id": "platform", "name": "the platform's agents"})
+    except handovers.HandoverError as e:
+        log.info("handover %s: %s", session.id, e)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from runtime.channels.platforms import rules
 from runtime.channels.platforms.inbound import Routed
@@ -25,12 +25,16 @@ CHANNEL = "platform"
 LOCK_SECONDS = 60
 
 
+def key_of(bot_id: str, asset_id: str, user_address: str, service: str) -> str:
+    """The digest that names one (bot, asset, user, service) combination."""
+    return hashlib.sha256("\x1f".join((bot_id, asset_id, user_address, service)).encode()).hexdigest()
+
+
 def deliver(connection: PlatformConnection, routed: Routed) -> tuple[str, list[dict]]:
     """Apply the user's message, postback or event to their conversation: its id, and what the bot answered."""
-    key = hashlib.sha256("\x1f".join((connection.bot_id, routed.asset_id, routed.user_address,
-                                      routed.service)).encode()).hexdigest()
+    key = key_of(connection.bot_id, routed.asset_id, routed.user_address, routed.service)
     with redis().lock(f"arbor:platform-thread:{key}", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
-        conversation_id = _open_conversation(key)
+        conversation_id = _open_conversation(key, routed)
         if conversation_id is None and connection.rule == AGENT:
             conversation_id, _ = _start(connection, routed, key, silent=True)  # the bot does not greet
         elif conversation_id is None:
@@ -55,14 +59,34 @@ def _applied(conversation_id: str, client_key: str) -> bool:
                                                               TranscriptEntry.client_key == client_key)) is not None
 
 
-def _open_conversation(key: str) -> str | None:
+def remember_agent_conversation(connection: PlatformConnection, conversation_id: str, service: str, asset_id: str,
+                                agent_conversation: str) -> None:
+    """The platform gave the agents who now hold `conversation_id` a conversation id of their own: its events
+    reach the same conversation (kept in its transcript) until the agents close theirs."""
+    thread = db.session.scalars(select(PlatformThread).where(PlatformThread.conversation_id == conversation_id)
+                                .execution_options(populate_existing=True)).first()
+    if thread is None:
+        return
+    thread.agent_key = key_of(connection.bot_id, asset_id, agent_conversation, service)
+    db.session.commit()
+
+
+def _open_conversation(key: str, routed: Routed) -> str | None:
     """The combination's conversation, unless the bot ended it (then it is closed for good here)."""
-    thread = db.session.scalars(select(PlatformThread).where(PlatformThread.open_key == key)
+    # An agent's conversation id names the conversation the agents were handed, else one of its own.
+    found = or_(PlatformThread.agent_key == key, PlatformThread.open_key == key) if routed.agent else \
+        PlatformThread.open_key == key
+    thread = db.session.scalars(select(PlatformThread).where(found)
                                 .execution_options(populate_existing=True)).first()
     if thread is None:
         return None
     state = db.session.scalar(select(Conversation.state).where(Conversation.id == thread.conversation_id))
     if state is not None and not state.get("ended"):
+        if thread.agent_key and not routed.agent:
+            # The user writes on the bot's conversation id again: the agents closed theirs on the platform.
+            thread.agent_key = None
+            db.session.commit()
+            rules.agents_closed(thread.conversation_id)
         db.session.commit()
         return thread.conversation_id
     thread.open_key = None

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from runtime.channels.platforms.adapters.arbor import ArborJson
 from runtime.channels.platforms.adapters.base import Adapter
+from runtime.channels.platforms.adapters.webex_connect import WebexConnect
 
-ADAPTERS: dict[str, Adapter] = {adapter.kind: adapter for adapter in (ArborJson(),)}
+ADAPTERS: dict[str, Adapter] = {adapter.kind: adapter for adapter in (ArborJson(), WebexConnect())}
 KINDS = tuple(ADAPTERS)
 
 
