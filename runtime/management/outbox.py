@@ -41,15 +41,17 @@ def send_sms(sms_id: int) -> str:
     return _attempt(OutgoingSms, sms_id, "sms", post)
 
 
-def _attempt(model: type, row_id: int, kind: str, send: Callable[[Any, dict], object]) -> str:
-    """One try at sending a logged row with the bot's `kind` settings: counted, and its failure recorded on the
-    row and raised again, so RQ retries it; a row already sent (a retried job) is not sent twice."""
+def _attempt(model: type, row_id: int, kind: str, send: Callable[[Any, dict], object],
+             provider: dict | None = None) -> str:
+    """One try at sending a logged row with the bot's `kind` settings (or `provider`'s, a platform connection's):
+    counted, and its failure recorded on the row and raised again, so RQ retries it; a row already sent (a
+    retried job) is not sent twice."""
     row = db.session.get(model, row_id)
     if row is None or row.status == "sent":
         return "nothing to send"
     row.attempts += 1
     try:
-        send(row, outbox_settings.settings(row.bot_id, kind))
+        send(row, provider if provider is not None else outbox_settings.settings(row.bot_id, kind))
     except Exception as e:  # noqa: BLE001 - recorded on the row, then raised again for RQ's retry
         _failed(row, f"{type(e).__name__}: {e}")
         raise
@@ -125,16 +127,17 @@ def _deliver(server: dict, message: EmailMessage) -> None:
         smtp.send_message(message)
 
 
-def _post_sms(provider: dict, number: str, text: str) -> str:
-    """POST one message as Twilio's API takes it, through the guarded session (a provider URL on our own network
-    is refused); the provider's message id, or an error with its reason."""
+def _post_sms(provider: dict, number: str, text: str, extra: dict | None = None) -> str:
+    """POST one message as Twilio's API takes it (`extra`: more of its parameters, a StatusCallback, a MediaUrl),
+    through the guarded session (a provider URL on our own network is refused); the provider's message id, or an
+    error with its reason."""
     if not provider.get("token"):
         raise ValueError("The SMS provider has no auth token: a token is cleared when the base URL changes; enter it "
                          "again with the new address.")
     url = f"{provider['baseUrl']}/2010-04-01/Accounts/{provider['account']}/Messages.json"
     basic = base64.b64encode(f"{provider['account']}:{provider.get('token') or ''}".encode()).decode()
     response = integrations.session().request(
-        "POST", url, data={"To": number, "From": provider["from"], "Body": text},
+        "POST", url, data={"To": number, "From": provider["from"], "Body": text, **(extra or {})},
         headers={"Authorization": f"Basic {basic}"}, timeout=TIMEOUT)
     try:
         answer = response.json()

@@ -32,7 +32,7 @@ from runtime import engine
 from runtime.botdoc import Bot
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store import bots, inline, statements, writer_queue
+from runtime.store import bots, inline, phones, statements, writer_queue
 from runtime.store.activities import TICK, from_input, from_outside, from_user, stamp
 from runtime.store.models import (
     BotUser,
@@ -374,7 +374,9 @@ def _waiting_step(state: dict) -> str | None:
 
 
 def _user_of(conversation: Conversation | tuple) -> dict:
-    return {"id": conversation.user_id, "channel": conversation.channel}
+    """The bot's `user`: its id and channel, and `phone` when a platform user's address is a number."""
+    phone = phones.phone_of(conversation.user_id, conversation.channel)
+    return {"id": conversation.user_id, "channel": conversation.channel, **({"phone": phone} if phone else {})}
 
 
 class _Turn:

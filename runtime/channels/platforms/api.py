@@ -32,8 +32,9 @@ def receive(bot_id: str, slug: str):
         raise NotFound(str(e)) from None
     adapter = adapters.of(connection.row.kind)
     try:
-        adapter.authenticate(connection, request)
-        event = adapter.parse(connection, request, _body())
+        raw = _body()
+        adapter.authenticate(connection, request, raw)
+        event = adapter.parse(connection, request, raw)
         if isinstance(event, Verification):
             connections.verified(connection)
             log.info("platform connection %s/%s verified by %s", bot_id, slug, adapter.title)
@@ -45,8 +46,8 @@ def receive(bot_id: str, slug: str):
         log.info("platform connection %s/%s refused a POST (%s): %s", bot_id, slug, e.status, e)
         return _error(e.status, str(e))
     if isinstance(event, Status):
-        applied = statuses.apply(event.message_id, event.status, description=event.description, bot_id=bot_id,
-                                 at=event.timestamp)
+        applied = event.status is not None and statuses.apply(
+            event.message_id, event.status, description=event.description, bot_id=bot_id, at=event.timestamp)
         return adapter.answer(connection, Answered(applied=applied))
     g.platform_answering = connection.row.id  # an adapter answering in the response sends none of these later
     try:

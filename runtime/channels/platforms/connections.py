@@ -70,8 +70,8 @@ def create(bot_id: str, slug: str, name: str, url: str, *, rule: str = "bot-firs
     token, shown = adapter.inbound_token(sealed)
     at_once = adapter.verified_at_once
     target = WebhookSubscription(id="plt_" + uuid4().hex, bot_id=bot_id, kind=PLATFORM,
-                                 url=_checked_url(url), events=[], verification_token=digest(token),
-                                 secret=_seal(_checked_credentials(credentials)),
+                                 url=_checked_url(adapter.target_url(settings, url)), events=[],
+                                 verification_token=digest(token), secret=_seal(_checked_credentials(credentials)),
                                  status=ACTIVE if at_once else UNVERIFIED,
                                  status_reason=None if at_once else f"Waiting for {adapter.title}'s Verify.",
                                  consecutive_failures=0, verified_at=utcnow() if at_once else None)
@@ -94,6 +94,8 @@ def edit(bot_id: str, slug: str, *, name: str | None = None, url: str | None = N
         fresh, sealed = _adapter(row.kind).configure({**(row.settings or {}), **(settings or {})},
                                                       secrets or {}, kept)
         row.settings, row.sealed = fresh or None, _seal(sealed) if sealed else None
+        if fresh:
+            target.url = _checked_url(_adapter(row.kind).target_url(fresh, target.url))
     if name is not None:
         row.name = _checked_name(name)
     if rule is not None:
@@ -120,6 +122,15 @@ def reverify(bot_id: str, slug: str) -> dict:
     row, target = _get(bot_id, slug)
     subscriptions.activate(target)
     return describe(row, target)
+
+
+def check(bot_id: str, slug: str) -> str:
+    """The Test button: the adapter tries the platform with the connection's settings; passed, the connection
+    is active (what it is owed is sent). Returns what happened; PlatformError says what failed."""
+    connection = load(bot_id, slug)
+    said = _adapter(connection.row.kind).check(connection)
+    verified(connection)
+    return said
 
 
 def delete(bot_id: str, slug: str) -> None:

@@ -86,7 +86,7 @@ class Routed:
 @dataclass(frozen=True)
 class Status:
     message_id: str
-    status: str  # delivered, failed, read
+    status: str | None  # sent, delivered, failed, read; None: a step the transcript does not keep (queued)
     description: str | None
     timestamp: str | None
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from runtime.channels.platforms.adapters.arbor import ArborJson
 from runtime.channels.platforms.adapters.base import Adapter
+from runtime.channels.platforms.adapters.twilio import Twilio
 from runtime.channels.platforms.adapters.webex_connect import WebexConnect
 
-ADAPTERS: dict[str, Adapter] = {adapter.kind: adapter for adapter in (ArborJson(), WebexConnect())}
+ADAPTERS: dict[str, Adapter] = {adapter.kind: adapter for adapter in (ArborJson(), WebexConnect(), Twilio())}
 KINDS = tuple(ADAPTERS)
 
 

@@ -23,7 +23,7 @@ class ArborJson(Adapter):
     kind = "arbor"
     title = "Arbor JSON (any platform taught Arbor's format)"
 
-    def authenticate(self, connection: Connection, request: Request) -> None:
+    def authenticate(self, connection: Connection, request: Request, raw: bytes) -> None:
         token = bearer_or_header(request, "X-Verification-Token")
         if not token or not hmac.compare_digest(digest(token), connection.target.verification_token):
             raise Refused(401, "Send the connection's verification token: Authorization: Bearer <token>, or "

@@ -86,7 +86,7 @@ class Adapter:
         token = secrets_module.token_urlsafe(32)
         return token, {"Verification token": token}
 
-    def authenticate(self, connection: Connection, request: Request) -> None:
+    def authenticate(self, connection: Connection, request: Request, raw: bytes) -> None:
         """Raise Refused unless the request comes from the platform."""
         raise NotImplementedError
 
@@ -128,6 +128,15 @@ class Adapter:
         message_id = self.message_id_of(json.loads(sent.body))
         if message_id:
             statuses.apply(message_id, statuses.SENT)
+
+    def target_url(self, settings: dict, url: str) -> str:
+        """Where deliveries to the platform go (the address the connection was given, by default)."""
+        return url
+
+    def check(self, connection: Connection) -> str:
+        """The designer's Test button: try the platform with the connection's settings; what happened, or
+        PlatformError saying what to change."""
+        raise PlatformError(f"{self.title} has no test from Arbor's side.")
 
     def describe(self, connection: Connection) -> dict[str, Any]:
         """What the designer may show of the adapter's settings (never a secret)."""

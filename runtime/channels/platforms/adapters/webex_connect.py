@@ -91,7 +91,7 @@ class WebexConnect(Adapter):
         token = secrets.pop("accessToken", None) or secrets_module.token_urlsafe(32)
         return token, {"BOT's access token": token, "Verification token": secrets["verificationToken"]}
 
-    def authenticate(self, connection: Connection, request: Request) -> None:
+    def authenticate(self, connection: Connection, request: Request, raw: bytes) -> None:
         token = bearer_or_header(request, "X-Access-Token")
         if not token or not hmac.compare_digest(digest(token), connection.target.verification_token):
             raise Refused(401, "Send the BOT's access token Webex Connect was given: Authorization: Bearer "

@@ -1,0 +1,207 @@
+"""Twilio SMS and WhatsApp end to end, browser-free: Twilio's form-encoded webhooks signed with the auth token
+over the configured public URL, the answers read as TwiML, later replies received by a local stand-in of the
+Messages API (twilio_standin.py), status callbacks, the jobs on the test's clock. The meter-reading bot of the
+documents: the sender's number is `user.phone`."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import func, select
+from twilio_standin import ACCOUNT, AUTH_TOKEN, NUMBER, PUBLIC, USER, Twilio, signed, sms, status
+
+from runtime.channels.platforms import connections
+from runtime.extensions import db
+from runtime.management.models import OutgoingSms
+from runtime.store.bots import import_bot
+from runtime.store.conversations import transcript
+from runtime.store.models import Conversation
+
+HOOK = "/b/tbot/hooks/sms"
+BOT = {"format": 1, "id": "tbot", "name": "Meter bot", "start": "welcome", "dialogs": [
+    {"id": "welcome", "title": "Welcome", "steps": [
+        {"id": "c1", "type": "condition", "branches": [
+            {"when": f'user.phone == "{USER}"', "steps": [
+                {"id": "m1", "type": "message", "text": "Hello, account {{ user.phone }}."}]}],
+         "else": [{"id": "m2", "type": "message", "text": "We do not know {{ user.phone }}."}]},
+        {"id": "q1", "type": "question", "text": "Send METER and your reading.", "storage": "reading"},
+        {"id": "m3", "type": "message", "text": "Stored {{ reading }} for {{ user.phone }}."},
+        {"id": "w1", "type": "wait", "events": ["never"], "timeout": 60, "onEvent": [],
+         "onTimeout": [{"id": "m4", "type": "message", "text": "Did the reading arrive?"}]}]}]}
+
+
+@pytest.fixture
+def twilio(httpserver) -> Twilio:
+    return Twilio(httpserver)
+
+
+@pytest.fixture
+def app_config(httpserver):
+    return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1", "TWILIO_API_URL": httpserver.url_for("").rstrip("/")}
+
+
+@pytest.fixture
+def connected(app, twilio):
+    with app.app_context():
+        import_bot(BOT, publish=True)
+        made = connections.create("tbot", "sms", "Twilio SMS", "", kind="twilio",
+                                  settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER, "publicUrl": PUBLIC},
+                                  secrets={"authToken": AUTH_TOKEN})
+    assert made.shown == {}
+    return made
+
+
+def post(client, fields: dict, *, query: str = "", url: str = PUBLIC, headers: dict | None = None):
+    target = f"{url}?{query}" if query else url
+    return client.post(f"{HOOK}?{query}" if query else HOOK, data=fields,
+                       headers=signed(target, fields) if headers is None else headers)
+
+
+def twiml(answer) -> list[dict]:
+    """The <Message>s of a TwiML answer: text, media, action."""
+    assert answer.status_code == 200 and answer.mimetype == "text/xml", answer.get_data(as_text=True)
+    root = ElementTree.fromstring(answer.get_data())
+    assert root.tag == "Response"
+    return [{"text": (message.text or "").strip(), "media": [media.text for media in message.findall("Media")],
+             "action": message.get("action")} for message in root.findall("Message")]
+
+
+def conversation_of(app) -> str:
+    with app.app_context():
+        return db.session.scalars(select(Conversation.id)).one()
+
+
+def test_an_sms_is_answered_with_twiml_and_the_senders_number_is_user_phone(app, client, connected, twilio, jobs):
+    said = twiml(post(client, sms("METER 123455", "SM1")))
+    assert [m["text"] for m in said] == [f"Hello, account {USER}.", "Send METER and your reading.",
+                                         f"Stored METER 123455 for {USER}."]
+    conversation_id = conversation_of(app)
+    assert said[0]["action"] == f"{PUBLIC}?status={quote(conversation_id + '|0000002', safe='')}"
+    jobs.drain()
+    assert twilio.sent == []  # answered in the response: nothing sent twice through the API
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(OutgoingSms)) == 0
+
+
+def test_another_number_and_whatsapp_with_media(app, client, connected):
+    sender = "whatsapp:+447700900999"
+    picture = sms("", "SM2", sender=sender, NumMedia="1", MediaUrl0="https://api.twilio.com/media/ME1",
+                  MediaContentType0="image/jpeg")
+    said = twiml(post(client, picture))
+    assert said[0]["text"] == "We do not know +447700900999."
+    with app.app_context():
+        conversation = db.session.scalars(select(Conversation)).one()
+        inbound = [row for row in transcript(conversation.id) if row["from"]["role"] == "user"][0]
+    assert conversation.user_id == f"twilio:{sender}"
+    assert inbound["attachments"] == [{"contentType": "image/jpeg", "contentUrl": "https://api.twilio.com/media/ME1"}]
+    assert inbound["channelData"]["platform"]["channel"] == "WHATSAPP"
+
+
+def test_later_replies_go_through_the_messages_api_and_their_statuses_come_back(app, client, connected, twilio,
+                                                                               jobs, clock):
+    post(client, sms("METER 123455", "SM1"))
+    conversation_id = conversation_of(app)
+    jobs.drain(until=clock.later(minutes=2))  # the wait step's timer: a reply nobody's request answers
+    assert len(twilio.sent) == 1
+    sent = twilio.sent[0]
+    message_id = f"{conversation_id}|0000006"  # after the timer's own row
+    assert {key: sent[key] for key in ("To", "From", "Body")} == {"To": USER, "From": NUMBER,
+                                                                  "Body": "Did the reading arrive?"}
+    assert sent["StatusCallback"] == f"{PUBLIC}?status={quote(message_id, safe='')}"
+    query = f"status={quote(message_id, safe='')}"
+    assert post(client, status("SM00000000000000000000000000000001", "delivered"), query=query).status_code == 200
+    post(client, status("SM00000000000000000000000000000001", "failed", "30007"), query=query)  # late: stays
+    with app.app_context():
+        shown = {row["id"]: (row.get("channelData") or {}).get("delivery") for row in transcript(conversation_id)}
+        logged = db.session.scalars(select(OutgoingSms)).one()
+    assert shown[message_id]["status"] == "delivered"
+    assert logged.status == "sent" and logged.provider_id.startswith("SM") and logged.recipients == [USER]
+    first = f"{conversation_id}|0000002"  # a TwiML message's callback, from its action URL
+    post(client, status("SM9", "undelivered", "30003"), query=f"status={quote(first, safe='')}")
+    with app.app_context():
+        row = next(row for row in transcript(conversation_id) if row["id"] == first)
+    assert row["channelData"]["delivery"] == {**row["channelData"]["delivery"], "status": "failed",
+                                              "description": "Twilio error 30003"}
+
+
+def test_a_retried_message_is_applied_once(app, client, connected):
+    first = twiml(post(client, sms("METER 123455", "SM1")))
+    assert twiml(post(client, sms("METER 123455", "SM1"))) == first  # Twilio retried: the same answer again
+    with app.app_context():
+        said = [row for row in transcript(conversation_of(app)) if row["from"]["role"] == "user"]
+    assert len(said) == 1
+
+
+def test_the_signature_is_checked_against_the_configured_public_url_never_the_host(app, client, connected):
+    fields = sms("METER 1", "SM1")
+    for_the_host = client.post(HOOK, data=fields, headers=signed(f"http://localhost{HOOK}", fields))
+    assert for_the_host.status_code == 403 and PUBLIC in for_the_host.json["error"]["message"]
+    proxied = client.post(HOOK, data=fields, headers={**signed(PUBLIC, fields), "Host": "evil.example"})
+    assert proxied.status_code == 200  # the Host header plays no part
+
+
+@pytest.mark.parametrize("case, code, says", [
+    ("unsigned", 403, "no X-Twilio-Signature"),
+    ("wrong token", 403, "does not match"),
+    ("tampered", 403, "does not match"),
+    ("json", 400, "application/x-www-form-urlencoded"),
+    ("no From", 400, "lacks From"),
+    ("other account", 403, "another Twilio account"),
+])
+def test_each_refusal_says_why_and_stores_nothing(app, client, connected, case, code, says):
+    fields = sms("METER 1", "SM1")
+    if case == "unsigned":
+        answer = client.post(HOOK, data=fields)
+    elif case == "wrong token":
+        answer = client.post(HOOK, data=fields, headers=signed(PUBLIC, fields, token="not-the-token"))
+    elif case == "tampered":
+        answer = client.post(HOOK, data={**fields, "Body": "METER 999"}, headers=signed(PUBLIC, fields))
+    elif case == "json":
+        answer = client.post(HOOK, json=fields, headers=signed(PUBLIC, {}))
+    elif case == "no From":
+        fields.pop("From")
+        answer = post(client, fields)
+    else:
+        answer = post(client, {**fields, "AccountSid": "AC" + "f" * 32})
+    assert answer.status_code == code and says in answer.json["error"]["message"]
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+def test_without_a_public_url_the_base_url_setting_is_used(app, client, twilio):
+    app.config["ARBOR_BASE_URL"] = "https://bots.example.org/"
+    with app.app_context():
+        import_bot(BOT, publish=True)
+        connections.create("tbot", "sms", "Twilio SMS", "", kind="twilio",
+                           settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER}, secrets={"authToken": AUTH_TOKEN})
+    fields = sms("METER 1", "SM1")
+    assert post(client, fields, url=f"https://bots.example.org{HOOK}").status_code == 200
+
+
+def test_the_test_button_checks_the_account_sid_and_auth_token(app, connected, twilio):
+    with app.app_context():
+        assert "Twilio accepted the account SID and auth token" in connections.check("tbot", "sms")
+        connections.edit("tbot", "sms", secrets={"authToken": "a-wrong-token"})
+        with pytest.raises(connections.PlatformError, match="refused the account SID and auth token"):
+            connections.check("tbot", "sms")
+        shown = connections.get("tbot", "sms")
+    assert "a-wrong-token" not in str(shown) and AUTH_TOKEN not in str(shown)
+    assert shown["settings"] == {"accountSid": ACCOUNT, "phoneNumber": NUMBER, "publicUrl": PUBLIC}
+
+
+@pytest.mark.parametrize("settings, says", [
+    ({"accountSid": "AC123", "phoneNumber": NUMBER}, "account SID is AC followed by 32"),
+    ({"accountSid": ACCOUNT, "phoneNumber": "07700 900123"}, "E.164"),
+    ({"accountSid": ACCOUNT, "phoneNumber": NUMBER, "publicUrl": "ftp://x"}, "public URL"),
+])
+def test_bad_settings_are_refused_saying_what_to_change(app, settings, says):
+    with app.app_context():
+        import_bot(BOT, publish=True)
+        with pytest.raises(connections.PlatformError, match=says):
+            connections.create("tbot", "sms", "Twilio", "", kind="twilio", settings=settings,
+                               secrets={"authToken": AUTH_TOKEN})
+        with pytest.raises(connections.PlatformError, match="auth token"):
+            connections.create("tbot", "sms", "Twilio", "", kind="twilio",
+                               settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER})
