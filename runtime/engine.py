@@ -58,18 +58,20 @@ def start(bot: Bot, data: dict, *, user: dict, now: datetime, first: Input | Non
     `first` is a message the conversation began with (an SMS, a platform webhook): it is applied
     as the input the start dialog waits for, not thrown away.
     """
-    run = _Turn(bot, new_state(), data, user, now, first)
-    run.restart(bot.start)
-    if first is not None and run.state["waiting"]:
-        run.apply(first)
-    return run.result()
+    with expressions.turn_budget():
+        run = _Turn(bot, new_state(), data, user, now, first)
+        run.restart(bot.start)
+        if first is not None and run.state["waiting"]:
+            run.apply(first)
+        return run.result()
 
 
 def turn(bot: Bot, state: dict, data: dict, inp: Input, *, user: dict, now: datetime) -> TurnResult:
-    """Apply one input to a conversation."""
-    run = _Turn(bot, state, data, user, now, inp)
-    run.handle(inp)
-    return run.result()
+    """Apply one input to a conversation; its texts and conditions share one work budget (turn_budget)."""
+    with expressions.turn_budget():
+        run = _Turn(bot, state, data, user, now, inp)
+        run.handle(inp)
+        return run.result()
 
 
 class _Turn:

@@ -11,8 +11,9 @@ from .analysis import (
     template_names,
     template_reads,
 )
-from .sandbox import ExpressionError, evaluate, render, to_json
+from .sandbox import ExpressionError, evaluate, render, to_json, turn_budget
 from .values import fill, strings
 
 __all__ = ["ExpressionError", "check_expression", "check_template", "evaluate", "expression_names",
-           "expression_reads", "fill", "render", "strings", "template_names", "template_reads", "to_json"]
+           "expression_reads", "fill", "render", "strings", "template_names", "template_reads", "to_json",
+           "turn_budget"]

@@ -8,6 +8,7 @@ quickly, with a message that tells the bot author what to change.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import datetime
 import functools
@@ -35,6 +36,12 @@ MAX_SECONDS = 1.0  # backstop for loops with long bodies, checked as loops and c
 MAX_OUTPUT = 100_000  # characters of rendered text, and of a macro or {% set %} block
 MAX_VALUE = 1_000_000  # rough size (characters + items) of any value a template makes
 MAX_WORK = 40_000_000  # units of work per render/evaluate (see _charge): some 0.2 s of an idle core
+MAX_TURN_WORK = 2 * MAX_WORK  # units of work of all the texts and conditions of one turn (see turn_budget)
+# A long render gives up the GIL for a moment every GIVE_WAY_WORK units (some 0.5 ms of work): the other
+# threads of its worker (another bot's turn) run between, instead of waiting out Python's 5 ms switch interval
+# each time they need the GIL (tests/bench/test_bench_render_corpus.py measures both). Short texts never do.
+GIVE_WAY_WORK = 100_000
+GIVE_WAY_SECONDS = 0.00002  # long enough for a waiting thread to wake and take the GIL
 LOOP_COST = 50  # units of work per {% for %} iteration
 CALL_COST = 600  # units per filter or function call, whatever its input (Jinja's call path and the checks)
 TEST_COST = 300  # units per test (`is odd`, and per item of `select('odd')`), plus the size of what it compares
@@ -48,17 +55,54 @@ class ExpressionError(ValueError):
 class _Budget:
     """What one render/evaluate call may still spend, so no bot turn can hog a worker.
 
-    `work` counts units of work done (see `_charge`) up to `MAX_WORK`; the deadline is only a backstop
-    for what the work count misses."""
+    `work` counts units of work done (see `_charge`) up to `limit`: `MAX_WORK`, or what is left of the turn's
+    budget when less; the deadline is only a backstop for what the work count misses."""
 
-    __slots__ = ("steps", "calls", "work", "deadline")
+    __slots__ = ("steps", "calls", "work", "limit", "deadline", "give_way_at")
 
     def __init__(self) -> None:
-        self.steps, self.calls, self.work = MAX_STEPS, MAX_CALLS, 0
+        turn = _TURN.get(None)
+        self.steps, self.calls, self.work, self.give_way_at = MAX_STEPS, MAX_CALLS, 0, GIVE_WAY_WORK
+        self.limit = MAX_WORK if turn is None else min(MAX_WORK, turn.left)
         self.deadline = time.monotonic() + MAX_SECONDS
 
 
+class _TurnBudget:
+    """What all the renders and evaluations of one turn may still spend together (`turn_budget`)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_TURN_WORK
+
+
+def _give_way(budget: _Budget) -> None:
+    """Let the process's other threads run: a long render gives up the GIL every GIVE_WAY_WORK units."""
+    budget.give_way_at = budget.work + GIVE_WAY_WORK
+    time.sleep(GIVE_WAY_SECONDS)
+
+
 _BUDGET: contextvars.ContextVar[_Budget] = contextvars.ContextVar("arbor_expression_budget")
+_TURN: contextvars.ContextVar[_TurnBudget] = contextvars.ContextVar("arbor_expression_turn_budget")
+
+
+@contextlib.contextmanager
+def turn_budget() -> Iterator[None]:
+    """Share `MAX_TURN_WORK` among every render and evaluate inside: a turn of many steps, each just under
+    `MAX_WORK`, is stopped once they have spent it together, instead of running steps x budget."""
+    token = _TURN.set(_TurnBudget())
+    try:
+        yield
+    finally:
+        _TURN.reset(token)
+
+
+def _spent(budget: _Budget) -> None:
+    """A render or evaluate ended: what it did, for last_work() and the turn's budget."""
+    _LAST_WORK.set(budget.work)
+    turn = _TURN.get(None)
+    if turn is not None:
+        turn.left -= budget.work
 _LAST_WORK: contextvars.ContextVar[int] = contextvars.ContextVar("arbor_expression_last_work", default=0)
 
 
@@ -79,10 +123,16 @@ def _charge(units: int, what: str) -> None:
     budget = _BUDGET.get(None)  # None while Jinja folds constants at compile time
     if budget is None:
         return
-    if budget.work + units > MAX_WORK:
+    if budget.work + units > budget.limit:
+        if budget.limit < MAX_WORK:
+            raise ExpressionError(f"This turn does too much work: {what} would take its texts and conditions "
+                                  f"together past {MAX_TURN_WORK:,} units of work; use shorter lists or texts, "
+                                  "or fewer loops")
         raise ExpressionError(f"This text does too much work: {what} would take it past {MAX_WORK:,} units of "
                               "work; use shorter lists or texts, or fewer loops")
     budget.work += units
+    if budget.work >= budget.give_way_at:
+        _give_way(budget)
     if time.monotonic() > budget.deadline:
         raise ExpressionError(f"Too slow: the template ran for more than {MAX_SECONDS:g} s")
 
@@ -138,6 +188,8 @@ _SCALARS = frozenset({bool, float, type(None)})
 
 def _check_budget(budget: _Budget) -> None:
     """Raise once a budget is spent; loops call this every 64 steps, macros on every call."""
+    if budget.work >= budget.give_way_at:
+        _give_way(budget)
     if budget.steps < 0:
         raise ExpressionError(f"Too much work: loops would run more than {MAX_STEPS:,} times")
     if budget.calls < 0:
@@ -151,7 +203,7 @@ def _loop_guard(iterable: Any) -> Iterator[Any]:
     budget = _BUDGET.get()
     for item in iterable:
         budget.steps -= 1
-        if budget.work + LOOP_COST > MAX_WORK:  # _charge inlined: loops are hot
+        if budget.work + LOOP_COST > budget.limit:  # _charge inlined: loops are hot
             _charge(LOOP_COST, "the next loop step")
         budget.work += LOOP_COST
         if budget.steps % 64 == 0 or budget.steps < 0:  # not on every step: loops are hot
@@ -618,7 +670,7 @@ def render(source: str, names: Mapping[str, Any]) -> str:
     except Exception as exc:
         raise ExpressionError(_message(exc, expression=False)) from exc
     finally:
-        _LAST_WORK.set(_BUDGET.get().work)
+        _spent(_BUDGET.get())
         _BUDGET.reset(token)
 
 
@@ -630,7 +682,7 @@ def evaluate(source: str, names: Mapping[str, Any]) -> Any:
     except Exception as exc:
         raise ExpressionError(_message(exc, expression=True)) from exc
     finally:
-        _LAST_WORK.set(_BUDGET.get().work)
+        _spent(_BUDGET.get())
         _BUDGET.reset(token)
 
 
