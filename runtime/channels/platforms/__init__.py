@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from runtime.channels.platforms import api, cli, connections, replies
+from runtime.channels.platforms import api, cli, connections, inbound_ids, replies
 from runtime.store.conversations import turn_committed
 from runtime.webhooks import delivery
 from runtime.webhooks.models import PLATFORM
@@ -24,3 +24,4 @@ def init_app(app: Flask) -> None:
     delivery.TARGETS[PLATFORM] = delivery.Target(connections.reply_headers, replies.sent, holds=True)
     turn_committed.connect(replies.on_turn)  # module-level function: connected once, however many apps
     app.cli.add_command(cli.platforms)
+    inbound_ids.init_app(app)

@@ -4,7 +4,8 @@ One conversation per (asset, user on the channel, service, bot) while it goes on
 opens it (the start dialog runs, then the message is applied as its first input, DESIGN §5); once the
 bot ended it, the next message opens a new one. Messages of one user are applied one at a time (a Redis
 lock per combination), so a message sent twice at once opens one conversation and is applied once
-(its platform id is the turn's client key). The connection's rule decides who answers (`rules`).
+(its platform id is the turn's client key); a message re-sent later, even after the bot ended its
+conversation, is applied once too (`inbound_ids`, per connection). The connection's rule decides who answers (`rules`).
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ import hashlib
 
 from sqlalchemy import or_, select
 
-from runtime.channels.platforms import rules
+from runtime.channels.platforms import inbound_ids, rules
 from runtime.channels.platforms.inbound import Routed
-from runtime.channels.platforms.models import AGENT, PlatformConnection, PlatformThread
+from runtime.channels.platforms.models import AGENT, PlatformConnection, PlatformInboundId, PlatformThread
 from runtime.extensions import db
 from runtime.jobs import connection as redis
-from runtime.store.conversations import handle, start_conversation
+from runtime.store.conversations import ConversationNotFound, handle, start_conversation
 from runtime.store.models import Conversation, TranscriptEntry
 
 CHANNEL = "platform"
@@ -34,6 +35,12 @@ def deliver(connection: PlatformConnection, routed: Routed) -> tuple[str, list[d
     """Apply the user's message, postback or event to their conversation: its id, and what the bot answered."""
     key = key_of(connection.bot_id, routed.asset_id, routed.user_address, routed.service)
     with redis().lock(f"arbor:platform-thread:{key}", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
+        seen = routed.client_key and inbound_ids.conversation_of(connection.id, routed.client_key)
+        if seen:  # applied before, in a conversation that may have ended since: the answers given then
+            try:
+                return seen, handle(seen, routed.input, client_key=routed.client_key, inbound_activity=routed.activity)
+            except ConversationNotFound:
+                return seen, []
         conversation_id = _open_conversation(key, routed)
         if conversation_id is None and connection.rule == AGENT:
             conversation_id, _ = _start(connection, routed, key, silent=True)  # the bot does not greet
@@ -41,7 +48,9 @@ def deliver(connection: PlatformConnection, routed: Routed) -> tuple[str, list[d
             return _start(connection, routed, key)
         if routed.client_key is None or not _applied(conversation_id, routed.client_key):
             rules.before_message(connection, conversation_id)
-        said = handle(conversation_id, routed.input, client_key=routed.client_key, inbound_activity=routed.activity)
+        said = handle(conversation_id, routed.input, client_key=routed.client_key, inbound_activity=routed.activity,
+                      alongside=routed.client_key and inbound_ids.record(connection.id, routed.client_key,
+                                                                         conversation_id) or None)
         return conversation_id, said
 
 
@@ -102,6 +111,9 @@ def _start(connection: PlatformConnection, routed: Routed, key: str, *,
         db.session.add(PlatformThread(connection_id=connection.id, conversation_id=conversation.id,
                                       service=routed.service, channel=routed.channel, asset_id=routed.asset_id,
                                       user_address=routed.user_address, open_key=key))
+        if routed.client_key and not silent:
+            db.session.add(PlatformInboundId(connection_id=connection.id, inbound_id=routed.client_key,
+                                             conversation_id=conversation.id))
 
     conversation, said = start_conversation(connection.bot_id, f"{routed.service}:{routed.user_address}", CHANNEL,
                                          first=None if silent else routed.input, client_key=routed.client_key,
