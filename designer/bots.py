@@ -64,7 +64,7 @@ def bot_create():
 
 def blank(bot_id: str, name: str) -> dict:
     taken: set[str] = {"welcome"}
-    return {"format": botdoc.CURRENT_FORMAT, "id": bot_id, "name": name, "locale": "en", "start": "welcome",
+    return {"format": botdoc.CURRENT_FORMAT, "id": bot_id, "name": name, "languages": ["en"], "start": "welcome",
             "dialogs": [{"id": "welcome", "title": "Welcome", "steps": [
                 {"id": new_id(taken, "message"), "type": "message", "text": "Hello! How can I help you?"}]}]}
 

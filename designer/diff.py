@@ -30,9 +30,10 @@ def _shallow(step: dict) -> dict:
 def describe(old: dict, new: dict) -> list[tuple[str, str]]:
     """(kind, sentence) for each difference; kind is added | removed | changed | settings."""
     lines: list[tuple[str, str]] = []
-    for key, label in (("name", "name"), ("locale", "language"), ("start", "start dialog")):
-        if old.get(key) != new.get(key):
-            lines.append(("settings", f"The bot's {label} changed from “{old.get(key)}” to “{new.get(key)}”."))
+    for key, label in (("name", "name"), ("languages", "languages"), ("start", "start dialog")):
+        before, after = (", ".join(v) if isinstance(v, list) else v for v in (old.get(key), new.get(key)))
+        if before != after:
+            lines.append(("settings", f"The bot's {label} changed from “{before}” to “{after}”."))
     old_dialogs = {d.get("id"): d for d in old.get("dialogs", [])}
     new_dialogs = {d.get("id"): d for d in new.get("dialogs", [])}
     for dialog_id in new_dialogs.keys() - old_dialogs.keys():

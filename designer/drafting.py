@@ -17,6 +17,7 @@ from flask_login import current_user
 
 from designer import tree
 from designer.tree import EditError
+from runtime import botdoc
 from runtime.store import bots
 from runtime.store.drafts import StaleDraft, load_draft, save_draft, undo_label
 
@@ -38,11 +39,16 @@ def page_revision() -> int | None:
 
 
 def current(bot_id: str) -> tuple[dict, int]:
-    """The draft and its revision; 404 for an unknown bot."""
+    """The draft, in the current format where it can be read as one (so an edit never writes a newer field
+    into an older document), and its revision; 404 for an unknown bot."""
     try:
-        return load_draft(bot_id)
+        doc, revision = load_draft(bot_id)
     except bots.BotNotFound as e:
         abort(404, str(e))
+    try:
+        return botdoc.migrate(doc), revision
+    except botdoc.DocumentError:  # a broken import kept as the draft: shown and fixed as it is
+        return doc, revision
 
 
 class LastSaved:

@@ -84,7 +84,8 @@ def branch_label(step: dict, slot: str) -> str:
 
 
 FIELD_WORDS = {"start": "start dialog", "fallback": "fallback dialog", "dialogs": "dialogs", "id": "id",
-               "name": "name", "format": "format", "triggers": "page-event triggers", "integrations": "integrations"}
+               "name": "name", "format": "format", "triggers": "page-event triggers", "integrations": "integrations",
+               "languages": "languages", "translations": "translations", "translationSources": "translations"}
 
 
 def place(doc: dict, pointer: str) -> tuple[str | None, str | None, str]:

@@ -6,11 +6,14 @@ their password and token are write-only)."""
 
 from __future__ import annotations
 
+import re
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from designer import bp, drafting
 from designer.bots import get_bot_or_404
+from runtime.botdoc.translations import LANGUAGE_PATTERN, language_name
 from runtime.channels.directline import secret as directline_secret
 from runtime.channels.directline.cors import allowed_origins, set_allowed_origins
 from runtime.management import keys as function_keys
@@ -18,14 +21,23 @@ from runtime.management import settings as outbox
 from runtime.store import bot_access, canned, secrets
 from runtime.store.drafts import StaleDraft, save_draft
 
-LOCALES = [("en", "English"), ("cs", "Czech"), ("de", "German"), ("fr", "French"), ("es", "Spanish"),
-           ("it", "Italian"), ("pl", "Polish"), ("sk", "Slovak"), ("nl", "Dutch"), ("pt", "Portuguese")]
+
+def parse_languages(text: str) -> list[str]:
+    """"en, cs, de" as the bot's languages, the default first; ValueError saying which tag is not a language."""
+    tags = [t.strip().replace("_", "-") for t in text.replace(";", ",").split(",") if t.strip()]
+    if not tags:
+        raise ValueError("Name at least one language, such as en.")
+    for tag in tags:
+        if not re.fullmatch(LANGUAGE_PATTERN, tag) or language_name(tag) == tag:
+            raise ValueError(f"'{tag[:40]}' is not a language tag Arbor knows; write tags such as en, cs, de or pt-BR, "
+                             "separated by commas.")
+    return list(dict.fromkeys(tags))[:20]
 
 
 def _page(bot_id: str, status: int = 200, **extra):
     bot = get_bot_or_404(bot_id)
     doc, revision = drafting.current(bot_id)
-    return render_template("designer/settings.html", bot=bot, doc=doc, revision=revision, locales=LOCALES,
+    return render_template("designer/settings.html", bot=bot, doc=doc, revision=revision,
                            secrets=secrets.listed(bot_id), origins=allowed_origins(bot_id),
                            server=request.host_url.rstrip("/"), keys=function_keys.list_keys(bot_id),
                            smtp=outbox.shown(bot_id, "smtp"), sms=outbox.shown(bot_id, "sms"),
@@ -43,11 +55,14 @@ def settings(bot_id: str):
 def settings_general(bot_id: str):
     get_bot_or_404(bot_id)
     name = request.form.get("name", "").strip()[:200]
-    locale = request.form.get("locale", "en")
     if not name:
         return _page(bot_id, 422, error="Give the bot a name.")
+    try:
+        languages = parse_languages(request.form.get("languages", "en"))
+    except ValueError as e:
+        return _page(bot_id, 422, error=str(e))
     doc, revision = drafting.current(bot_id)
-    doc.update(name=name, locale=locale if locale in dict(LOCALES) else "en")
+    doc.update(name=name, languages=languages)
     try:
         save_draft(bot_id, doc, drafting.page_revision() or revision, label="Changed the name or language",
                    by=current_user.email)

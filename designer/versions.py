@@ -29,8 +29,9 @@ def version_list(bot_id: str):
 
 
 def _doc(bot_id: str, number: int) -> dict:
+    """A version in the current format, so two versions saved in different formats compare by what changed."""
     try:
-        return bots.get_version_doc(bot_id, number)
+        return botdoc.migrate(bots.get_version_doc(bot_id, number))
     except bots.BotNotPublished as e:
         abort(404, str(e))
 

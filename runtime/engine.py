@@ -2,7 +2,8 @@
 
 No I/O here: callers load the state, call `start` or `turn`, persist the result and carry out its
 effects. State is plain JSON: ``{"stack": [{"dialog", "step", "reask"?}], "waiting": {"step",
-"memo"} | None, "ended": bool, "input": last user text}``. Positions are step ids, stable across
+"memo"} | None, "ended": bool, "input": last user text, "language"?: the visitor's language}`` (the
+language only for a bot of several; `user.language` in templates either way). Positions are step ids, stable across
 edits, so a conversation survives a bot edited under it.
 """
 
@@ -14,14 +15,17 @@ from typing import Any
 
 from runtime import expressions
 from runtime.botdoc import Bot
+from runtime.botdoc.translations import negotiate
 from runtime.steps import STEP_TYPES
 from runtime.steps import _urls as urls
+from runtime.steps._phrases import phrase
 from runtime.steps.base import End, Enter, Goto, Input, NotUnderstood, Outcome, Wait
 
 MAX_STEPS_PER_TURN = 500
 MAX_CALL_DEPTH = 50
 NOT_UNDERSTOOD = "Sorry, I did not understand that."
 START_DIALOG_EVENT = "arbor/start-dialog"  # a page asks for a dialog: value {"dialog": id}
+LANGUAGE = "user.language"  # the storage a set or choice step writes to change the conversation's language
 
 
 class _Stop:
@@ -52,14 +56,21 @@ def _copy_state(state: dict) -> dict:
             "waiting": dict(waiting) if waiting else None}
 
 
-def start(bot: Bot, data: dict, *, user: dict, now: datetime, first: Input | None = None) -> TurnResult:
+def start(bot: Bot, data: dict, *, user: dict, now: datetime, first: Input | None = None,
+          language: str | list[str] | None = None) -> TurnResult:
     """A new conversation: the start dialog runs at once, so the bot speaks first.
 
     `first` is a message the conversation began with (an SMS, a platform webhook): it is applied
-    as the input the start dialog waits for, not thrown away.
+    as the input the start dialog waits for, not thrown away. `language` is what the visitor prefers
+    (a widget's locale, "cs-CZ", or a list, most preferred first); the conversation speaks the bot's language
+    that fits best, else its default.
     """
+    state = new_state()
+    if len(bot.languages) > 1:
+        wanted = language if isinstance(language, list) else [language]
+        state["language"] = negotiate(wanted, bot.languages) or bot.languages[0]
     with expressions.turn_budget():
-        run = _Turn(bot, new_state(), data, user, now, first)
+        run = _Turn(bot, state, data, user, now, first)
         run.restart(bot.start)
         if first is not None and run.state["waiting"]:
             run.apply(first)
@@ -78,8 +89,12 @@ class _Turn:
     """One turn in progress; it is also the Context step executors see."""
 
     def __init__(self, bot: Bot, state: dict, data: dict, user: dict, now: datetime, inp: Input | None):
-        self.bot, self.user, self.now, self.input = bot, user, now, inp
+        self.bot, self.now, self.input = bot, now, inp
         self.state = _copy_state(state) if state else new_state()
+        language = self.state.get("language")
+        self.language = language if language in bot.languages else bot.languages[0]
+        self.steps = bot.steps_in(self.language)
+        self.user = {**user, "language": self.language}
         self.data = dict(data) if data else {}  # steps replace top-level storages, never change them in place
         self.out = TurnResult()
         self.steps_run = 0
@@ -111,6 +126,23 @@ class _Turn:
             self.error(f"Could not evaluate {expression[:80]!r}: {e}")
             return None
 
+    def store(self, name: str, value: Any) -> None:
+        """Keep a value in a storage; `user.language` changes the language the conversation goes on in."""
+        if name != LANGUAGE:
+            self.data[name] = value
+            return
+        language = negotiate([value], self.bot.languages) if isinstance(value, str) else None
+        if language is None:
+            self.error(f"{str(value)[:40]!r} is not one of this bot's languages ({', '.join(self.bot.languages)}); "
+                       "the conversation's language stays as it was.")
+            return
+        self.language, self.steps, self.state["language"] = language, self.bot.steps_in(language), language
+        self.user = {**self.user, "language": language}
+
+    def phrase(self, english: str) -> str:
+        """What the engine says on its own, in the conversation's language."""
+        return phrase(self.language, english)
+
     def emit(self, activity: dict) -> None:
         activity, dropped = urls.clean_activity(activity)  # URLs filled from storages are checked as sent
         for why in dropped:
@@ -121,7 +153,7 @@ class _Turn:
         self.out.effects.append(effect)
 
     def log(self, entry: dict) -> None:
-        step = self.bot.steps.get(self.step_id, {})
+        step = self.steps.get(self.step_id, {})
         self.out.logs.append({"dialog": self.bot.dialog_of.get(self.step_id), "step": self.step_id,
                               "stepType": step.get("type"), **entry})
 
@@ -136,7 +168,7 @@ class _Turn:
             return
         trigger = self.bot.triggers.get(inp.name) if inp.kind == "event" else None
         waiting = self.state.get("waiting")
-        waiting_step = self.bot.steps.get(waiting["step"]) if waiting else None
+        waiting_step = self.steps.get(waiting["step"]) if waiting else None
         if trigger and not (waiting_step and inp.name in waiting_step.get("events", ())):
             self.save_event_value(trigger, inp.value)
             self.begin(trigger["dialog"], trigger.get("mode", "jump"))
@@ -188,7 +220,7 @@ class _Turn:
     def leave_waiting(self) -> dict | None:
         """Stop waiting; a pending timer of the step is cancelled."""
         waiting, self.state["waiting"] = self.state.get("waiting"), None
-        step = self.bot.steps.get(waiting["step"]) if waiting else None
+        step = self.steps.get(waiting["step"]) if waiting else None
         if step and step.get("timeout") and getattr(STEP_TYPES[step["type"]], "TIMED", False):
             self.effect({"type": "timer.cancel", "step": step["id"]})
         return waiting
@@ -196,7 +228,7 @@ class _Turn:
     def apply(self, inp: Input) -> None:
         """Give the input to the step that waits for it."""
         waiting = self.state["waiting"]
-        step = self.bot.steps.get(waiting["step"])
+        step = self.steps.get(waiting["step"])
         frame = self.state["stack"][-1] if self.state["stack"] else None
         if step is None or frame is None or self.bot.dialog_of[step["id"]] != frame["dialog"]:
             self.recover(frame)
@@ -240,7 +272,7 @@ class _Turn:
                            "question in between? The conversation was ended.")
                 self.state.update(stack=[], waiting=None, ended=True)
                 return
-            step = self.bot.steps[nxt]
+            step = self.steps[nxt]
             self.state["stack"][-1]["step"] = self.step_id = nxt
             self.out.visited.append(nxt)
             nxt = self.follow(STEP_TYPES[step["type"]].run(step, self), nxt)
@@ -284,7 +316,7 @@ class _Turn:
         frame = stack[-1]
         if frame["dialog"] not in self.bot.dialogs:
             return None  # the caller's dialog was deleted: finish it too
-        step = self.bot.steps.get(frame["step"])
+        step = self.steps.get(frame["step"])
         if step is None or self.bot.dialog_of[step["id"]] != frame["dialog"]:
             frame.pop("reask", None)
             return self.bot.first(frame["dialog"])  # the caller's step was deleted: restart its dialog
@@ -304,8 +336,8 @@ class _Turn:
                 and len(self.state["stack"]) < MAX_CALL_DEPTH:
             self.state["stack"][-1]["reask"] = True
             return self.go(Goto(fallback, "call"), step_id)
-        self.emit({"type": "message", "text": NOT_UNDERSTOOD})
-        return self.follow(self.ask_again(self.bot.steps[step_id]), step_id)
+        self.emit({"type": "message", "text": self.phrase(NOT_UNDERSTOOD)})
+        return self.follow(self.ask_again(self.steps[step_id]), step_id)
 
     def result(self) -> TurnResult:
         self.out.state, self.out.data = self.state, self.data

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from runtime.steps import branches
 
+from .translations import languages, localized
+
 
 @dataclass(frozen=True)
 class Bot:
@@ -15,6 +17,8 @@ class Bot:
     dialog_of: dict[str, str]
     after: dict[str, str | None]
     triggers: dict[str, dict]
+    languages: tuple[str, ...] = ("en",)
+    translated: dict[str, dict[str, dict]] | None = None  # language -> steps by id, texts in that language
 
     @property
     def id(self) -> str:
@@ -27,6 +31,10 @@ class Bot:
     @property
     def fallback(self) -> str | None:
         return self.doc.get("fallback")
+
+    def steps_in(self, language: str) -> dict[str, dict]:
+        """The steps as a visitor in `language` sees them (the default language's for one not translated)."""
+        return (self.translated or {}).get(language, self.steps)
 
     def first(self, dialog_id: str) -> str | None:
         """The first step of a dialog, or None when it has none."""
@@ -58,4 +66,7 @@ def index(doc: dict) -> Bot:
         dialog_of=dialog_of,
         after=after,
         triggers={t["event"]: t for t in doc.get("triggers", [])},
+        languages=tuple(languages(doc)),
+        translated={lang: localized(steps, table) for lang, table in (doc.get("translations") or {}).items()
+                    if lang in languages(doc)[1:] and table},
     )

@@ -10,6 +10,7 @@ from runtime import expressions
 from runtime.steps import EXPRESSIONS, TEMPLATES, WRITES, _patterns
 from runtime.steps._faq_match import semantic_available
 
+from . import translations
 from .problems import Problem
 
 RESERVED = frozenset({"user", "event", "input", "now", "item", "loop"})
@@ -69,7 +70,7 @@ def check(doc: dict, steps: list[tuple[str, dict, int]]) -> list[Problem]:
     problems += [Problem(f"/dialogs/{i}", f"Nothing leads to the dialog '{d['id']}' (no goto, trigger or start); "
                                           "it can only be started from outside (trigger API).", "warning")
                  for i, d in enumerate(doc["dialogs"]) if d["id"] not in reached]
-    return problems
+    return problems + translations.check(doc)
 
 
 def _duplicate_dialogs(doc: dict) -> Iterator[Problem]:

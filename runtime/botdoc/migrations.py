@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 
 from .problems import DocumentError, Problem
 
-CURRENT_FORMAT = 1
+CURRENT_FORMAT = 2
 
 
 def _from_0(doc: dict) -> dict:
@@ -19,11 +18,29 @@ def _from_0(doc: dict) -> dict:
     return doc
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _from_0}
+def _from_1(doc: dict) -> dict:
+    """Format 1 named one `locale`; format 2 names the bot's `languages`, the default first."""
+    locale = doc.get("locale")
+    languages = [locale if isinstance(locale, str) and locale else "en"]
+    upgraded = {}
+    for key, value in doc.items():  # where `locale` was, or after `name`: where people look for it
+        if key != "locale":
+            upgraded[key] = value
+        if key == ("locale" if "locale" in doc else "name"):
+            upgraded["languages"] = languages
+    upgraded.setdefault("languages", languages)
+    return upgraded
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _from_0, 1: _from_1}
 
 
 def migrate(doc: dict) -> dict:
-    """Return the document in the current format; a copy when anything had to change."""
+    """Return the document in the current format; a copy when anything had to change.
+
+    Migrations replace top-level values only, never change nested ones in place, so the copy is shallow:
+    a deep copy would cost a walk of the whole tree (and overflow the stack on one nested deep).
+    """
     found = doc.get("format", 0)
     if isinstance(found, bool) or not isinstance(found, int) or found < 0:
         raise DocumentError([Problem("/format", f"'format' must be a whole number such as "
@@ -33,7 +50,7 @@ def migrate(doc: dict) -> dict:
                                                 f"this one reads formats up to {CURRENT_FORMAT}.")])
     if found == CURRENT_FORMAT:
         return doc
-    doc = copy.deepcopy(doc)
+    doc = dict(doc)
     for step in range(found, CURRENT_FORMAT):
         doc = MIGRATIONS[step](doc)
         doc["format"] = step + 1

@@ -7,10 +7,15 @@ from functools import cache
 from runtime.steps import STEP_TYPES
 
 from .migrations import CURRENT_FORMAT
+from .translations import LANGUAGE_PATTERN, TEXT_ID_PATTERN
 
 MAX_STEPS_IN_LIST = 1_000
 ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,64}$",
       "description": "Letters, digits and _ . : -, at most 64."}
+
+LANGUAGE = {"type": "string", "pattern": LANGUAGE_PATTERN, "maxLength": 35,
+            "description": "A language tag such as en, cs or pt-BR."}
+TEXT_ID = {"type": "string", "pattern": TEXT_ID_PATTERN, "description": "A step id, / and the field's path."}
 
 AUTH = {  # how an integration's calls authenticate (runtime/integrations/auth.py says what each sends)
     "type": "object", "required": ["type"], "additionalProperties": False,
@@ -44,7 +49,7 @@ def bot_schema() -> dict:
     }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": "https://arbor.dev/schemas/bot-1.json",
+        "$id": f"https://arbor.dev/schemas/bot-{CURRENT_FORMAT}.json",
         "title": "Arbor bot document",
         "type": "object",
         "required": ["format", "id", "name", "start", "dialogs"],
@@ -54,7 +59,20 @@ def bot_schema() -> dict:
             "id": {**ID, "pattern": r"^[a-z0-9][a-z0-9-]{0,63}$",
                    "description": "Lower-case letters, digits and -, at most 64; used in addresses."},
             "name": {"type": "string", "minLength": 1, "maxLength": 200},
-            "locale": {"type": "string", "pattern": r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", "default": "en"},
+            "languages": {"type": "array", "minItems": 1, "maxItems": 20, "uniqueItems": True,
+                          "items": LANGUAGE, "default": ["en"],
+                          "description": "The languages the bot speaks; the first is the default, in which "
+                                         "the steps are written."},
+            "translations": {"type": "object", "maxProperties": 20, "propertyNames": LANGUAGE,
+                             "additionalProperties": {"type": "object", "propertyNames": TEXT_ID,
+                                                      "additionalProperties": {"type": "string",
+                                                                               "maxLength": 10_000}},
+                             "description": "Per language, a text id (step id + field) -> the text."},
+            "translationSources": {"type": "object", "propertyNames": LANGUAGE, "additionalProperties": {
+                "type": "object", "propertyNames": TEXT_ID,
+                "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{8}$"}},
+                "description": "Per language and text id, a hash of the default text it was translated "
+                               "from, to tell a stale translation."},
             "start": {"type": "string", "minLength": 1},
             "fallback": {"type": "string", "minLength": 1},
             "triggers": {"type": "array", "maxItems": 200, "items": {

@@ -5,7 +5,8 @@ and ``run(step, ctx) -> Outcome``. Steps that wait for input add ``resume(step, 
 may add ``reask(step, ctx, memo)`` (default: ``run``) and ``ACCEPTS``, the input kinds it takes
 (default: messages only; other inputs are ignored while it waits), and ``TIMED`` when its ``timeout`` is a
 timer the engine cancels as the conversation leaves the step. Validation reads ``templates(step)``,
-``expressions(step)``, ``branches(step)`` and ``writes(step)`` where a type has them.
+``expressions(step)``, ``branches(step)`` and ``writes(step)`` where a type has them; translations read
+``texts(step)``, the fields a visitor sees (``runtime/botdoc/translations.py``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def _hooks(name: str) -> dict:
     return {type_: getattr(module, name) for type_, module in STEP_TYPES.items() if hasattr(module, name)}
 
 
-BRANCHES, TEMPLATES, EXPRESSIONS, WRITES = (_hooks(n) for n in ("branches", "templates", "expressions", "writes"))
+BRANCHES, TEMPLATES, EXPRESSIONS, WRITES, TEXTS = (
+    _hooks(n) for n in ("branches", "templates", "expressions", "writes", "texts"))
 
 
 def branches(step: dict) -> list[tuple[str, list]]:

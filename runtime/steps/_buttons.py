@@ -23,6 +23,12 @@ def suggested(actions_: list[dict], user_id: str | None) -> dict:
     return {"actions": actions_, "to": [user_id] if user_id else []}
 
 
+def button_texts(buttons: Iterable[dict], prefix: str):
+    """The titles of a button list, with their JSON Pointers: what a visitor reads (values are answers)."""
+    for i, button in enumerate(buttons):
+        yield f"{prefix}/{i}/title", button.get("title")
+
+
 def button_templates(buttons: Iterable[dict], prefix: str):
     """The template fields of a button list, with their JSON Pointers, for validation."""
     for i, button in enumerate(buttons):

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from rapidfuzz import fuzz, process, utils
 
 from .base import Input
 
 FUZZY_CUTOFF = 80
+
+
+def fold(text: str) -> str:
+    """Lower case, punctuation and accents dropped: people type "pujcku" for "Půjčku", "uber" for "über"."""
+    decomposed = unicodedata.normalize("NFKD", utils.default_process(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def match(inp: Input, options: list[tuple[str, str]], phrasings: list[list[str]] | None = None) -> int | None:
@@ -24,9 +32,9 @@ def match(inp: Input, options: list[tuple[str, str]], phrasings: list[list[str]]
         for i, (value, _) in enumerate(options):
             if said == value:
                 return i
-        folded = said.casefold()
+        folded = fold(said)
         hits = [i for i, (value, title) in enumerate(options)
-                if folded in (title.casefold(), value.casefold()) or folded in (p.casefold() for p in phrasings[i])]
+                if folded in (fold(title), fold(value)) or folded in (fold(p) for p in phrasings[i])]
         if len(hits) == 1:
             return hits[0]
     if not inp.text or not inp.text.strip():
@@ -37,7 +45,7 @@ def match(inp: Input, options: list[tuple[str, str]], phrasings: list[list[str]]
         labels[f"{i}:v"] = value
         for j, phrasing in enumerate(phrasings[i]):
             labels[f"{i}:p{j}"] = phrasing
-    found = process.extract(inp.text, labels, scorer=fuzz.QRatio, processor=utils.default_process,
+    found = process.extract(inp.text, labels, scorer=fuzz.QRatio, processor=fold,
                             score_cutoff=FUZZY_CUTOFF, limit=None)
     indexes = {int(key.split(":")[0]) for _, score, key in found if score >= found[0][1] - 5} if found else set()
     return indexes.pop() if len(indexes) == 1 else None

@@ -101,12 +101,19 @@ class Context(Protocol):
     user: dict
     bot: Any  # the indexed bot (runtime.botdoc.Bot): its document, dialogs and steps
     now: datetime
+    language: str  # the conversation's language, one of the bot's; the step given is already in it
 
     def render(self, template: str, **extra: Any) -> str:
         """Render a text template over user data; a failure is logged and renders empty."""
 
     def evaluate(self, expression: str, **extra: Any) -> Any:
         """Evaluate an expression over user data; a failure is logged and gives None."""
+
+    def store(self, name: str, value: Any) -> None:
+        """Keep a value in a storage (`user.language` switches the conversation's language)."""
+
+    def phrase(self, english: str) -> str:
+        """A text of Arbor's own (a default re-ask) in the conversation's language."""
 
     def emit(self, activity: dict) -> None:
         """Send an activity to the user (or an event to the page)."""

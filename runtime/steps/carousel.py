@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import schema
-from ._buttons import actions, button_templates
+from ._buttons import actions, button_templates, button_texts
 from ._matching import match
 from .base import Context, Next, NotUnderstood, Outcome, Wait
 
@@ -88,6 +88,16 @@ def _card_templates(card: dict, prefix: str):
         if card.get(key):
             yield f"{prefix}/{key}", card[key]
     yield from button_templates(card.get("buttons", []), f"{prefix}/buttons")
+
+
+def texts(step: dict):
+    for key in ("text", "empty"):
+        yield f"/{key}", step.get(key)
+    cards = [(f"/cards/{i}", card) for i, card in enumerate(step.get("cards", []))]
+    for prefix, card in cards + ([("/card", step["card"])] if step.get("card") else []):
+        for key in ("title", "subtitle", "text"):
+            yield f"{prefix}/{key}", card.get(key)
+        yield from button_texts(card.get("buttons", []), f"{prefix}/buttons")
 
 
 def expressions(step: dict):

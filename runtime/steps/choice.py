@@ -12,7 +12,7 @@ TITLE = "Choice"
 DESCRIPTION = "Offer options as buttons; each option can lead into its own steps."
 SCHEMA = schema.step(TYPE, {
     "text": schema.TEMPLATE,
-    "storage": schema.NAME,
+    "storage": schema.NAME_OR_LANGUAGE,
     "options": {"type": "array", "minItems": 1, "maxItems": 50, "items": {
         "type": "object", "required": ["title"], "additionalProperties": False,
         "properties": {
@@ -42,12 +42,18 @@ def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
         return NotUnderstood()
     option = options[picked]
     if step.get("storage"):
-        ctx.data[step["storage"]] = option.get("value", option["title"])
+        ctx.store(step["storage"], option.get("value", option["title"]))
     return Enter(option["steps"]) if option.get("steps") else Next()
 
 
 def templates(step: dict):
     yield "/text", step.get("text")
+
+
+def texts(step: dict):
+    yield "/text", step.get("text")
+    for i, option in enumerate(step.get("options", [])):
+        yield f"/options/{i}/title", option.get("title")
 
 
 def branches(step: dict):
@@ -57,5 +63,5 @@ def branches(step: dict):
 
 
 def writes(step: dict):
-    if step.get("storage"):
+    if step.get("storage") and step["storage"] != schema.LANGUAGE:
         yield step["storage"]

@@ -88,6 +88,13 @@ def templates(step: dict):
         yield f"/questions/{i}/answer", question.get("answer")
 
 
+def texts(step: dict):
+    yield "/text", step.get("text")
+    for i, question in enumerate(step.get("questions", [])):
+        yield f"/questions/{i}/question", question.get("question")
+        yield f"/questions/{i}/answer", question.get("answer")
+
+
 def writes(step: dict):
     if step.get("storage"):
         yield step["storage"]

@@ -62,6 +62,9 @@ def templates(step: dict):
         yield "/text", step["text"]
 
 
+texts = templates  # the notice that a person will answer
+
+
 def branches(step: dict):
     if step.get("onTimeout") is not None:
         yield "/onTimeout", step["onTimeout"]

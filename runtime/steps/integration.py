@@ -95,7 +95,7 @@ def failed(step: dict, ctx: Context, reason: str) -> Outcome:
         if message:
             ctx.emit({"type": "message", "text": message})
         return Goto(on_error["dialog"], "jump")
-    ctx.emit({"type": "message", "text": message or APOLOGY})
+    ctx.emit({"type": "message", "text": message or ctx.phrase(APOLOGY)})
     return End()
 
 
@@ -103,6 +103,10 @@ def templates(step: dict):
     yield from _texts(step.get("params") or {}, "/params")
     if (step.get("onError") or {}).get("message"):
         yield "/onError/message", step["onError"]["message"]
+
+
+def texts(step: dict):
+    yield "/onError/message", (step.get("onError") or {}).get("message")
 
 
 def _texts(value, path: str):

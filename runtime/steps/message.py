@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import schema
-from ._buttons import actions, button_templates, suggested
+from ._buttons import actions, button_templates, button_texts, suggested
 from .base import Context, Next, Outcome
 
 TYPE = "message"
@@ -33,3 +33,8 @@ def templates(step: dict):
     if step.get("image"):
         yield "/image", step["image"]
     yield from button_templates(step.get("buttons", []), "/buttons")
+
+
+def texts(step: dict):
+    yield "/text", step.get("text")
+    yield from button_texts(step.get("buttons", []), "/buttons")

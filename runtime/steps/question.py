@@ -55,7 +55,7 @@ def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
     if retries > step.get("maxRetries", 2):
         return NotUnderstood()
     kind = step.get("validate", "text")
-    retry = ctx.render(step["retry"]) if step.get("retry") else RETRY[kind]
+    retry = ctx.render(step["retry"]) if step.get("retry") else ctx.phrase(RETRY[kind])
     ctx.emit({"type": "message", "text": retry, "inputHint": "expectingInput"})
     return Wait({"retries": retries})
 
@@ -114,6 +114,9 @@ def templates(step: dict):
     yield "/text", step.get("text")
     if step.get("retry"):
         yield "/retry", step["retry"]
+
+
+texts = templates  # the question and its re-ask
 
 
 def writes(step: dict):

@@ -7,6 +7,10 @@ from typing import Any
 STEPS = {"$ref": "#/$defs/steps"}
 NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$", "maxLength": 64,
         "description": "A storage name: letters, digits and _, not starting with a digit."}
+LANGUAGE = "user.language"
+NAME_OR_LANGUAGE = {**NAME, "pattern": r"^([A-Za-z_][A-Za-z0-9_]*|user\.language)$",
+                    "description": NAME["description"] + " Or user.language: the conversation goes on in that "
+                                                          "language (one of the bot's, such as cs)."}
 TEMPLATE = {"type": "string", "maxLength": 10_000, "description": "Text; may use {{ storage }}."}
 EXPRESSION = {"type": "string", "minLength": 1, "maxLength": 2_000,
               "description": "An expression, for example: age >= 18 and country == \"CZ\"."}

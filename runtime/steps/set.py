@@ -8,11 +8,12 @@ from .base import Context, Next, Outcome
 TYPE = "set"
 TITLE = "Set a storage"
 DESCRIPTION = "Compute a value (a sum, a flag, a text) and keep it in a storage."
-SCHEMA = schema.step(TYPE, {"storage": schema.NAME, "value": schema.EXPRESSION}, required=("storage", "value"))
+SCHEMA = schema.step(TYPE, {"storage": schema.NAME_OR_LANGUAGE, "value": schema.EXPRESSION},
+                     required=("storage", "value"))
 
 
 def run(step: dict, ctx: Context) -> Outcome:
-    ctx.data[step["storage"]] = ctx.evaluate(step["value"])
+    ctx.store(step["storage"], ctx.evaluate(step["value"]))
     return Next()
 
 
@@ -21,4 +22,5 @@ def expressions(step: dict):
 
 
 def writes(step: dict):
-    yield step.get("storage")
+    if step.get("storage") != schema.LANGUAGE:
+        yield step.get("storage")

@@ -361,8 +361,10 @@ def test_settings_secrets_are_write_only(app, designer):
     made = designer.post(f"/designer/bots/{bot_id}/settings/directline")
     secret = re.search(r'data-testid="new-secret">([^<]+)<', made.text).group(1)
     assert secret not in designer.client.get(f"/designer/bots/{bot_id}/settings").text
-    designer.post(f"/designer/bots/{bot_id}/settings/general", {"name": "Renamed", "locale": "cs"})
-    assert designer.draft(bot_id)[0]["name"] == "Renamed" and designer.draft(bot_id)[0]["locale"] == "cs"
+    designer.post(f"/designer/bots/{bot_id}/settings/general", {"name": "Renamed", "languages": "cs, en-GB"})
+    assert designer.draft(bot_id)[0]["name"] == "Renamed" and designer.draft(bot_id)[0]["languages"] == ["cs", "en-GB"]
+    page = designer.post(f"/designer/bots/{bot_id}/settings/general", {"name": "Renamed", "languages": "cs, klingon"})
+    assert page.status_code == 422 and "klingon&#39; is not a language tag" in page.text
 
 
 def test_json_editor_validates_before_it_saves(designer):

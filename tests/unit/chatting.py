@@ -16,12 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 class Chat:
     """One user talking with one bot; each call returns the activities of that turn."""
 
-    def __init__(self, doc: dict, data: dict | None = None, first: Input | None = None):
+    def __init__(self, doc: dict, data: dict | None = None, first: Input | None = None, language: str | None = None):
         self.bot = botdoc.load(botdoc.check(doc))
         self.user = {"id": "u1", "channel": "test"}
         self.logs: list[dict] = []
         self.effects: list[dict] = []
-        self.keep(engine.start(self.bot, data or {}, user=self.user, now=datetime.now(UTC), first=first))
+        self.keep(engine.start(self.bot, data or {}, user=self.user, now=datetime.now(UTC), first=first,
+                                  language=language))
 
     def keep(self, result: engine.TurnResult) -> list[dict]:
         self.state, self.data, self.last = result.state, result.data, result.activities
