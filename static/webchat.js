@@ -1,8 +1,8 @@
 /*
  * Arbor webchat: the chat widget a website embeds with one tag,
  *   <script src="https://HOST/static/webchat.js" data-bot="BOT" async></script>
- * (optional data-title, data-open="true", data-server), or drives from JavaScript:
- *   const chat = Arbor.webchat({bot, server, user: {id, ...data}, open, title, theme, container, token});
+ * (optional data-title, data-open="true", data-server, data-locale), or drives from JavaScript:
+ *   const chat = Arbor.webchat({bot, server, user: {id, ...data}, open, title, theme, container, token, locale});
  *   chat.open() / close() / toggle() / sendEvent(name, value) / setUserData(obj) / startDialog(id)
  *   chat.on(name, fn) / off(name, fn) / destroy();  Arbor.get(bot) finds a chat.
  * `user` data reaches the bot's user data when the conversation starts (and setUserData's later); the
@@ -11,6 +11,8 @@
  * chat inside an element instead of a floating button. Bot events reach on(name) handlers and
  * `arbor:event` on window (detail {bot, name, value}; preventDefault() stops the built-in ones:
  * close-chat, open-chat, reload-page, navigate). `arbor:ready` on window announces each new chat.
+ * `locale` ("cs", "de-AT") is the language the page asks the bot for; without it the server takes the browser's
+ * languages. The widget's own words follow the same choice: English, Czech and German are shipped (WORDS).
  * Theme: CSS custom properties --arbor-color, --arbor-font, --arbor-radius, --arbor-position
  * (left/right), or theme: {color, font, radius, position}.
  *
@@ -36,6 +38,29 @@
   const INIT_EVENT = 'arbor/init'; // carries the page's user data into the bot's user data
   const START_DIALOG_EVENT = 'arbor/start-dialog';
   const instances = new Map(); // bot id -> chat: one instance per bot on a page
+
+  // The widget's own words; a language not here gets English.
+  const WORDS = {
+    en: {connecting: 'Connecting…', offline: 'You are offline. Retrying when you are back.',
+      unavailable: 'The chat is not available right now.', reconnecting: 'Reconnecting…',
+      expired: 'The conversation expired, so a new one started.', notSent: 'Not sent. Retry', sending: 'Sending…',
+      placeholder: 'Type a message…', message: 'Your message', restart: 'Start over', close: 'Close chat',
+      send: 'Send', suggested: 'Suggested answers', open: 'Open chat', unread: 'unread', with: 'Conversation with',
+      typing: 'is typing', cards: 'Cards, use the arrow keys to move between them', card: 'Card'},
+    cs: {connecting: 'Připojuji…', offline: 'Jste offline. Zkusím to znovu, až budete online.',
+      unavailable: 'Chat teď není k dispozici.', reconnecting: 'Znovu se připojuji…',
+      expired: 'Konverzace vypršela, začala nová.', notSent: 'Neodesláno. Zkusit znovu', sending: 'Odesílám…',
+      placeholder: 'Napište zprávu…', message: 'Vaše zpráva', restart: 'Začít znovu', close: 'Zavřít chat',
+      send: 'Odeslat', suggested: 'Navržené odpovědi', open: 'Otevřít chat', unread: 'nepřečtené',
+      with: 'Konverzace s', typing: 'píše', cards: 'Karty, mezi nimi se pohybujte šipkami', card: 'Karta'},
+    de: {connecting: 'Verbinde…', offline: 'Sie sind offline. Neuer Versuch, sobald Sie wieder online sind.',
+      unavailable: 'Der Chat ist gerade nicht verfügbar.', reconnecting: 'Verbinde erneut…',
+      expired: 'Die Unterhaltung ist abgelaufen, eine neue hat begonnen.', notSent: 'Nicht gesendet. Erneut versuchen',
+      sending: 'Wird gesendet…', placeholder: 'Nachricht eingeben…', message: 'Ihre Nachricht',
+      restart: 'Neu beginnen', close: 'Chat schließen', send: 'Senden', suggested: 'Antwortvorschläge',
+      open: 'Chat öffnen', unread: 'ungelesen', with: 'Unterhaltung mit', typing: 'schreibt',
+      cards: 'Karten, mit den Pfeiltasten wechseln', card: 'Karte'},
+  };
 
   // Bot -> page events the widget carries out itself, unless a listener calls preventDefault().
   const BUILT_IN = {
@@ -224,6 +249,9 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       this.userId = null;
       this.userData = data;
       this.givenToken = options.token;
+      this.locale = options.locale ? String(options.locale) : null;
+      const lang = (this.locale || navigator.language || 'en').slice(0, 2).toLowerCase();
+      this.words = WORDS[lang] || WORDS.en;
       this.handlers = new Map(); // bot event name -> Set of page functions
       this.shown = new Set(); // ids of the activities on screen
       this.pending = new Map(); // clientActivityID -> bubble of a message not yet echoed
@@ -317,13 +345,12 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
     // Resolves once there is a conversation; concurrent callers share one attempt.
     _ready() {
       if (!this.connecting) {
-        this._setStatus('Connecting…');
+        this._setStatus(this.words.connecting);
         this.connecting = this._connect().then(
           () => this._setStatus(null),
           (error) => {
             this.connecting = null;
-            this._setStatus(error.status === 0 ? 'You are offline. Retrying when you are back.' :
-              'The chat is not available right now.');
+            this._setStatus(error.status === 0 ? this.words.offline : this.words.unavailable);
             throw error;
           });
       }
@@ -352,7 +379,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       this.givenToken = null; // one token opens one conversation
       this.conv = null;
       this._keep(given ? await this._call('POST', '/conversations', {}, given) :
-        await this._call('POST', '', {userData: this.userData}, null,
+        await this._call('POST', '', {userData: this.userData, locale: this.locale || undefined}, null,
           `${this.server}/b/${encodeURIComponent(this.bot)}/webchat/token`));
       if (given && Object.keys(this.userData).length) {
         await this._post({type: 'event', name: INIT_EVENT, value: this.userData});
@@ -432,14 +459,14 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
     _failed(error) {
       if ((error.status === 403 || error.status === 404) && this.conv) {
         if (!this.restarting) {
-          this.restarting = this._restart().then(() => this._note('The conversation expired, so a new one started.'))
+          this.restarting = this._restart().then(() => this._note(this.words.expired))
             .catch(() => {}).finally(() => { this.restarting = null; });
         }
         return;
       }
       if (error.status && error.status < 500 && error.status !== 429) return; // refused, not unreachable
       this.failures = (this.failures || 0) + 1;
-      this._setStatus(navigator.onLine === false ? 'You are offline. Retrying when you are back.' : 'Reconnecting…');
+      this._setStatus(navigator.onLine === false ? this.words.offline : this.words.reconnecting);
     }
 
     /* ----- Direct Line calls ----- */
@@ -468,7 +495,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       return this._call('POST', `/conversations/${id}/activities`, {
         ...activity,
         from: this.userId ? {id: this.userId, role: 'user'} : undefined,
-        locale: navigator.language,
+        locale: this.locale || navigator.language,
         localTimestamp: new Date().toISOString(),
         channelData: {clientActivityID: randomId('c_'), ...activity.channelData},
       });
@@ -545,6 +572,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
         const clientId = activity.channelData && activity.channelData.clientActivityID;
         if (this.pending.has(clientId)) { // the echo of what this page sent: the bot has answered by now
           this.pending.get(clientId).removeAttribute('data-state');
+          this.pending.get(clientId).removeAttribute('title');
           this.pending.delete(clientId);
           this._typing(false);
         } else if (role === 'bot') {
@@ -590,6 +618,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
     async _send(activity, bubble, clientId = randomId('c_')) {
       if (bubble) {
         bubble.setAttribute('data-state', 'sending');
+        bubble.title = this.words.sending;
         this.pending.set(clientId, bubble);
         if (!this.withPeople) this._typing(true);
       }
@@ -620,7 +649,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       this.pending.delete(clientId);
       this._typing(false);
       bubble.setAttribute('data-state', 'failed');
-      const retry = el('button', {type: 'button', class: 'failed', text: 'Not sent. Retry',
+      const retry = el('button', {type: 'button', class: 'failed', text: this.words.notSent,
         onclick: () => {
           retry.remove();
           this._send(activity, bubble, clientId).catch(() => {});
@@ -651,6 +680,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     _build(options) {
       const title = String(options.title || 'Chat');
+      const w = this.words;
       this.host = el('arbor-webchat', {'data-bot': this.bot, 'data-inline': this.inline});
       const theme = options.theme || {};
       for (const name of ['color', 'font', 'radius']) {
@@ -670,29 +700,29 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       const ui = (this.ui = {});
       ui.badge = el('span', {class: 'badge', 'data-testid': 'arbor-badge', hidden: true});
       ui.launcher = el('button', {class: 'launcher', type: 'button', 'data-testid': 'arbor-launcher',
-        'aria-label': `Open chat: ${title}`, 'aria-expanded': 'false', onclick: () => this.toggle()},
+        'aria-label': `${w.open}: ${title}`, 'aria-expanded': 'false', onclick: () => this.toggle()},
       icon('chat'), ui.badge);
       ui.status = el('div', {class: 'status', role: 'status', 'data-testid': 'arbor-status', hidden: true});
-      ui.log = el('div', {class: 'log', role: 'log', 'data-testid': 'arbor-log', 'aria-live': 'polite', 'aria-label': `Conversation with ${title}`});
+      ui.log = el('div', {class: 'log', role: 'log', 'data-testid': 'arbor-log', 'aria-live': 'polite', 'aria-label': `${w.with} ${title}`});
       ui.typing = el('div', {class: 'typing', 'data-testid': 'arbor-typing', role: 'img',
-        'aria-label': `${title} is typing`, hidden: true}, el('i'), el('i'), el('i'));
-      ui.actions = el('div', {class: 'actions', role: 'group', 'data-testid': 'arbor-actions', 'aria-label': 'Suggested answers', hidden: true});
-      ui.input = el('input', {type: 'text', 'data-testid': 'arbor-input', 'aria-label': 'Your message',
-        placeholder: 'Type a message…', autocomplete: 'off', maxlength: '2000'});
+        'aria-label': `${title} ${w.typing}`, hidden: true}, el('i'), el('i'), el('i'));
+      ui.actions = el('div', {class: 'actions', role: 'group', 'data-testid': 'arbor-actions', 'aria-label': w.suggested, hidden: true});
+      ui.input = el('input', {type: 'text', 'data-testid': 'arbor-input', 'aria-label': w.message,
+        placeholder: w.placeholder, autocomplete: 'off', maxlength: '2000'});
       ui.panel = el('section', {class: 'panel', role: 'dialog', 'aria-label': title, 'data-testid': 'arbor-panel',
         hidden: true},
       el('header', {},
         el('h2', {text: title}),
-        el('button', {type: 'button', 'data-testid': 'arbor-restart', 'aria-label': 'Start over', title: 'Start over',
+        el('button', {type: 'button', 'data-testid': 'arbor-restart', 'aria-label': w.restart, title: w.restart,
           onclick: () => this._restart().catch(() => {})}, icon('restart')),
-        el('button', {type: 'button', class: 'close', 'data-testid': 'arbor-close', 'aria-label': 'Close chat',
-          title: 'Close chat', onclick: () => this.close()}, icon('close'))),
+        el('button', {type: 'button', class: 'close', 'data-testid': 'arbor-close', 'aria-label': w.close,
+          title: w.close, onclick: () => this.close()}, icon('close'))),
       ui.status, ui.log, ui.actions,
       el('form', {onsubmit: (event) => {
         event.preventDefault();
         this._say(ui.input.value);
         ui.input.value = '';
-      }}, ui.input, el('button', {type: 'submit', class: 'send', 'data-testid': 'arbor-send', 'aria-label': 'Send'},
+      }}, ui.input, el('button', {type: 'submit', class: 'send', 'data-testid': 'arbor-send', 'aria-label': w.send},
         icon('send'))));
       ui.panel.addEventListener('keydown', (event) => {
         if (event.key === 'Escape') this.close();
@@ -710,7 +740,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
           this._touch();
         }],
         [window, 'online', () => this.conv ? this._poll() : this.isOpen && this._ready().catch(() => {})],
-        [window, 'offline', () => this._setStatus('You are offline. Retrying when you are back.')],
+        [window, 'offline', () => this._setStatus(this.words.offline)],
       ];
       for (const [target, type, fn] of this.listeners) target.addEventListener(type, fn);
     }
@@ -774,7 +804,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       const image = card.images && card.images[0] && safeUrl(card.images[0].url);
       const buttons = (card.buttons || []).map((action) => el('button', {type: 'button', 'data-testid': 'arbor-card-button',
         text: action.title || action.value, onclick: () => this._act(action)}));
-      return el('div', {class: 'card', 'data-testid': 'arbor-card', role: 'group', 'aria-label': card.title || 'Card',
+      return el('div', {class: 'card', 'data-testid': 'arbor-card', role: 'group', 'aria-label': card.title || this.words.card,
         tabindex: buttons.length ? null : '-1'},
       image ? el('img', {src: image, alt: card.images[0].alt || ''}) : null,
       el('div', {class: 'body'},
@@ -787,7 +817,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
     // Cards scroll sideways; Tab walks their buttons, arrow keys jump card to card.
     _carousel(cards) {
       return el('div', {class: 'carousel', role: 'group', 'aria-roledescription': 'carousel', tabindex: '0',
-        'aria-label': 'Cards, use the arrow keys to move between them',
+        'aria-label': this.words.cards,
         onkeydown: (event) => {
           const step = {ArrowRight: 1, ArrowLeft: -1}[event.key];
           const current = cards.findIndex((card) => card.contains(this.root.activeElement));
@@ -825,8 +855,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       this.unread = count;
       this.ui.badge.textContent = count > 9 ? '9+' : String(count);
       this.ui.badge.hidden = !count;
-      this.ui.launcher.setAttribute('aria-label', `Open chat: ${this.ui.panel.getAttribute('aria-label')}` +
-        (count ? `, ${count} unread` : ''));
+      this.ui.launcher.setAttribute('aria-label', `${this.words.open}: ${this.ui.panel.getAttribute('aria-label')}` +
+        (count ? `, ${count} ${this.words.unread}` : ''));
     }
 
     _setStatus(text) {
@@ -848,7 +878,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
   function optionsFromTag(tag) {
     const data = tag.dataset;
     const origin = tag.src ? new URL(tag.src, location.href).origin : location.origin;
-    return {bot: data.bot, server: data.server || origin, title: data.title, open: data.open === 'true'};
+    return {bot: data.bot, server: data.server || origin, title: data.title, open: data.open === 'true',
+      locale: data.locale};
   }
 
   function webchat(options) {

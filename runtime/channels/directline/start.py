@@ -2,15 +2,19 @@
 
 A conversation is opened when its token is made (tokens/generate, the anonymous webchat token) or
 when a client starts one with the secret (POST /conversations): the bot's start dialog runs then, so
-the bot has spoken by the first poll. The body may carry `{"user": {"id"}, "userData": {...}}`:
+the bot has spoken by the first poll. The body may carry `{"user": {"id"}, "userData": {...}, "locale"}`:
 `userData` is merged into the user's data before the start dialog runs (so a greeting can use it);
 `user.id` is taken only from a caller holding the secret; anonymous visitors always get a new id.
+`locale` (the field Direct Line activities carry, here for the conversation to be) is the language the page
+asks for; without it the browser's Accept-Language is taken. Either is negotiated against the bot's languages.
 """
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
+
+from flask import request
 
 from runtime.channels.directline import tokens
 from runtime.channels.directline.errors import DirectLineError, bad_argument, storable_id
@@ -28,7 +32,7 @@ def open_conversation(bot_id: str, body: dict[str, Any], *, trusted: bool) -> to
     user_id, data = _parse(body)
     try:
         conversation, _ = start_conversation(bot_id, user_id if trusted and user_id else f"dl_{uuid.uuid4().hex}",
-                                             CHANNEL, data=data)
+                                             CHANNEL, data=data, languages=_languages(body))
     except (BotNotFound, BotNotPublished) as e:
         raise DirectLineError(404, "BotNotFound", str(e)) from None
     return tokens.Grant(bot_id, conversation.id, conversation.user_id)
@@ -46,6 +50,16 @@ def _parse(body: dict[str, Any]) -> tuple[str | None, dict]:
     if data is not None and not isinstance(data, dict):
         raise bad_argument('"userData" must be an object: its fields are merged into the user\'s data.')
     return user_id, data or {}
+
+
+def _languages(body: dict[str, Any]) -> list[str]:
+    """The visitor's languages, most preferred first: the body's `locale`, else the browser's Accept-Language."""
+    locale = body.get("locale")
+    if locale is not None and (not isinstance(locale, str) or len(locale) > 35):
+        raise bad_argument('"locale" must be a language tag such as "cs-CZ".')
+    if locale:
+        return [locale]
+    return [tag for tag, _ in request.accept_languages][:10]
 
 
 def answer(grant: tokens.Grant) -> dict:
