@@ -49,6 +49,7 @@ def init_app(app: Flask) -> None:
         qa,
         queue,
         settings,
+        translations,
         versions,
         webhooks,
     )

@@ -1,0 +1,113 @@
+"""The translation table in the designer: the page, a cell saved, CSV and XLIFF 1.2 out and back, refused imports."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+
+import pytest
+from designer_client import Designer
+from golden import load_doc
+from lxml import etree
+
+from runtime import botdoc
+from runtime.botdoc import translations
+from runtime.store.bots import import_bot
+
+
+@pytest.fixture
+def designer(app, client) -> Designer:
+    made = Designer(app, client).sign_in()
+    with app.app_context():
+        import_bot(load_doc("polyglot"), publish=True)
+    made.csrf("/designer/bots/polyglot/translations")
+    return made
+
+
+def upload(designer: Designer, data: bytes, name: str):
+    return designer.post("/designer/bots/polyglot/translations/import", {"file": (io.BytesIO(data), name)},
+                         content_type="multipart/form-data")
+
+
+def test_the_table_shows_every_text_and_marks_the_missing(designer):
+    doc, _ = designer.draft("polyglot")
+    page = designer.client.get("/designer/bots/polyglot/translations")
+    assert page.status_code == 200
+    assert page.text.count('data-testid="translation-cell"') == 2 * len(list(translations.texts(doc)))
+    assert "Czech: complete" in page.text and "German: complete" in page.text and 'class="missing' not in page.text
+    designer.edit("/designer/bots/polyglot/translations/cell", {"language": "de", "id": "h5/text", "text": ""})
+    page = designer.client.get("/designer/bots/polyglot/translations")
+    assert "German: 1 missing" in page.text and page.text.count('class="missing') == 1
+
+
+def test_a_cell_is_saved_checked_and_cleared(designer):
+    saved = designer.edit("/designer/bots/polyglot/translations/cell",
+                          {"language": "cs", "id": "h1/text", "text": "Nazdar {{ name or 'ty' }}!"})
+    assert saved.status_code == 200 and "Nazdar" in saved.text
+    doc, _ = designer.draft("polyglot")
+    assert doc["translations"]["cs"]["h1/text"] == "Nazdar {{ name or 'ty' }}!"
+    assert doc["translationSources"]["cs"]["h1/text"] == translations.source_hash("Hello {{ name or 'there' }}!")
+    wrong = designer.edit("/designer/bots/polyglot/translations/cell", {"language": "cs", "id": "h1/text",
+                                                                        "text": "Nazdar {{ jmeno }}!"})
+    assert wrong.status_code == 422 and "lacks {{ name }}" in wrong.text and "has {{ jmeno }}" in wrong.text
+    cleared = designer.edit("/designer/bots/polyglot/translations/cell", {"language": "cs", "id": "h1/text",
+                                                                          "text": ""})
+    assert cleared.status_code == 200 and 'class="missing"' in cleared.text
+    doc, _ = designer.draft("polyglot")
+    assert "h1/text" not in doc["translations"]["cs"]
+    assert any(p.pointer == "/translations/cs" and p.message.startswith("1 of ") for p in botdoc.validate(doc))
+
+
+def test_csv_out_translated_by_a_script_into_a_third_language_and_back(designer, app):
+    designer.post("/designer/bots/polyglot/settings/general", {"name": "Polyglot", "languages": "en, cs, de, pl"})
+    exported = designer.client.get("/designer/bots/polyglot/translations/export.csv")
+    assert exported.status_code == 200 and exported.headers["Content-Type"].startswith("text/csv")
+    table = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8-sig"))))
+    assert [row["id"] for row in table][:2] == ["h1/text", "h2/text"] and all(row["pl"] == "" for row in table)
+    for row in table:  # the "translator": Polish words for the default, placeholders kept
+        row["pl"] = row["en"].replace("Hello", "Cześć").replace("Tea", "Herbata")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["id", "where", "en", "cs", "de", "pl"])
+    writer.writeheader()
+    writer.writerows(table)
+    imported = upload(designer, out.getvalue().encode(), "polyglot-pl.csv")
+    assert imported.status_code == 302, imported.text
+    doc, _ = designer.draft("polyglot")
+    assert doc["translations"]["pl"]["h1/text"] == "Cześć {{ name or 'there' }}!"
+    problems = botdoc.validate(doc)
+    assert not [p for p in problems if p.pointer.startswith("/translations")], problems
+
+
+def test_xliff_1_2_out_and_back(designer):
+    exported = designer.client.get("/designer/bots/polyglot/translations/de.xlf")
+    assert exported.status_code == 200
+    root = etree.fromstring(exported.data)
+    assert root.get("version") == "1.2" and root.nsmap[None] == "urn:oasis:names:tc:xliff:document:1.2"
+    ns = {"x": "urn:oasis:names:tc:xliff:document:1.2"}
+    assert root.find("x:file", ns).get("target-language") == "de"
+    unit = root.find(".//x:trans-unit[@id='h1/text']", ns)
+    assert unit.find("x:source", ns).text == "Hello {{ name or 'there' }}!"
+    unit.find("x:target", ns).text = "Servus {{ name or 'du' }}!"
+    imported = upload(designer, etree.tostring(root, xml_declaration=True, encoding="UTF-8"), "de.xlf")
+    assert imported.status_code == 302, imported.text
+    assert designer.draft("polyglot")[0]["translations"]["de"]["h1/text"] == "Servus {{ name or 'du' }}!"
+
+
+@pytest.mark.parametrize("body, name, said", [
+    (b"id,where,en,cs\nh1/text,,Hello,Ahoj\nnope/text,,x,Ne\n", "a.csv",
+     "Row 3: there is no text 'nope/text' in this bot"),
+    (b"id,where,en,cs\nh1/text,,Hello,Ahoj {{ jmeno }}\n", "a.csv",
+     "Row 2: The translation lacks {{ name }} and has {{ jmeno }}"),
+    (b"id,where,en,cs\nh1/text,,Hello,Ahoj {{ name \n", "a.csv", "Row 2: the cs text is not a valid template"),
+    (b"id,en,fr\nh1/text,Hello,Salut\n", "a.csv",
+     "Row 1: the column 'fr' is not one of the bot's languages"),
+    (b"where,en,cs\n", "a.csv", "Row 1: the header has no 'id' column"),
+    (b"\xff\xfe\x00", "a.csv", "not UTF-8"),
+    (b"<xliff", "a.xlf", "Not an XLIFF 1.2 file"),
+])
+def test_a_broken_import_is_refused_with_the_row_and_the_reason(designer, body, name, said):
+    before = designer.draft("polyglot")
+    refused = upload(designer, body, name)
+    assert refused.status_code == 422 and said in html.unescape(refused.text), refused.text
+    assert designer.draft("polyglot") == before  # nothing saved
