@@ -1,7 +1,9 @@
-"""A bot's Platforms page: its connections to messaging platforms (inbound address, state and why), create
-(the verification token shown once, on that answer only), edit the outbound address, credentials and
-rule, regenerate the token, re-verify (switch back on), delete, and each connection's recent replies with
-their delivery state. The work is `runtime.channels.platforms`'."""
+"""A bot's Platforms page: its connections to messaging platforms, each platform offered by name with its own
+fields (Webex Connect: webhook URL, access and verification tokens, rule; Twilio: account SID, auth token,
+number or WhatsApp sender, public URL; any other platform: Arbor's JSON with its reply address and
+credentials). Create (the tokens shown once, on that answer only), edit (secrets left blank are kept), test
+(Twilio's account), regenerate the token, re-verify (switch back on), delete, and each connection's recent
+replies with their delivery state. The work is `runtime.channels.platforms`'."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from designer import bp
 from designer.bots import get_bot_or_404
-from runtime.channels.platforms import connections
+from runtime.channels.platforms import adapters, connections
 from runtime.channels.platforms.models import RULES
 from runtime.webhooks import delivery
 
@@ -18,6 +20,7 @@ LOG_SIZE = 20
 RULE_HELP = {"bot": "The bot answers everything; a handover step is closed at once and the bot goes on.",
              "agent": "Every message goes to an agent; the bot never answers.",
              "bot-first": "The bot answers first; after a handover step, agents answer until they close."}
+SECRET_FIELDS = ("token", "password", "access_token", "verification_token", "auth_token")
 
 
 def _credentials(form: MultiDict) -> dict | None:
@@ -29,6 +32,17 @@ def _credentials(form: MultiDict) -> dict | None:
             "password": form.get("password", "")}
 
 
+def _adapter_fields(kind: str, form: MultiDict) -> tuple[dict | None, dict | None]:
+    """The adapter's settings and secrets typed in (a secret left blank: kept, or made by Arbor)."""
+    if kind == "twilio":
+        return ({"accountSid": form.get("account_sid", ""), "phoneNumber": form.get("phone_number", ""),
+                 "publicUrl": form.get("public_url", "")}, {"authToken": form.get("auth_token", "")})
+    if kind == "webex-connect":
+        return None, {"accessToken": form.get("access_token", ""),
+                      "verificationToken": form.get("verification_token", "")}
+    return None, None
+
+
 def _inbound_url(path: str) -> str:
     return (current_app.config.get("ARBOR_BASE_URL") or request.host_url).rstrip("/") + path
 
@@ -38,7 +52,8 @@ def _page(bot_id: str, status: int = 200, **shown):
     found = [{**c, "inboundUrl": _inbound_url(c["inboundPath"]), "counts": delivery.counts(c["targetId"]),
               "log": delivery.deliveries_of(c["targetId"], limit=LOG_SIZE)} for c in connections.list_for(bot_id)]
     return render_template("designer/platforms.html", bot=bot, connections=found, rules=RULES, rule_help=RULE_HELP,
-                           form=shown.pop("form", None) or MultiDict(), **shown), status
+                           adapters=adapters.ADAPTERS, form=shown.pop("form", None) or MultiDict(),
+                           base_url=_inbound_url(f"/b/{bot_id}/hooks/"), **shown), status
 
 
 @bp.get("/bots/<bot_id>/platforms")
@@ -50,14 +65,17 @@ def platforms(bot_id: str):
 def platform_create(bot_id: str):
     get_bot_or_404(bot_id)
     form = request.form
+    kind = form.get("kind", "arbor")
+    settings, secrets = _adapter_fields(kind, form)
     try:
         made = connections.create(bot_id, form.get("slug", ""), form.get("name", ""), form.get("url", ""),
-                                  rule=form.get("rule", ""), credentials=_credentials(form) or {"kind": "none"})
+                                  rule=form.get("rule", ""), credentials=_credentials(form) or {"kind": "none"},
+                                  kind=kind, settings=settings, secrets=secrets)
     except connections.PlatformError as e:
         return _page(bot_id, 422, error=str(e), form=MultiDict({k: v for k, v in form.items()
-                                                                  if k not in ("token", "password")}))
-    # The token goes into this answer only: never a flash (the session cookie) nor a later page.
-    return _page(bot_id, 201, created={"connection": made.connection, "token": made.token,
+                                                                  if k not in SECRET_FIELDS}))
+    # The tokens go into this answer only: never a flash (the session cookie) nor a later page.
+    return _page(bot_id, 201, created={"connection": made.connection, "shown": made.shown,
                                        "inboundUrl": _inbound_url(made.connection["inboundPath"])})
 
 
@@ -67,12 +85,17 @@ def platform_action(bot_id: str, slug: str, action: str):
     form = request.form
     try:
         if action == "edit":
-            connections.edit(bot_id, slug, name=form.get("name"), url=form.get("url"), rule=form.get("rule"),
-                             credentials=_credentials(form))
+            kind = connections.get(bot_id, slug)["kind"]
+            settings, secrets = _adapter_fields(kind, form)
+            connections.edit(bot_id, slug, name=form.get("name"), url=form.get("url") if kind != "twilio" else None,
+                             rule=form.get("rule"), credentials=_credentials(form), settings=settings,
+                             secrets=secrets)
             flash("Saved.")
         elif action == "token":
             token = connections.regenerate_token(bot_id, slug)
             return _page(bot_id, regenerated={"slug": slug, "token": token})
+        elif action == "test":
+            flash(connections.check(bot_id, slug))
         elif action == "reverify":
             connections.reverify(bot_id, slug)
             flash("The connection is active again; replies owed to it are sent.")

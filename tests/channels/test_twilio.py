@@ -204,4 +204,7 @@ def test_bad_settings_are_refused_saying_what_to_change(app, settings, says):
                                secrets={"authToken": AUTH_TOKEN})
         with pytest.raises(connections.PlatformError, match="auth token"):
             connections.create("tbot", "sms", "Twilio", "", kind="twilio",
-                               settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER})
+                               settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER, "publicUrl": PUBLIC})
+        with pytest.raises(connections.PlatformError, match="Give the public URL"):  # nor ARBOR_BASE_URL
+            connections.create("tbot", "sms", "Twilio", "", kind="twilio",
+                               settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER}, secrets={"authToken": "x"})

@@ -1,6 +1,6 @@
 """Regenerates every picture README.md and docs/ show, from a live Arbor: `make docs`, or
 `.venv/bin/python -m tests.e2e.screenshots [NAME ...]` for some of them (home, demo, designer, tree-analytics,
-readme).
+platforms, readme).
 
 The live Arbor is the browser tests' (tests/e2e/conftest.py `running`): the Flask app on a random port of
 127.0.0.1, on a temp data folder of its own, with the example bots imported and published; a designer
@@ -23,7 +23,10 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from runtime.channels.platforms import connections
+from runtime.extensions import db
 from runtime.testing.playwright_plugin import Webchat
+from runtime.webhooks.models import WebhookSubscription
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Live, person, running, sign_in
 from tests.e2e.test_tree_analytics import seed
 
@@ -98,6 +101,35 @@ def tree_analytics(browser: Browser, live: Live, admin: str, out: Path) -> None:
     _save(page, out / "tree-analytics.png")
 
 
+def platforms(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """The support bot's Platforms page: a Webex Connect connection waiting for Webex's Verify, a Twilio one, and
+    each platform's own form for a new connection."""
+    with live.app.app_context():
+        for made in connections.list_for("support"):
+            connections.delete("support", made["slug"])
+        webex = connections.create("support", "webex", "Webex Connect (WhatsApp)", "http://127.0.0.1:9/bot-webhook",
+                                   kind="webex-connect")
+        # What a real integration shows (the live Arbor allows loopback only, and never posts to it here).
+        db.session.get(WebhookSubscription, webex.connection["targetId"]).url = \
+            "https://eu.webexconnect.example/bots/3f2a/webhook"
+        db.session.commit()
+        connections.create("support", "sms", "Twilio SMS", "", kind="twilio",
+                           settings={"accountSid": "AC" + "0123456789abcdef" * 2, "phoneNumber": "+442071234567",
+                                     "publicUrl": "https://bots.example.com/b/support/hooks/sms"},
+                           secrets={"authToken": "not-a-real-token"})
+        db.session.remove()
+    page = _page(browser, height=1760)
+    sign_in(page, live.url, admin)
+    page.goto(f"{live.url}/designer/bots/support/platforms")
+    expect(page.get_by_test_id("connection")).to_have_count(2)
+    page.wait_for_load_state("networkidle")
+    _save(page, out / "platforms.png")
+    with live.app.app_context():  # the live Arbor is the screenshots' only: leave the support bot as it was
+        for made in connections.list_for("support"):
+            connections.delete("support", made["slug"])
+        db.session.remove()
+
+
 def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
     """README.md's first screen, rendered as a code host would (its pictures are those in docs/screenshots)."""
     try:
@@ -118,7 +150,8 @@ def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
 
 
 SHOTS: dict[str, Callable[[Browser, Live, str | None, Path], None]] = {
-    "home": home, "demo": demo, "designer": designer, "tree-analytics": tree_analytics, "readme": readme}
+    "home": home, "demo": demo, "designer": designer, "tree-analytics": tree_analytics,
+    "platforms": platforms, "readme": readme}
 
 
 def _page(browser: Browser, height: int = VIEWPORT["height"]) -> Page:

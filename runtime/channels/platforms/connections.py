@@ -70,7 +70,7 @@ def create(bot_id: str, slug: str, name: str, url: str, *, rule: str = "bot-firs
     token, shown = adapter.inbound_token(sealed)
     at_once = adapter.verified_at_once
     target = WebhookSubscription(id="plt_" + uuid4().hex, bot_id=bot_id, kind=PLATFORM,
-                                 url=_checked_url(adapter.target_url(settings, url)), events=[],
+                                 url=_target_url(adapter, settings, url), events=[],
                                  verification_token=digest(token), secret=_seal(_checked_credentials(credentials)),
                                  status=ACTIVE if at_once else UNVERIFIED,
                                  status_reason=None if at_once else f"Waiting for {adapter.title}'s Verify.",
@@ -93,9 +93,12 @@ def edit(bot_id: str, slug: str, *, name: str | None = None, url: str | None = N
         kept = _unseal(row.sealed) if row.sealed else {}
         fresh, sealed = _adapter(row.kind).configure({**(row.settings or {}), **(settings or {})},
                                                       secrets or {}, kept)
+        access = sealed.pop("accessToken", None)  # an inbound token typed in: kept only as its digest
+        if access:
+            target.verification_token = digest(access)
         row.settings, row.sealed = fresh or None, _seal(sealed) if sealed else None
         if fresh:
-            target.url = _checked_url(_adapter(row.kind).target_url(fresh, target.url))
+            target.url = _target_url(_adapter(row.kind), fresh, target.url)
     if name is not None:
         row.name = _checked_name(name)
     if rule is not None:
@@ -120,6 +123,10 @@ def regenerate_token(bot_id: str, slug: str) -> str:
 def reverify(bot_id: str, slug: str) -> dict:
     """Switch a connection back on after failures (its counter cleared) and send what it is owed."""
     row, target = _get(bot_id, slug)
+    adapter = _adapter(row.kind)
+    if target.verified_at is None and not adapter.verified_at_once:
+        raise PlatformError(f"{adapter.title} verifies this connection itself: press Verify on its side (Arbor "
+                            "answers it with the verification token).")
     subscriptions.activate(target)
     return describe(row, target)
 
@@ -209,6 +216,12 @@ def _adapter(kind: str):
     if kind not in adapters.ADAPTERS:
         raise PlatformError(f"The platform is one of {', '.join(adapters.KINDS)}.")
     return adapters.of(kind)
+
+
+def _target_url(adapter, settings: dict, url: str) -> str:
+    """Where the connection's deliveries go, checked by the outbound guard (when any go there)."""
+    url = adapter.target_url(settings, url)
+    return _checked_url(url) if adapter.delivers else url
 
 
 def _checked_credentials(credentials: dict | None) -> dict:

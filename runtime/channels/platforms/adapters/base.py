@@ -75,6 +75,7 @@ class Adapter:
     rule_names: dict[str, str] = {rule: rule for rule in RULES}
     verified_at_once = True  # False: the connection waits for the platform's handshake
     in_response = False  # True: the turn's replies go in the answer to the POST (TwiML), later ones apart
+    delivers = True  # False: nothing goes to the delivery target's address (it only names the platform's API)
 
     def configure(self, settings: dict, secrets: dict, kept: dict) -> tuple[dict, dict]:
         """The adapter's settings and secrets, checked (PlatformError says what to change); a secret left

@@ -61,6 +61,7 @@ class Twilio(Adapter):
     kind = "twilio"
     title = "Twilio (SMS and WhatsApp)"
     in_response = True
+    delivers = False  # later replies go through the outbox's guarded Messages API call
 
     def configure(self, settings: dict, secrets: dict, kept: dict) -> tuple[dict, dict]:
         account = (settings.get("accountSid") or "").strip()
@@ -74,6 +75,9 @@ class Twilio(Adapter):
                                 "WhatsApp sender as whatsapp:+447700900123.")
         if public and not public.startswith(("https://", "http://")) or len(public) > 2000:
             raise PlatformError("The public URL is the inbound address as Twilio reaches it, starting with https://.")
+        if not public and not current_app.config.get("ARBOR_BASE_URL"):
+            raise PlatformError("Give the public URL (the inbound address as Twilio reaches it), or set "
+                                "ARBOR_BASE_URL: Twilio's signatures are checked against it, never the Host.")
         token = (secrets.get("authToken") or "").strip() or kept.get("authToken")
         if not token or len(token) > 200 or any(c.isspace() for c in token):
             raise PlatformError("Give the account's auth token (Twilio Console > Account Info): requests are "
