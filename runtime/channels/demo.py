@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from flask import Blueprint, abort, render_template, request
 
-from runtime.botdoc import walk
+from runtime.botdoc import translations, walk
 from runtime.channels.directline.cors import allowed_origins, normalize_origin, origin_allowed
 from runtime.store.bots import BotNotFound, get_bot, get_version_doc
 
@@ -73,6 +73,12 @@ def demo(bot: str) -> str:
         abort(404, str(e))
     origin = normalize_origin(request.host_url)
     # What visitors can chat with is the published version; an unpublished draft shows nothing of itself.
-    events = page_events(get_version_doc(found.id), found.id) if found.published_version else []
-    return render_template("webchat/demo.html", bot=found, origin=origin, events=events,
+    doc = get_version_doc(found.id) if found.published_version else {}
+    events = page_events(doc, found.id) if doc else []
+    # The page may set the widget's locale (?locale=cs), as a multilingual site sets it to its own language.
+    languages = translations.languages(doc) if doc.get("languages") else []
+    locale = request.args.get("locale", "")
+    locale = locale if re.fullmatch(translations.LANGUAGE_PATTERN, locale) and len(locale) <= 35 else None
+    return render_template("webchat/demo.html", bot=found, origin=origin, events=events, locale=locale,
+                           languages=[(lang, translations.language_name(lang, in_language=lang)) for lang in languages],
                            allowed=origin_allowed(allowed_origins(found.id), origin))

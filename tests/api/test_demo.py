@@ -91,3 +91,12 @@ def test_there_is_no_demo_page_for_a_bot_that_does_not_exist(client):
     page = client.get("/b/nobody/demo")
     assert page.status_code == 404
     assert "There is no bot &#39;nobody&#39;." in page.get_data(as_text=True)
+
+
+def test_the_page_sets_the_widget_locale_and_offers_the_bot_languages(client, bots):
+    bots.load("support")
+    page = client.get("/b/support/demo?locale=cs").get_data(as_text=True)
+    assert 'data-locale="cs"' in page and '<html lang="cs">' in page
+    assert '<a href="?locale=en" hreflang="en" lang="en">English</a>' in page
+    assert '<a href="?locale=cs" hreflang="cs" lang="cs" aria-current="page">čeština</a>' in page
+    assert "data-locale" not in client.get('/b/support/demo?locale="><script>').get_data(as_text=True)

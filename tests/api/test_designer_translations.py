@@ -5,14 +5,16 @@ from __future__ import annotations
 import csv
 import html
 import io
+from datetime import UTC, datetime
 
 import pytest
 from designer_client import Designer
 from golden import load_doc
 from lxml import etree
 
-from runtime import botdoc
+from runtime import botdoc, engine
 from runtime.botdoc import translations
+from runtime.steps.base import Input
 from runtime.store.bots import import_bot
 
 
@@ -111,3 +113,32 @@ def test_a_broken_import_is_refused_with_the_row_and_the_reason(designer, body, 
     refused = upload(designer, body, name)
     assert refused.status_code == 422 and said in html.unescape(refused.text), refused.text
     assert designer.draft("polyglot") == before  # nothing saved
+
+
+def test_the_support_example_exported_translated_by_a_script_into_german_and_imported_speaks_it(designer):
+    bot_id = designer.create_bot("Support", example="support")
+    designer.post(f"/designer/bots/{bot_id}/settings/general", {"name": "Support", "languages": "en, cs, de"})
+    exported = designer.client.get(f"/designer/bots/{bot_id}/translations/export.csv")
+    table = list(csv.DictReader(io.StringIO(exported.data.decode("utf-8-sig"))))
+    assert table and all(row["cs"] for row in table) and not any(row["de"] for row in table)
+    for row in table:  # the "translator": marks every text, keeps its placeholders as they are
+        row["de"] = f"DE: {row['en']}"
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=["id", "where", "en", "cs", "de"])
+    writer.writeheader()
+    writer.writerows(table)
+    designer.csrf(f"/designer/bots/{bot_id}/translations")
+    imported = designer.post(f"/designer/bots/{bot_id}/translations/import",
+                             {"file": (io.BytesIO(out.getvalue().encode()), "support-de.csv")},
+                             content_type="multipart/form-data")
+    assert imported.status_code == 302, imported.text
+    doc, _ = designer.draft(bot_id)
+    assert not [p for p in botdoc.validate(doc) if p.pointer.startswith("/translations")]  # nothing missing
+    bot = botdoc.load(doc)
+    user, now = {"id": "u", "channel": "test"}, datetime(2026, 1, 1, tzinfo=UTC)
+    said = engine.start(bot, {"name": "Eva"}, user=user, now=now, language="de-AT")
+    assert [a["text"] for a in said.activities] == ["DE: Hello, Eva! I am the support bot.", "DE: How can I help?"]
+    assert [a["title"] for a in said.activities[-1]["suggestedActions"]["actions"]][0] == "DE: Track an order"
+    asked = engine.turn(bot, said.state, said.data, Input.message("DE: Track an order"), user=user, now=now)
+    wrong = engine.turn(bot, asked.state, asked.data, Input.message("12"), user=user, now=now)
+    assert [a["text"] for a in wrong.activities] == ["DE: Order numbers look like AB1234. Please try again."]
