@@ -22,7 +22,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import designer
 from runtime import cli, datasets, integrations, jobs, management, webhooks
 from runtime.botdoc import MAX_DOCUMENT_BYTES
-from runtime.channels import demo, directline, health, platforms
+from runtime.channels import demo, directline, health, live, platforms
 from runtime.extensions import db, migrate
 from runtime.jobs import embedded, timers
 from runtime.jobs.worker import start_beside, worker_command
@@ -68,6 +68,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         schema.upgrade(app)
 
     app.register_blueprint(health.bp)
+    live.init_app(app)
     directline.init_app(app)
     platforms.init_app(app)
     app.register_blueprint(demo.bp)

@@ -79,7 +79,8 @@ def test_starting_with_the_secret_answers_201_and_a_token(client, secret):
     started = client.post(f"{DL}/conversations", headers=bearer(secret), json={"user": {"id": "r_abc"}})
     assert started.status_code == 201
     answer = started.get_json()
-    assert set(answer) == {"conversationId", "token", "expires_in"} and answer["expires_in"] == 1800
+    assert set(answer) == {"conversationId", "token", "expires_in", "streamUrl"} and answer["expires_in"] == 1800
+    assert answer["streamUrl"].startswith(f"ws://localhost{DL}/conversations/{answer['conversationId']}/stream?t=")
     assert user_of(answer["token"]) == "r_abc"  # the secret holder names the user
     with_secret = Chat(client, secret, answer["conversationId"], "r_abc")
     assert texts(with_secret.poll()) == ["Hi there!", "What next?"]

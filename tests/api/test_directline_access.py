@@ -197,7 +197,7 @@ def test_a_visitor_of_an_allowed_origin_gets_a_conversation(client, bots, runner
     assert response.status_code == 200
     assert response.headers["Access-Control-Allow-Origin"] == SHOP
     answer = response.get_json()
-    assert set(answer) == {"conversationId", "token", "expires_in"}
+    assert set(answer) == {"conversationId", "token", "expires_in", "streamUrl"}
     assert user_of(answer["token"]).startswith("dl_") and user_of(answer["token"]) != "dl_someone_else"
     started = client.post(f"{DL}/conversations", headers=bearer(answer["token"]))
     assert started.status_code == 200

@@ -1,8 +1,9 @@
-"""The webchat's server side: Direct Line 3.0 over polling (`/v3/directline`), anonymous tokens for public
-bots (`/b/<bot>/webchat/token`), CORS for both, and the `flask directline` commands.
+"""The webchat's server side: Direct Line 3.0 over polling and WebSocket streams (`/v3/directline`), anonymous
+tokens for public bots (`/b/<bot>/webchat/token`), CORS for both, and the `flask directline` commands.
 
 Settings (defaults in `init_app`): DIRECTLINE_TOKEN_TTL (seconds a token lives, 1800),
-DIRECTLINE_MAX_BODY_BYTES (65536), WEBCHAT_TOKEN_RATE_LIMIT (anonymous tokens per client address,
+DIRECTLINE_MAX_BODY_BYTES (65536), DIRECTLINE_STREAM_KEEPALIVE (seconds between a stream's empty keep-alive
+messages, 15), WEBCHAT_TOKEN_RATE_LIMIT (anonymous tokens per client address,
 "20 per minute", see `runtime.ratelimit`), DIRECTLINE_CLOCK (a callable giving UNIX seconds; tests move time with it).
 """
 
@@ -20,6 +21,7 @@ DEFAULTS = {
     "DIRECTLINE_MAX_BODY_BYTES": 64 * 1024,
     "WEBCHAT_TOKEN_RATE_LIMIT": "20 per minute",
     "DIRECTLINE_CLOCK": time.time,
+    "DIRECTLINE_STREAM_KEEPALIVE": 15,
 }
 
 

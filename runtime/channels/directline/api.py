@@ -1,4 +1,5 @@
-"""The Direct Line 3.0 REST API (polling), as BotFramework-WebChat, DirectLineJS and our widget use it.
+"""The Direct Line 3.0 REST API, as BotFramework-WebChat, DirectLineJS and our widget use it: polling here, and
+the WebSocket stream the Conversation objects name (`stream`).
 
 Thin views: the credential (`auth`), opening conversations (`start`), posted activities (`inbound`),
 and the transcript the store keeps (read with the access check, `auth.activities_for`), whose sequence
@@ -7,18 +8,15 @@ numbers are the watermarks.
 
 from __future__ import annotations
 
-import re
-
 from flask import Blueprint, request
 
-from runtime.channels.directline import auth, inbound, start, tokens
-from runtime.channels.directline.errors import bad_argument, json_body, limit_body
+from runtime.channels.directline import auth, inbound, start, stream, tokens
+from runtime.channels.directline.errors import json_body, limit_body, watermark_arg
 from runtime.store.activities import ARBOR, seq_of
 
 bp = Blueprint("directline", __name__, url_prefix="/v3/directline")
 bp.before_request(limit_body)
-
-WATERMARK = re.compile(r"[0-9]{1,9}")
+stream.register(bp)
 
 
 @bp.post("/tokens/generate")
@@ -48,10 +46,11 @@ def conversations() -> tuple[dict, int]:
 
 @bp.get("/conversations/<conversation_id>")
 def reconnect(conversation_id: str) -> dict:
-    """Resume a conversation (a page reload): its Conversation object with a fresh token."""
+    """Resume a conversation (a page reload, a stream's reconnect): its Conversation object with a fresh token,
+    and a streamUrl from the `watermark` given (without one: what comes from now on)."""
     conversation = auth.conversation_for(auth.caller(), conversation_id)
-    _watermark()  # checked for the client's sake; polling needs no stream position
-    return start.answer(tokens.Grant(conversation.bot_id, conversation.id, conversation.user_id))
+    after = watermark_arg() if request.args.get("watermark") else conversation.activity_seq  # else: from now on
+    return start.answer(tokens.Grant(conversation.bot_id, conversation.id, conversation.user_id), after)
 
 
 @bp.get("/conversations/<conversation_id>/activities")
@@ -60,7 +59,7 @@ def activities(conversation_id: str) -> dict:
 
     Inputs Arbor made itself (triggers, timer timeouts) are left out, but the watermark moves past them.
     """
-    grant, after = auth.caller(), _watermark()
+    grant, after = auth.caller(), watermark_arg()
     last_seq, found = auth.activities_for(grant, conversation_id, after)
     watermark = seq_of(found[-1]["id"]) if found else min(after, last_seq)
     return {"activities": [a for a in found if a.get("from") != ARBOR], "watermark": str(watermark)}
@@ -72,11 +71,3 @@ def post_activity(conversation_id: str) -> dict:
     auth.conversation_for(auth.caller(), conversation_id)
     return {"id": inbound.apply(conversation_id, inbound.parse(json_body()))}
 
-
-def _watermark() -> int:
-    value = request.args.get("watermark", "")
-    if value == "":
-        return 0
-    if not WATERMARK.fullmatch(value):
-        raise bad_argument(f"The watermark must be the number a previous answer gave (or empty), not '{value[:40]}'.")
-    return int(value)

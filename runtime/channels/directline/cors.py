@@ -111,6 +111,12 @@ def origin_allowed(origins: list[str], origin: str | None) -> bool:
     return ANY in origins or (origin is not None and origin.lower() in origins)
 
 
+def page_allowed(origin: str | None) -> bool:
+    """Whether a page of `origin` may use the Direct Line API of the request's bot, by the rule CORS applies to
+    its REST calls: for the stream, which CORS does not cover. The bot's origins are the remembered ones."""
+    return _allow_origin(_remembered().get("origins", []), origin, any_when_unlisted=True) is not None
+
+
 def add_headers(response: Response) -> Response:
     """CORS headers on every Direct Line and webchat response, preflights (OPTIONS) included."""
     directline = DIRECTLINE_PATH.match(request.path)

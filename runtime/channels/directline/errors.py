@@ -6,6 +6,7 @@ the code and message are for the people wiring a page to a bot, so they name wha
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
@@ -29,6 +30,19 @@ def as_json(error: DirectLineError) -> tuple[Response, int]:
 
 def bad_argument(message: str) -> DirectLineError:
     return DirectLineError(400, "BadArgument", message)
+
+
+WATERMARK = re.compile(r"[0-9]{1,9}")
+
+
+def watermark_arg() -> int:
+    """The request's `watermark` (0 when absent or empty); BadArgument for anything but a number we gave."""
+    value = request.args.get("watermark", "")
+    if value == "":
+        return 0
+    if not WATERMARK.fullmatch(value):
+        raise bad_argument(f"The watermark must be the number a previous answer gave (or empty), not '{value[:40]}'.")
+    return int(value)
 
 
 def storable_id(value: object) -> bool:

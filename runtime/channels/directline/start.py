@@ -18,6 +18,7 @@ from flask import request
 
 from runtime.channels.directline import tokens
 from runtime.channels.directline.errors import DirectLineError, bad_argument, storable_id
+from runtime.channels.directline.stream import stream_url
 from runtime.store.bots import BotNotFound, BotNotPublished
 from runtime.store.conversations import start_conversation
 
@@ -62,6 +63,8 @@ def _languages(body: dict[str, Any]) -> list[str]:
     return [tag for tag, _ in request.accept_languages][:10]
 
 
-def answer(grant: tokens.Grant) -> dict:
-    """The Direct Line Conversation object, with a fresh token for it (no streamUrl: polling only)."""
-    return {"conversationId": grant.conversation_id, "token": tokens.issue(grant), "expires_in": tokens.lifetime()}
+def answer(grant: tokens.Grant, watermark: int | None = None) -> dict:
+    """The Direct Line Conversation object, with a fresh token for it and the URL of its stream (from
+    `watermark`, for a reconnect that must not miss what came meanwhile)."""
+    return {"conversationId": grant.conversation_id, "token": tokens.issue(grant), "expires_in": tokens.lifetime(),
+            "streamUrl": stream_url(grant, watermark)}

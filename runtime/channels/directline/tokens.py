@@ -20,6 +20,8 @@ from runtime.channels.directline.keys import derived_key
 ALGORITHM = "HS256"
 ISSUER = "arbor"
 AUDIENCE = "arbor/directline"
+STREAM_AUDIENCE = "arbor/directline-stream"  # the `t` of a streamUrl: opens the stream only
+STREAM_TTL = 60  # seconds a streamUrl may be used in (as Microsoft's service has it)
 CLAIMS = ("bot", "conv", "user", "exp")
 
 
@@ -53,29 +55,32 @@ def lifetime() -> int:
     return current_app.config["DIRECTLINE_TOKEN_TTL"]
 
 
-def issue(grant: Grant) -> str:
-    """A new token for the grant's conversation, valid for `lifetime()` seconds from now."""
+def issue(grant: Grant, *, audience: str = AUDIENCE) -> str:
+    """A new token for the grant's conversation, valid for `lifetime()` seconds from now (a stream token,
+    `STREAM_AUDIENCE`, for `STREAM_TTL`)."""
     if not grant.is_token:
         raise ValueError("a token opens one conversation; the grant names none")
     moment = int(now())
-    claims = {"iss": ISSUER, "aud": AUDIENCE, "bot": grant.bot_id, "conv": grant.conversation_id,
-              "user": grant.user_id, "iat": moment, "exp": moment + lifetime()}
+    claims = {"iss": ISSUER, "aud": audience, "bot": grant.bot_id, "conv": grant.conversation_id,
+              "user": grant.user_id, "iat": moment,
+              "exp": moment + (STREAM_TTL if audience == STREAM_AUDIENCE else lifetime())}
     return jwt.encode(claims, derived_key("directline-token"), algorithm=ALGORITHM)
 
 
-def read(token: str) -> Grant:
+def read(token: str, *, audience: str = AUDIENCE) -> Grant:
     """The grant a token carries; TokenExpired or TokenRejected if it does not open anything now.
 
-    Expiry is checked here against our clock rather than PyJWT's, so that tests can move time.
+    Expiry is checked here against our clock rather than PyJWT's, so that tests can move time. A token of one
+    audience (a conversation's, a stream's) does not open the other.
     """
-    grant, expires = _verified(token, derived_key("directline-token"))
+    grant, expires = _verified(token, derived_key("directline-token"), audience)
     if expires <= now():
         raise TokenExpired()
     return grant
 
 
 @lru_cache(maxsize=4096)
-def _verified(token: str, key: bytes) -> tuple[Grant, float]:
+def _verified(token: str, key: bytes, audience: str) -> tuple[Grant, float]:
     """The grant and expiry a token carries, if its signature, issuer, audience and claims check.
 
     Remembered per token and key: a client sends the same token with every poll, and the answer for a
@@ -83,7 +88,7 @@ def _verified(token: str, key: bytes) -> tuple[Grant, float]:
     check are remembered (PyJWT's refusal raises through the cache).
     """
     try:
-        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=AUDIENCE, issuer=ISSUER,
+        claims = jwt.decode(token, key, algorithms=[ALGORITHM], audience=audience, issuer=ISSUER,
                             options={"require": list(CLAIMS), "verify_exp": False, "verify_iat": False,
                                      "verify_nbf": False})
     except jwt.InvalidTokenError as e:

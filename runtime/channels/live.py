@@ -1,0 +1,170 @@
+"""Live: a committed turn wakes whoever waits on its conversation (Direct Line streams), in every process on
+every machine, through Redis pub/sub: the embedded Redis by default, the shared one named by REDIS_URL.
+
+A note carries the conversation id and what happened (`{"seq": n}` for new activities, `{"stream": id}` for a
+stream opened elsewhere), never the activities: a waiter reads what is new from the store, after the watermark
+it has sent. So a note lost while a process reconnects to Redis costs latency, not a message (a stream reads
+the store again at each keep-alive), and Redis holds no conversation's content.
+
+One listener thread per process, while it has waiters, subscribes to every conversation's channel (a pattern)
+and wakes the local waiters of the conversation a note names; a process with no waiter ignores the note. Notes
+are a few dozen bytes, so every process hearing every turn stays cheap at hundreds of turns a second.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import threading
+from collections import deque
+from collections.abc import Iterator
+
+import redis
+from flask import Flask, current_app
+
+from runtime import jobs
+from runtime.store.conversations import turn_committed
+
+log = logging.getLogger(__name__)
+RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)  # the listener's waits after losing Redis, then 5 s each time
+
+
+class Waiter:
+    """One stream's place in the hub: set when a note for its conversation arrives; the notes, in order."""
+
+    def __init__(self, conversation_id: str):
+        self.conversation_id = conversation_id
+        self.woken = threading.Event()
+        self.notes: deque[dict] = deque(maxlen=100)
+
+    def wait(self, timeout: float) -> list[dict]:
+        """The notes that arrived (waiting up to `timeout` seconds for one); [] on a timeout."""
+        self.woken.wait(timeout)
+        self.woken.clear()
+        notes = []
+        while self.notes:
+            notes.append(self.notes.popleft())
+        return notes
+
+    def wake(self, note: dict) -> None:
+        self.notes.append(note)
+        self.woken.set()
+
+
+class Hub:
+    """The process's waiters by conversation, and the thread that hears the notes for them."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.prefix = f"arbor:{app.config['ARBOR_REDIS_PREFIX']}live:"  # apps sharing a Redis keep apart
+        self._waiters: dict[str, set[Waiter]] = {}
+        self._lock = threading.Lock()
+        self._listener: threading.Thread | None = None
+        self._subscribed = threading.Event()  # the running listener's: set once it hears the notes
+
+    def publish(self, conversation_id: str, note: dict) -> None:
+        """Tell every process's waiters of the conversation; a Redis that does not answer is logged, not
+        raised: the turn is committed already, and streams read the store again at their next keep-alive."""
+        try:
+            jobs.connection(self.app).publish(self.prefix + conversation_id, json.dumps(note))
+        except redis.RedisError as e:
+            log.warning("live: could not publish to Redis (%s); streams catch up at their next keep-alive", e)
+
+    @contextlib.contextmanager
+    def watching(self, conversation_id: str) -> Iterator[Waiter]:
+        """A waiter for the conversation's notes while the block runs (the listener started if need be)."""
+        waiter = Waiter(conversation_id)
+        with self._lock:  # before the listener is checked: a listener about to stop sees it and stays
+            self._waiters.setdefault(conversation_id, set()).add(waiter)
+        self._start()
+        try:
+            yield waiter
+        finally:
+            with self._lock:
+                found = self._waiters.get(conversation_id)
+                found.discard(waiter)
+                if not found:
+                    del self._waiters[conversation_id]
+
+    def watched(self) -> int:
+        """How many waiters this process holds (for the stream benchmark and health)."""
+        with self._lock:
+            return sum(len(found) for found in self._waiters.values())
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._listener is None:
+                self._subscribed = threading.Event()
+                self._listener = threading.Thread(target=self._listen, args=(self._subscribed,),
+                                                  name="arbor-live", daemon=True)
+                self._listener.start()
+            subscribed = self._subscribed
+        subscribed.wait(5.0)  # a stream opened before the subscription would miss a note sent meanwhile
+
+    def _listen(self, subscribed: threading.Event) -> None:
+        """Hear the notes while the process has waiters; a second after the last one left, stop."""
+        failures = 0
+        while True:
+            try:
+                pubsub = jobs.connection(self.app).pubsub(ignore_subscribe_messages=True)
+                pubsub.psubscribe(self.prefix + "*")
+                pubsub.get_message(timeout=1.0)  # the subscription's confirmation
+                subscribed.set()
+                if failures:
+                    self._wake_all({"reconnected": True})  # notes may have been lost: read the store again
+                failures = 0
+                while not self._done():
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is not None:
+                        self._dispatch(message)
+                pubsub.close()
+                return
+            except redis.RedisError as e:
+                wait = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
+                failures += 1
+                subscribed.set()  # streams open meanwhile and catch up at their keep-alives
+                if self._done():
+                    return
+                log.warning("live: lost Redis (%s); listening again in %.1f s", e, wait)
+                threading.Event().wait(wait)
+
+    def _done(self) -> bool:
+        """Whether the listener may stop (no waiter left); if so, the next waiter starts another."""
+        with self._lock:
+            if self._waiters:
+                return False
+            self._listener = None
+            return True
+
+    def _dispatch(self, message: dict) -> None:
+        if message.get("type") != "pmessage":
+            return
+        conversation_id = message["channel"].decode()[len(self.prefix):]
+        with self._lock:
+            waiters = list(self._waiters.get(conversation_id, ()))
+        if waiters:
+            note = json.loads(message["data"])
+            for waiter in waiters:
+                waiter.wake(note)
+
+    def _wake_all(self, note: dict) -> None:
+        with self._lock:
+            waiters = [waiter for found in self._waiters.values() for waiter in found]
+        for waiter in waiters:
+            waiter.wake(note)
+
+
+def hub(app: Flask | None = None) -> Hub:
+    """The app's hub (made by `init_app`)."""
+    return (app or current_app).extensions["arbor.live"]
+
+
+def on_turn(app: Flask, *, conversation, transcript: list[dict], **_) -> None:
+    """Subscriber of `turn_committed`: tell the conversation's waiters how far its transcript now goes."""
+    hub(app).publish(conversation.id, {"seq": max(row["seq"] for row in transcript)})
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["arbor.live"] = Hub(app)
+    turn_committed.connect(on_turn)  # module-level function: connected once, however many apps
