@@ -1,6 +1,6 @@
 """Regenerates every picture README.md and docs/ show, from a live Arbor: `make docs`, or
 `.venv/bin/python -m tests.e2e.screenshots [NAME ...]` for some of them (home, demo, designer, tree-analytics,
-platforms, readme).
+platforms, translations, readme).
 
 The live Arbor is the browser tests' (tests/e2e/conftest.py `running`): the Flask app on a random port of
 127.0.0.1, on a temp data folder of its own, with the example bots imported and published; a designer
@@ -25,6 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from runtime.channels.platforms import connections
 from runtime.extensions import db
+from runtime.store.drafts import load_draft, save_draft
 from runtime.testing.playwright_plugin import Webchat
 from runtime.webhooks.models import WebhookSubscription
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Live, person, running, sign_in
@@ -130,6 +131,27 @@ def platforms(browser: Browser, live: Live, admin: str, out: Path) -> None:
         db.session.remove()
 
 
+def translations(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """The support bot's translation table with German added and half done: the missing cells highlighted."""
+    with live.app.app_context():
+        doc, revision = load_draft("support")
+        german = {"sp-w11/text": "Hallo, {{ name }}! Ich bin der Support-Bot.", "sp-w1/text": "Hallo! Ich bin der "
+                  "Support-Bot.", "sp-w2/text": "Wie kann ich helfen?", "sp-w2/options/0/title": "Eine Bestellung "
+                  "verfolgen", "sp-w2/options/1/title": "Hilfe beim Bezahlen"}
+        save_draft("support", {**doc, "languages": ["en", "cs", "de"],
+                               "translations": {**doc["translations"], "de": german}}, revision, label="screenshot")
+        db.session.remove()
+    page = _page(browser, height=1500)
+    sign_in(page, live.url, admin)
+    page.goto(f"{live.url}/designer/bots/support/translations")
+    expect(page.get_by_test_id("translation-table")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    _save(page, out / "translations.png")
+    with live.app.app_context():  # leave the support bot as it was
+        save_draft("support", doc, load_draft("support")[1], label="screenshot")
+        db.session.remove()
+
+
 def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
     """README.md's first screen, rendered as a code host would (its pictures are those in docs/screenshots)."""
     try:
@@ -151,7 +173,7 @@ def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
 
 SHOTS: dict[str, Callable[[Browser, Live, str | None, Path], None]] = {
     "home": home, "demo": demo, "designer": designer, "tree-analytics": tree_analytics,
-    "platforms": platforms, "readme": readme}
+    "platforms": platforms, "translations": translations, "readme": readme}
 
 
 def _page(browser: Browser, height: int = VIEWPORT["height"]) -> Page:
