@@ -1,5 +1,6 @@
 """Microsoft's BotFramework-WebChat (npm botframework-webchat, pinned in package.json), embedded in a page
-of another origin as its documentation shows, converses with an Arbor bot over our Direct Line API."""
+of another origin as its documentation shows, converses with an Arbor bot over our Direct Line API: over the
+WebSocket stream (`webSocket: true`, its default) and by polling (`webSocket: false`)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ PAGE = """<!doctype html>
 <body><div id="webchat" style="height: 700px"></div>
 <script>
   window.WebChat.renderWebChat({
-    directLine: window.WebChat.createDirectLine({token: %(token)s, domain: %(domain)s, webSocket: false}),
+    directLine: window.WebChat.createDirectLine({token: %(token)s, domain: %(domain)s, webSocket: %(ws)s}),
   }, document.getElementById('webchat'));
 </script></body></html>
 """
@@ -44,10 +45,16 @@ def site_backend_token(live, site, bot: str, user_data: dict) -> str:
     return answer.get_json()["token"]
 
 
-def test_microsoft_webchat_converses_with_an_arbor_bot(page: Page, live, site):
+@pytest.mark.parametrize("web_socket", [True, False], ids=["stream", "polling"])
+def test_microsoft_webchat_converses_with_an_arbor_bot(page: Page, live, site, web_socket: bool):
     token = site_backend_token(live, site, "lead-capture", {"name": "Eva"})
-    url = site.add("/webchat.html", PAGE % {"token": json.dumps(token),
-                                             "domain": json.dumps(f"{live.url}/v3/directline")})
+    url = site.add(f"/webchat-{web_socket}.html", PAGE % {"token": json.dumps(token), "ws": json.dumps(web_socket),
+                                                          "domain": json.dumps(f"{live.url}/v3/directline")})
+    sockets, polls, frames = [], [], []
+    page.on("websocket", lambda ws: (sockets.append(ws.url),
+                                     ws.on("framereceived", lambda payload: frames.append(payload))))
+    page.on("request", lambda request: polls.append(request.url) if request.method == "GET"
+            and request.url.split("?")[0].endswith("/activities") else None)
     page.goto(url)
     said = page.locator(".webchat__bubble__content")  # the bubbles (screen readers get copies of the texts)
     expect(said.get_by_text("Hi Eva! I am Arbor’s demo assistant.")).to_be_visible()  # markdown: curly quote
@@ -64,3 +71,8 @@ def test_microsoft_webchat_converses_with_an_arbor_bot(page: Page, live, site):
     box.press("Enter")
     expect(said.get_by_text("Thanks, Eva Nováková. Your e-mail?")).to_be_visible()
     expect(page.get_by_text("Send failed")).to_have_count(0)
+    if web_socket:  # every reply came over the stream; nothing polled
+        assert len(sockets) == 1 and "/stream?t=" in sockets[0] and polls == []
+        assert any("Thanks, Eva Nov" in frame for frame in frames)
+    else:
+        assert sockets == [] and polls
