@@ -162,9 +162,13 @@ def signing_secrets(row: WebhookSubscription) -> list[str]:
 
 
 def deactivate(row: WebhookSubscription, reason: str) -> None:
-    """Stop sending (the caller commits): what was still owed fails, visibly, and may be redelivered."""
+    """Stop sending (the caller commits): what was still owed fails, visibly, and may be redelivered; a target
+    that holds what it is owed (a platform connection: a user's replies) keeps it for when it is on again."""
+    from runtime.webhooks.delivery import TARGETS  # a cycle otherwise: delivery deactivates
+
     row.status, row.status_reason = INACTIVE, reason
-    fail_pending(row, f"the subscription was switched off ({reason})")
+    if not TARGETS[row.kind].holds:
+        fail_pending(row, f"the subscription was switched off ({reason})")
     _changed(row.bot_id)
 
 
