@@ -15,6 +15,7 @@ from twilio_standin import ACCOUNT, AUTH_TOKEN, NUMBER, PUBLIC, USER, Twilio, si
 from runtime.channels.platforms import connections
 from runtime.extensions import db
 from runtime.management.models import OutgoingSms
+from runtime.store import handovers
 from runtime.store.bots import import_bot
 from runtime.store.conversations import transcript
 from runtime.store.models import Conversation
@@ -208,3 +209,48 @@ def test_bad_settings_are_refused_saying_what_to_change(app, settings, says):
         with pytest.raises(connections.PlatformError, match="Give the public URL"):  # nor ARBOR_BASE_URL
             connections.create("tbot", "sms", "Twilio", "", kind="twilio",
                                settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER}, secrets={"authToken": "x"})
+
+
+HELP_BOT = {"format": 1, "id": "tbot", "name": "Help", "start": "welcome", "dialogs": [
+    {"id": "welcome", "title": "Welcome", "steps": [
+        {"id": "c1", "type": "choice", "text": "What do you need?", "storage": "need", "options": [
+            {"title": "Person", "value": "person", "steps": [
+                {"id": "h1", "type": "handover", "text": "Connecting you to a person.", "queue": "support"}]},
+            {"title": "Tea", "value": "tea", "steps": []}]},
+        {"id": "q1", "type": "question", "text": "Anything else?", "storage": "more"}]}]}
+ANA = {"id": 7, "name": "Ana"}
+
+
+def connect_help_bot(app, rule: str) -> None:
+    with app.app_context():
+        import_bot(HELP_BOT, publish=True)
+        connections.create("tbot", "sms", "Twilio SMS", "", kind="twilio", rule=rule,
+                           settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER, "publicUrl": PUBLIC},
+                           secrets={"authToken": AUTH_TOKEN})
+
+
+def test_a_handover_then_the_agents_messages_go_through_the_messages_api(app, client, twilio, jobs):
+    connect_help_bot(app, "bot-first")
+    said = twiml(post(client, sms("Person", "SM1")))
+    assert [m["text"] for m in said] == ["What do you need?\n- Person\n- Tea", "Connecting you to a person."]
+    conversation_id = conversation_of(app)
+    with app.app_context():
+        session = handovers.open_of(conversation_id)
+        handovers.accept(session.id, ANA)
+        handovers.post(session.id, ANA, "Hi, Ana here. What broke?")
+    assert twiml(post(client, sms("My kettle", "SM2"))) == []  # kept for the agent; the bot does not answer
+    jobs.drain()
+    assert [fields["Body"] for fields in twilio.sent] == ["Ana joined the conversation.", "Hi, Ana here. What broke?"]
+    assert {fields["To"] for fields in twilio.sent} == {USER}
+    with app.app_context():
+        assert [row.get("text") for row in transcript(conversation_id) if row["from"]["role"] == "user"] == [
+            "Person", "My kettle"]
+
+
+def test_under_the_bot_rule_the_handover_closes_and_the_bot_goes_on_in_the_same_answer(app, client, twilio, jobs):
+    connect_help_bot(app, "bot")
+    said = [m["text"] for m in twiml(post(client, sms("Person", "SM1")))]
+    assert said[:2] == ["What do you need?\n- Person\n- Tea", "Connecting you to a person."]
+    assert said[-1] == "Anything else?"  # what the closed handover let the bot say is in this answer too
+    jobs.drain()
+    assert twilio.sent == []

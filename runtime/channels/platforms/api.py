@@ -49,19 +49,32 @@ def receive(bot_id: str, slug: str):
         applied = event.status is not None and statuses.apply(
             event.message_id, event.status, description=event.description, bot_id=bot_id, at=event.timestamp)
         return adapter.answer(connection, Answered(applied=applied))
-    g.platform_answering = connection.row.id  # an adapter answering in the response sends none of these later
+    # An adapter answering in the response (TwiML) gets what every turn of this request said, the rules' too
+    # (a handover closed at once, and the bot going on), not only the user's turn's answer.
+    g.platform_answering, g.platform_said = connection.row.id, []
     try:
         conversation_id, activities = threads.deliver(connection.row, event)
     except BotNotPublished:
         raise NotFound(f"The bot '{bot_id}' is not published yet; publish it to answer platform users.") from None
     finally:
-        g.platform_answering = None
-    return adapter.answer(connection, Answered(conversation_id, activities))
+        g.platform_answering, said = None, g.pop("platform_said", [])
+    return adapter.answer(connection, Answered(conversation_id, _in_order(activities, said)))
 
 
-def answering_in_response(connection_id: str) -> bool:
-    """Whether this request answers `connection_id`'s platform in its response (the turn's replies go there)."""
-    return has_app_context() and g.get("platform_answering") == connection_id
+def answering_in_response(connection_id: str, said: list[dict]) -> bool:
+    """Whether this request answers `connection_id`'s platform in its response; if so, `said` (a committed
+    turn's messages) goes into the answer."""
+    if not (has_app_context() and g.get("platform_answering") == connection_id):
+        return False
+    g.platform_said.extend(said)
+    return True
+
+
+def _in_order(answered: list[dict], said: list[dict]) -> list[dict]:
+    """The turn's answer and what else was said meanwhile, each once, in the conversation's order (an id is
+    `<conversation>|<seq>`, zero-padded)."""
+    found = {activity["id"]: activity for activity in said + answered if activity.get("id")}
+    return sorted(found.values(), key=lambda activity: activity["id"]) or answered
 
 
 def _error(status: int, message: str):

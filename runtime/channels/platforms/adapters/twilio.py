@@ -136,13 +136,12 @@ class Twilio(Adapter):
         the outbox and sent through the Messages API, one job per turn, in order."""
         from runtime.channels.platforms.api import answering_in_response  # a cycle otherwise
 
-        if answering_in_response(connection.row.id):
+        messages = [row["activity"] for row in transcript
+                    if row["direction"] == "out" and row["activity"].get("type") == "message"]
+        if answering_in_response(connection.row.id, messages):
             return  # in the TwiML of this request's answer
         rows = []
-        for row in transcript:
-            activity = row["activity"]
-            if row["direction"] != "out" or activity.get("type") != "message":
-                continue
+        for activity in messages:
             sms = OutgoingSms(bot_id=connection.row.bot_id, user_id=f"{SERVICE}:{thread.user_address}",
                               channel="platform", provider=SERVICE, recipients=[thread.user_address],
                               message=_text(activity), attempts=0)
