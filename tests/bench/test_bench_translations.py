@@ -2,9 +2,9 @@
 
 The generated bot runs the same recorded inputs three ways: as a one-language bot, as a three-language bot
 whose visitor speaks the default, and as that bot whose visitor speaks Czech (every text translated). Rounds
-alternate, so a noisy neighbour slows every variant alike; the median round of each is printed, with its
-ratio to one language. No timing is asserted (shared machine); what is asserted is that every variant
-answers the same turns, the Czech one in Czech.
+alternate, so a noisy neighbour slows every variant alike; the fastest round of each (the one least disturbed
+by others on a shared machine) and the median are printed, with their ratios to one language. No timing is
+asserted; what is asserted is that every variant answers the same turns, the Czech one in Czech.
 
     .venv/bin/python -m pytest tests/bench/test_bench_translations.py -m bench -s -q -p no:xdist
 """
@@ -25,7 +25,8 @@ from runtime.botdoc import translations
 SCALE = float(os.environ.get("BENCH_SECONDS", "1.0"))
 USER = {"id": "bench-user", "channel": "bench"}
 NOW = datetime(2025, 1, 31, 12, 0, tzinfo=UTC)
-ROUNDS = 7
+ROUNDS = 9
+TURNS = int(3000 * SCALE)
 KEEP_AS_IS = ("/title", "/question")  # what the driver types back (option titles, FAQ questions): the same words
 
 
@@ -39,13 +40,12 @@ def translated(doc: dict) -> dict:
     return {**doc, "languages": ["en", "cs", "de"], "translations": {"cs": table, "de": dict(table)}}
 
 
-def record(bot, seconds: float) -> list:
-    """The inputs of `seconds` of a driven conversation, to replay in every variant."""
+def record(bot, turns: int) -> list:
+    """The inputs of `turns` turns of a driven conversation, to replay in every variant."""
     driver, inputs = Driver(bot), []
     first = engine.start(bot, {}, user=USER, now=NOW)
     state, data = first.state, first.data
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
+    while len(inputs) < turns:
         inp = driver.next_input(state)
         result = driver.settle(engine.turn(bot, state, data, inp, user=USER, now=NOW), user=USER, now=NOW)
         inputs.append(inp)
@@ -74,7 +74,7 @@ def test_turns_in_three_languages_against_one():
     doc = generate(200, 20)
     one = botdoc.load(botdoc.check(doc))
     three = botdoc.load(botdoc.check(translated(doc)))
-    inputs = record(one, 1.0 * SCALE)
+    inputs = record(one, TURNS)
     variants = {"one language": (one, None), "three, visitor in the default": (three, "en"),
                 "three, visitor in Czech": (three, "cs")}
     for bot, language in variants.values():
@@ -88,8 +88,9 @@ def test_turns_in_three_languages_against_one():
     english, czech = answers["one language"], answers["three, visitor in Czech"]
     assert answers["three, visitor in the default"] == english
     assert len(czech) == len(english) and sum(t.startswith("[cs] ") for t in czech) > len(czech) / 2
-    base = statistics.median(times["one language"])
-    lines = [f"{len(inputs):,} turns replayed {ROUNDS} times per variant, rounds alternating (median round):"]
-    lines += [f"{name}: {statistics.median(t):,.1f} µs/turn, {statistics.median(t) / base:.3f}x one language"
+    best, middle = min(times["one language"]), statistics.median(times["one language"])
+    lines = [f"{len(inputs):,} turns replayed {ROUNDS} times per variant, rounds alternating:"]
+    lines += [f"{name}: fastest round {min(t):,.1f} µs/turn = {min(t) / best:.3f}x one language; "
+              f"median {statistics.median(t):,.1f} µs/turn = {statistics.median(t) / middle:.3f}x"
               for name, t in times.items()]
     print("\n" + "\n".join(f"  {line}" for line in lines), flush=True)
