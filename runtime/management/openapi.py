@@ -260,13 +260,22 @@ def _platforms() -> dict:
         "operationId": "platformEvent", "tags": ["platforms"],
         "security": [{"platformToken": []}, {"platformTokenHeader": []}],
         "parameters": [BOT, _path_param("connection", "The connection's short name.")],
-        "requestBody": {"required": True, "content": {"application/json": {"schema": {
-            key: value for key, value in PLATFORM_EVENT.items() if key != "$schema"}}}},
+        "requestBody": {"required": True, "content": {
+            "application/json": {"schema": {key: value for key, value in PLATFORM_EVENT.items() if key != "$schema"}},
+            "application/x-www-form-urlencoded": {"schema": {"type": "object", "description": (
+                "A Twilio connection: Twilio's messaging webhook or status callback, signed with X-Twilio-Signature "
+                "(docs/platforms.md).")}}}},
         "summary": "A messaging platform's event: a user's message, postback or event, or a delivery status.",
+        "description": ("In the format of the connection's platform: Arbor's JSON (the schema here), Webex Connect's "
+                        "events (JSON, with the BOT's access token; answered with the verification token) or "
+                        "Twilio's form-encoded webhook (answered with TwiML). docs/platforms.md shows each."),
         "responses": {"200": {"description": "Applied (replies go to the platform's address).",
-                              "content": {"application/json": {"schema": answer}}},
+                              "content": {"application/json": {"schema": answer},
+                                          "text/xml": {"schema": {"type": "string", "description": "TwiML."}}}},
                       "400": _error("Not JSON, too large, or not an event; the message says what to change."),
                       "401": _error("No verification token, or a wrong one: nothing was stored."),
+                      "403": _error("A Twilio signature that does not match, or a connection its platform has "
+                                    "not verified yet: nothing was stored."),
                       "404": _error("No such bot or connection, or the bot is not published.")}}}}
 
 
