@@ -1,10 +1,12 @@
 """The webhook channel for messaging platforms (SMS, WhatsApp, Messenger, a company's own apps) that route
-conversations to a third-party bot: `connections` (per bot: inbound address and token, outbound address
-and credentials, rule), `inbound` (the events' format), `threads` (one conversation per platform user),
-`replies` (sent through `runtime.webhooks`' queue), `statuses` (delivery statuses on the transcript),
-`rules` (who answers), `api` (the inbound address), `cli` (`flask platforms`).
+conversations to a third-party bot: `adapters` (one per platform's wire format: Arbor's JSON, Webex Connect,
+Twilio; each turns the platform's request into one inbound shape and formats replies back), `connections`
+(per bot: its platform, inbound address and token, outbound address and credentials, rule), `inbound` (the
+one inbound shape, and Arbor's JSON), `threads` (one conversation per platform user), `inbound_ids` (an id
+applied once per connection), `replies` (by the connection's adapter), `statuses` (delivery statuses on the
+transcript), `rules` (who answers), `api` (the inbound address), `cli` (`flask platforms`).
 
-Settings: PLATFORM_MAX_BODY_BYTES (65536), the largest inbound body.
+Settings: PLATFORM_MAX_BODY_BYTES (65536), the largest inbound body; TWILIO_API_URL (https://api.twilio.com).
 """
 
 from __future__ import annotations

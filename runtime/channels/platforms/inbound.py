@@ -1,4 +1,5 @@
-"""What a messaging platform posts to a connection: one JSON format, checked by its JSON Schema.
+"""The one inbound shape every platform adapter produces (`Routed`: a message, postback or event for a
+user's conversation; `Status`), and Arbor's own JSON format, checked by its JSON Schema (the `arbor` adapter).
 
 Four types: `message` (the user wrote or sent media), `postback` (the user pressed a button of ours),
 `event` (a custom event with any parameters) and `status` (what became of a message the bot sent).
