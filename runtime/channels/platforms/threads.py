@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from runtime.channels.platforms import inbound_ids, rules
 from runtime.channels.platforms.inbound import Routed
@@ -76,7 +76,11 @@ def remember_agent_conversation(connection: PlatformConnection, conversation_id:
                                 .execution_options(populate_existing=True)).first()
     if thread is None:
         return
-    thread.agent_key = key_of(connection.bot_id, asset_id, agent_conversation, service)
+    key = key_of(connection.bot_id, asset_id, agent_conversation, service)
+    # An id the platform gave before (to agents long done) now names this conversation only.
+    db.session.execute(update(PlatformThread).where(PlatformThread.agent_key == key,
+                                                    PlatformThread.id != thread.id).values(agent_key=None))
+    thread.agent_key = key
     db.session.commit()
 
 
