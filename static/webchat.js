@@ -16,7 +16,9 @@
  * Theme: CSS custom properties --arbor-color, --arbor-font, --arbor-radius, --arbor-position
  * (left/right), or theme: {color, font, radius, position}.
  *
- * It speaks Direct Line 3.0 (polling) to the Arbor server the script came from, keeps the conversation
+ * It speaks Direct Line 3.0 to the Arbor server the script came from: the conversation's WebSocket stream
+ * brings replies as they are made, and polling takes over where a proxy refuses the upgrade or while the
+ * stream reconnects (from its watermark, with backoff). It keeps the conversation
  * across page loads (localStorage, per bot), and draws everything inside a shadow root so that the
  * site's CSS and ours never mix. No dependencies, nothing fetched from anyone but the Arbor server.
  */
@@ -35,6 +37,7 @@
   const POLL_MAX = 10000; // ms between polls when idle, closed or hidden
   const IDLE_AFTER = 30000; // ms without activity before polling slows down
   const TYPING_FOR = 15000; // ms the typing indicator waits for a reply at most
+  const STREAM_RETRY = [1000, 3000, 10000, 30000]; // ms before reconnecting a stream that closed
   const INIT_EVENT = 'arbor/init'; // carries the page's user data into the bot's user data
   const START_DIALOG_EVENT = 'arbor/start-dialog';
   const instances = new Map(); // bot id -> chat: one instance per bot on a page
@@ -332,6 +335,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     destroy() {
       this.destroyed = true;
+      this._closeStream();
       clearTimeout(this.pollTimer);
       clearTimeout(this.refreshTimer);
       clearTimeout(this.typingTimer);
@@ -384,7 +388,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       if (given && Object.keys(this.userData).length) {
         await this._post({type: 'event', name: INIT_EVENT, value: this.userData});
       }
-      this._poll();
+      this._openStream();
     }
 
     // After a page load: a fresh token for the stored conversation, then its history again from an
@@ -405,7 +409,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       this.ui.log.removeAttribute('aria-busy');
       this._advance(fresh.watermark);
       this._receive(fresh.activities, true);
-      this._schedule(this._delay());
+      this._openStream();
     }
 
     // Keeps a Conversation answer (conversationId, token, expires_in); the user id is the token's.
@@ -414,6 +418,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       const conv = this.conv || {watermark: ''};
       this.conv = {...conv, conversationId: body.conversationId || conv.conversationId,
         token: body.token || conv.token, expires: Date.now() + seconds * 1000};
+      this.streamUrl = body.streamUrl || null;
       this.userId = tokenUser(this.conv.token) || this.userId;
       store.set(this.key, this.conv);
       this._refreshLater();
@@ -441,6 +446,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
     }
 
     async _restart() {
+      this._closeStream();
       clearTimeout(this.pollTimer);
       clearTimeout(this.refreshTimer);
       store.set(this.key, null);
@@ -503,8 +509,9 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     /* ----- polling: 1 s while chatting, slower when idle, closed or hidden; never two at once ----- */
 
-    async _poll() {
-      if (!this.conv || this.destroyed) return;
+    // `force`: once even while the stream is open (back online: is the server reachable again?).
+    async _poll(force) {
+      if (!this.conv || this.destroyed || (this.streaming && !force)) return;
       if (this.polling) {
         this.pollAgain = true;
         return;
@@ -541,7 +548,71 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     _schedule(delay) {
       clearTimeout(this.pollTimer);
-      if (!this.destroyed && this.conv) this.pollTimer = setTimeout(() => this._poll(), delay);
+      if (!this.destroyed && this.conv && !this.streaming) this.pollTimer = setTimeout(() => this._poll(), delay);
+    }
+
+    /* ----- the stream: replies pushed as they are made; polling while it is down ----- */
+
+    // Opens the conversation's stream (the streamUrl of the last Conversation answer), else polls.
+    _openStream() {
+      if (this.noStream || !this.streamUrl || !window.WebSocket) return this._schedule(this._delay());
+      this._closeStream();
+      const conv = this.conv;
+      const socket = this.socket = new WebSocket(this.streamUrl);
+      this.streamUrl = null; // a stream URL is good once, for a minute
+      let opened = false;
+      socket.onopen = () => {
+        opened = true;
+        this.streaming = true;
+        this.streamFailures = 0;
+        clearTimeout(this.pollTimer);
+      };
+      socket.onmessage = (message) => {
+        if (!message.data || !this._current(conv)) return; // an empty message keeps the connection alive
+        const body = JSON.parse(message.data);
+        this.failures = 0;
+        this._setStatus(null);
+        this._advance(body.watermark);
+        this._receive(body.activities || [], true);
+      };
+      socket.onclose = (event) => {
+        if (this.socket !== socket) return;
+        this.socket = null;
+        this.streaming = false;
+        if (this.destroyed || !this._current(conv)) return;
+        // Never opened (a proxy refused the upgrade), or taken by a newer page of the same conversation
+        // (4001): this page polls. Else it reconnects from the watermark.
+        if (!opened || event.code === 4001) this.noStream = true;
+        this._poll();
+        if (!this.noStream) this._reconnectLater(conv);
+      };
+    }
+
+    // A new streamUrl from the watermark (and a fresh token), after a wait that grows with each failure.
+    _reconnectLater(conv) {
+      const wait = STREAM_RETRY[Math.min(this.streamFailures || 0, STREAM_RETRY.length - 1)];
+      this.streamFailures = (this.streamFailures || 0) + 1;
+      clearTimeout(this.streamTimer);
+      this.streamTimer = setTimeout(async () => {
+        if (this.destroyed || !this._current(conv)) return;
+        try {
+          const id = encodeURIComponent(conv.conversationId);
+          const mark = encodeURIComponent(this.conv.watermark);
+          this._keep(await this._call('GET', `/conversations/${id}?watermark=${mark}`));
+          this._openStream();
+        } catch (error) {
+          this._failed(error);
+          if (this._current(conv)) this._reconnectLater(conv);
+        }
+      }, wait);
+    }
+
+    _closeStream() {
+      clearTimeout(this.streamTimer);
+      const socket = this.socket;
+      this.socket = null;
+      this.streaming = false;
+      if (socket) socket.close();
     }
 
     _delay() {
@@ -739,7 +810,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
           this._setUnread(0);
           this._touch();
         }],
-        [window, 'online', () => this.conv ? this._poll() : this.isOpen && this._ready().catch(() => {})],
+        [window, 'online', () => this.conv ? this._poll(true) : this.isOpen && this._ready().catch(() => {})],
         [window, 'offline', () => this._setStatus(this.words.offline)],
       ];
       for (const [target, type, fn] of this.listeners) target.addEventListener(type, fn);

@@ -192,3 +192,17 @@ def test_a_page_of_an_origin_the_bot_does_not_allow_gets_no_stream(app, server, 
         assert texts(activity_set(allowed)) == ["Hi there!", "What next?"]
     finally:
         allowed.close()
+
+
+def test_a_stream_closes_when_the_token_it_came_with_expires(server, secret, dl_clock):
+    conversation = start(server, secret)
+    ws = Client.connect(conversation["streamUrl"])
+    activity_set(ws)
+    dl_clock.advance(conversation["expires_in"])  # the token's whole life: a refreshed one opens the next stream
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            ws.receive(timeout=WAIT)
+    assert (closed.value.reason, closed.value.message) == (4002, "expired")
+    expired = requests.get(f"{server}{DL}/conversations/{conversation['conversationId']}?watermark=2",
+                           headers=bearer(conversation["token"]), timeout=WAIT)
+    assert expired.status_code == 403  # DirectLineJS's cue to get a new token

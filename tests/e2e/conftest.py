@@ -89,6 +89,9 @@ def running(data: Path, *docs: dict) -> Iterator[Live]:
     and open to pages of the server itself (also the screenshot generator's, tests/e2e/screenshots.py)."""
     app = create_app({"TESTING": True, "ARBOR_DATA": str(data), "SECRET_KEY": "e2e",
                       "WEBCHAT_TOKEN_RATE_LIMIT": "1000 per minute",
+                      # streams check their token's expiry at each keep-alive: every 2 s, not 15, when tests move
+                      # the clock
+                      "DIRECTLINE_STREAM_KEEPALIVE": 2,
                       # the outside systems of these tests (webhook receivers) listen on loopback
                       "OUTBOUND_ALLOW_HOSTS": "127.0.0.1"})
     with serving(app) as url:

@@ -11,7 +11,10 @@ WebSocket that pushes activity sets, as Microsoft's service does for Web Chat an
 - With `watermark`, everything after it comes first; then each committed turn wakes the stream through
   `runtime.channels.live`, in whatever process it ran, and the stream reads what is new from the store.
 - One stream per conversation: a newer one (a reload, a reconnect through another server) closes the older
-  with the reason "collision".
+  with the reason "collision" (4001).
+- A stream lives as long as the token it came with (DIRECTLINE_TOKEN_TTL), then closes ("expired", 4002): the
+  client reconnects with its refreshed token (DirectLineJS does, after 3-15 s), so no credential listens on
+  after it expired.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from runtime.store.activities import ARBOR, seq_of
 
 sock = Sock()
 COLLISION = 4001  # the close code for a stream that a newer stream of its conversation replaced
+EXPIRED = 4002  # the close code for a stream that outlived the token it was opened with
 LAST = 999_999_999  # a watermark past any activity: reads the conversation only
 
 
@@ -72,7 +76,7 @@ def register(bp) -> None:
     def stream(ws: Server, conversation_id: str) -> None:
         grant: tokens.Grant = request.environ["arbor.stream"]
         keepalive = float(current_app.config["DIRECTLINE_STREAM_KEEPALIVE"])
-        me = uuid.uuid4().hex
+        me, until = uuid.uuid4().hex, tokens.now() + tokens.lifetime()
         hub = live.hub()
         with hub.watching(conversation_id) as waiter:
             hub.publish(conversation_id, {"stream": me})
@@ -85,6 +89,9 @@ def register(bp) -> None:
                 _drain(ws)
                 if notes:
                     sent = _send_new(ws, grant, conversation_id, sent)
+                elif tokens.now() >= until:
+                    ws.close(EXPIRED, "expired")
+                    return
                 else:  # a keep-alive; and the store again, for a note lost while Redis was away
                     ws.send("")
                     sent = _send_new(ws, grant, conversation_id, sent)
