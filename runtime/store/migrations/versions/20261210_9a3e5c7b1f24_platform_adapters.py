@@ -3,7 +3,7 @@ conversation id per thread; the inbound ids each connection applied (applied onc
 
 Revision ID: 9a3e5c7b1f24
 Revises: 8c4f2a1e6d37
-Create Date: 2026-12-07 03:00:00
+Create Date: 2026-12-10 12:00:00
 
 """
 from alembic import op
