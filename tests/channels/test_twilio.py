@@ -254,3 +254,21 @@ def test_under_the_bot_rule_the_handover_closes_and_the_bot_goes_on_in_the_same_
     assert said[-1] == "Anything else?"  # what the closed handover let the bot say is in this answer too
     jobs.drain()
     assert twilio.sent == []
+
+
+def test_user_phone_fills_an_integrations_params(app, client, twilio, httpserver):
+    """The meter bot finds the account by the sender's number: `{{ user.phone }}` in an integration's query."""
+    httpserver.expect_request("/crm/accounts", query_string={"phone": USER}).respond_with_json({"id": "ACC-9"})
+    bot = {"format": 1, "id": "tbot", "name": "Meter", "start": "welcome",
+           "integrations": {"crm": {"template": "http-request", "config": {"baseUrl": httpserver.url_for("/crm")}}},
+           "dialogs": [{"id": "welcome", "title": "Welcome", "steps": [
+               {"id": "i1", "type": "integration", "use": "crm", "timing": "sync", "output": "account",
+                "params": {"url": "/accounts", "query": {"phone": "{{ user.phone }}"}}},
+               {"id": "m1", "type": "message", "text": "Reading stored for account {{ account.body.id }}."}]}]}
+    with app.app_context():
+        import_bot(bot, publish=True)
+        connections.create("tbot", "sms", "Twilio SMS", "", kind="twilio",
+                           settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER, "publicUrl": PUBLIC},
+                           secrets={"authToken": AUTH_TOKEN})
+    said = twiml(post(client, sms("METER 123455", "SM1")))
+    assert [m["text"] for m in said] == ["Reading stored for account ACC-9."]
