@@ -26,6 +26,7 @@ MAX_CALL_DEPTH = 50
 NOT_UNDERSTOOD = "Sorry, I did not understand that."
 START_DIALOG_EVENT = "arbor/start-dialog"  # a page asks for a dialog: value {"dialog": id}
 LANGUAGE = "user.language"  # the storage a set or choice step writes to change the conversation's language
+LANGUAGE_STORAGE = "language"  # a storage of the user's data that picks the language of a new conversation
 
 
 class _Stop:
@@ -57,18 +58,23 @@ def _copy_state(state: dict) -> dict:
 
 
 def start(bot: Bot, data: dict, *, user: dict, now: datetime, first: Input | None = None,
-          language: str | list[str] | None = None) -> TurnResult:
+          language: str | list[str] | None = None, accepted: list[str] | None = None) -> TurnResult:
     """A new conversation: the start dialog runs at once, so the bot speaks first.
 
     `first` is a message the conversation began with (an SMS, a platform webhook): it is applied
-    as the input the start dialog waits for, not thrown away. `language` is what the visitor prefers
-    (a widget's locale, "cs-CZ", or a list, most preferred first); the conversation speaks the bot's language
-    that fits best, else its default.
+    as the input the start dialog waits for, not thrown away. The conversation speaks the bot's language that
+    best fits, in this order: `language`, what the visitor asked for (a page's locale, "cs-CZ", or a list, most
+    preferred first); the storage `language` of the user's data (the language of their last conversation, or
+    one a platform, the trigger API or a page put there); `accepted`, what the client accepts (a browser's
+    languages); else the bot's default. A bot of several languages keeps the one chosen in that storage, so the
+    exports carry it and the user's next conversation, on any channel, starts in it.
     """
     state = new_state()
     if len(bot.languages) > 1:
-        wanted = language if isinstance(language, list) else [language]
+        wanted = [*(language if isinstance(language, list) else [language]), (data or {}).get(LANGUAGE_STORAGE),
+                  *(accepted or [])]
         state["language"] = negotiate(wanted, bot.languages) or bot.languages[0]
+        data = {**(data or {}), LANGUAGE_STORAGE: state["language"]}
     with expressions.turn_budget():
         run = _Turn(bot, state, data, user, now, first)
         run.restart(bot.start)
@@ -137,6 +143,7 @@ class _Turn:
                        "the conversation's language stays as it was.")
             return
         self.language, self.steps, self.state["language"] = language, self.bot.steps_in(language), language
+        self.data[LANGUAGE_STORAGE] = language  # the user's next conversation starts in it
         self.user = {**self.user, "language": language}
 
     def phrase(self, english: str) -> str:

@@ -96,7 +96,7 @@ def start_conversation(
     bot_id: str, user_id: str, channel: str, *, data: dict | None = None, first: Input | None = None,
     version: int | None = None, client_key: str | None = None, inbound_activity: dict | None = None,
     alongside: Callable[[Conversation], None] | None = None, silent: bool = False,
-    languages: list[str] | None = None,
+    languages: list[str] | None = None, accepted: list[str] | None = None,
 ) -> tuple[Conversation, list[dict]]:
     """Open a conversation and run the bot's start dialog, so the bot speaks first.
 
@@ -106,9 +106,9 @@ def start_conversation(
     `inbound_activity` is kept for it in the transcript and `client_key` marks it applied; `alongside`
     adds rows of its own about the new conversation in its transaction (a channel's address book).
     `silent` runs no start dialog: the conversation begins with people (a platform connection whose
-    messages all go to agents), and the bot has said nothing. `languages` are the visitor's, most preferred
-    first (a widget's locale, a browser's Accept-Language): the conversation speaks the bot's language that
-    fits best, else its default.
+    messages all go to agents), and the bot has said nothing. `languages` are those the visitor asks for, most
+    preferred first (a widget's locale), `accepted` those their client accepts (a browser's Accept-Language):
+    the conversation speaks the bot's language that fits best (`engine.start` says in which order).
     Returns the conversation and the stamped outbound activities.
     """
 
@@ -126,7 +126,7 @@ def start_conversation(
             result = engine.TurnResult(state=engine.new_state(), data={**user.data, **(data or {})})
         else:
             result = engine.start(indexed, {**user.data, **(data or {})}, user=_user_of(conversation),
-                                  now=now, first=first, language=languages)
+                                  now=now, first=first, language=languages, accepted=accepted)
             result = inline.settle(indexed, result, user=_user_of(conversation), now=now)
         turn = _Turn(conversation, 0, indexed, result, now, first, inbound_activity, client_key)
         turn.saved.closed = bool(result.state.get("ended"))

@@ -102,8 +102,9 @@ class _Chat:
                                   "update the test.", line)
 
     def start(self) -> None:
-        conversation, activities = start_conversation(self.bot_id, self.user_id, CHANNEL, data=self.script.user,
-                                                      version=self.version)
+        conversation, activities = start_conversation(
+            self.bot_id, self.user_id, CHANNEL, data=self.script.user, version=self.version,
+            languages=[self.script.language] if self.script.language else None)
         self.conversation_id = conversation.id
         self.received(activities)
 

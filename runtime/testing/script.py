@@ -3,6 +3,7 @@
 ```yaml
 name: Track an order              # optional; the file's name otherwise
 user: {name: Eva}                 # optional: user data the page passes when the chat opens
+language: cs                      # optional: the visitor's language (as a widget's locale); the bot's default otherwise
 steps:
   - bot: Hello, Eva! I am the support bot.      # the bot's next message, exactly
   - bot: {contains: How can I help?}            # ... or containing a text, or matching {regex: ...}
@@ -57,6 +58,7 @@ class Script:
     name: str
     steps: list[Step]
     user: dict = field(default_factory=dict)
+    language: str | None = None
 
     def step_ids(self) -> list[tuple[str, int]]:
         """The bot's step ids the script names (`at:`), with their lines."""
@@ -100,11 +102,12 @@ def parse(text: str, *, name: str = "test") -> Script:
     except yaml.YAMLError as e:
         raise ScriptError(f"Not valid YAML: {e}.") from None
     if not isinstance(data, dict):
-        raise ScriptError("A test is a mapping with 'steps:' (a list), and optionally 'name:' and 'user:'.", 1, 1)
-    unknown = set(data) - {"name", "user", "steps"}
+        raise ScriptError("A test is a mapping with 'steps:' (a list), and optionally 'name:', 'user:' and "
+                          "'language:'.", 1, 1)
+    unknown = set(data) - {"name", "user", "language", "steps"}
     if unknown:
-        raise ScriptError(f"Unknown key '{sorted(map(str, unknown))[0]}'; a test has 'name', 'user' and 'steps'.",
-                          data.line, data.column)
+        raise ScriptError(f"Unknown key '{sorted(map(str, unknown))[0]}'; a test has 'name', 'user', 'language' and "
+                          "'steps'.", data.line, data.column)
     steps = data.get("steps")
     if not isinstance(steps, list) or not steps:
         raise ScriptError("'steps:' must be a list of what the user does and what the bot answers.",
@@ -113,8 +116,12 @@ def parse(text: str, *, name: str = "test") -> Script:
         raise ScriptError(f"A test may have at most {MAX_STEPS} steps; split it.", data.line, data.column)
     if not isinstance(data.get("user", {}), dict):
         raise ScriptError("'user:' must be a mapping of storages, like {name: Eva}.", data.line, data.column)
+    language = data.get("language")
+    if language is not None and not (isinstance(language, str) and re.fullmatch(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*",
+                                                                                  language)):
+        raise ScriptError("'language:' must be a language tag such as cs or de-AT.", data.line, data.column)
     script_name = str(data.get("name") or name)
-    return Script(script_name, [_step(item, data) for item in steps], dict(data.get("user") or {}))
+    return Script(script_name, [_step(item, data) for item in steps], dict(data.get("user") or {}), language)
 
 
 def _step(item: Any, parent: _Marked) -> Step:

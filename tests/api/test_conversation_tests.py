@@ -110,7 +110,7 @@ def test_a_syntax_error_names_its_line_and_column(examples, cli, tmp_path):
         conversation_tests.save_test("support", "bad", "steps:\n  - bot: {contains: Is it? no}\n")
     assert (caught.value.line, caught.value.column) == (2, 26)
     assert [t.name for t in conversation_tests.list_tests("support")] == ["close-the-chat", "page-events",
-                                                                         "track-an-order"]
+                                                                         "track-an-order", "track-an-order-in-czech"]
     bad = tmp_path / "bad.yaml"
     bad.write_text("steps:\n  - bot: Hello\n    say: hi\n")
     result = cli("test", "support", "--file", bad)
@@ -129,6 +129,7 @@ def test_a_syntax_error_names_its_line_and_column(examples, cli, tmp_path):
     ("steps:\n  - bot: {regex: '(('}", "The regex is not valid"),
     ("steps:\n  - storage: [a]", "'storage:' is a mapping"),
     ("user: Eva\nsteps:\n  - say: hi", "'user:' must be a mapping"),
+    ("language: Czech!\nsteps:\n  - say: hi", "'language:' must be a language tag"),
 ])
 def test_a_test_of_the_wrong_shape_says_what_to_change(text, message):
     with pytest.raises(script.ScriptError) as caught:
@@ -151,9 +152,9 @@ def test_junit_report_and_exit_code_for_ci(examples, cli, tmp_path):
     conversation_tests.save_test("support", "wrong-greeting", "steps:\n  - bot: Hi!\n")
     report = tmp_path / "junit.xml"
     result = cli("test", "support", "--junit", report)
-    assert result.exit_code == 1 and "3 passed, 1 failed" in result.output
+    assert result.exit_code == 1 and "4 passed, 1 failed" in result.output
     suite = ElementTree.parse(report).getroot()
-    assert (suite.tag, suite.get("tests"), suite.get("failures")) == ("testsuite", "4", "1")
+    assert (suite.tag, suite.get("tests"), suite.get("failures")) == ("testsuite", "5", "1")
     failure = suite.find("testcase[@name='wrong-greeting']/failure")
     assert failure.get("message").startswith("Expected the bot to say 'Hi!'; it said 'Hello! I am the support bot.'")
     assert failure.text.startswith("< Hello! I am the support bot.")

@@ -119,3 +119,25 @@ def test_a_translation_made_from_an_older_text_is_stale():
 def test_bad_languages_and_translations_are_errors_at_their_place(bad, where):
     found = [p for p in botdoc.validate(bot(**bad)) if p.severity == "error"]
     assert found and found[0].pointer.startswith(where), found
+
+
+def test_the_users_language_storage_comes_between_the_page_and_the_browser():
+    doc = bot(translations={"cs": CS})
+    assert Chat(doc, data={"language": "cs"}).state["language"] == "cs"  # a platform, the trigger API, last time
+    assert Chat(doc, data={"language": "cs"}, language="de").state["language"] == "de"  # the page's locale wins
+    from datetime import UTC, datetime
+
+    from runtime import engine
+    loaded = botdoc.load(botdoc.check(doc))
+    started = engine.start(loaded, {"language": "cs"}, user={"id": "u"}, now=datetime(2026, 1, 1, tzinfo=UTC),
+                           accepted=["de-DE", "en"])
+    assert started.state["language"] == "cs" and started.data["language"] == "cs"
+    fresh = engine.start(loaded, {}, user={"id": "u"}, now=datetime(2026, 1, 1, tzinfo=UTC), accepted=["de-DE"])
+    assert fresh.state["language"] == "de" and fresh.data["language"] == "de"  # kept for exports, next time
+
+
+def test_switching_keeps_the_choice_for_the_users_next_conversation():
+    doc = bot(translations={"cs": CS})
+    doc["dialogs"][0]["steps"][:0] = [{"id": "s", "type": "set", "storage": "user.language", "value": "'cs'"}]
+    c = Chat(doc, language="en")
+    assert c.data["language"] == "cs" and texts(c.last)[0] == "Ahoj ty!"

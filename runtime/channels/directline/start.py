@@ -6,7 +6,8 @@ the bot has spoken by the first poll. The body may carry `{"user": {"id"}, "user
 `userData` is merged into the user's data before the start dialog runs (so a greeting can use it);
 `user.id` is taken only from a caller holding the secret; anonymous visitors always get a new id.
 `locale` (the field Direct Line activities carry, here for the conversation to be) is the language the page
-asks for; without it the browser's Accept-Language is taken. Either is negotiated against the bot's languages.
+asks for; then the user's last language (a storage), then the browser's Accept-Language, each negotiated
+against the bot's languages.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ def open_conversation(bot_id: str, body: dict[str, Any], *, trusted: bool) -> to
     The user is the body's `user.id` if the caller is `trusted` (holds the secret), else a new one.
     """
     user_id, data = _parse(body)
+    locale = _locale(body)
     try:
         conversation, _ = start_conversation(bot_id, user_id if trusted and user_id else f"dl_{uuid.uuid4().hex}",
-                                             CHANNEL, data=data, languages=_languages(body))
+                                             CHANNEL, data=data, languages=[locale] if locale else None,
+                                             accepted=[tag for tag, _ in request.accept_languages][:10])
     except (BotNotFound, BotNotPublished) as e:
         raise DirectLineError(404, "BotNotFound", str(e)) from None
     return tokens.Grant(bot_id, conversation.id, conversation.user_id)
@@ -53,14 +56,12 @@ def _parse(body: dict[str, Any]) -> tuple[str | None, dict]:
     return user_id, data or {}
 
 
-def _languages(body: dict[str, Any]) -> list[str]:
-    """The visitor's languages, most preferred first: the body's `locale`, else the browser's Accept-Language."""
+def _locale(body: dict[str, Any]) -> str | None:
+    """The language the page asks for (the body's `locale`), or None."""
     locale = body.get("locale")
     if locale is not None and (not isinstance(locale, str) or len(locale) > 35):
         raise bad_argument('"locale" must be a language tag such as "cs-CZ".')
-    if locale:
-        return [locale]
-    return [tag for tag, _ in request.accept_languages][:10]
+    return locale or None
 
 
 def answer(grant: tokens.Grant, watermark: int | None = None) -> dict:
