@@ -3,8 +3,8 @@ every machine, through Redis pub/sub: the embedded Redis by default, the shared 
 
 A note carries the conversation id and what happened (`{"seq": n}` for new activities, `{"stream": id}` for a
 stream opened elsewhere), never the activities: a waiter reads what is new from the store, after the watermark
-it has sent. So a note lost while a process reconnects to Redis costs latency, not a message (a stream reads
-the store again at each keep-alive), and Redis holds no conversation's content.
+it has sent. So a note lost while a process reconnects to Redis costs latency, not a message (once listening
+again, the hub wakes every waiter to read the store), and Redis holds no conversation's content.
 
 One listener thread per process, while it has waiters, subscribes to every conversation's channel (a pattern)
 and wakes the local waiters of the conversation a note names; a process with no waiter ignores the note. Notes
@@ -65,11 +65,12 @@ class Hub:
 
     def publish(self, conversation_id: str, note: dict) -> None:
         """Tell every process's waiters of the conversation; a Redis that does not answer is logged, not
-        raised: the turn is committed already, and streams read the store again at their next keep-alive."""
+        raised: the turn is committed already, and the listeners, losing Redis too, wake every waiter to read
+        the store once they hear again."""
         try:
             jobs.connection(self.app).publish(self.prefix + conversation_id, json.dumps(note))
         except redis.RedisError as e:
-            log.warning("live: could not publish to Redis (%s); streams catch up at their next keep-alive", e)
+            log.warning("live: could not publish to Redis (%s); streams get this turn with the next one", e)
 
     @contextlib.contextmanager
     def watching(self, conversation_id: str) -> Iterator[Waiter]:
@@ -123,7 +124,7 @@ class Hub:
             except redis.RedisError as e:
                 wait = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1
-                subscribed.set()  # streams open meanwhile and catch up at their keep-alives
+                subscribed.set()  # streams open meanwhile; they catch up when the listener hears again
                 if self._done():
                     return
                 log.warning("live: lost Redis (%s); listening again in %.1f s", e, wait)

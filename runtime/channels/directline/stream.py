@@ -92,9 +92,8 @@ def register(bp) -> None:
                 elif tokens.now() >= until:
                     ws.close(EXPIRED, "expired")
                     return
-                else:  # a keep-alive; and the store again, for a note lost while Redis was away
+                else:  # a keep-alive (no query: idle streams cost no database work)
                     ws.send("")
-                    sent = _send_new(ws, grant, conversation_id, sent)
 
 
 def _send_new(ws: Server, grant: tokens.Grant, conversation_id: str, after: int, first: bool = False) -> int:
