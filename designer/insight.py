@@ -1,5 +1,6 @@
-"""Insight: the counts drawn on the tree, the Insight page (conversations per day, goal completion, top NLP
-misses, transcript search, CSV of each table) and the page that learns from misses. The numbers come
+"""Insight: the counts drawn on the tree, the Insight page (conversations per day and per language, goal
+completion and where users went, both splittable by the visitor's language, top NLP misses, transcript search,
+CSV of each table) and the page that learns from misses. The numbers come
 from `runtime.insight`; this module only picks the period and draws them."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from designer.bots import get_bot_or_404
 from designer.drafting import current
 from designer.labels import summary
 from runtime import botdoc
+from runtime.botdoc import translations
 from runtime.botdoc.walk import steps as walk_steps
 from runtime.extensions import db
 from runtime.insight import analytics, misses, reach, transcripts
@@ -20,7 +22,7 @@ from runtime.insight.period import Period
 from runtime.store.models import Conversation
 
 DEFAULT_DAYS = 30
-TABLES = ("days", "tree", "goal", "misses", "transcripts")
+TABLES = ("days", "languages", "tree", "goal", "misses", "transcripts")
 
 
 def period_asked() -> Period:
@@ -69,12 +71,21 @@ def _search_args() -> dict:
             "storage": storage if storage[0] else None}
 
 
+def _language_asked(languages: list[str]) -> reach.Language | None:
+    """The language the page splits by (`language`, one of the bot's), or None for all."""
+    asked = request.args.get("language", "")
+    return reach.Language(asked, languages[0]) if asked in languages else None
+
+
 def _tables(bot_id: str, period: Period, goal: str | None) -> dict[str, list[dict]]:
     search = _search_args()
+    languages = translations.languages(current(bot_id)[0])
+    language = _language_asked(languages)
     return {
         "days": analytics.conversations_per_day(bot_id, period),
-        "tree": analytics.tree(bot_id, period),
-        "goal": [analytics.goal_completion(bot_id, goal, period)] if goal else [],
+        "languages": analytics.conversations_per_language(bot_id, period, languages[0]),
+        "tree": analytics.tree(bot_id, period, language=language),
+        "goal": [analytics.goal_completion(bot_id, goal, period, language=language)] if goal else [],
         "misses": analytics.top_nlp_misses(bot_id, period),
         "transcripts": transcripts.search(bot_id, period=period, **search) if any(search.values()) else [],
     }
@@ -103,6 +114,7 @@ def insight(bot_id: str):
     steps, conversation = _all_steps(doc), request.args.get("conversation")
     lines = transcripts.lines(conversation) if conversation and _owned(bot_id, conversation) else None
     return render_template("designer/insight.html", bot=bot, period=period, tables=tables, goal=goal,
+                           languages=translations.languages(doc), language=request.args.get("language", ""),
                            chart=chart(tables["days"]), steps=steps, step_labels=dict(steps), args=request.args,
                            searched=any(_search_args().values()), conversation=conversation, lines=lines)
 
@@ -122,7 +134,8 @@ def insight_csv(bot_id: str, table: str):
     except ValueError as e:
         return Response(str(e), 422, mimetype="text/plain")
     rows = _tables(bot_id, period, request.args.get("goal") or None)[table]
-    columns = {"days": ["day", "conversations"], "tree": ["step", "reached", "stopped", "dropOff"],
+    columns = {"days": ["day", "conversations"], "languages": ["language", "conversations"],
+               "tree": ["step", "reached", "stopped", "dropOff"],
                "goal": ["goal", "conversations", "reached", "rate"], "misses": ["text", "count", "step", "lastSeen"],
                "transcripts": ["conversation", "user", "channel", "started", "lastActivity"]}[table]
     name = f"{bot_id}-{table}-{period.first}-{period.last}.csv"

@@ -1,4 +1,5 @@
-"""Analytics of a bot over a period: conversations per day, goal completion, top NLP misses; CSV of any of them.
+"""Analytics of a bot over a period: conversations per day and per language, goal completion, top NLP misses;
+CSV of any of them. The tree and goal completion may be split by the visitor's language (`reach.Language`).
 
 Each function returns plain rows (dicts) for the designer to draw and for `csv_text` to download; a
 period with no data gives zeros and empty lists, never an error. Reach per step is in `reach`.
@@ -31,18 +32,41 @@ def conversations_per_day(bot_id: str, period: Period) -> list[dict]:
     return [{"day": d.isoformat(), "conversations": counts.get(d, 0)} for d in period.days()]
 
 
-def goal_completion(bot_id: str, goal_step: str, period: Period, *, today: date | None = None) -> dict:
-    """How many of the period's conversations reached the goal step: {"goal", "conversations", "reached",
-    "rate"} (rate 0 to 1; 0 when no conversation started)."""
-    started = sum(row["conversations"] for row in conversations_per_day(bot_id, period))
-    reached = reach.reach(bot_id, period, today=today).get(goal_step, 0)
+def conversations_per_language(bot_id: str, period: Period, default: str) -> list[dict]:
+    """[{"language", "conversations"}] started in the period, most first; a bot's conversations that keep no
+    language (it spoke one only) count as its `default`."""
+    language = reach.language_of()
+    rows = db.session.execute(
+        select(language, func.count())
+        .where(Conversation.bot_id == bot_id, Conversation.created_at >= period.start,
+               Conversation.created_at < period.end)
+        .group_by(language))
+    counts: dict[str, int] = {}
+    for tag, n in rows:
+        counts[tag or default] = counts.get(tag or default, 0) + n
+    return [{"language": tag, "conversations": n} for tag, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def goal_completion(bot_id: str, goal_step: str, period: Period, *, today: date | None = None,
+                    language: reach.Language | None = None) -> dict:
+    """How many of the period's conversations (in one language) reached the goal step: {"goal", "conversations",
+    "reached", "rate"} (rate 0 to 1; 0 when no conversation started)."""
+    if language:
+        started = next((row["conversations"] for row in conversations_per_language(bot_id, period, language.default)
+                        if row["language"] == language.language), 0)
+        reached = reach.reach_in(bot_id, period, language).get(goal_step, 0)
+    else:
+        started = sum(row["conversations"] for row in conversations_per_day(bot_id, period))
+        reached = reach.reach(bot_id, period, today=today).get(goal_step, 0)
     return {"goal": goal_step, "conversations": started, "reached": reached,
             "rate": round(min(1.0, reached / started), 4) if started else 0.0}
 
 
-def tree(bot_id: str, period: Period, *, today: date | None = None) -> list[dict]:
-    """The tree's counts as rows: [{"step", "reached", "stopped", "dropOff"}], most reached first."""
-    counts = reach.tree_counts(bot_id, period, today=today)
+def tree(bot_id: str, period: Period, *, today: date | None = None,
+         language: reach.Language | None = None) -> list[dict]:
+    """The tree's counts (in one language) as rows: [{"step", "reached", "stopped", "dropOff"}], most reached
+    first."""
+    counts = reach.tree_counts(bot_id, period, today=today, language=language)
     return [{"step": step, "reached": c.reached, "stopped": c.stopped, "dropOff": round(c.drop_off, 4)}
             for step, c in sorted(counts.items(), key=lambda item: (-item[1].reached, item[0]))]
 
