@@ -5,6 +5,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from babel import UnknownLocaleError
+from babel.dates import ParseError, parse_date
+from babel.numbers import NumberFormatError, parse_decimal
+
 from . import _patterns, schema
 from .base import Context, Next, NotUnderstood, Outcome, Wait
 
@@ -25,7 +29,7 @@ SCHEMA = schema.step(TYPE, {
 MAX_ANSWER = 2_000
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s.]{2,}")
 _PHONE = re.compile(r"\+?\d{6,15}")
-_DAY_FIRST = re.compile(r"(\d{1,2})[./](\d{1,2})[./](\d{4})")
+_DAY_FIRST = re.compile(r"(\d{1,2})[./] ?(\d{1,2})[./] ?(\d{4})")
 RETRY = {
     "text": "Please type an answer.",
     "email": "That does not look like an e-mail address. Please try again.",
@@ -44,7 +48,7 @@ def run(step: dict, ctx: Context) -> Outcome:
 def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
     said = ctx.input.text if ctx.input.text is not None else ctx.input.value
     try:
-        value = parse(step, "" if said is None else str(said))
+        value = parse(step, "" if said is None else str(said), language=ctx.language)
     except _patterns.PatternError as e:  # a bot saved before patterns were checked: nothing matches
         ctx.log({"kind": "error", "message": str(e)})
         value = None
@@ -60,9 +64,11 @@ def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
     return Wait({"retries": retries})
 
 
-def parse(step: dict, said: str) -> str | int | float | None:
+def parse(step: dict, said: str, *, language: str = "en") -> str | int | float | None:
     """The answer as it is stored, or None when it does not fit the step's validation (PatternError when a
-    regex question's pattern cannot be compiled by RE2)."""
+    regex question's pattern cannot be compiled by RE2). Numbers and dates are also read as people write them
+    in the visitor's `language` ("1.234,5" in German, "1/31/2025" in English), after the forms every language
+    accepts."""
     said = said.strip()
     if not said or len(said) > MAX_ANSWER:
         return None
@@ -72,10 +78,11 @@ def parse(step: dict, said: str) -> str | int | float | None:
     if kind == "phone":
         digits = re.sub(r"[\s().-]", "", said)
         return digits if _PHONE.fullmatch(digits) else None
-    if kind == "number":
-        return _number(said)
+    if kind == "number":  # the language's own separators first: "1.000" is a thousand in German
+        found = _local_number(said, language)
+        return found if found is not None else _number(said)
     if kind == "date":
-        return _date(said)
+        return _date(said) or _local_date(said, language)
     if kind == "regex":
         return said if _patterns.fullmatch(step["pattern"], said) else None  # RE2: linear in the answer
     return said
@@ -92,6 +99,30 @@ def _number(said: str) -> int | float | None:
     if number != number or number in (float("inf"), float("-inf")):
         return None
     return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+
+
+def _local_number(said: str, language: str) -> int | float | None:
+    """A number with the language's own separators, strictly (Babel): "1,234.5" in English, "1.234,5" in German;
+    None for anything else (a plain "2,5" is then read by `_number`, as before)."""
+    if not re.fullmatch(r"-?[\d\s.,\u00a0\u202f']{1,40}", said):  # no exponents: "1e400" is not a number typed
+        return None
+    try:
+        number = parse_decimal(said, locale=language.replace("-", "_"), strict=True)
+    except (NumberFormatError, UnknownLocaleError, ValueError):
+        return None
+    if not number.is_finite():
+        return None
+    return int(number) if number == number.to_integral_value() and "." not in str(number) else float(number)
+
+
+def _local_date(said: str, language: str) -> str | None:
+    """A date in the language's own short form (Babel): "1/31/2025" in English, "31. 1. 2025" in Czech."""
+    if not re.fullmatch(r"[\d\s./-]{6,20}", said):  # digits and separators only: Babel guesses at anything else
+        return None
+    try:
+        return parse_date(said, locale=language.replace("-", "_")).isoformat()
+    except (ParseError, UnknownLocaleError, ValueError, IndexError):
+        return None
 
 
 def _date(said: str) -> str | None:

@@ -141,3 +141,14 @@ def test_switching_keeps_the_choice_for_the_users_next_conversation():
     doc["dialogs"][0]["steps"][:0] = [{"id": "s", "type": "set", "storage": "user.language", "value": "'cs'"}]
     c = Chat(doc, language="en")
     assert c.data["language"] == "cs" and texts(c.last)[0] == "Ahoj ty!"
+
+
+@pytest.mark.parametrize("kind, said, language, stored", [
+    ("number", "1.234,5", "de", 1234.5), ("number", "1.000", "de", 1000), ("number", "1 234,5", "cs", 1234.5),
+    ("number", "1,234.5", "en", 1234.5), ("number", "2,5", "en", 2.5), ("number", "1e400", "en", None),
+    ("date", "31. 1. 2025", "cs", "2025-01-31"), ("date", "1/31/2025", "en", "2025-01-31"),
+    ("date", "31.1.2025", "en", "2025-01-31"), ("date", "13/13/2025", "en", None),
+])
+def test_numbers_and_dates_are_read_as_the_visitor_writes_them(kind, said, language, stored):
+    from runtime.steps import question
+    assert question.parse({"validate": kind}, said, language=language) == stored
