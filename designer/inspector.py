@@ -16,11 +16,31 @@ from designer import bp, catalog, drafting, schemaform, tree
 from designer.bots import get_bot_or_404
 from designer.drafting import Refused, answer, refused
 from designer.labels import type_title
+from runtime.botdoc import translations
 from runtime.steps import STEP_TYPES
 
 
 def _form_template(kind: str) -> str:
     return f"designer/steps/{kind}.html" if kind in STEP_TYPES else "designer/steps/_unknown.html"
+
+
+def _translated(doc: dict, step: dict) -> list[dict]:
+    """The step's texts beside their translations, for a bot of several languages: [{"id", "field", "source",
+    "cells": [(language, text, stale)]}]."""
+    langs = translations.languages(doc)
+    if len(langs) < 2:
+        return []
+    table, sources = doc.get("translations") or {}, doc.get("translationSources") or {}
+    found = []
+    for text_id, suffix, source in translations.step_texts(step):
+        cells = []
+        for lang in langs[1:]:
+            made_from = (sources.get(lang) or {}).get(text_id)
+            cells.append((lang, (table.get(lang) or {}).get(text_id, ""),
+                          bool(made_from) and made_from != translations.source_hash(source)))
+        found.append({"id": text_id, "field": suffix.strip("/").replace("/", " "), "source": source, "cells": cells,
+                      "missing": any(not text for _, text, _ in cells)})
+    return found
 
 
 def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict) -> str:
@@ -34,6 +54,7 @@ def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict) -> str:
                        "samples": catalog.sample_names(step.get("params")), "storages": tree.storages(doc)}
     dialogs = [(d.get("id"), d.get("title") or d.get("id")) for d in doc.get("dialogs", [])]
     return render_template("designer/partials/_inspector.html", bot_id=bot_id, step=step, dialog=dialog,
+                           translated=_translated(doc, step), languages=translations.languages(doc),
                            form_template=_form_template(step.get("type")), type_title=type_title(step.get("type")),
                            dialogs=dialogs, integration=integration,
                            integrations=sorted(doc.get("integrations") or {}),

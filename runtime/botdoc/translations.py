@@ -48,12 +48,16 @@ def texts(doc: dict) -> Iterator[tuple[str, str, str]]:
     from .walk import steps
 
     for where, step, _ in steps(doc):
-        fields = TEXTS.get(step.get("type"))
-        if fields is None:
-            continue
-        for suffix, source in fields(step):
-            if isinstance(source, str) and source.strip():
-                yield step["id"] + suffix, where + suffix, source
+        for text_id, suffix, source in step_texts(step):
+            yield text_id, where + suffix, source
+
+
+def step_texts(step: dict) -> Iterator[tuple[str, str, str]]:
+    """(text id, JSON Pointer inside the step, default text) of the texts of one step a visitor sees."""
+    fields = TEXTS.get(step.get("type"))
+    for suffix, source in fields(step) if fields else ():
+        if isinstance(source, str) and source.strip():
+            yield step["id"] + suffix, suffix, source
 
 
 def split_id(text_id: str) -> tuple[str, list[str | int]]:

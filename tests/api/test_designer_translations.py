@@ -142,3 +142,15 @@ def test_the_support_example_exported_translated_by_a_script_into_german_and_imp
     asked = engine.turn(bot, said.state, said.data, Input.message("DE: Track an order"), user=user, now=now)
     wrong = engine.turn(bot, asked.state, asked.data, Input.message("12"), user=user, now=now)
     assert [a["text"] for a in wrong.activities] == ["DE: Order numbers look like AB1234. Please try again."]
+
+
+def test_a_step_form_shows_its_texts_beside_their_translations(designer):
+    doc, _ = designer.draft("polyglot")
+    designer.edit("/designer/bots/polyglot/translations/cell", {"language": "de", "id": "h2/options/1/title",
+                                                                "text": ""})
+    form = designer.client.get("/designer/bots/polyglot/steps/h2?dialog=hello", headers={"HX-Request": "true"})
+    assert form.status_code == 200 and 'data-testid="step-translations"' in form.text
+    cells = form.text.count('data-testid="translation-cell"')
+    assert cells == 2 * len(list(translations.step_texts(doc["dialogs"][0]["steps"][1])))
+    assert 'data-testid="step-translations" open' in form.text  # a text is missing in German: shown open
+    assert "Kávu" in form.text and 'hx-target="closest .translation-cell"' in form.text
