@@ -1,8 +1,10 @@
 """A bot's translations as files for translators: CSV (a spreadsheet) and XLIFF 1.2 (translation tools).
 
 CSV has one row per text and a column per language (`id`, `where`, then the default language, then the
-others), read and written with the standard library's csv: translate-toolkit's CSV store keeps one target
-language per file and its own column names, so it would add nothing but a second file per language. XLIFF
+others), written through Arbor's one CSV writer (`runtime.csvfile`: a text a spreadsheet would take for a
+formula gets a leading quote, which the import takes off again) and read with the standard library's csv:
+translate-toolkit's CSV store keeps one target language per file and its own column names, so it would add
+nothing but a second file per language. XLIFF
 is one file per target language, made and read by translate-toolkit (`translate.storage.xliff`), which
 translation tools (OmegaT, memoQ, Trados, Weblate) open.
 
@@ -22,7 +24,7 @@ from lxml import etree
 from translate.storage import xliff
 
 from designer.labels import place
-from runtime import expressions
+from runtime import csvfile, expressions
 from runtime.botdoc import translations
 
 MAX_TEXT = 10_000
@@ -72,12 +74,13 @@ def rows(doc: dict) -> list[dict]:
 def export_csv(doc: dict) -> str:
     """The translation table as CSV (UTF-8 with a byte order mark, so spreadsheets read the accents)."""
     langs = translations.languages(doc)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "where", *langs])
-    for row in rows(doc):
-        writer.writerow([row["id"], row["where"], *(row["texts"][lang] for lang in langs)])
-    return "\ufeff" + out.getvalue()
+    return "\ufeff" + csvfile.csv_text(({"id": row["id"], "where": row["where"], **row["texts"]} for row in rows(doc)),
+                                       ["id", "where", *langs])
+
+
+def _unescaped(cell: str) -> str:
+    """A cell as it was before `csvfile` made it safe for spreadsheets ("'=1+1" was "=1+1")."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(csvfile.FORMULA_STARTS) else cell
 
 
 def export_xliff(doc: dict, language: str) -> bytes:
@@ -127,7 +130,7 @@ def _read_csv(data: bytes, doc: dict) -> Iterator[Cell]:
     for number, values in enumerate(reader, start=2):
         if not any(v.strip() for v in values):
             continue
-        values += [""] * (len(header) - len(values))
+        values = [_unescaped(v) for v in values] + [""] * (len(header) - len(values))
         for lang in targets:
             yield Cell(f"Row {number}", values[column["id"]].strip(), lang, values[column[lang]],
                        values[source_at] if source_at is not None else None)

@@ -154,3 +154,12 @@ def test_a_step_form_shows_its_texts_beside_their_translations(designer):
     assert cells == 2 * len(list(translations.step_texts(doc["dialogs"][0]["steps"][1])))
     assert 'data-testid="step-translations" open' in form.text  # a text is missing in German: shown open
     assert "Kávu" in form.text and 'hx-target="closest .translation-cell"' in form.text
+
+
+def test_a_formula_like_text_is_made_safe_in_the_csv_and_comes_back_as_it_was(designer):
+    designer.edit("/designer/bots/polyglot/translations/cell", {"language": "cs", "id": "p1/text",
+                                                                "text": "=HYPERLINK(\"x\") a -5 %"})
+    exported = designer.client.get("/designer/bots/polyglot/translations/export.csv").data
+    assert b"\"'=HYPERLINK(\"\"x\"\") a -5 %\"" in exported
+    assert upload(designer, exported, "back.csv").status_code == 302
+    assert designer.draft("polyglot")[0]["translations"]["cs"]["p1/text"] == "=HYPERLINK(\"x\") a -5 %"
