@@ -1,4 +1,5 @@
-"""What the engine says on its own (a re-ask, an apology), in the languages Arbor ships: English, Czech, German.
+"""What Arbor says on its own (a re-ask, an apology, a handover notice), in the languages it ships: English,
+Czech, German.
 
 Keyed by the English text, so a step module reads as before and a language without an entry says English.
 A bot that wants other words writes its own (a question's `retry`, an integration's `onError` message),
@@ -22,6 +23,9 @@ PHRASES: dict[str, dict[str, str]] = {
             "Odpověď nemá očekávaný tvar. Zkuste to prosím znovu.",
         "Sorry, something went wrong on our side and I cannot go on right now. Please try again later.":
             "Promiňte, u nás se něco pokazilo a teď nemohu pokračovat. Zkuste to prosím později.",
+        "{name} joined the conversation.": "{name} se připojuje ke konverzaci.",
+        "{name} left the conversation.": "{name} opouští konverzaci.",
+        "The bot took over the conversation again.": "Konverzaci znovu převzal bot.",
     },
     "de": {
         "Sorry, I did not understand that.": "Entschuldigung, das habe ich nicht verstanden.",
@@ -37,6 +41,9 @@ PHRASES: dict[str, dict[str, str]] = {
             "Die Antwort hat nicht die erwartete Form. Bitte versuchen Sie es noch einmal.",
         "Sorry, something went wrong on our side and I cannot go on right now. Please try again later.":
             "Entschuldigung, bei uns ist etwas schiefgelaufen. Bitte versuchen Sie es später noch einmal.",
+        "{name} joined the conversation.": "{name} ist der Unterhaltung beigetreten.",
+        "{name} left the conversation.": "{name} hat die Unterhaltung verlassen.",
+        "The bot took over the conversation again.": "Der Bot hat die Unterhaltung wieder übernommen.",
     },
 }
 

@@ -31,6 +31,7 @@ from sqlalchemy import Connection
 from runtime import engine
 from runtime.botdoc import Bot
 from runtime.extensions import db
+from runtime.steps._phrases import phrase
 from runtime.steps.base import Input
 from runtime.store import bots, inline, phones, statements, writer_queue
 from runtime.store.activities import TICK, from_input, from_outside, from_user, stamp
@@ -58,6 +59,10 @@ conversation ended in this turn). Outgoing webhooks subscribe."""
 
 KEEP: str = "keep"
 """`handover=KEEP` (the default of `append` and `handle`): the conversation's open handover stays as it is."""
+
+NOTICES = {"agent-joined": "{name} joined the conversation.", "agent-left": "{name} left the conversation.",
+           "bot-back": "The bot took over the conversation again."}
+"""What the notices say, in English; `_in_language` says them in the conversation's language."""
 
 DRY_RUN_CHANNEL = "conversation-test"
 """Conversations on this channel (conversation tests) announce no effects: no e-mail, SMS or timer goes out."""
@@ -217,7 +222,8 @@ def _apply(conversation_id: str, inp: Input | None, *, client_key: str | None = 
             loaded.published_version or loaded.bot_version)
         indexed = bots.load_indexed(loaded.bot_id, number)
         now = max(utcnow(), loaded.updated_at + TICK)
-        before, opened, extra = list(say), handover, list(effects)
+        language = (loaded.state or {}).get("language")
+        before, opened, extra = [_in_language(a, language) for a in say], handover, list(effects)
         writes: list[Callable[[Connection], None]] = []  # handover rows, written with the turn in `_save`
         if opened not in (KEEP, None) and loaded.handover_id not in (None, opened):
             raise AlreadyHandedOver(loaded.handover_id)
@@ -225,7 +231,8 @@ def _apply(conversation_id: str, inp: Input | None, *, client_key: str | None = 
             result = engine.TurnResult(state=loaded.state, data=loaded.user_data)  # a person has the user
         else:
             if loaded.handover_id and inp.kind in ("trigger", "timeout") and handover is KEEP:
-                before, opened = before + _end_handover(writes, loaded, now, extra, inp.kind), None
+                before += [_in_language(a, language) for a in _end_handover(writes, loaded, now, extra, inp.kind)]
+                opened = None
             result = engine.turn(indexed, loaded.state, loaded.user_data, inp, user=_user_of(loaded), now=now)
             result = inline.settle(indexed, result, user=_user_of(loaded), now=now)
             opened = _open_handover(writes, loaded, indexed, result.effects, now, opened)
@@ -259,9 +266,20 @@ def _apply(conversation_id: str, inp: Input | None, *, client_key: str | None = 
 
 def notice(kind: str, text: str, **about) -> dict:
     """A line both widgets show (an agent joined or left): a plain message that says what it is in
-    `channelData`, so Arbor's widget can set it apart and other Direct Line clients still show its text."""
+    `channelData`, so Arbor's widget can set it apart and other Direct Line clients still show its text.
+    The turn that says it puts it in the conversation's language (`_in_language`)."""
     return {"type": "message", "text": text, "textFormat": "plain",
             "channelData": {"arbor": {"notice": kind, **about}}}
+
+
+def _in_language(activity: dict, language: str | None) -> dict:
+    """A notice in the conversation's language, when Arbor has words for it in that language (en, cs, de)."""
+    about = ((activity.get("channelData") or {}).get("arbor") or {})
+    english = NOTICES.get(about.get("notice"))
+    if not language or english is None:
+        return activity
+    text = phrase(language, english).replace("{name}", str(about.get("agent") or ""))
+    return {**activity, "text": text}
 
 
 def _open_handover(writes: list, conversation: tuple, indexed, effects: list[dict], now: datetime,
@@ -302,7 +320,7 @@ def _end_handover(writes: list, conversation: tuple, now: datetime, effects: lis
     writes.append(lambda connection: connection.execute(statements.END_HANDOVER, {
         "session_id": conversation.handover_id, "at": now, "by": by, "reason": why}))
     effects.append({"type": "handover.closed", "session": conversation.handover_id, "by": by})
-    return [notice("bot-back", "The bot took over the conversation again.")] if why == "trigger" else []
+    return [notice("bot-back", NOTICES["bot-back"])] if why == "trigger" else []
 
 
 def session_row(conversation: Conversation | tuple, *, queue: str | None, step: str | None, now: datetime,
