@@ -12,6 +12,7 @@ from flask_login import current_user
 from designer import bp, drafting
 from designer.bots import get_bot_or_404
 from runtime import botdoc
+from runtime.botdoc import translations
 from runtime.channels.directline import tokens
 from runtime.extensions import db
 from runtime.store import bots
@@ -27,7 +28,9 @@ def preview_start(bot_id: str):
     if errors:
         return jsonify(error=f"The draft has {len(errors)} problem(s); fix them (see Problems) to try it."), 422
     user_id = f"preview-{current_user.id}-{uuid.uuid4().hex[:12]}"
-    conversation, _ = start_conversation(bot_id, user_id, "webchat", version=bots.DRAFT)
+    language = request.args.get("language", "")  # the preview's language picker: one of the draft's languages
+    conversation, _ = start_conversation(bot_id, user_id, "webchat", version=bots.DRAFT,
+                                         languages=[language] if language in translations.languages(doc) else None)
     grant = tokens.Grant(bot_id, conversation.id, user_id)
     return jsonify(token=tokens.issue(grant), conversationId=conversation.id)
 

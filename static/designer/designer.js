@@ -201,6 +201,7 @@
   const saveStep = (form) => { clearTimeout(saveTimer); saveTimer = null; htmx.process(form); htmx.trigger(form, 'save'); };
   document.addEventListener('input', (event) => {
     if (event.target.matches('textarea[data-template]')) previewTemplate(event.target);
+    if (event.target.matches('[data-preview-language]')) startPreview(); // the visitor's language: a new conversation
     const form = event.target.closest('#step-form');
     if (form && event.target.name) {
       clearTimeout(saveTimer);
@@ -268,14 +269,17 @@
   async function startPreview() {
     const bot = body().dataset.bot;
     const state = document.getElementById('preview-state');
-    const response = await fetch(`/designer/bots/${bot}/preview`, {method: 'POST', headers: {'X-CSRFToken': csrf()}});
+    const picked = document.querySelector('[data-preview-language]');
+    const language = picked ? picked.value : '';
+    const response = await fetch(`/designer/bots/${bot}/preview?language=${encodeURIComponent(language)}`,
+      {method: 'POST', headers: {'X-CSRFToken': csrf()}});
     const answer = await response.json().catch(() => ({error: 'The preview could not start.'}));
     if (!response.ok) { state.textContent = answer.error || 'Sign in again to try the bot.'; return; }
     if (chat) chat.destroy();
     localStorage.removeItem('arbor:' + bot);
     document.getElementById('chat-box').replaceChildren();
     chat = Arbor.webchat({bot, server: location.origin, token: answer.token, container: '#chat-box',
-      title: 'Preview of the draft', open: true});
+      title: 'Preview of the draft', open: true, locale: language || undefined});
     conversation = answer.conversationId;
     const own = chat.root && chat.root.querySelector('[data-testid="arbor-restart"]');
     if (own) own.addEventListener('click', (e) => { e.stopImmediatePropagation(); startPreview(); }, true);

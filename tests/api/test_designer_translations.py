@@ -14,8 +14,10 @@ from lxml import etree
 
 from runtime import botdoc, engine
 from runtime.botdoc import translations
+from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store.bots import import_bot
+from runtime.store.models import Conversation
 
 
 @pytest.fixture
@@ -163,3 +165,14 @@ def test_a_formula_like_text_is_made_safe_in_the_csv_and_comes_back_as_it_was(de
     assert b"\"'=HYPERLINK(\"\"x\"\") a -5 %\"" in exported
     assert upload(designer, exported, "back.csv").status_code == 302
     assert designer.draft("polyglot")[0]["translations"]["cs"]["p1/text"] == "=HYPERLINK(\"x\") a -5 %"
+
+
+def test_the_preview_runs_the_draft_in_the_language_picked(designer, app):
+    editor = designer.client.get("/designer/bots/polyglot/edit")
+    assert 'data-testid="preview-language"' in editor.text and '<option value="cs">cs</option>' in editor.text
+    for asked, spoken in (("cs", "cs"), ("xx", "en"), ("", "en")):
+        started = designer.client.post(f"/designer/bots/polyglot/preview?language={asked}",
+                                       headers={"X-CSRFToken": designer.token})
+        assert started.status_code == 200, started.text
+        with app.app_context():
+            assert db.session.get(Conversation, started.get_json()["conversationId"]).state["language"] == spoken
