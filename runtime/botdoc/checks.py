@@ -70,7 +70,7 @@ def check(doc: dict, steps: list[tuple[str, dict, int]]) -> list[Problem]:
     problems += [Problem(f"/dialogs/{i}", f"Nothing leads to the dialog '{d['id']}' (no goto, trigger or start); "
                                           "it can only be started from outside (trigger API).", "warning")
                  for i, d in enumerate(doc["dialogs"]) if d["id"] not in reached]
-    return problems + translations.check(doc)
+    return problems + translations.check(doc, steps)
 
 
 def _duplicate_dialogs(doc: dict) -> Iterator[Problem]:

@@ -43,11 +43,12 @@ def source_hash(text: str) -> str:
     return hashlib.sha1(text.encode()).hexdigest()[:8]
 
 
-def texts(doc: dict) -> Iterator[tuple[str, str, str]]:
-    """(text id, JSON Pointer, default text) of every text a visitor sees, in document order."""
-    from .walk import steps
+def texts(doc: dict, steps: Iterable[tuple[str, dict, int]] | None = None) -> Iterator[tuple[str, str, str]]:
+    """(text id, JSON Pointer, default text) of every text a visitor sees, in document order (`steps` as
+    `walk.steps` gives them, when the caller has walked the document already)."""
+    from . import walk
 
-    for where, step, _ in steps(doc):
+    for where, step, _ in walk.steps(doc) if steps is None else steps:
         for text_id, suffix, source in step_texts(step):
             yield text_id, where + suffix, source
 
@@ -134,12 +135,15 @@ def placeholders_differ(source: str, text: str) -> str | None:
     return "The translation " + " and ".join(parts) + "."
 
 
-def check(doc: dict) -> list[Problem]:
-    """Translations a visitor would miss or that no longer fit: warnings, but for broken templates."""
+def check(doc: dict, steps: Iterable[tuple[str, dict, int]] | None = None) -> list[Problem]:
+    """Translations a visitor would miss or that no longer fit: warnings, but for broken templates. A bot of
+    one language with no translations has nothing to check (and is not walked again)."""
     from runtime import expressions
 
     langs = languages(doc)
-    default, known = langs[0], {text_id: source for text_id, _, source in texts(doc)}
+    if len(langs) == 1 and not doc.get("translations"):
+        return []
+    default, known = langs[0], {text_id: source for text_id, _, source in texts(doc, steps)}
     table = doc.get("translations") or {}
     sources = doc.get("translationSources") or {}
     problems = []
