@@ -14,9 +14,11 @@ import json
 import logging
 import time
 
+import redis
 from flask import Flask
 from sqlalchemy import select
 
+from runtime import jobs
 from runtime.extensions import db
 from runtime.store.models import utcnow
 from runtime.webhooks.models import ACTIVE, WEBHOOK, WebhookSubscription
@@ -41,24 +43,46 @@ def on_turn(app: Flask, *, conversation, transcript: list[dict], effects: list[d
 
 
 def active_subscriptions(app: Flask, bot_id: str) -> list:
-    """The bot's active subscriptions (id, events), read at most every few seconds per process: every turn
-    asks, and most bots have none. A change made in this process is seen at once (`forget`); one made
-    elsewhere within `CACHE_SECONDS` (a delivery for a subscription switched off meanwhile is marked failed
-    by the sender, not sent)."""
+    """The bot's active subscriptions (id, events), cached per process: every turn asks, and most bots have none.
+
+    A change made in any process is seen by the next turn in every process: `forget` bumps the bot's revision in
+    Redis, and a cached answer serves only while the revision it was read under stands (one Redis GET instead
+    of a query; Arbor runs as several web processes and workers, and a subscription made through one must get
+    the events of turns committed by the others from the moment it is made). Read again every few seconds all
+    the same; while Redis does not answer, changes made elsewhere are seen within those seconds."""
+    revision = _revision(app, bot_id)
     cache = app.extensions.setdefault("arbor.webhooks.active", {})
     hit = cache.get(bot_id)
-    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
-        return hit[1]
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS and revision in (None, hit[1]):
+        return hit[2]
     found = db.session.execute(
         select(WebhookSubscription.id, WebhookSubscription.events)
         .where(WebhookSubscription.bot_id == bot_id, WebhookSubscription.status == ACTIVE,
                WebhookSubscription.kind == WEBHOOK)).all()
-    cache[bot_id] = (time.monotonic(), found)
+    cache[bot_id] = (time.monotonic(), revision, found)
     return found
 
 
 def forget(app: Flask, bot_id: str) -> None:
+    """The bot's subscriptions changed: every process reads them again at its next turn."""
     app.extensions.get("arbor.webhooks.active", {}).pop(bot_id, None)
+    try:
+        jobs.connection(app).incr(_revision_key(app, bot_id))
+    except redis.RedisError as e:
+        log.warning("webhooks: could not tell the other processes that bot %s's subscriptions changed (%s); "
+                    "they see it within %.0f s", bot_id, e, CACHE_SECONDS)
+
+
+def _revision(app: Flask, bot_id: str) -> bytes | None:
+    """The bot's subscription revision in Redis (b"" before any change); None when Redis does not answer."""
+    try:
+        return jobs.connection(app).get(_revision_key(app, bot_id)) or b""
+    except redis.RedisError:
+        return None
+
+
+def _revision_key(app: Flask, bot_id: str) -> str:
+    return f"arbor:{app.config['ARBOR_REDIS_PREFIX']}webhooks:revision:{bot_id}"
 
 
 def _events(transcript: list[dict], effects: list[dict], closed: bool):
