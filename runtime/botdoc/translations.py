@@ -19,7 +19,6 @@ language costs what a turn in the default language costs.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -78,26 +77,33 @@ def localized(steps: dict[str, dict], table: dict[str, str]) -> dict[str, dict]:
         step_id, path = split_id(text_id)
         if not text or step_id not in steps:
             continue
-        if result[step_id] is steps[step_id]:
-            result[step_id] = copy.deepcopy(steps[step_id])
-        _put(result[step_id], path, text)
+        result[step_id] = _put(result[step_id], path, text)
     return result
 
 
-def _put(step: dict, path: list[str | int], text: str) -> None:
-    """Write a text at a path inside a step copy; a path that no longer fits the step is skipped."""
-    here: object = step
+def _put(step: dict, path: list[str | int], text: str) -> dict:
+    """The step with a text written at a path: the step and the lists and objects on the way are copied,
+    everything else (child steps, other options) is shared with the default's. A path that no longer fits
+    the step leaves it as it was."""
+    top: dict = dict(step)
+    here: object = top
     for key in path[:-1]:
         try:
-            here = here[key]  # type: ignore[index]
+            child = here[key]  # type: ignore[index]
         except (KeyError, IndexError, TypeError):
-            return
+            return step
+        if not isinstance(child, (dict, list)):
+            return step
+        child = dict(child) if isinstance(child, dict) else list(child)
+        here[key] = child  # type: ignore[index]
+        here = child
     last = path[-1]
     if not isinstance(here, dict) or not isinstance(here.get(last), str):
-        return
+        return step
     if last == "title" and len(path) > 2 and path[-3] in ("options", "buttons") and not {"value", "url"} & here.keys():
         here["value"] = here["title"]
     here[last] = text
+    return top
 
 
 def negotiate(preferred: Iterable[str | None], available: Sequence[str]) -> str | None:
