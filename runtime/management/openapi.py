@@ -202,7 +202,10 @@ def _directline() -> dict:
         "type": {"type": "string"}, "text": {"type": "string"}, "name": {"type": "string"}, "value": {},
         "channelData": {"type": "object"}, "from": {"type": "object"}}}
     start = {"type": "object", "properties": {"user": {"type": "object", "properties": {"id": {"type": "string"}}},
-                                               "userData": {"type": "object"}}}
+                                               "userData": {"type": "object"},
+                                               "locale": {"type": "string", "maxLength": 35, "description":
+                                                          "The visitor's language (cs-CZ); else the user's last "
+                                                          "one, else Accept-Language, else the bot's default."}}}
     ok = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Conversation"}}}}
     errors = {"400": _error("A body or parameter to fix."), "401": _error("No credential."),
               "403": _error("The secret or token is wrong or expired."), "404": _error("No such conversation or bot.")}
