@@ -271,3 +271,21 @@ def test_deliveries_saved_while_redis_is_away_are_sent_by_the_sweeper(app, bot, 
         assert delivery.sweep() == 1
     jobs.drain()
     assert receiver.events == ["message.received"]
+
+
+def test_a_subscription_made_in_one_process_gets_the_turns_of_the_others_at_once(app, bot, jobs, receiver):
+    """Another web process or worker (an app of its own on the same database and Redis) had read the bot's
+    subscriptions, none, just before: its next turn, within the cache's seconds, is delivered all the same."""
+    from app import create_app
+
+    other = create_app({**app.config, "AUTO_MIGRATE": False})
+    try:
+        chat(other)  # the other process has looked: no subscription yet
+        subscribe(app, receiver, ["message.received"])
+        conversation_id = chat(other, "Olga")
+        jobs.drain()
+        assert [(body["data"]["conversationId"], body["data"]["activity"]["text"])
+                for _, _, body in receiver.requests] == [(conversation_id, "Olga")]
+    finally:
+        with other.app_context():
+            db.engine.dispose()
