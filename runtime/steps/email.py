@@ -50,3 +50,11 @@ def templates(step: dict):
     for key in ("to", "subject", "body", "replyTo"):
         if step.get(key):
             yield f"/{key}", step[key]
+
+
+def texts(step: dict):
+    """The subject and body of an e-mail to the visitor (its recipient comes from a storage, `{{ email }}`), to
+    be read in their language; one to a fixed address goes to the team and stays in the default language."""
+    if "{" in str(step.get("to", "")):
+        for key in ("subject", "body"):
+            yield f"/{key}", step.get(key)

@@ -29,3 +29,10 @@ def templates(step: dict):
     for key in ("to", "text"):
         if step.get(key):
             yield f"/{key}", step[key]
+
+
+def texts(step: dict):
+    """The message of an SMS to the visitor (its number comes from a storage, `{{ phone }}`), to be read in their
+    language; one to a fixed number goes to the team and stays in the default language."""
+    if "{" in str(step.get("to", "")):
+        yield "/text", step.get("text")

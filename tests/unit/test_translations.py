@@ -152,3 +152,13 @@ def test_switching_keeps_the_choice_for_the_users_next_conversation():
 def test_numbers_and_dates_are_read_as_the_visitor_writes_them(kind, said, language, stored):
     from runtime.steps import question
     assert question.parse({"validate": kind}, said, language=language) == stored
+
+
+def test_an_email_or_sms_to_the_visitor_is_translated_one_to_the_team_is_not():
+    doc = bot()
+    doc["dialogs"][1]["steps"] += [
+        {"id": "e1", "type": "email", "to": "{{ email }}", "subject": "Your order", "body": "Thanks!"},
+        {"id": "e2", "type": "email", "to": "sales@example.com", "subject": "A lead", "body": "{{ email }}"},
+        {"id": "s1", "type": "sms", "to": "{{ phone }}", "text": "On its way"}]
+    ids = [text_id for text_id, _, _ in translations.texts(doc)]
+    assert ids[-3:] == ["e1/subject", "e1/body", "s1/text"]
