@@ -154,6 +154,8 @@ class _Turn:
         activity, dropped = urls.clean_activity(activity)  # URLs filled from storages are checked as sent
         for why in dropped:
             self.error(why)
+        if "language" in self.state and activity.get("type") == "message":
+            activity["locale"] = self.language  # Bot Framework's field: the language the bot said it in
         self.out.activities.append(activity)
 
     def effect(self, effect: dict) -> None:

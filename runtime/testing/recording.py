@@ -18,10 +18,12 @@ def record(conversation_id: str, name: str, *, user: dict | None = None) -> str:
     """The YAML of a test that replays the conversation and expects what the bot answered then."""
     steps: list[dict] = []
     buttons: list[dict] = []
+    language = None  # the language the bot spoke first in (a bot of several languages says it in `locale`)
     for activity in transcript(conversation_id):
         role = (activity.get("from") or {}).get("role")
         kind = activity.get("type")
         if role == "bot" and kind == "message":
+            language = language or activity.get("locale")
             step: dict = {"bot": activity.get("text") or ""}
             offered = [a.get("title") for a in (activity.get("suggestedActions") or {}).get("actions", [])]
             if offered:
@@ -37,6 +39,8 @@ def record(conversation_id: str, name: str, *, user: dict | None = None) -> str:
     test: dict = {"name": name}
     if user:
         test["user"] = user
+    if language:
+        test["language"] = language
     test["steps"] = steps
     header = f"# Recorded from conversation {conversation_id}; edit the expectations as the bot should answer.\n"
     return header + yaml.safe_dump(test, sort_keys=False, allow_unicode=True, width=120)

@@ -228,3 +228,14 @@ def test_a_test_of_a_bot_that_sends_e_mail_sends_none(app, bots, ctx):
 def test_yes_and_no_are_what_the_user_said_not_booleans():
     parsed = script.parse("steps:\n  - say: yes\n  - say: no\n  - storage: {ok: true, off: off}\n")
     assert [s.value for s in parsed.steps] == ["yes", "no", {"ok": True, "off": "off"}]
+
+
+def test_a_czech_conversation_is_recorded_with_its_language_and_replays_in_it(examples):
+    conversation, _ = start_conversation("support", "jana", "webchat", languages=["cs"])
+    handle(conversation.id, Input.message("Sledovat objednávku"))
+    handle(conversation.id, Input.message("ab1234"))
+    text = recording.record(conversation.id, "czech")
+    parsed = script.parse(text)
+    assert parsed.language == "cs" and parsed.steps[0].value == "Dobrý den! Jsem bot zákaznické podpory."
+    conversation_tests.save_test("support", "czech", text)
+    assert [r.name for r in conversation_tests.run_all("support") if not r.passed] == []

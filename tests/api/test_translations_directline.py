@@ -27,9 +27,11 @@ def test_the_page_locale_then_the_browser_then_the_default(app, client, bots):
 def test_a_choice_switches_the_language_and_answers_follow_it(app, client, bots):
     bots.load("polyglot")
     chat = Chat.generate(client, secret_of(app, "polyglot"), {"locale": "de"})
-    assert texts(chat.poll()) == ["Hallo du!", "Tee oder Kaffee?"]
+    greeting = chat.poll()
+    assert texts(greeting) == ["Hallo du!", "Tee oder Kaffee?"] and {a["locale"] for a in greeting} == {"de"}
     assert texts(chat.say("Sprache wechseln"))[-1] == "Welche Sprache?"
-    assert texts(chat.say("Česky"))[-2:] == ["Ahoj ty!", "Čaj, nebo kávu?"]
+    switched = chat.say("Česky")
+    assert texts(switched)[-2:] == ["Ahoj ty!", "Čaj, nebo kávu?"] and switched[-1]["locale"] == "cs"
     assert texts(chat.say("kavu"))[-1] == "Jedno coffee se nese."
 
 
