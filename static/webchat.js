@@ -661,6 +661,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     _fromBot(activity, live) {
       if (activity.type === 'message') {
+        if (activity.locale && this.botLocale && activity.locale !== this.botLocale) this._speak(activity.locale);
+        this.botLocale = activity.locale || this.botLocale;
         if (!this._message(activity, 'bot')) return;
         this._typing(false);
         if (live && (!this.isOpen || document.hidden)) this._setUnread(this.unread + 1);
@@ -669,6 +671,21 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
         this._typing(true);
       } else if (activity.type === 'event' && live && activity.name) {
         this._emit(activity.name, activity.value);
+      }
+    }
+
+    // The conversation went on in another language (the visitor picked it): the widget's own words follow.
+    _speak(locale) {
+      const words = WORDS[String(locale).slice(0, 2).toLowerCase()];
+      if (!words || words === this.words) return;
+      this.words = words;
+      this.ui.input.placeholder = words.placeholder;
+      this.ui.input.setAttribute('aria-label', words.message);
+      this.ui.actions.setAttribute('aria-label', words.suggested);
+      for (const [id, key] of [['arbor-send', 'send'], ['arbor-restart', 'restart'], ['arbor-close', 'close']]) {
+        const button = this.root.querySelector(`[data-testid="${id}"]`);
+        button.setAttribute('aria-label', words[key]);
+        if (button.title) button.title = words[key];
       }
     }
 

@@ -8,7 +8,11 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from runtime.channels.directline.cors import set_allowed_origins
+from runtime.extensions import db
+from runtime.store.bots import import_bot
 from runtime.testing.playwright_plugin import Webchat
+from tests.golden import load_doc
 
 pytestmark = pytest.mark.e2e
 
@@ -66,3 +70,22 @@ def test_without_a_page_locale_the_browser_language_counts(browser, browser_in, 
     chat = Webchat(german, "support").open()
     chat.expect_bot("How can I help?")
     expect(chat.part("arbor-input")).to_have_attribute("placeholder", "Nachricht eingeben…")
+
+
+def test_the_visitor_switches_language_and_the_widget_words_follow_the_bot(page: Page, live):
+    with live.app.app_context():
+        import_bot(load_doc("polyglot"), publish=True)
+        set_allowed_origins("polyglot", [live.url])
+        db.session.remove()
+    page.goto(live.demo("polyglot") + "?locale=en")
+    chat = Webchat(page, "polyglot").open()
+    chat.expect_bot("Hello there!")
+    expect(chat.part("arbor-input")).to_have_attribute("placeholder", "Type a message…")
+    chat.click("Change language")
+    chat.expect_bot("Which language?")
+    chat.click("Deutsch")
+    chat.expect_bot("Hallo du!")
+    expect(chat.part("arbor-input")).to_have_attribute("placeholder", "Nachricht eingeben…")
+    expect(chat.part("arbor-send")).to_have_attribute("aria-label", "Senden")
+    chat.say("kaffee")
+    chat.expect_bot("Ein coffee kommt.")
