@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 
 from flask import Flask, abort, request
 
 TABLE = "bench_counter"
 app = Flask(__name__)
-_connection = None  # one per worker process (sync workers serve one request at a time)
+_local = threading.local()  # a connection per thread: threaded workers serve requests side by side
 
 
 def _is_sqlite(db: str) -> bool:
@@ -69,10 +70,10 @@ def echo() -> dict:
 
 @app.post("/rw")
 def read_write() -> dict:
-    global _connection
     db = os.environ["BASELINE_DB"]
-    if _connection is None:
-        _connection = connect(db)
+    if getattr(_local, "connection", None) is None:
+        _local.connection = connect(db)
+    _connection = _local.connection
     key = int((request.get_json(silent=True) or {}).get("id", 0))
     if _is_sqlite(db):
         _connection.execute("BEGIN IMMEDIATE")

@@ -8,7 +8,13 @@ request costs this process a fraction of what a `requests` call in a thread cost
 baselines are driven by this same code. A connection is reopened when the server closes it (gunicorn's
 sync workers close after every answer) and kept when the server keeps it alive.
 
-The plan (JSON): `base` (http://127.0.0.1:PORT), `unit` ("turn", "echo" or "rw"), `seconds`,
+A "stream_turn" is a turn as the widget and Web Chat make it over the Direct Line stream: POST the activity,
+then wait for the reply's frame on the conversation's WebSocket (wsproto, on the same asyncio loop; the
+stream is opened from a fresh streamUrl, as a reconnect does, when the client starts). Its `push_latencies`
+are from the POST's answer to the reply's frame. "idle" opens `idle` streams (one per conversation in
+`clients`), reads each one's first frame and holds them all open for `seconds`: what idle webchats cost.
+
+The plan (JSON): `base` (http://127.0.0.1:PORT), `unit` ("turn", "stream_turn", "echo", "rw" or "idle"), `seconds`,
 `clients` (one dict per client: `index`, and for turns `conversation`, `token`, `watermark`, `sent`),
 `poll_pause`, `polls_per_turn`, `max_failures`, `question` (the bot's reply to every answer).
 `server_pids` (the gunicorn workers, whose CPU time is read from /proc). Every client does one unit
@@ -26,6 +32,9 @@ import os
 import sys
 import time
 from urllib.parse import urlsplit
+
+import wsproto
+from wsproto.events import AcceptConnection, CloseConnection, Ping, RejectConnection, Request, TextMessage
 
 DL = "/v3/directline"
 
@@ -133,6 +142,68 @@ class _Answer(asyncio.Protocol):
         self.waiter.set_result((int(lines[0].split(b" ", 2)[1]), data, close))
 
 
+class Stream:
+    """A Direct Line stream (a WebSocket) read on the asyncio loop: its text frames, in order."""
+
+    def __init__(self):
+        self.frames: asyncio.Queue[str] = asyncio.Queue()
+        self.reader = self.writer = self.task = None
+
+    async def open(self, url: str) -> None:
+        parts = urlsplit(url)
+        self.reader, self.writer = await asyncio.open_connection(parts.hostname, parts.port, limit=2**20)
+        self.ws = wsproto.WSConnection(wsproto.ConnectionType.CLIENT)
+        self.writer.write(self.ws.send(Request(host=f"{parts.hostname}:{parts.port}",
+                                               target=f"{parts.path}?{parts.query}")))
+        accepted = asyncio.get_running_loop().create_future()
+        self.task = asyncio.create_task(self._read(accepted))
+        await asyncio.wait_for(accepted, 30)
+
+    async def _read(self, accepted: asyncio.Future) -> None:
+        text = []
+        try:
+            while data := await self.reader.read(65536):
+                self.ws.receive_data(data)
+                for event in self.ws.events():
+                    if isinstance(event, AcceptConnection):
+                        accepted.set_result(True)
+                    elif isinstance(event, RejectConnection):
+                        accepted.set_exception(Failure(f"the stream was refused: {event.status_code}"))
+                    elif isinstance(event, TextMessage):
+                        text.append(event.data)
+                        if event.message_finished:
+                            self.frames.put_nowait("".join(text))
+                            text = []
+                    elif isinstance(event, Ping):
+                        self.writer.write(self.ws.send(event.response()))
+                    elif isinstance(event, CloseConnection):
+                        self.frames.put_nowait(None)
+                        return
+        except (OSError, wsproto.utilities.LocalProtocolError) as error:
+            if not accepted.done():
+                accepted.set_exception(error)
+        if not accepted.done():
+            accepted.set_exception(Failure("the server closed the connection before the upgrade"))
+        self.frames.put_nowait(None)
+
+    async def next_set(self, timeout: float) -> dict:
+        """The next ActivitySet (keep-alives skipped); Failure if the stream closed or said nothing in time."""
+        while True:
+            frame = await asyncio.wait_for(self.frames.get(), timeout)
+            if frame is None:
+                raise Failure("the stream closed")
+            if frame:
+                return json.loads(frame)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            if self.ws.state == wsproto.connection.ConnectionState.OPEN:
+                self.writer.write(self.ws.send(CloseConnection(code=1000)))
+            self.writer.close()
+        if self.task is not None:
+            self.task.cancel()
+
+
 class Client:
     """One load-generating client: its connection, and for Arbor its own conversation."""
 
@@ -145,6 +216,8 @@ class Client:
         self.conversation = spec.get("conversation", "")
         self.watermark, self.sent = spec.get("watermark", ""), spec.get("sent", 0)
         self.auth = f"Authorization: Bearer {spec['token']}\r\n".encode() if spec.get("token") else b""
+        self.stream: Stream | None = None
+        self.push_latencies: list[float] = []
 
     async def call(self, method: str, path: str, body: object = None) -> dict:
         self.requests += 1
@@ -175,6 +248,27 @@ class Client:
                 return
         raise Failure(f"no reply to {posted['id']} after {self.plan['polls_per_turn']} polls")
 
+    async def stream_turn(self) -> None:
+        """POST a message activity, then read the stream until the bot's reply to it comes."""
+        if self.stream is None:
+            self.stream = Stream()
+            answer = await self.call("GET", f"{DL}/conversations/{self.conversation}?watermark={self.watermark}")
+            await self.stream.open(answer["streamUrl"])
+        self.sent += 1
+        posted = await self.call("POST", f"{DL}/conversations/{self.conversation}/activities", {
+            "type": "message", "text": f"answer {self.sent}", "from": {"id": f"bench-{self.index}"},
+            "channelData": {"clientActivityID": f"c{self.index}-{self.sent}"}})
+        answered = time.perf_counter()
+        while True:
+            found = await self.stream.next_set(self.plan["reply_timeout"])
+            self.watermark = found["watermark"] or self.watermark
+            replies = [a for a in found["activities"] if a.get("replyToId") == posted["id"]]
+            if replies:
+                self.push_latencies.append(time.perf_counter() - answered)
+                if [(r["from"].get("role"), r.get("text")) for r in replies] != [("bot", self.plan["question"])]:
+                    raise Failure(f"unexpected reply to {posted['id']}: {replies}")
+                return
+
     async def echo(self) -> None:
         if await self.call("POST", "/echo", {}) != {"ok": True}:
             raise Failure("/echo answered something else")
@@ -197,20 +291,53 @@ def cpu_seconds(pids: list[int]) -> float | None:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+async def hold_idle(plan: dict) -> dict:
+    """Open a stream per conversation in `clients`, each from a fresh streamUrl, read its first frame, hold them
+    all for `seconds`; how many opened, and the first few failures."""
+    streams, failures = [], []
+    gate = asyncio.Semaphore(200)  # connections being opened at once
+
+    async def open_one(spec: dict) -> None:
+        async with gate:
+            client, stream = Client(plan, spec), Stream()
+            try:
+                answer = await client.call("GET", f"{DL}/conversations/{spec['conversation']}?watermark=0")
+                client.connection.close()
+                await stream.open(answer["streamUrl"])
+                await stream.next_set(plan["reply_timeout"])
+                streams.append(stream)
+            except (TimeoutError, Failure, OSError, ValueError) as error:
+                failures.append(f"{type(error).__name__}: {error}")
+                stream.close()
+
+    began = time.perf_counter()
+    await asyncio.gather(*(open_one(spec) for spec in plan["clients"]))
+    opened_in = time.perf_counter() - began
+    print(json.dumps({"opened": len(streams), "opened_in": opened_in, "failures": failures[:20]}), flush=True)
+    await asyncio.sleep(plan["seconds"])  # the caller measures the server meanwhile
+    alive = sum(1 for stream in streams if not stream.task.done())
+    for stream in streams:
+        stream.close()
+    return {"opened": len(streams), "alive": alive, "opened_in": opened_in, "failures": failures[:20]}
+
+
 async def run(plan: dict) -> dict:
+    if plan["unit"] == "idle":
+        return await hold_idle(plan)
     clients = [Client(plan, spec) for spec in plan["clients"]]
     unit = plan["unit"]
-    outcome = {"done": 0, "requests": 0, "server_errors": 0, "failures": [], "latencies": []}
+    outcome = {"done": 0, "requests": 0, "server_errors": 0, "failures": [], "latencies": [], "push_latencies": []}
 
     async def warm_up(client: Client) -> None:
         try:
             await getattr(client, unit)()
-        except (Failure, OSError, ValueError) as error:
+        except (TimeoutError, Failure, OSError, ValueError) as error:
             outcome["failures"].append(f"client {client.index} (warm-up): {type(error).__name__}: {error}")
 
     await asyncio.gather(*(warm_up(client) for client in clients))
     for client in clients:
         client.requests = client.server_errors = 0
+        client.push_latencies.clear()
     deadline = time.perf_counter() + plan["seconds"]
 
     async def loop(client: Client) -> None:
@@ -219,7 +346,7 @@ async def run(plan: dict) -> dict:
             began = time.perf_counter()
             try:
                 await getattr(client, unit)()
-            except (Failure, OSError, ValueError) as error:
+            except (TimeoutError, Failure, OSError, ValueError) as error:
                 failures += 1
                 outcome["failures"].append(f"client {client.index}: {type(error).__name__}: {error}")
                 continue
@@ -235,7 +362,10 @@ async def run(plan: dict) -> dict:
     for client in clients:
         outcome["requests"] += client.requests
         outcome["server_errors"] += client.server_errors
+        outcome["push_latencies"] += client.push_latencies
         client.connection.close()
+        if client.stream is not None:
+            client.stream.close()
     outcome["clients"] = [{**client.spec, "watermark": client.watermark, "sent": client.sent} for client in clients]
     outcome["failures"] = outcome["failures"][:50]
     return outcome

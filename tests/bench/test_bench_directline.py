@@ -84,14 +84,14 @@ def free_port() -> int:
 
 
 class Gunicorn:
-    """`gunicorn -w 2` on a free loopback port, its output kept in a log file; `stop` ends it."""
+    """`gunicorn -w 2` (or with `options`) on a free loopback port, its output kept in a log file; `stop` ends it."""
 
-    def __init__(self, target: str, env: dict, log: Path, health: str):
+    def __init__(self, target: str, env: dict, log: Path, health: str, options: list[str] | None = None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
-        command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-k", WORKER_CLASS, "--threads", str(THREADS),
-                   "-b", f"127.0.0.1:{self.port}",
+        options = options or ["-w", str(WORKERS), "-k", WORKER_CLASS, "--threads", str(THREADS)]
+        command = [sys.executable, "-m", "gunicorn", *options, "-b", f"127.0.0.1:{self.port}",
                    "--chdir", str(ROOT), "--pythonpath", str(BENCH), "--log-level", "warning", target]
         with open(log, "wb") as out:
             self.process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
@@ -144,6 +144,7 @@ class Outcome:
     server_errors: int = 0
     failures: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
+    push_latencies: list[float] = field(default_factory=list)  # a stream turn's: POST answered -> reply frame
     elapsed: float = 0.0
     cpu: float = 0.0  # the load generator's CPU seconds over the windows
     server_cpu: float | None = 0.0  # the gunicorn workers' (None without /proc)
@@ -154,6 +155,7 @@ class Outcome:
         self.server_errors += run["server_errors"]
         self.failures += run["failures"]
         self.latencies += run["latencies"]
+        self.push_latencies += run.get("push_latencies", [])
         self.elapsed += run["elapsed"]
         self.cpu += run["cpu"]
         self.server_cpu = None if self.server_cpu is None or run["server_cpu"] is None \
@@ -164,11 +166,12 @@ class Outcome:
         return self.done / self.elapsed
 
 
-def drive(server: Gunicorn, unit: str, clients: list[dict], tmp_path: Path) -> dict:
-    """One window of the load generator (its own process) against `server`; its outcome as a dict."""
+def drive(server: Gunicorn, unit: str, clients: list[dict], tmp_path: Path, **more) -> dict:
+    """One window of the load generator (its own process) against `server`; its outcome as a dict. `more`
+    adds to the plan (or changes it)."""
     plan = {"base": server.base, "unit": unit, "seconds": SECONDS, "clients": clients, "question": QUESTION,
             "poll_pause": POLL_PAUSE, "polls_per_turn": POLLS_PER_TURN, "max_failures": MAX_FAILURES,
-            "server_pids": server.workers()}
+            "reply_timeout": 30.0, "server_pids": server.workers(), **more}
     path = tmp_path / f"plan-{unit}.json"
     path.write_text(json.dumps(plan))
     done = subprocess.run([sys.executable, str(BENCH / "loadgen.py"), str(path)], capture_output=True, text=True,
