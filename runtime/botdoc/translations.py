@@ -24,8 +24,10 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from babel import Locale, UnknownLocaleError, negotiate_locale
 
+from runtime import expressions
 from runtime.steps import TEXTS
 
+from . import walk
 from .problems import Problem, pointer
 
 LANGUAGE_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
@@ -45,8 +47,6 @@ def source_hash(text: str) -> str:
 def texts(doc: dict, steps: Iterable[tuple[str, dict, int]] | None = None) -> Iterator[tuple[str, str, str]]:
     """(text id, JSON Pointer, default text) of every text a visitor sees, in document order (`steps` as
     `walk.steps` gives them, when the caller has walked the document already)."""
-    from . import walk
-
     for where, step, _ in walk.steps(doc) if steps is None else steps:
         for text_id, suffix, source in step_texts(step):
             yield text_id, where + suffix, source
@@ -122,11 +122,9 @@ def language_name(tag: str, *, in_language: str = "en") -> str:
 
 def placeholders_differ(source: str, text: str) -> str | None:
     """Why a translation's `{{ name }}` placeholders do not match its default text's, or None when they do."""
-    from runtime.expressions import ExpressionError, template_names
-
     try:
-        wanted, found = template_names(source), template_names(text)
-    except ExpressionError:  # a template that does not compile is reported on its own
+        wanted, found = expressions.template_names(source), expressions.template_names(text)
+    except expressions.ExpressionError:  # a template that does not compile is reported on its own
         return None
     if wanted == found:
         return None
@@ -144,8 +142,6 @@ def placeholders_differ(source: str, text: str) -> str | None:
 def check(doc: dict, steps: Iterable[tuple[str, dict, int]] | None = None) -> list[Problem]:
     """Translations a visitor would miss or that no longer fit: warnings, but for broken templates. A bot of
     one language with no translations has nothing to check (and is not walked again)."""
-    from runtime import expressions
-
     langs = languages(doc)
     if len(langs) == 1 and not doc.get("translations"):
         return []
