@@ -7,7 +7,9 @@ queues carry a prefix of their own, so tests sharing a server never see each oth
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from golden import load_doc
 from jobs import Jobs
 from pytest_httpserver import HTTPServer
 from webhook_receiver import Receiver
+from werkzeug.serving import make_server
 
 from app import create_app, normalize_database_url
 from runtime.extensions import db
@@ -85,6 +88,18 @@ def app(database, redis_url, tmp_path, app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def served(app) -> Iterator[str]:
+    """The test app served by werkzeug on a port of 127.0.0.1 (threaded, as `make run` serves it), for what the
+    test client cannot do (WebSockets); its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
 
 
 @pytest.fixture

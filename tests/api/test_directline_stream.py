@@ -7,23 +7,14 @@ simple-websocket's client (the library the server side uses too) speaking the We
 
 from __future__ import annotations
 
-import json
-import threading
-from collections.abc import Iterator
-
 import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed
-from simple_websocket import ConnectionError as Refused
-from werkzeug.serving import make_server
 
-from runtime.channels.directline import tokens
-from runtime.channels.directline.cors import set_allowed_origins
 from runtime.steps.base import Input
 from runtime.store.conversations import handle
 from tests.api.directline_client import DL, FakeClock, bearer, secret_of
-
-WAIT = 10  # seconds a frame may take to come; a generous bound, never a measurement
+from tests.api.stream_client import WAIT, activity_set, next_texts, say, start, texts
 
 
 @pytest.fixture
@@ -37,54 +28,14 @@ def app_config(dl_clock):
 
 
 @pytest.fixture
-def server(app, bots) -> Iterator[str]:
+def server(served, bots) -> str:
     bots.load("dl-shop")
-    served = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=served.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{served.server_port}"
-    served.shutdown()
-    thread.join()
+    return served
 
 
 @pytest.fixture
 def secret(app, server) -> str:
     return secret_of(app, "dl-shop")
-
-
-def start(server: str, secret: str) -> dict:
-    started = requests.post(f"{server}{DL}/conversations", headers=bearer(secret), json={"user": {"id": "dl_ann"}},
-                            timeout=WAIT)
-    assert started.status_code == 201, started.text
-    return started.json()
-
-
-def activity_set(ws: Client) -> dict:
-    """The next ActivitySet on the stream (skipping keep-alives)."""
-    while True:
-        frame = ws.receive(timeout=WAIT)
-        assert frame is not None, "no frame came"
-        if frame:
-            return json.loads(frame)
-
-
-def texts(found: dict) -> list[str]:
-    return [activity.get("text") for activity in found["activities"]]
-
-
-def next_texts(ws: Client, count: int) -> list[str]:
-    """The texts of the next `count` activities, in one ActivitySet or several."""
-    found = []
-    while len(found) < count:
-        found += texts(activity_set(ws))
-    return found
-
-
-def say(server: str, conversation: dict, text: str) -> None:
-    posted = requests.post(f"{server}{DL}/conversations/{conversation['conversationId']}/activities",
-                           headers=bearer(conversation["token"]), timeout=WAIT,
-                           json={"type": "message", "from": {"id": "dl_ann"}, "text": text})
-    assert posted.status_code == 200, posted.text
 
 
 def test_a_stream_pushes_the_greeting_then_every_turn(server, secret):
@@ -157,52 +108,3 @@ def test_a_newer_stream_of_the_conversation_closes_the_older(server, secret):
         assert next_texts(newer, 2) == ["echo", "Say something."]
     finally:
         newer.close()
-
-
-def test_what_does_not_open_a_stream_is_refused_before_the_upgrade(app, server, secret, dl_clock):
-    conversation = start(server, secret)
-    url, token = conversation["streamUrl"], conversation["token"]
-    stream_token = url.split("t=")[1].split("&")[0]
-    wrong = [url.replace(stream_token, token),  # the conversation's token is not a stream token
-             url.replace(stream_token, stream_token[:-4] + "AAAA"),  # altered
-             url.replace(conversation["conversationId"], start(server, secret)["conversationId"])]  # another's
-    for refused_url in wrong:
-        with pytest.raises(Refused) as refused:
-            Client.connect(refused_url)
-        assert refused.value.status_code == 403
-    # A stream token opens nothing else.
-    assert requests.get(f"{server}{DL}/conversations/{conversation['conversationId']}/activities",
-                        headers=bearer(stream_token), timeout=WAIT).status_code == 403
-    # Expired: a streamUrl is good for 60 s.
-    dl_clock.advance(tokens.STREAM_TTL + 1)
-    with pytest.raises(Refused) as expired:
-        Client.connect(url)
-    assert expired.value.status_code == 403
-
-
-def test_a_page_of_an_origin_the_bot_does_not_allow_gets_no_stream(app, server, secret):
-    with app.app_context():
-        set_allowed_origins("dl-shop", ["https://shop.example"])
-    conversation = start(server, secret)
-    with pytest.raises(Refused) as refused:
-        Client.connect(conversation["streamUrl"], headers={"Origin": "https://evil.example"})
-    assert refused.value.status_code == 403
-    allowed = Client.connect(conversation["streamUrl"], headers={"Origin": "https://shop.example"})
-    try:
-        assert texts(activity_set(allowed)) == ["Hi there!", "What next?"]
-    finally:
-        allowed.close()
-
-
-def test_a_stream_closes_when_the_token_it_came_with_expires(server, secret, dl_clock):
-    conversation = start(server, secret)
-    ws = Client.connect(conversation["streamUrl"])
-    activity_set(ws)
-    dl_clock.advance(conversation["expires_in"])  # the token's whole life: a refreshed one opens the next stream
-    with pytest.raises(ConnectionClosed) as closed:
-        while True:
-            ws.receive(timeout=WAIT)
-    assert (closed.value.reason, closed.value.message) == (4002, "expired")
-    expired = requests.get(f"{server}{DL}/conversations/{conversation['conversationId']}?watermark=2",
-                           headers=bearer(conversation["token"]), timeout=WAIT)
-    assert expired.status_code == 403  # DirectLineJS's cue to get a new token
