@@ -10,6 +10,7 @@ from designer import bp, drafting
 from designer.bots import get_bot_or_404
 from designer.drafting import Refused, answer
 from designer.translation_files import Cell, ImportRefused, export_csv, export_xliff, merge, read, rows
+from runtime import botdoc
 from runtime.botdoc import translations
 from runtime.store.drafts import StaleDraft, save_draft
 
@@ -19,6 +20,12 @@ MAX_UPLOAD = 5 * 1024 * 1024
 def _page(bot_id: str, status: int = 200, **extra):
     bot = get_bot_or_404(bot_id)
     doc, revision = drafting.current(bot_id)
+    broken = _broken(doc)
+    if broken:  # a draft kept from an import that failed: its texts cannot be listed until the tree is fixed
+        return render_template("designer/translations.html", bot=bot, revision=revision, languages=["en"], rows=[],
+                               missing={}, stale=set(), names={"en": "English"}, errors=[
+                                   f"The draft has {len(broken)} problem(s) to fix in the editor first (see "
+                                   f"Problems), for example at {broken[0].pointer or '/'}: {broken[0].message}"]), 422
     langs = translations.languages(doc)
     found = rows(doc)
     stale = _stale(doc)
@@ -26,6 +33,11 @@ def _page(bot_id: str, status: int = 200, **extra):
     return render_template("designer/translations.html", bot=bot, revision=revision, languages=langs, rows=found,
                            missing=missing, stale=stale, names={lang: translations.language_name(lang)
                                                                  for lang in langs}, **extra), status
+
+
+def _broken(doc: dict) -> list[botdoc.Problem]:
+    """The draft's errors outside its translations: until they are fixed its texts cannot be listed."""
+    return [p for p in botdoc.validate(doc) if p.severity == "error" and not p.pointer.startswith("/translations")]
 
 
 def _stale(doc: dict) -> set[tuple[str, str]]:
@@ -48,6 +60,8 @@ def translation_cell(bot_id: str):
     language, text_id, text = (request.form.get(k, "") for k in ("language", "id", "text"))
 
     def change(doc: dict) -> dict:
+        if _broken(doc):
+            raise Refused(422, "The draft has problems to fix in the editor first (see Problems).")
         if language not in translations.languages(doc)[1:]:
             raise Refused(422, f"'{language[:40]}' is not a language this bot is translated into.")
         try:
@@ -75,6 +89,8 @@ def translation_cell(bot_id: str):
 def translations_csv(bot_id: str):
     get_bot_or_404(bot_id)
     doc, _ = drafting.current(bot_id)
+    if _broken(doc):
+        return _page(bot_id)
     return Response(export_csv(doc), mimetype="text/csv; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="{bot_id}-translations.csv"'})
 
@@ -83,6 +99,8 @@ def translations_csv(bot_id: str):
 def translations_xliff(bot_id: str, language: str):
     get_bot_or_404(bot_id)
     doc, _ = drafting.current(bot_id)
+    if _broken(doc):
+        return _page(bot_id)
     if language not in translations.languages(doc)[1:]:
         return _page(bot_id, 404, errors=[f"This bot is not translated into '{language[:40]}'; add the language "
                                           "in its settings first."])
@@ -101,6 +119,8 @@ def translations_import(bot_id: str):
     if len(data) > MAX_UPLOAD:
         return _page(bot_id, 422, errors=[f"The file is larger than {MAX_UPLOAD // 2**20} MB; is it the right one?"])
     doc, revision = drafting.current(bot_id)
+    if _broken(doc):
+        return _page(bot_id)
     try:
         new, changed = merge(doc, read(data, upload.filename, doc))
     except ImportRefused as e:

@@ -17,6 +17,7 @@ from runtime.botdoc import translations
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store.bots import import_bot
+from runtime.store.drafts import load_draft, save_draft
 from runtime.store.models import Conversation
 
 
@@ -176,3 +177,17 @@ def test_the_preview_runs_the_draft_in_the_language_picked(designer, app):
         assert started.status_code == 200, started.text
         with app.app_context():
             assert db.session.get(Conversation, started.get_json()["conversationId"]).state["language"] == spoken
+
+
+def test_a_broken_draft_says_to_fix_it_first_instead_of_failing(designer, app):
+    with app.app_context():
+        doc, revision = load_draft("polyglot")
+        broken = {**doc, "dialogs": [{"id": "hello", "steps": [{"id": "h2", "type": "choice", "options": "nope"}]}]}
+        save_draft("polyglot", broken, revision, label="broken")
+        db.session.remove()
+    for path in ("/designer/bots/polyglot/translations", "/designer/bots/polyglot/translations/export.csv",
+                 "/designer/bots/polyglot/translations/cs.xlf"):
+        page = designer.client.get(path)
+        assert page.status_code == 422 and "problem(s) to fix in the editor first" in page.text, path
+    cell = designer.edit("/designer/bots/polyglot/translations/cell", {"language": "cs", "id": "h2/text", "text": "x"})
+    assert cell.status_code == 422 and "fix in the editor first" in cell.text
