@@ -191,3 +191,22 @@ def test_a_broken_draft_says_to_fix_it_first_instead_of_failing(designer, app):
         assert page.status_code == 422 and "problem(s) to fix in the editor first" in page.text, path
     cell = designer.edit("/designer/bots/polyglot/translations/cell", {"language": "cs", "id": "h2/text", "text": "x"})
     assert cell.status_code == 422 and "fix in the editor first" in cell.text
+
+
+def test_a_choice_and_a_set_step_take_user_language_in_the_step_form(app, client):
+    designer = Designer(app, client).sign_in()
+    bot_id = designer.create_bot()
+    choice = designer.add_step(bot_id, "choice", "welcome")
+    saved = designer.edit(f"/designer/bots/{bot_id}/steps/{choice}", {
+        "text": "Language?", "storage": "user.language", "options._count": "2",
+        "options.0.title": "English", "options.0.value": "en", "options.1.title": "Česky", "options.1.value": "cs"})
+    assert saved.status_code == 200, saved.text
+    setter = designer.add_step(bot_id, "set", "welcome")
+    assert designer.edit(f"/designer/bots/{bot_id}/steps/{setter}", {"storage": "user.language",
+                                                                      "value": "'cs'"}).status_code == 200
+    steps = designer.draft(bot_id)[0]["dialogs"][0]["steps"]
+    assert [s.get("storage") for s in steps[1:]] == ["user.language", "user.language"]
+    assert not [p for p in botdoc.validate(designer.draft(bot_id)[0]) if p.severity == "error"]
+    designer.edit(f"/designer/bots/{bot_id}/steps/{setter}", {"storage": "user.name", "value": "'x'"})
+    assert [p.pointer for p in botdoc.validate(designer.draft(bot_id)[0]) if p.severity == "error"] == [
+        "/dialogs/0/steps/2/storage"]  # only user.language may have a dot: listed in Problems
