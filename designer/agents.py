@@ -3,8 +3,10 @@ the user's data, replying (typed or a canned answer), closing so the bot takes o
 
 Who may use it: agents (the only page they have), editors and admins, each for the bots they may open
 (`bot_access`). What an agent does goes through `runtime.store.handovers`, as the management API's does.
-The queue and an open conversation poll small partials every 2 s: the queue with the version it shows, the
-transcript after a watermark (the last transcript sequence number shown); both answer 204 when nothing changed.
+The queue and an open conversation are live: the page listens to server-sent events (`console_live`) that say
+when a turn of what it shows was committed, in any process (`runtime.channels.live`), and then fetches a small
+partial: the queue with the version it shows, the transcript after a watermark (the last transcript sequence
+number shown); both answer 204 when nothing changed. The partials still poll every 30 s, should the events stop.
 Canned answers (`runtime.store.canned`) are edited by admins on the bot's settings page.
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask import session as signed_in_session
 from flask_login import current_user
 from htmx_flask import make_response
@@ -23,6 +25,7 @@ from designer import bp
 from designer.accounts import admin_required, for_agents
 from designer.bots import get_bot_or_404
 from designer.settings import _page as settings_page
+from runtime.channels import live
 from runtime.extensions import db
 from runtime.store import bot_access, canned, handovers
 from runtime.store.activities import seq_of
@@ -30,6 +33,7 @@ from runtime.store.conversations import transcript
 from runtime.store.models import Bot, HandoverSession, utcnow
 
 QUEUES_KEY = "agent_queues"
+LIVE_KEEPALIVE = 15  # seconds between the comments that keep an idle event stream open
 RECENT = timedelta(days=1)  # the console lists the handovers that ended among those handed over this long ago
 
 
@@ -139,6 +143,29 @@ def console_queue():
     if request.args.get("v") == queue["version"]:
         return "", 204
     return render_template("designer/partials/_agent_queue.html", **queue)
+
+
+@bp.get("/agents/live")
+@for_agents
+def console_live() -> Response:
+    """Server-sent events for a console page: `changed` when a turn of what it shows was committed (the
+    conversation of `session`; else any of this person's bots'), so the page fetches its partial at once. A
+    comment every LIVE_KEEPALIVE seconds keeps proxies from closing the idle response."""
+    if request.args.get("session"):
+        keys = [_session_or_404(request.args["session"]).conversation_id]
+    else:
+        bot_ids = bot_access.bot_ids(current_user)
+        keys = [live.ALL_BOTS] if bot_ids is None else [live.bot_key(bot_id) for bot_id in bot_ids]
+    hub = live.hub()
+
+    def events():
+        with hub.watching(*keys) as waiter:
+            yield "retry: 2000\n\n"
+            while True:
+                yield "event: changed\ndata:\n\n" if waiter.wait(LIVE_KEEPALIVE) else ": keep-alive\n\n"
+
+    return Response(events(), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
 @bp.post("/agents/<session_id>/accept")

@@ -1,14 +1,16 @@
-"""Live: a committed turn wakes whoever waits on its conversation (Direct Line streams), in every process on
-every machine, through Redis pub/sub: the embedded Redis by default, the shared one named by REDIS_URL.
+"""Live: a committed turn wakes whoever waits on its conversation (Direct Line streams) or its bot (the agent
+console), in every process on every machine, through Redis pub/sub: the embedded Redis by default, the
+shared one named by REDIS_URL.
 
-A note carries the conversation id and what happened (`{"seq": n}` for new activities, `{"stream": id}` for a
-stream opened elsewhere), never the activities: a waiter reads what is new from the store, after the watermark
-it has sent. So a note lost while a process reconnects to Redis costs latency, not a message (once listening
+A note carries the conversation id and what happened (`{"seq": n, "bot": id}` for new activities,
+`{"stream": id}` for a stream opened elsewhere), never the activities: it wakes the waiters of its conversation
+and, for new activities, those of its bot (`bot_key`), who read what is new from the store after what they
+have shown. So a note lost while a process reconnects to Redis costs latency, not a message (once listening
 again, the hub wakes every waiter to read the store), and Redis holds no conversation's content.
 
 One listener thread per process, while it has waiters, subscribes to every conversation's channel (a pattern)
-and wakes the local waiters of the conversation a note names; a process with no waiter ignores the note. Notes
-are a few dozen bytes, so every process hearing every turn stays cheap at hundreds of turns a second.
+and wakes the local waiters a note concerns; a process with no waiter ignores the note. Notes are a few dozen
+bytes, so every process hearing every turn stays cheap at hundreds of turns a second.
 """
 
 from __future__ import annotations
@@ -30,11 +32,18 @@ log = logging.getLogger(__name__)
 RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)  # the listener's waits after losing Redis, then 5 s each time
 
 
-class Waiter:
-    """One stream's place in the hub: set when a note for its conversation arrives; the notes, in order."""
+def bot_key(bot_id: str) -> str:
+    """What to watch for every conversation of a bot."""
+    return f"bot:{bot_id}"
 
-    def __init__(self, conversation_id: str):
-        self.conversation_id = conversation_id
+
+ALL_BOTS = bot_key("*")  # what to watch for every conversation of every bot (an admin's console)
+
+
+class Waiter:
+    """One watcher's place in the hub: set when a note for what it watches arrives; the notes, in order."""
+
+    def __init__(self):
         self.woken = threading.Event()
         self.notes: deque[dict] = deque(maxlen=100)
 
@@ -73,20 +82,23 @@ class Hub:
             log.warning("live: could not publish to Redis (%s); streams get this turn with the next one", e)
 
     @contextlib.contextmanager
-    def watching(self, conversation_id: str) -> Iterator[Waiter]:
-        """A waiter for the conversation's notes while the block runs (the listener started if need be)."""
-        waiter = Waiter(conversation_id)
+    def watching(self, *keys: str) -> Iterator[Waiter]:
+        """A waiter for the notes of the conversations (ids) and bots (`bot_key`) named, while the block runs
+        (the listener started if need be)."""
+        waiter = Waiter()
         with self._lock:  # before the listener is checked: a listener about to stop sees it and stays
-            self._waiters.setdefault(conversation_id, set()).add(waiter)
+            for key in keys:
+                self._waiters.setdefault(key, set()).add(waiter)
         self._start()
         try:
             yield waiter
         finally:
             with self._lock:
-                found = self._waiters.get(conversation_id)
-                found.discard(waiter)
-                if not found:
-                    del self._waiters[conversation_id]
+                for key in keys:
+                    found = self._waiters.get(key)
+                    found.discard(waiter)
+                    if not found:
+                        del self._waiters[key]
 
     def watched(self) -> int:
         """How many waiters this process holds (for the stream benchmark and health)."""
@@ -142,16 +154,17 @@ class Hub:
         if message.get("type") != "pmessage":
             return
         conversation_id = message["channel"].decode()[len(self.prefix):]
+        note = json.loads(message["data"])
         with self._lock:
-            waiters = list(self._waiters.get(conversation_id, ()))
-        if waiters:
-            note = json.loads(message["data"])
-            for waiter in waiters:
-                waiter.wake(note)
+            waiters = set(self._waiters.get(conversation_id, ()))
+            if "bot" in note:
+                waiters |= self._waiters.get(bot_key(note["bot"]), set()) | self._waiters.get(ALL_BOTS, set())
+        for waiter in waiters:
+            waiter.wake({**note, "conversation": conversation_id})
 
     def _wake_all(self, note: dict) -> None:
         with self._lock:
-            waiters = [waiter for found in self._waiters.values() for waiter in found]
+            waiters = {waiter for found in self._waiters.values() for waiter in found}
         for waiter in waiters:
             waiter.wake(note)
 
@@ -162,8 +175,9 @@ def hub(app: Flask | None = None) -> Hub:
 
 
 def on_turn(app: Flask, *, conversation, transcript: list[dict], **_) -> None:
-    """Subscriber of `turn_committed`: tell the conversation's waiters how far its transcript now goes."""
-    hub(app).publish(conversation.id, {"seq": max(row["seq"] for row in transcript)})
+    """Subscriber of `turn_committed`: tell the waiters of the conversation and of its bot how far its
+    transcript now goes."""
+    hub(app).publish(conversation.id, {"seq": max(row["seq"] for row in transcript), "bot": conversation.bot_id})
 
 
 def init_app(app: Flask) -> None:

@@ -226,6 +226,14 @@
   }
   document.addEventListener('htmx:afterSettle', (event) => settle(event.detail.elt && event.detail.elt.parentElement));
   document.addEventListener('htmx:oobAfterSwap', () => settle(document));
+  // The agent console is live: the server says when what the page shows changed (server-sent events), and the
+  // partials listening for `arbor-live` fetch what is new at once.
+  const live = document.querySelector('[data-live]');
+  if (live && window.EventSource) {
+    new EventSource(live.dataset.live).addEventListener('changed', () => {
+      document.body.dispatchEvent(new CustomEvent('arbor-live'));
+    });
+  }
   // The agent console's transcript stays scrolled to its newest message as messages arrive.
   const toEnd = () => { const log = document.getElementById('transcript'); if (log) log.scrollTop = log.scrollHeight; };
   document.addEventListener('htmx:oobAfterSwap', (event) => { if (event.detail.target.id === 'transcript') toEnd(); });

@@ -3,7 +3,9 @@ losing a race), the transcript after a watermark, replying, canned answers, clos
 
 from __future__ import annotations
 
+import queue
 import re
+import threading
 
 import pytest
 from designer_client import Designer
@@ -363,3 +365,51 @@ def test_handovers_that_ended_a_day_ago_leave_the_console(app, desk, alice, cloc
         (session_id, "agent", "Closed by Alice before anyone accepted it")]
     clock.move_to(clock.later(hours=25))
     assert 'data-testid="ended-handovers"' not in htmx(alice, "/designer/agents/queue").text
+
+
+class Events:
+    """A console page's server-sent events, read in a thread as they come: their names."""
+
+    def __init__(self, response):
+        assert response.status_code == 200 and response.mimetype == "text/event-stream"
+        self.names: queue.Queue[str] = queue.Queue()
+        self.started = threading.Event()
+        threading.Thread(target=self._read, args=(response,), daemon=True).start()
+        assert self.started.wait(10)  # the stream is open and watching
+
+    def _read(self, response) -> None:
+        for chunk in response.response:
+            self.started.set()
+            for line in chunk.decode().splitlines():
+                if line.startswith("event: "):
+                    self.names.put(line.removeprefix("event: "))
+
+    def next(self, wait: float = 10) -> str | None:
+        try:
+            return self.names.get(timeout=wait)
+        except queue.Empty:
+            return None
+
+
+def test_the_console_hears_of_each_change_as_it_is_committed(app, desk, bots, alice):
+    bots.load("dl-shop")  # a bot Alice does not answer for
+    conversation_id, session_id = handed_over(app)
+    queue_events = Events(alice.client.get("/designer/agents/live", buffered=False))
+    session_events = Events(alice.client.get("/designer/agents/live", query_string={"session": session_id},
+                                             buffered=False))
+
+    with app.app_context():  # a turn of a bot she does not answer for: nothing for her pages
+        handle(start_conversation("dl-shop", "u3", "webchat")[0].id, Input.message("echo"))
+        db.session.remove()
+    assert queue_events.next(wait=1) is None
+    handed_over(app, user="u2", name="Ota")  # another visitor of her bot asks for a person
+    assert queue_events.next() == "changed"
+    assert session_events.next(wait=1) is None  # not the conversation that page shows
+    user_says(app, conversation_id, "Hello?")  # the visitor of the open conversation writes
+    assert session_events.next() == "changed"
+
+
+def test_a_console_page_hears_only_of_conversations_its_person_may_open(app, desk, bots, admin):
+    _, session_id = handed_over(app)
+    outsider = Designer(app, app.test_client()).sign_in("otto@example.com", "otto's pass", role="agent")
+    assert outsider.client.get("/designer/agents/live", query_string={"session": session_id}).status_code == 404

@@ -168,3 +168,18 @@ def test_an_agent_ticks_the_queues_they_answer_and_the_console_keeps_them(live, 
     expect(agent.locator(f'[data-session="{support}"]')).to_be_hidden()
     ticks.get_by_label("billing").uncheck()
     expect(agent.locator(f'[data-session="{support}"]')).to_be_visible()
+
+
+def test_the_console_is_told_of_news_instead_of_polling(live, agent: Page):
+    fetched: list[str] = []
+    agent.on("request", lambda request: fetched.append(request.url) if "/designer/agents/queue" in request.url
+              else None)
+    agent.wait_for_timeout(2500)  # longer than the 2 s the console used to poll at
+    assert fetched == []  # idle: nothing asked for
+    with live.app.app_context():
+        conversation, _ = start_conversation("support", f"news-{uuid.uuid4().hex[:6]}", "webchat")
+        handle(conversation.id, Input.message("Talk to a person"))
+        db.session.remove()
+    session = handover_of(live)
+    expect(agent.locator(f'[data-session="{session.id}"]')).to_be_visible()  # told at once, not in 30 s
+    assert fetched
