@@ -14,7 +14,7 @@ What it prints (nothing about speed is asserted; every turn must get its reply a
 3. Idle streams: BENCH_IDLE_STREAMS (10,000) conversations, each with its stream open and idle, held by the
    load generator; the gunicorn workers' memory before and after (per stream), and turns/s and latency of
    100 conversations served meanwhile.
-4. The time from an agent's reply to its frame on the visitor's stream (in-process, a second test).
+(test_bench_agent_stream.py measures an agent's reply to its frame on the visitor's stream.)
 The load generator (loadgen.py) is a process of its own; it shares the machine's CPUs with the servers.
 """
 
@@ -26,7 +26,6 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
@@ -56,7 +55,6 @@ OPTIONS = ["-c", str(ROOT / "gunicorn.conf.py"), "--log-level", "warning"]
 WORKERS = 2
 THREADS = max(2_000, IDLE // WORKERS + 500)  # the idle streams, and threads to serve turns beside them
 TURN_GOAL, RATIO_GOAL, P99_GOAL = 1_000, 0.5, 0.050
-REPLIES = 200
 PATIENCE = {"reply_timeout": 10.0, "max_failures": 3}  # a reply missing for 10 s is a failure, reported
 
 
@@ -174,45 +172,3 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
     check("turns beside the idle streams", beside)
     assert opened["opened"] == IDLE, opened["failures"]
 
-
-@pytest.mark.bench
-def test_an_agents_reply_reaches_the_visitors_stream(app, served, bots):
-    """From an agent's reply (what the console's Send does: `handovers.post`) to its frame on the visitor's stream,
-    which another thread of the served app holds; REPLIES replies, one at a time."""
-    from simple_websocket import Client
-
-    from runtime.steps.base import Input
-    from runtime.store import handovers
-    from runtime.store.conversations import handle, start_conversation
-    from tests.api.directline_client import secret_of
-
-    bots.load("help-desk")
-    secret = secret_of(app, "help-desk")
-    with app.app_context():
-        conversation, _ = start_conversation("help-desk", "dl_visitor", "webchat")
-        handle(conversation.id, Input.message("Eva"))
-        handle(conversation.id, Input.message("Talk to a person"))
-        session = handovers.open_of(conversation.id)
-        agent = {"id": "designer:1", "name": "Alice"}
-        handovers.accept(session.id, agent)
-    answer = requests.get(f"{served}{DL}/conversations/{conversation.id}", timeout=30,
-                          headers={"Authorization": f"Bearer {secret}"}).json()
-    ws = Client.connect(answer["streamUrl"])
-    seconds = []
-    try:
-        with app.app_context():
-            for i in range(REPLIES):
-                text = f"Reply {i}"
-                began = time.perf_counter()
-                handovers.post(session.id, agent, text)
-                while True:
-                    frame = ws.receive(timeout=30)
-                    assert frame is not None, f"no frame for {text!r}"
-                    if frame and any(a.get("text") == text for a in json.loads(frame)["activities"]):
-                        break
-                seconds.append(time.perf_counter() - began)
-    finally:
-        ws.close()
-    report(f"an agent's reply -> the frame on the visitor's stream ({REPLIES} replies, werkzeug threads, "
-           f"SQLite, the suite's Redis; the reply's own commit included): median {ms(seconds, 0.5)}, "
-           f"p99 {ms(seconds, 0.99)}")
