@@ -30,7 +30,6 @@ from runtime.store.conversations import turn_committed
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)  # the listener's waits after losing Redis, then 5 s each time
-SUBSCRIBE_WAIT = 60.0  # seconds a new waiter waits for a starting listener to hear
 
 
 def bot_key(bot_id: str) -> str:
@@ -114,10 +113,7 @@ class Hub:
                                                   name="arbor-live", daemon=True)
                 self._listener.start()
             subscribed = self._subscribed
-        # Until the listener hears (or has lost Redis, and will wake every waiter once it hears again): a stream
-        # that read the store before then would miss the notes sent meanwhile. 5 s was too short for a worker
-        # whose threads were all busy with turns.
-        subscribed.wait(SUBSCRIBE_WAIT)
+        subscribed.wait(5.0)  # a stream opened before the subscription would miss a note sent meanwhile
 
     def _listen(self, subscribed: threading.Event) -> None:
         """Hear the notes while the process has waiters; a second after the last one left, stop."""
