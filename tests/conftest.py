@@ -25,6 +25,7 @@ from app import create_app, normalize_database_url
 from runtime.extensions import db
 from runtime.jobs import embedded
 from runtime.store.bots import import_bot
+from tests.api.directline_client import FakeClock, secret_of
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
@@ -88,6 +89,25 @@ def app(database, redis_url, tmp_path, app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture
+def dl_clock() -> FakeClock:
+    """A Direct Line clock the test moves (for DIRECTLINE_CLOCK in its module's app_config)."""
+    return FakeClock(1_900_000_000.0)
+
+
+@pytest.fixture
+def dl_server(served, bots) -> str:
+    """The served app with the `dl-shop` bot: the Direct Line stream tests' server."""
+    bots.load("dl-shop")
+    return served
+
+
+@pytest.fixture
+def dl_secret(app, dl_server) -> str:
+    """The Direct Line secret of `dl-shop` on `dl_server`."""
+    return secret_of(app, "dl-shop")
 
 
 @pytest.fixture

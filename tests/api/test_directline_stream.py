@@ -13,13 +13,8 @@ from simple_websocket import Client, ConnectionClosed
 
 from runtime.steps.base import Input
 from runtime.store.conversations import handle
-from tests.api.directline_client import DL, FakeClock, bearer, secret_of
+from tests.api.directline_client import DL, bearer
 from tests.api.stream_client import WAIT, activity_set, next_texts, say, start, texts
-
-
-@pytest.fixture
-def dl_clock() -> FakeClock:
-    return FakeClock(1_900_000_000.0)
 
 
 @pytest.fixture
@@ -27,27 +22,16 @@ def app_config(dl_clock):
     return {"DIRECTLINE_CLOCK": dl_clock, "DIRECTLINE_STREAM_KEEPALIVE": 0.3}
 
 
-@pytest.fixture
-def server(served, bots) -> str:
-    bots.load("dl-shop")
-    return served
-
-
-@pytest.fixture
-def secret(app, server) -> str:
-    return secret_of(app, "dl-shop")
-
-
-def test_a_stream_pushes_the_greeting_then_every_turn(server, secret):
-    conversation = start(server, secret)
+def test_a_stream_pushes_the_greeting_then_every_turn(dl_server, dl_secret):
+    conversation = start(dl_server, dl_secret)
     url = conversation["streamUrl"]
-    assert url.startswith(f"ws://127.0.0.1:{server.rsplit(':', 1)[1]}{DL}/conversations/"
+    assert url.startswith(f"ws://127.0.0.1:{dl_server.rsplit(':', 1)[1]}{DL}/conversations/"
                           f"{conversation['conversationId']}/stream?t=")
     ws = Client.connect(url)  # no Authorization header: the URL is pre-authorized
     try:
         first = activity_set(ws)
         assert texts(first) == ["Hi there!", "What next?"] and first["watermark"] == "2"
-        say(server, conversation, "echo")
+        say(dl_server, conversation, "echo")
         pushed = activity_set(ws)
         assert pushed["activities"][0]["from"]["id"] == "dl_ann"  # the user's own message, echoed
         assert texts(pushed) + next_texts(ws, 2 - len(texts(pushed))) == ["echo", "Say something."]
@@ -57,8 +41,8 @@ def test_a_stream_pushes_the_greeting_then_every_turn(server, secret):
         ws.close()
 
 
-def test_a_turn_committed_elsewhere_reaches_the_stream(app, server, secret):
-    conversation = start(server, secret)
+def test_a_turn_committed_elsewhere_reaches_the_stream(app, dl_server, dl_secret):
+    conversation = start(dl_server, dl_secret)
     ws = Client.connect(conversation["streamUrl"])
     try:
         activity_set(ws)
@@ -69,13 +53,13 @@ def test_a_turn_committed_elsewhere_reaches_the_stream(app, server, secret):
         ws.close()
 
 
-def test_a_reconnect_from_a_watermark_misses_nothing(server, secret):
-    conversation = start(server, secret)
+def test_a_reconnect_from_a_watermark_misses_nothing(dl_server, dl_secret):
+    conversation = start(dl_server, dl_secret)
     ws = Client.connect(conversation["streamUrl"])
     watermark = activity_set(ws)["watermark"]
     ws.close()
-    say(server, conversation, "echo")  # while no stream is open
-    again = requests.get(f"{server}{DL}/conversations/{conversation['conversationId']}?watermark={watermark}",
+    say(dl_server, conversation, "echo")  # while no stream is open
+    again = requests.get(f"{dl_server}{DL}/conversations/{conversation['conversationId']}?watermark={watermark}",
                          headers=bearer(conversation["token"]), timeout=WAIT).json()
     assert "watermark=" + watermark in again["streamUrl"] and again["token"]
     ws = Client.connect(again["streamUrl"])
@@ -83,7 +67,7 @@ def test_a_reconnect_from_a_watermark_misses_nothing(server, secret):
         assert next_texts(ws, 2) == ["echo", "Say something."]  # not the greeting again
     finally:
         ws.close()
-    fresh = requests.get(f"{server}{DL}/conversations/{conversation['conversationId']}",
+    fresh = requests.get(f"{dl_server}{DL}/conversations/{conversation['conversationId']}",
                          headers=bearer(conversation["token"]), timeout=WAIT).json()
     ws = Client.connect(fresh["streamUrl"])  # no watermark: only what comes from now on
     try:
@@ -92,11 +76,11 @@ def test_a_reconnect_from_a_watermark_misses_nothing(server, secret):
         ws.close()
 
 
-def test_a_newer_stream_of_the_conversation_closes_the_older(server, secret):
-    conversation = start(server, secret)
+def test_a_newer_stream_of_the_conversation_closes_the_older(dl_server, dl_secret):
+    conversation = start(dl_server, dl_secret)
     older = Client.connect(conversation["streamUrl"])
     activity_set(older)
-    again = requests.get(f"{server}{DL}/conversations/{conversation['conversationId']}?watermark=2",
+    again = requests.get(f"{dl_server}{DL}/conversations/{conversation['conversationId']}?watermark=2",
                          headers=bearer(conversation["token"]), timeout=WAIT).json()
     newer = Client.connect(again["streamUrl"])
     try:
@@ -104,7 +88,7 @@ def test_a_newer_stream_of_the_conversation_closes_the_older(server, secret):
             while True:
                 older.receive(timeout=WAIT)
         assert (closed.value.reason, closed.value.message) == (4001, "collision")
-        say(server, conversation, "echo")
+        say(dl_server, conversation, "echo")
         assert next_texts(newer, 2) == ["echo", "Say something."]
     finally:
         newer.close()

@@ -14,13 +14,8 @@ from simple_websocket import ConnectionError as Refused
 
 from runtime.channels.directline import tokens
 from runtime.channels.directline.cors import set_allowed_origins
-from tests.api.directline_client import DL, FakeClock, bearer, secret_of
+from tests.api.directline_client import DL, bearer
 from tests.api.stream_client import WAIT, activity_set, start, texts
-
-
-@pytest.fixture
-def dl_clock() -> FakeClock:
-    return FakeClock(1_900_000_000.0)
 
 
 @pytest.fixture
@@ -28,30 +23,19 @@ def app_config(dl_clock):
     return {"DIRECTLINE_CLOCK": dl_clock, "DIRECTLINE_STREAM_KEEPALIVE": 0.3}
 
 
-@pytest.fixture
-def server(served, bots) -> str:
-    bots.load("dl-shop")
-    return served
-
-
-@pytest.fixture
-def secret(app, server) -> str:
-    return secret_of(app, "dl-shop")
-
-
-def test_what_does_not_open_a_stream_is_refused_before_the_upgrade(app, server, secret, dl_clock):
-    conversation = start(server, secret)
+def test_what_does_not_open_a_stream_is_refused_before_the_upgrade(app, dl_server, dl_secret, dl_clock):
+    conversation = start(dl_server, dl_secret)
     url, token = conversation["streamUrl"], conversation["token"]
     stream_token = url.split("t=")[1].split("&")[0]
     wrong = [url.replace(stream_token, token),  # the conversation's token is not a stream token
              url.replace(stream_token, stream_token[:-4] + "AAAA"),  # altered
-             url.replace(conversation["conversationId"], start(server, secret)["conversationId"])]  # another's
+             url.replace(conversation["conversationId"], start(dl_server, dl_secret)["conversationId"])]  # another's
     for refused_url in wrong:
         with pytest.raises(Refused) as refused:
             Client.connect(refused_url)
         assert refused.value.status_code == 403
     # A stream token opens nothing else.
-    assert requests.get(f"{server}{DL}/conversations/{conversation['conversationId']}/activities",
+    assert requests.get(f"{dl_server}{DL}/conversations/{conversation['conversationId']}/activities",
                         headers=bearer(stream_token), timeout=WAIT).status_code == 403
     # Expired: a streamUrl is good for 60 s.
     dl_clock.advance(tokens.STREAM_TTL + 1)
@@ -60,10 +44,10 @@ def test_what_does_not_open_a_stream_is_refused_before_the_upgrade(app, server, 
     assert expired.value.status_code == 403
 
 
-def test_a_page_of_an_origin_the_bot_does_not_allow_gets_no_stream(app, server, secret):
+def test_a_page_of_an_origin_the_bot_does_not_allow_gets_no_stream(app, dl_server, dl_secret):
     with app.app_context():
         set_allowed_origins("dl-shop", ["https://shop.example"])
-    conversation = start(server, secret)
+    conversation = start(dl_server, dl_secret)
     with pytest.raises(Refused) as refused:
         Client.connect(conversation["streamUrl"], headers={"Origin": "https://evil.example"})
     assert refused.value.status_code == 403
@@ -74,8 +58,8 @@ def test_a_page_of_an_origin_the_bot_does_not_allow_gets_no_stream(app, server, 
         allowed.close()
 
 
-def test_a_stream_closes_when_the_token_it_came_with_expires(server, secret, dl_clock):
-    conversation = start(server, secret)
+def test_a_stream_closes_when_the_token_it_came_with_expires(dl_server, dl_secret, dl_clock):
+    conversation = start(dl_server, dl_secret)
     ws = Client.connect(conversation["streamUrl"])
     activity_set(ws)
     dl_clock.advance(conversation["expires_in"])  # the token's whole life: a refreshed one opens the next stream
@@ -83,6 +67,6 @@ def test_a_stream_closes_when_the_token_it_came_with_expires(server, secret, dl_
         while True:
             ws.receive(timeout=WAIT)
     assert (closed.value.reason, closed.value.message) == (4002, "expired")
-    expired = requests.get(f"{server}{DL}/conversations/{conversation['conversationId']}?watermark=2",
+    expired = requests.get(f"{dl_server}{DL}/conversations/{conversation['conversationId']}?watermark=2",
                            headers=bearer(conversation["token"]), timeout=WAIT)
     assert expired.status_code == 403  # DirectLineJS's cue to get a new token
