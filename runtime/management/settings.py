@@ -12,8 +12,8 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken
 
-from runtime.channels.directline.keys import fernet
 from runtime.extensions import db
+from runtime.keys import fernet
 from runtime.store.bots import get_bot
 from runtime.store.retry import in_transaction
 

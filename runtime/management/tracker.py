@@ -17,8 +17,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
-from runtime.channels.directline.keys import derived_key
 from runtime.extensions import db
+from runtime.keys import derived_key
 from runtime.management.models import UrlClick
 
 bp = Blueprint("url_tracker", __name__, url_prefix="/b/<bot>/r")

@@ -1,7 +1,7 @@
 """Bot secrets: the passwords, tokens and keys a bot's integrations use, by name (DESIGN §3 `secrets`).
 
 Kept apart from the bot document, encrypted with Fernet under a key derived from SECRET_KEY for this
-purpose alone (`directline.keys.fernet`, as the Direct Line secrets are). Once set,
+purpose alone (`runtime.keys.fernet`, as the Direct Line secrets are). Once set,
 a value is never shown again: pages and exports get names only (`names`); only the integration runtime
 reads values (`values`), and the integration log redacts them.
 
@@ -26,8 +26,8 @@ from cryptography.fernet import InvalidToken
 from sqlalchemy import ForeignKey, String, Text, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from runtime.channels.directline.keys import fernet
 from runtime.extensions import db
+from runtime.keys import fernet
 from runtime.store.bots import get_bot
 from runtime.store.models import UTCDateTime, utcnow
 from runtime.store.retry import in_transaction

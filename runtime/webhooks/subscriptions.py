@@ -22,10 +22,10 @@ from flask import current_app
 from sqlalchemy import select
 
 from runtime import integrations
-from runtime.channels.directline.keys import fernet
 from runtime.extensions import db
 from runtime.integrations.errors import IntegrationError, Refused
 from runtime.integrations.http import Response
+from runtime.keys import fernet
 from runtime.store.bots import get_bot
 from runtime.store.models import utcnow
 from runtime.webhooks import events, signing

@@ -19,8 +19,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy import ForeignKey, String, Text, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from runtime.channels.directline.keys import fernet
 from runtime.extensions import db
+from runtime.keys import fernet
 from runtime.store.bots import get_bot
 from runtime.store.models import UTCDateTime, utcnow
 from runtime.store.retry import in_transaction

@@ -15,7 +15,7 @@ from functools import lru_cache
 import jwt
 from flask import current_app
 
-from runtime.channels.directline.keys import derived_key
+from runtime.keys import derived_key
 
 ALGORITHM = "HS256"
 ISSUER = "arbor"

@@ -21,11 +21,11 @@ from uuid import uuid4
 
 from sqlalchemy import select
 
-from runtime.channels.directline.keys import fernet
 from runtime.channels.platforms import adapters
 from runtime.channels.platforms.adapters.base import Connection, PlatformError
 from runtime.channels.platforms.models import RULES, PlatformConnection
 from runtime.extensions import db
+from runtime.keys import fernet
 from runtime.management.keys import digest
 from runtime.store.bots import get_bot
 from runtime.store.models import utcnow

@@ -1,4 +1,5 @@
-"""Keys derived from the app's SECRET_KEY, one per purpose.
+"""Keys derived from the app's SECRET_KEY, one per purpose, shared by every package that signs or encrypts
+(Direct Line tokens and secrets, stored bot secrets, webhook and platform credentials, the URL tracker).
 
 Operators keep one secret; each use gets its own key from it (HMAC-SHA256 with the purpose as the
 message), so a key recovered from one use (a token signature) tells nothing about another (the
