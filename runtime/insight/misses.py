@@ -52,6 +52,8 @@ def list_misses(bot_id: str, period: Period | None = None, *, limit: int = 200) 
         query = select(model).where(model.bot_id == bot_id, model.processed.is_(False))
         if kind == "faq":
             query = query.where(model.matched.is_(False))
+        else:  # FAQ misses are listed as "faq" misses; an answer a question re-asked for teaches no phrasing
+            query = query.where(func.coalesce(model.step_type, "").not_in(("faq", "question")))
         if period:
             query = query.where(model.timestamp >= period.start, model.timestamp < period.end)
         for row in db.session.scalars(query.order_by(model.timestamp.desc()).limit(limit)):

@@ -25,7 +25,7 @@ from runtime.management import filters as query
 from runtime.management import rows
 from runtime.management.models import OutgoingEmail, OutgoingSms, UrlClick, UserDataSnapshot
 from runtime.store import bots
-from runtime.store.models import BotUser, NlpLogEntry, UTCDateTime
+from runtime.store.models import BotUser, FuzzyQaLogEntry, NlpLogEntry, UTCDateTime
 
 BATCH = 2000
 
@@ -78,9 +78,7 @@ EXPORTS: dict[str, Export] = {
     "outgoingSms": Export(OutgoingSms.__table__, "timestamp", {
         "userId": "user_id", "timestamp": "timestamp", "channel": "channel", "link": "link", "message": "message",
         "provider": "provider", "recipients": "recipients"}),
-    "fuzzyQuestionAnswerLog": Export(_table(
-        "fuzzy_qa_log", "user_id", "timestamp", "intent", "score", "text", "step_id", "dialog_id", "matched",
-        "other_classifications", json_columns=("other_classifications",)), "timestamp", {
+    "fuzzyQuestionAnswerLog": Export(FuzzyQaLogEntry.__table__, "timestamp", {  # typed: `matched` is a JSON boolean
         "userId": "user_id", "timestamp": "timestamp", "intent": "intent", "score": "score", "text": "text",
         "stepId": "step_id", "dialogId": "dialog_id", "matched": "matched",
         "otherClassifications": "other_classifications"}),

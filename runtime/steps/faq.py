@@ -3,7 +3,8 @@
 The user's text is matched against every question and its phrasings (`_faq_match`); the best
 question at or above the step's threshold is answered, anything else goes to the bot's fallback, and
 the step asks again. Every match, answered or not, is logged (`faq-match`) with the other candidates'
-scores, for the fuzzy QA log and for learning from misses.
+scores, for the fuzzy QA log and for learning from misses; a miss is an `nlp-miss` too (the NLP log holds
+every input the bot did not understand, its best candidate as the intent).
 """
 
 from __future__ import annotations
@@ -56,7 +57,10 @@ def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
     ctx.log({"kind": "faq-match", "text": said, "score": score, "matched": matched,
              "intent": intent(questions[best]) if best is not None else None,
              "others": [{"intent": intent(questions[i]), "score": s} for i, s in ranking[1:1 + OTHERS_LOGGED]]})
-    if not matched:
+    if not matched:  # a miss is also an NLP-log row, as the nlpLog export holds every input not understood
+        ctx.log({"kind": "nlp-miss", "query": said, "model": matcher,
+                 "intent": intent(questions[best]) if best is not None else None,
+                 "result": {"score": score, "threshold": threshold}})
         return NotUnderstood()
     question = questions[best]
     ctx.emit({"type": "message", "text": ctx.render(question["answer"])})

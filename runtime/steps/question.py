@@ -56,9 +56,12 @@ def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
         ctx.data[step["storage"]] = value
         return Next()
     retries = memo.get("retries", 0) + 1
+    kind = step.get("validate", "text")
+    # An answer that did not fit is an input the bot did not understand: the NLP log keeps it.
+    ctx.log({"kind": "nlp-miss", "query": "" if said is None else str(said), "model": "validation",
+             "intent": kind, "result": {"retries": retries, "reasked": retries <= step.get("maxRetries", 2)}})
     if retries > step.get("maxRetries", 2):
         return NotUnderstood()
-    kind = step.get("validate", "text")
     retry = ctx.render(step["retry"]) if step.get("retry") else ctx.phrase(RETRY[kind])
     ctx.emit({"type": "message", "text": retry, "inputHint": "expectingInput"})
     return Wait({"retries": retries})

@@ -438,7 +438,9 @@ class _Turn:
         for entry in result.logs:
             if entry.get("kind") == "nlp-miss":
                 self.nlp_log.append({**who, "dialog_id": entry.get("dialog"), "step_id": entry.get("step"),
-                                     "step_type": entry.get("stepType"), "query": entry.get("query")})
+                                     "step_type": entry.get("stepType"), "query": entry.get("query"),
+                                     "model_id": entry.get("model", "fuzzy"), "intent": entry.get("intent"),
+                                     "result": entry.get("result")})
             elif entry.get("kind") == "faq-match":
                 self.fuzzy_log.append({**who, "dialog_id": entry.get("dialog"), "step_id": entry.get("step"),
                                        "intent": entry.get("intent"), "score": entry["score"], "text": entry["text"],

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from management import make_key
 from sqlalchemy import select
@@ -54,3 +56,51 @@ def test_the_log_is_exported_as_the_fuzzy_question_answer_log(app, bots, client)
         "userId": "u1", "intent": "returns", "score": 100.0, "text": "refund", "stepId": "f1", "dialogId": "welcome",
         "matched": True}
     assert {c["intent"] for c in row["otherClassifications"]} == {"hours", "shipping"}
+
+
+def test_matched_is_a_json_boolean_in_the_export(app, bots, client):
+    """`matched` is `true`/`false` in the JSON on every database (SQLite stores 1/0)."""
+    bots.load("faq-shop")
+    with app.app_context():
+        conversation, _ = start_conversation("faq-shop", "u1", "webchat")
+        handle(conversation.id, Input.message("refund"))
+        handle(conversation.id, Input.message("do you sell bikes"))
+    key = make_key(app, "faq-shop")
+    body = client.get(f"/b/faq-shop/api/management/export/fuzzyQuestionAnswerLog?code={key}").get_data(as_text=True)
+    assert [row["matched"] for row in json.loads(body)] == [True, False]
+    assert '"matched":true' in body and '"matched":false' in body
+
+
+def test_the_nlp_log_holds_faq_misses_and_answers_a_question_reasked_for(app, bots, client):
+    bots.load("faq-shop")
+    bots.load("store-basics")
+    with app.app_context():
+        faq, _ = start_conversation("faq-shop", "u1", "webchat")
+        handle(faq.id, Input.message("do you sell bikes"))
+        question, _ = start_conversation("store-basics", "u2", "webchat")
+        handle(question.id, Input.message("not an address"))
+        handle(question.id, Input.message("eva@example.com"))
+    [miss] = client.get(f"/b/faq-shop/api/management/export/nlpLog?code={make_key(app, 'faq-shop')}").json
+    assert {k: miss[k] for k in ("userId", "dialogId", "stepId", "stepType", "query", "modelId")} == {
+        "userId": "u1", "dialogId": "welcome", "stepId": "f1", "stepType": "faq", "query": "do you sell bikes",
+        "modelId": "fuzzy"}
+    assert miss["intent"] in {"hours", "shipping", "returns"} and miss["result"]["score"] < 75
+    assert miss["result"]["threshold"] == 75 and miss["processed"] is False
+    [reasked] = client.get(f"/b/store-basics/api/management/export/nlpLog?code={make_key(app, 'store-basics')}").json
+    assert {k: reasked[k] for k in ("userId", "stepId", "stepType", "query", "modelId", "intent", "result")} == {
+        "userId": "u2", "stepId": "sb-w2", "stepType": "question", "query": "not an address", "modelId": "validation",
+        "intent": "email", "result": {"retries": 1, "reasked": True}}
+
+
+def test_misses_to_learn_from_are_not_listed_twice(app, bots, ctx):
+    """A FAQ miss is in both logs; the misses to learn from list it once, and not a question's re-ask."""
+    from runtime.insight.misses import list_misses
+
+    bots.load("faq-shop")
+    bots.load("store-basics")
+    conversation, _ = start_conversation("faq-shop", "u1", "webchat")
+    handle(conversation.id, Input.message("do you sell bikes"))
+    other, _ = start_conversation("store-basics", "u2", "webchat")
+    handle(other.id, Input.message("not an address"))
+    assert [(m.kind, m.text) for m in list_misses("faq-shop")] == [("faq", "do you sell bikes")]
+    assert list_misses("store-basics") == []
