@@ -137,6 +137,7 @@ def build(provider: Provider) -> Flask:
     app = Flask("oauth-provider")
     app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {"authorization_code": provider.expires_in, "refresh_token":
                                              provider.expires_in}
+    app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True  # Authlib issues refresh tokens only when told to
     client = Client(CLIENT_ID, CLIENT_SECRET, provider.redirect_uris)
     provider_clients[CLIENT_ID] = client
 
@@ -190,15 +191,15 @@ def build(provider: Provider) -> Flask:
     @app.route("/oauth/authorize", methods=["GET", "POST"])
     def authorize():
         consent = request.values.get("consent")
+        grant = server.get_consent_grant(end_user=PERSON)
         if consent is None:
-            grant = server.get_consent_grant(end_user=PERSON)
             return (f"<!doctype html><title>Example ID</title><h1>Example ID</h1>"
                     f"<p>{escape(grant.client.client_id)} asks to see your profile and orders.</p>"
                     f'<form method="post"><input type="hidden" name="consent" value="allow">'
                     f"<button>Allow</button></form>"
                     f'<form method="post"><input type="hidden" name="consent" value="deny">'
                     f"<button>Deny</button></form>")
-        return server.create_authorization_response(grant_user=PERSON if consent == "allow" else None)
+        return server.create_authorization_response(grant_user=PERSON if consent == "allow" else None, grant=grant)
 
     @app.post("/oauth/token")
     def issue_token():

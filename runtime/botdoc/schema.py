@@ -20,13 +20,16 @@ TEXT_ID = {"type": "string", "pattern": TEXT_ID_PATTERN, "description": "A step 
 AUTH = {  # how an integration's calls authenticate (runtime/integrations/auth.py says what each sends)
     "type": "object", "required": ["type"], "additionalProperties": False,
     "properties": {
-        "type": {"enum": ["none", "basic", "bearer", "user-token", "api-key", "oauth2-client-credentials"]},
+        "type": {"enum": ["none", "basic", "bearer", "user-token", "api-key", "oauth2-client-credentials",
+                          "oauth2-authorization-code"]},
         "username": {"type": "string", "maxLength": 200},
         "storage": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$",
                     "description": "user-token: the storage holding the user's token."},
         "in": {"enum": ["header", "query"]},
         "name": {"type": "string", "pattern": r"^[A-Za-z0-9_.-]{1,100}$",
                  "description": "api-key: the header or query parameter name."},
+        "authorizeUrl": {"type": "string", "pattern": "^https?://", "maxLength": 2000,
+                         "description": "oauth2-authorization-code: where the user signs in and consents."},
         "tokenUrl": {"type": "string", "pattern": "^https?://", "maxLength": 2000},
         "clientId": {"type": "string", "maxLength": 500},
         "scope": {"type": "string", "maxLength": 2000},

@@ -11,6 +11,7 @@
 | user-token | `Authorization: Bearer` | the storage `storage` (default `accessToken`) the page passed at start |
 | api-key | header or query parameter `name` (`in`: header/query) | secret `apiKey` |
 | oauth2-client-credentials | Bearer, a fetched token | `tokenUrl`, `clientId`, `scope`; `clientSecret` |
+| oauth2-authorization-code | Bearer, the user's own token | their sign-in (`sign_in`); `clientSecret` |
 
 OAuth2 tokens are fetched with Authlib's OAuth2 client over the guarded session, cached per app until
 they expire (30 s early), then fetched again.
@@ -31,7 +32,8 @@ from runtime.integrations.errors import IntegrationError, TimedOut
 from runtime.integrations.http import HttpSession
 from runtime.integrations.redaction import Redactor
 
-SECRET_OF = {"basic": "password", "bearer": "token", "api-key": "apiKey", "oauth2-client-credentials": "clientSecret"}
+SECRET_OF = {"basic": "password", "bearer": "token", "api-key": "apiKey", "oauth2-client-credentials": "clientSecret",
+             "oauth2-authorization-code": "clientSecret"}
 LEEWAY = 30
 
 
@@ -93,8 +95,11 @@ def _fetch(http: HttpSession, auth: dict, client_secret: str, timeout: float, jo
 
 
 def credentials(auth: dict | None, secrets: dict[str, str], user_data: dict, *, http: HttpSession,
-                tokens: TokenCache, timeout: float, redactor: Redactor, journal: list | None = None) -> Credentials:
-    """The headers and query parameters one call sends; every credential is added to `redactor` first."""
+                tokens: TokenCache, timeout: float, redactor: Redactor, journal: list | None = None,
+                user_token: str | None = None) -> Credentials:
+    """The headers and query parameters one call sends; every credential is added to `redactor` first.
+    `user_token` is the user's own access token of an `oauth2-authorization-code` integration (the runner
+    reads it, refreshed, from the user's sign-in)."""
     auth = auth or {"type": "none"}
     kind = auth.get("type", "none")
     secret = secrets.get(SECRET_OF.get(kind, ""), "")
@@ -115,6 +120,11 @@ def credentials(auth: dict | None, secrets: dict[str, str], user_data: dict, *, 
                                    "the web page passes it to the webchat at start.")
         redactor.add(token)
         return Credentials({"Authorization": f"Bearer {token}"})
+    if kind == "oauth2-authorization-code":
+        if not user_token:
+            raise IntegrationError("The user has not signed in to this integration: a sign-in step comes first.")
+        redactor.add(user_token)
+        return Credentials({"Authorization": f"Bearer {user_token}"})
     if kind == "api-key":
         redactor.add(secret)
         name = auth.get("name", "X-API-Key")

@@ -31,6 +31,7 @@ class CallResult:
     output: Any = None
     error: str | None = None
     exchanges: list[dict] = field(default_factory=list)  # redacted, in integration-log columns
+    signed_out: bool = False  # no call was made: the user has not signed in (oauth2-authorization-code)
 
     def as_input(self) -> dict:
         """What the engine gets back (`Input.result`): no exchanges, nothing secret."""
@@ -116,13 +117,15 @@ class Services:
 
 
 def perform(template: Template, integration: dict, input_: Any, *, secrets: dict[str, str], user_data: dict,
-            services: Services, timeout: float) -> CallResult:
-    """Run one call of `template` configured by `integration` ({config, auth, secrets}); never raises."""
+            services: Services, timeout: float, user_token: str | None = None) -> CallResult:
+    """Run one call of `template` configured by `integration` ({config, auth, secrets}); never raises.
+    `user_token`: the user's access token, for an integration that acts for them (`oauth2-authorization-code`)."""
     journal: list[dict] = []
     redactor = Redactor(list(secrets.values()))
     config = integration.get("config") or {}
     try:
-        output = _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal)
+        output = _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal,
+                      user_token)
         return CallResult(True, output, None, redacted(journal, redactor))
     except IntegrationError as e:
         return CallResult(False, None, redactor.text(str(e)), redacted(journal, redactor))
@@ -132,7 +135,8 @@ def perform(template: Template, integration: dict, input_: Any, *, secrets: dict
                           redacted(journal, redactor))
 
 
-def _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal) -> Any:
+def _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal,
+         user_token) -> Any:
     problems = template.problems("config", config)
     if problems:
         raise IntegrationError(f"The integration's settings do not fit '{template.slug}': {'; '.join(problems)}")
@@ -145,7 +149,8 @@ def _run(template, integration, config, input_, secrets, user_data, services, ti
         raise IntegrationError(f"The step's input does not fit '{template.slug}': {'; '.join(problems)}")
     deadline = time.monotonic() + timeout
     credentials = auth_.credentials(integration.get("auth"), secrets, user_data, http=services.http,
-                                    tokens=services.tokens, timeout=timeout, redactor=redactor, journal=journal)
+                                    tokens=services.tokens, timeout=timeout, redactor=redactor, journal=journal,
+                                    user_token=user_token)
     http = CallHttp(services.http, credentials, deadline, journal, home=home(config, secrets), redactor=redactor)
     if template.handler is not None:
         output = template.handler(input_, config, dict(secrets), http)

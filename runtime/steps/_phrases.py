@@ -26,6 +26,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "{name} joined the conversation.": "{name} se připojuje ke konverzaci.",
         "{name} left the conversation.": "{name} opouští konverzaci.",
         "The bot took over the conversation again.": "Konverzaci znovu převzal bot.",
+        "Please sign in to go on.": "Pro pokračování se prosím přihlaste.",
+        "Sign in": "Přihlásit se",
     },
     "de": {
         "Sorry, I did not understand that.": "Entschuldigung, das habe ich nicht verstanden.",
@@ -44,6 +46,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "{name} joined the conversation.": "{name} ist der Unterhaltung beigetreten.",
         "{name} left the conversation.": "{name} hat die Unterhaltung verlassen.",
         "The bot took over the conversation again.": "Der Bot hat die Unterhaltung wieder übernommen.",
+        "Please sign in to go on.": "Bitte melden Sie sich an, um fortzufahren.",
+        "Sign in": "Anmelden",
     },
 }
 

@@ -82,7 +82,7 @@ def test_configure_saves_into_the_draft_with_write_only_secrets_and_tests_the_co
     form = get(designer, pages, f"/designer/bots/{bot_id}/integrations/new?template=http-request").text
     assert 'name="config.baseUrl"' in form and 'name="secret.token"' in form
     assert re.findall(r'<option value="([^"]+)"', form.split('name="auth.type"')[1].split("</select>")[0]) == [
-        "none", "basic", "bearer", "user-token", "api-key", "oauth2-client-credentials"]
+        "none", "basic", "bearer", "user-token", "api-key", "oauth2-client-credentials", "oauth2-authorization-code"]
     bad = configure(designer, bot_id, "ftp://nowhere")
     assert bad.status_code == 422 and "does not match" in bad.text and TOKEN not in bad.text
     saved = configure(designer, bot_id, httpserver.url_for("/api"))

@@ -1,0 +1,38 @@
+"""The sign-in button: what a `sign-in` step, or an `integration` step acting for a user who has not signed in,
+sends and how it waits for the user to come back from the provider.
+
+The store makes the button's address (`runtime.integrations.sign_in.offer`: the provider's page with a signed,
+single-use state) and hands it to the step as a `result` carrying `signIn`; the step shows it as a Bot Framework
+sign-in card (a `signin` action opens it: Arbor's widget in a new tab, Web Chat in a popup; the URL tracker
+leaves it alone, as the state must not land in the click log) and waits, with a timer, for the callback's
+`result`. A message meanwhile shows the button again.
+"""
+
+from __future__ import annotations
+
+from .base import Context, Wait
+
+CARD = "application/vnd.microsoft.card.signin"
+WAIT = 600  # seconds a sign-in button stays good unless the step says otherwise
+ASK = "Please sign in to go on."
+
+
+def offer(step: dict, ctx: Context, offered: dict, text: str | None) -> Wait:
+    """Show the button and wait for the callback; the timer ends the wait after `offered["seconds"]`."""
+    ctx.effect({"type": "timer.start", "step": step["id"], "seconds": offered["seconds"]})
+    memo = {"nonce": offered["nonce"], "url": offered["url"], "text": text}
+    return remind(ctx, memo)
+
+
+def remind(ctx: Context, memo: dict) -> Wait:
+    """Show the sign-in button (again) and keep waiting."""
+    text = memo.get("text") or ctx.phrase(ASK)
+    ctx.emit({"type": "message", "text": text, "attachments": [{"contentType": CARD, "content": {
+        "text": text, "buttons": [{"type": "signin", "title": ctx.phrase("Sign in"), "value": memo["url"]}]}}]})
+    return Wait(memo)
+
+
+def back(step: dict, ctx: Context, memo: dict) -> None:
+    """The user came back from the provider (or refused): the wait's timer is no longer needed."""
+    if memo.get("nonce"):
+        ctx.effect({"type": "timer.cancel", "step": step["id"]})
