@@ -172,3 +172,12 @@ def receiver():
     made.release.set()
     server.clear()
     server.stop()
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """The faults suite's table (tests/faults/tally.py): what each fault lost or doubled, on one screen."""
+    from tests.faults.tally import summary
+    text = summary(terminalreporter.stats)
+    if text:
+        terminalreporter.write_sep("=", "faults: turns and effects counted")
+        terminalreporter.write_line(text)

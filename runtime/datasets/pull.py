@@ -17,6 +17,7 @@ import tempfile
 from datetime import timedelta
 from typing import Any
 
+from rq import Retry
 from sqlalchemy import select
 
 from runtime import integrations
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 QUEUE = "datasets"
 TIMEOUT = 120.0
 MAX_BYTES = 512 * 1024 * 1024
+# A pull's job is retried when it raises or its worker dies mid-pull (a pull replaces the rows: running it again
+# does no harm); without it a pull asked for once was lost with its worker.
+RETRY = Retry(max=3, interval=[10, 60, 300])
 
 
 class SourceError(Exception):
@@ -42,7 +46,8 @@ def request_pull(bot_id: str, name: str) -> None:
     dataset = store.get(bot_id, name)
     if not dataset.source_url:
         raise store.DatasetError(f"The dataset '{name}' has no source to pull from; push its rows instead.")
-    enqueue("runtime.datasets.pull.pull", dataset.id, queue_name=QUEUE, job_id=f"dataset-pull-{dataset.id}")
+    enqueue("runtime.datasets.pull.pull", dataset.id, queue_name=QUEUE, job_id=f"dataset-pull-{dataset.id}",
+            retry=RETRY)
 
 
 @in_app
@@ -51,7 +56,8 @@ def pull_due() -> int:
     due = db.session.scalars(select(Dataset.id).where(Dataset.next_pull_at <= utcnow())).all()
     db.session.commit()
     for dataset_id in due:
-        enqueue("runtime.datasets.pull.pull", dataset_id, queue_name=QUEUE, job_id=f"dataset-pull-{dataset_id}")
+        enqueue("runtime.datasets.pull.pull", dataset_id, queue_name=QUEUE, job_id=f"dataset-pull-{dataset_id}",
+                retry=RETRY)
     return len(due)
 
 

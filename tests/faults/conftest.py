@@ -1,0 +1,79 @@
+"""The faults suite: real processes (workers, gunicorn, Redis, PostgreSQL) killed or stopped in the middle of
+their work and started again, and what was lost or doubled counted (tally.py; the table is printed at the end
+of the run by tests/conftest.py). The outside APIs are real local servers that can hold a request, so a kill
+lands while the work is in flight."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator
+
+import pytest
+from pytest_httpserver import HTTPServer
+from tally import Tally
+from werkzeug import Request, Response
+
+
+@pytest.fixture
+def app_config():
+    """The loopback test servers are allow-listed for these apps."""
+    return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1"}
+
+
+@pytest.fixture
+def tally(request, postgres) -> Callable[[str], Tally]:
+    """`tally("fault")`: the test's count, recorded on its report for the table (also when the test fails)."""
+    made: list[Tally] = []
+
+    def new(fault: str) -> Tally:
+        made.append(Tally(fault, "sqlite" if postgres is None else "postgresql"))
+        return made[-1]
+
+    yield new
+    for count in made:
+        request.node.user_properties.append(("faults", count.as_dict()))
+
+
+class Outside:
+    """An outside API on loopback that records every request and answers 200 `{}` (or what `answers[path]`
+    says, given the request); `hold(path)` makes the next request to it wait, unanswered, until `release` is
+    set: the moment a worker is killed mid-call. `arrived` is set when the held request came."""
+
+    def __init__(self, server: HTTPServer):
+        self.server = server
+        self.requests: list[tuple[str, dict, bytes]] = []
+        self.answers: dict[str, Callable[[Request], Response]] = {}
+        self.held: str | None = None
+        self.arrived, self.release = threading.Event(), threading.Event()
+        server.expect_request(re.compile(".*")).respond_with_handler(self._answer)
+
+    def url(self, path: str) -> str:
+        return self.server.url_for(path)
+
+    def hold(self, path: str) -> None:
+        self.held = path
+
+    def to(self, path: str) -> list[tuple[dict, bytes]]:
+        return [(headers, body) for at, headers, body in list(self.requests) if at == path]
+
+    def _answer(self, request: Request) -> Response:
+        self.requests.append((request.path, dict(request.headers), request.get_data()))
+        if request.path == self.held:
+            self.held = None
+            self.arrived.set()
+            self.release.wait(120)
+        answer = self.answers.get(request.path)
+        return answer(request) if answer else Response(json.dumps({}), content_type="application/json")
+
+
+@pytest.fixture
+def outside() -> Iterator[Outside]:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    made = Outside(server)
+    yield made
+    made.release.set()
+    server.clear()
+    server.stop()
