@@ -17,9 +17,7 @@ LIMIT_SCOPE = "management-key"
 GUESSING = "Too many requests with a wrong or missing function key from this address; wait a minute."
 bp = Blueprint("management", __name__, url_prefix="/b/<bot>/api/management")
 bp.add_url_rule("/export/<name>", view_func=exports.export, methods=["GET"])
-bp.add_url_rule("/trigger/<path:address>/<dialog>", view_func=trigger.trigger, methods=["POST"])
-bp.add_url_rule("/trigger/<path:address>/<dialog>/clear", view_func=trigger.trigger, methods=["POST"],
-                defaults={"clear": True})
+bp.add_url_rule("/trigger/<path:address>/<dialog>", view_func=trigger.trigger, methods=["POST"])  # [/<mode>] too
 datasets_api.register(bp)
 handovers.register(bp)
 webhooks_api.register(bp)

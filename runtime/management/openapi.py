@@ -16,12 +16,17 @@ from markupsafe import Markup, escape
 
 from runtime.channels.platforms.inbound import SCHEMA as PLATFORM_EVENT
 from runtime.management.exports import EXPORTS, available_names
+from runtime.management.trigger import MODES
 
 bp = Blueprint("openapi", __name__, url_prefix="/api")
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"],
-    "properties": {"code": {"type": "string"}, "message": {"type": "string", "description": "What to change."}}}}}
+    "properties": {"code": {"type": "string", "description": "The management API's codes are the HTTP status's "
+                                                             "name: BadRequest, Unauthorized, NotFound, Conflict, "
+                                                             "RequestEntityTooLarge, UnprocessableEntity, "
+                                                             "TooManyRequests. Direct Line's are Bot Framework's."},
+                   "message": {"type": "string", "description": "What to change."}}}}}
 
 
 def _error(description: str) -> dict:
@@ -71,17 +76,18 @@ def _export_operation() -> dict:
     }}
 
 
-def _trigger_operation(clear: bool) -> dict:
-    what = "Drop the user's place in the tree, then run" if clear else "Run"
+def _trigger_operation(mode: bool) -> dict:
+    what = "Run a dialog in a mode (`clear`: drop the user's place in the tree first)" if mode else "Run a dialog"
     return {"post": {
-        "operationId": "triggerClear" if clear else "trigger", "tags": ["management"],
-        "summary": f"{what} a dialog for a user, as a turn of their conversation.",
+        "operationId": "triggerInMode" if mode else "trigger", "tags": ["management"],
+        "summary": f"{what} for a user, as a turn of their conversation.",
         "description": "`address` is base64 (standard or URL-safe, padded or not) of `{\"bot\": {\"id\"}, \"user\": "
                        "{\"id\"}, \"channelId\", \"conversation\": {\"id\"}?}`. The body, a JSON object, is saved into "
                        "the user's data first. The same `Idempotency-Key` runs the dialog once and answers the same; "
                        "with another dialog, mode or body it is refused (422).",
         "parameters": [BOT, _path_param("address", "The user's address, base64 of JSON."),
                        _path_param("dialogId", "The dialog to run."),
+                       *([_path_param("mode", "How to run it.", enum=list(MODES))] if mode else []),
                        {"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}],
         "requestBody": {"required": False, "content": {"application/json": {"schema": {"type": "object"}}}},
         "responses": {
@@ -90,7 +96,7 @@ def _trigger_operation(clear: bool) -> dict:
                                                                 "properties": {"conversationId": {"type": "string"},
                                                                                "dialogId": {"type": "string"},
                                                                                "clear": {"type": "boolean"}}}}}},
-            "400": _error("An address or body that cannot be read (the message says which)."),
+            "400": _error("An address or body that cannot be read, or an unknown mode (the message says which)."),
             "404": _error("An unknown user, conversation or dialog."),
             "413": _error("A body over the limit (1 MiB by default)."),
             "422": _error("The Idempotency-Key was used for another call."),
@@ -297,8 +303,8 @@ def document() -> dict:
         "security": [{"functionKeyQuery": []}, {"functionKeyHeader": []}],
         "paths": {
             "/b/{bot}/api/management/export/{name}": _export_operation(),
-            "/b/{bot}/api/management/trigger/{address}/{dialogId}": _trigger_operation(clear=False),
-            "/b/{bot}/api/management/trigger/{address}/{dialogId}/clear": _trigger_operation(clear=True),
+            "/b/{bot}/api/management/trigger/{address}/{dialogId}": _trigger_operation(mode=False),
+            "/b/{bot}/api/management/trigger/{address}/{dialogId}/{mode}": _trigger_operation(mode=True),
             "/b/{bot}/r/{link}": {"get": {
                 "operationId": "followLink", "tags": ["management"], "security": [],
                 "summary": "A tracked link button: logs the click (the urlTracker export) and redirects.",

@@ -1,4 +1,4 @@
-"""The trigger API: `POST /b/<bot>/api/management/trigger/<address>/<dialogId>[/clear]` starts a dialog for a user.
+"""The trigger API: `POST /b/<bot>/api/management/trigger/<address>/<dialogId>[/<mode>]` starts a dialog for a user.
 
 `<address>` is base64 (standard or URL-safe, padded or not) of the Bot Framework address of a user,
 `{"bot": {"id"}, "user": {"id"}, "channelId", "conversation": {"id"}?}` (plain strings are taken for ids
@@ -6,7 +6,9 @@ too). The dialog runs as a turn of the user's conversation on that channel (`con
 an `Input.trigger`), so its messages join the transcript: an open webchat shows them at its next poll, a
 closed one when the page comes back. A JSON body is saved into the user's data in the same turn, so it
 is applied whole or not at all. Without `/clear` the dialog is called: when it ends, the step the user
-was at asks again; with `/clear` the user's place in the tree is dropped first.
+was at asks again; with `/clear` the user's place in the tree is dropped first. `clear` is the one mode the
+API book names; any other mode is a 400 naming it. Standard base64 may hold `/`, so the path is split where
+the address decodes: `<address>/<dialog>` first, else `<address>/<dialog>/<mode>`.
 
 Which conversation: the address's `conversation` when given, else the user's latest on that channel.
 A user who never talked to the bot on that channel gets a 404: a channel such as the webchat can only
@@ -28,8 +30,8 @@ from flask import request
 from sqlalchemy import select
 from werkzeug.exceptions import BadRequest, NotFound, UnprocessableEntity
 
-from runtime.channels.directline.errors import json_body
 from runtime.extensions import db
+from runtime.management.body import json_object
 from runtime.steps.base import Input
 from runtime.store import bots
 from runtime.store.conversations import handle
@@ -37,15 +39,17 @@ from runtime.store.models import BotUser, Conversation, TranscriptEntry
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CHANNEL_ALIASES = {"directline": "webchat"}  # Bot Framework clients call the webchat's channel "directline"
+MODES = ("clear",)
 
 
-def trigger(bot: str, address: str, dialog: str, clear: bool = False) -> tuple[dict, int]:
+def trigger(bot: str, address: str, dialog: str) -> tuple[dict, int]:
     """Run `dialog` for the user at `address`; 202 with the conversation id."""
-    target = decode_address(address)
+    target, dialog, mode = _split(address, dialog)
+    clear = mode == "clear"
     if target["bot"] != bot:
         raise BadRequest(f"The address is of bot '{target['bot'][:64]}', not of '{bot}': use the address of a "
                          f"user of this bot.")
-    body = json_body() if request.get_data(cache=True).strip() else None
+    body = json_object() if request.get_data(cache=True).strip() else None
     key = _idempotency_key()
     conversation = _conversation(bot, target)
     _check_dialog(bot, conversation, dialog)
@@ -57,6 +61,24 @@ def trigger(bot: str, address: str, dialog: str, clear: bool = False) -> tuple[d
     if client_key:
         _same_call_or_refuse(conversation.id, client_key, inp)  # a different call with the key won the race
     return {"conversationId": conversation.id, "dialogId": dialog, "clear": clear}, 202
+
+
+def _split(address: str, last: str) -> tuple[dict[str, str], str, str | None]:
+    """The address's ids, the dialog and the mode (None) of the path after `trigger/`."""
+    try:
+        return decode_address(address), last, None
+    except BadRequest:
+        head, _, dialog = address.rpartition("/")
+        try:
+            target = decode_address(head) if head else None
+        except BadRequest:
+            target = None
+        if target is None:
+            raise
+    if last not in MODES:
+        raise BadRequest(f"'{last[:40]}' is not a trigger mode; the modes are: {', '.join(MODES)} (or none: "
+                         f".../trigger/<address>/<dialogId>).")
+    return target, dialog, last
 
 
 def decode_address(address: str) -> dict[str, str]:

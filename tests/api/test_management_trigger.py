@@ -178,3 +178,28 @@ def test_no_key_no_trigger(client, key, chat):
 def test_an_empty_body_saves_nothing(client, key, chat):
     assert trigger(client, key, address("loyalty", "dl_eva")).status_code == 202
     assert texts(chat.poll())[0] == "Transfer  is complete:  points went to ."
+
+
+@pytest.mark.parametrize("where", [address("loyalty", "dl_eva"), address("loyalty", "dl_x?yy>")])
+def test_an_unsupported_mode_is_a_400_naming_the_modes(app, client, key, chat, where):
+    """Also for an address in standard base64 holding '/' (split where the address decodes)."""
+    response = trigger(client, key, where, suffix="/later", json=TRANSACTION)
+    assert response.status_code == 400
+    assert response.json["error"] == {"code": "BadRequest", "message": (
+        "'later' is not a trigger mode; the modes are: clear (or none: .../trigger/<address>/<dialogId>).")}
+    assert chat.poll() == []
+
+
+def test_every_error_uses_one_code_scheme_the_http_status_name(client, key, chat):
+    """The API book names no error codes; the management API's code is the HTTP status's name throughout (a
+    body that is not JSON was a Direct Line `BadArgument` here, while the address's errors were `BadRequest`)."""
+    where = address("loyalty", "dl_eva")
+    answers = [trigger(client, key, where, data=b"{not json", content_type="application/json"),
+               trigger(client, key, "%%%", json=TRANSACTION),
+               trigger(client, key, where, suffix="/later"),
+               trigger(client, key, where, "nope"),
+               client.post(f"/b/loyalty/api/management/trigger/{where}/transfer-complete?code=wrong"),
+               trigger(client, key, where, data=b"x" * (2 * 1024 * 1024), content_type="application/json")]
+    assert [(a.status_code, a.json["error"]["code"]) for a in answers] == [
+        (400, "BadRequest"), (400, "BadRequest"), (400, "BadRequest"), (404, "NotFound"), (401, "Unauthorized"),
+        (413, "RequestEntityTooLarge")]

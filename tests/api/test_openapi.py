@@ -23,12 +23,14 @@ def test_the_document_is_valid_openapi_3_1(client):
     names = next(p for p in export["parameters"] if p["name"] == "name")["schema"]["enum"]
     assert names == list(EXPORTS) and len(names) == 8
     for path in ("/b/{bot}/api/management/trigger/{address}/{dialogId}",
-                 "/b/{bot}/api/management/trigger/{address}/{dialogId}/clear",
+                 "/b/{bot}/api/management/trigger/{address}/{dialogId}/{mode}",
                  "/v3/directline/tokens/generate", "/v3/directline/conversations/{conversationId}/activities"):
         assert path in doc["paths"]
     assert doc["paths"]["/b/{bot}/hooks/{connection}"]["post"]["requestBody"]["content"]["application/json"][
         "schema"]["properties"]["type"]["enum"] == ["message", "postback", "event", "status"]
     assert doc["components"]["securitySchemes"]["functionKeyQuery"] == {"type": "apiKey", "in": "query", "name": "code"}
+    in_mode = doc["paths"]["/b/{bot}/api/management/trigger/{address}/{dialogId}/{mode}"]["post"]["parameters"]
+    assert next(p for p in in_mode if p["name"] == "mode")["schema"]["enum"] == ["clear"]
 
 
 def test_the_docs_page_renders_it_without_scripts(client):
@@ -37,7 +39,7 @@ def test_the_docs_page_renders_it_without_scripts(client):
     html = page.get_data(as_text=True)
     assert "<script" not in html and "http://" not in html.replace("http://localhost", "")
     assert html.count('data-testid="operation"') == 31  # 11, 14 of datasets/webhooks, 5 handovers, 1 platforms
-    assert "/b/{bot}/api/management/trigger/{address}/{dialogId}/clear" in html and "userDataSnapshot" in html
+    assert "/b/{bot}/api/management/trigger/{address}/{dialogId}/{mode}" in html and "userDataSnapshot" in html
 
 
 def test_no_request_schemathesis_makes_from_the_document_gets_a_5xx(app, bots):
