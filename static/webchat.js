@@ -1,8 +1,9 @@
 /*
  * Arbor webchat: the chat widget a website embeds with one tag,
  *   <script src="https://HOST/static/webchat.js" data-bot="BOT" async></script>
- * (optional data-title, data-open="true", data-server, data-locale), or drives from JavaScript:
- *   const chat = Arbor.webchat({bot, server, user: {id, ...data}, open, title, theme, container, token, locale});
+ * (optional data-title, data-open="true", data-server, data-locale, data-share), or drives from JavaScript:
+ *   const chat = Arbor.webchat({bot, server, user: {id, ...data}, open, title, theme, container, token, locale,
+ *     share, draft});
  *   chat.open() / close() / toggle() / sendEvent(name, value) / setUserData(obj) / startDialog(id)
  *   chat.on(name, fn) / off(name, fn) / destroy();  Arbor.get(bot) finds a chat.
  * `user` data reaches the bot's user data when the conversation starts (and setUserData's later); the
@@ -13,6 +14,8 @@
  * close-chat, open-chat, reload-page, navigate). `arbor:ready` on window announces each new chat.
  * `locale` ("cs", "de-AT") is the language the page asks the bot for; without it the server takes the browser's
  * languages. The widget's own words follow the same choice: English, Czech and German are shipped (WORDS).
+ * `share` is a bot's share token (its share page opens chats with it); `draft` (the designer's "Try it") keeps
+ * the conversation apart from the live version's, so the two never pick up each other's.
  * Theme: CSS custom properties --arbor-color, --arbor-font, --arbor-radius, --arbor-position
  * (left/right), or theme: {color, font, radius, position}.
  *
@@ -45,18 +48,21 @@
   // The widget's own words; a language not here gets English.
   const WORDS = {
     en: {connecting: 'Connecting…', offline: 'You are offline. Retrying when you are back.',
+      refused: 'This website is not allowed to open this chat.',
       unavailable: 'The chat is not available right now.', reconnecting: 'Reconnecting…',
       expired: 'The conversation expired, so a new one started.', notSent: 'Not sent. Retry', sending: 'Sending…',
       placeholder: 'Type a message…', message: 'Your message', restart: 'Start over', close: 'Close chat',
       send: 'Send', suggested: 'Suggested answers', open: 'Open chat', unread: 'unread', with: 'Conversation with',
       typing: 'is typing', cards: 'Cards, use the arrow keys to move between them', card: 'Card'},
     cs: {connecting: 'Připojuji…', offline: 'Jste offline. Zkusím to znovu, až budete online.',
+      refused: 'Tento web nemá povoleno otevřít tento chat.',
       unavailable: 'Chat teď není k dispozici.', reconnecting: 'Znovu se připojuji…',
       expired: 'Konverzace vypršela, začala nová.', notSent: 'Neodesláno. Zkusit znovu', sending: 'Odesílám…',
       placeholder: 'Napište zprávu…', message: 'Vaše zpráva', restart: 'Začít znovu', close: 'Zavřít chat',
       send: 'Odeslat', suggested: 'Navržené odpovědi', open: 'Otevřít chat', unread: 'nepřečtené',
       with: 'Konverzace s', typing: 'píše', cards: 'Karty, mezi nimi se pohybujte šipkami', card: 'Karta'},
     de: {connecting: 'Verbinde…', offline: 'Sie sind offline. Neuer Versuch, sobald Sie wieder online sind.',
+      refused: 'Diese Website darf diesen Chat nicht öffnen.',
       unavailable: 'Der Chat ist gerade nicht verfügbar.', reconnecting: 'Verbinde erneut…',
       expired: 'Die Unterhaltung ist abgelaufen, eine neue hat begonnen.', notSent: 'Nicht gesendet. Erneut versuchen',
       sending: 'Wird gesendet…', placeholder: 'Nachricht eingeben…', message: 'Ihre Nachricht',
@@ -248,7 +254,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       this.bot = String(options.bot);
       this.server = String(options.server || ORIGIN).replace(/\/+$/, '');
       this.api = `${this.server}/v3/directline`;
-      this.key = `arbor:chat:${this.bot}@${this.server}`;
+      this.key = `arbor:chat:${this.bot}@${this.server}${options.draft ? '#draft' : ''}`;
+      this.share = options.share;
       this.userId = null;
       this.userData = data;
       this.givenToken = options.token;
@@ -354,7 +361,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
           () => this._setStatus(null),
           (error) => {
             this.connecting = null;
-            this._setStatus(error.status === 0 ? this.words.offline : this.words.unavailable);
+            const w = this.words;
+            this._setStatus(error.code === 'OriginNotAllowed' ? w.refused : error.status ? w.unavailable : w.offline);
             throw error;
           });
       }
@@ -383,7 +391,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       this.givenToken = null; // one token opens one conversation
       this.conv = null;
       this._keep(given ? await this._call('POST', '/conversations', {}, given) :
-        await this._call('POST', '', {userData: this.userData, locale: this.locale || undefined}, null,
+        await this._call('POST', '', {userData: this.userData, locale: this.locale || undefined, share: this.share}, null,
           `${this.server}/b/${encodeURIComponent(this.bot)}/webchat/token`));
       if (given && Object.keys(this.userData).length) {
         await this._post({type: 'event', name: INIT_EVENT, value: this.userData});
@@ -480,14 +488,19 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
     async _call(method, path, body, token = this.conv && this.conv.token, url = this.api + path) {
       const headers = {};
       if (token) headers.Authorization = `Bearer ${token}`;
-      if (body !== undefined) headers['Content-Type'] = 'application/json';
+      // The anonymous token request goes without a preflight (text/plain): a refused page then hears why.
+      if (body !== undefined && token) headers['Content-Type'] = 'application/json';
       let response;
       try {
         response = await fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
       } catch (e) {
         throw Object.assign(new Error('network error'), {status: 0});
       }
-      if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), {status: response.status});
+      if (!response.ok) {
+        const answer = await response.json().catch(() => ({}));
+        throw Object.assign(new Error(`HTTP ${response.status}`), {status: response.status,
+          code: answer.error && answer.error.code});
+      }
       return response.status === 204 ? {} : response.json();
     }
 
@@ -748,7 +761,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
     // Suggested actions and card buttons; titles are what the user sees, values what the bot gets.
     _act(action) {
       const value = action.value == null ? action.title : action.value;
-      if (action.type === 'openUrl') {
+      if (action.type === 'openUrl' || action.type === 'signin') { // signin: a sign-in card's button
         const url = safeUrl(value);
         if (url) window.open(url, '_blank', 'noopener');
         return;
@@ -882,7 +895,9 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     _attachment(attachment) {
       const type = attachment.contentType || '';
-      if (type === 'application/vnd.microsoft.card.hero') return this._card(attachment.content || {});
+      if (type === 'application/vnd.microsoft.card.hero' || type === 'application/vnd.microsoft.card.signin') {
+        return this._card(attachment.content || {});
+      }
       const url = safeUrl(attachment.contentUrl);
       if (type.startsWith('image/') && url) return el('img', {class: 'image', src: url, alt: attachment.name || ''});
       return null;
@@ -967,7 +982,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
     const data = tag.dataset;
     const origin = tag.src ? new URL(tag.src, location.href).origin : location.origin;
     return {bot: data.bot, server: data.server || origin, title: data.title, open: data.open === 'true',
-      locale: data.locale};
+      locale: data.locale, share: data.share};
   }
 
   function webchat(options) {

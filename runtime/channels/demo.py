@@ -3,7 +3,12 @@
 It is what a newcomer opens first: the widget as a visitor meets it, a button for each page event the bot
 reacts to (`page_events`: its triggers and the events its wait steps wait for), a log of the events the
 bot sends back, and a form that hands the bot the visitor's name. The page says so when the bot does not
-yet let pages of this server open chats (its allowed origins), and how to allow it.
+yet let pages of this server open chats (its allowed origins), and where to allow it (the designer's Share
+panel).
+
+`GET /b/<bot>/share/<token>` is the same page for anyone with the bot's share link (`share_link`): its widget
+opens chats by the link's token, whatever websites the bot allows. Either page talks to the live version and
+says so; the designer's "Try it" talks to the draft and keeps its conversation apart.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ from dataclasses import dataclass
 from flask import Blueprint, abort, render_template, request
 
 from runtime.botdoc import translations, walk
+from runtime.channels import share_link
 from runtime.channels.directline.cors import allowed_origins, normalize_origin, origin_allowed
 from runtime.store.bots import BotNotFound, get_bot, get_version_doc
+from runtime.store.models import Bot
 
 bp = Blueprint("demo", __name__)
 
@@ -71,6 +78,19 @@ def demo(bot: str) -> str:
         found = get_bot(bot)
     except BotNotFound as e:
         abort(404, str(e))
+    return _page(found)
+
+
+@bp.get("/b/<bot>/share/<token>")
+def share(bot: str, token: str) -> str:
+    """The bot's share page; 404, saying why, for a link that was turned off or replaced (or never was)."""
+    if not share_link.matches(bot, token):
+        abort(404, "This share link does not work any more: ask whoever gave it to you for a new one.")
+    return _page(get_bot(bot), share=token)
+
+
+def _page(found: Bot, share: str | None = None) -> str:
+    """The page for `found`; with `share`, its widget opens chats by that share token."""
     origin = normalize_origin(request.host_url)
     # What visitors can chat with is the published version; an unpublished draft shows nothing of itself.
     doc = get_version_doc(found.id) if found.published_version else {}
@@ -81,4 +101,4 @@ def demo(bot: str) -> str:
     locale = locale if re.fullmatch(translations.LANGUAGE_PATTERN, locale) and len(locale) <= 35 else None
     return render_template("webchat/demo.html", bot=found, origin=origin, events=events, locale=locale,
                            languages=[(lang, translations.language_name(lang, in_language=lang)) for lang in languages],
-                           allowed=origin_allowed(allowed_origins(found.id), origin))
+                           allowed=share is not None or origin_allowed(allowed_origins(found.id), origin), share=share)

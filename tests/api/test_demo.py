@@ -79,12 +79,15 @@ def test_the_demo_page_says_how_to_let_it_open_chats(client, bots):
     bots.load("lead-capture")
     html = client.get("/b/lead-capture/demo").get_data(as_text=True)
     assert "does not open chats for pages of <code>http://localhost</code> yet." in html
-    assert "flask --app app bots origins lead-capture http://localhost" in html
+    assert 'the bot\'s <a href="/designer/bots/lead-capture/share">Share panel</a>' in html  # not a command
+    assert "flask --app" not in html and 'data-testid="talking-to"' not in html
 
 
 def test_the_demo_page_of_an_unpublished_bot_says_to_publish_it(client, bots):
     bots.load("support", publish=False)
-    assert "flask --app app bots publish support" in client.get("/b/support/demo").get_data(as_text=True)
+    html = client.get("/b/support/demo").get_data(as_text=True)
+    assert 'Publish it in the designer: <a href="/designer/bots/support/edit">open the bot</a>' in html
+    assert "flask --app" not in html
 
 
 def test_there_is_no_demo_page_for_a_bot_that_does_not_exist(client):

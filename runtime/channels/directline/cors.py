@@ -90,6 +90,12 @@ def _remembered() -> dict:
     return request.environ.setdefault("arbor.directline", {})
 
 
+def let_page_read_refusal() -> None:
+    """This response refuses the page a chat: the page may read it (it says only that), so that its widget tells
+    a refusal from being offline."""
+    _remembered()["refusal"] = True
+
+
 def set_allowed_origins(bot_id: str, origins: list[str]) -> list[str]:
     """Replace the bot's allowed origins (normalized; `*` alone if listed); returns what was saved.
 
@@ -125,6 +131,8 @@ def add_headers(response: Response) -> Response:
     remembered = _remembered()
     origins = remembered["origins"] if "origins" in remembered else allowed_origins(_bot_of_request(remembered))
     allow = _allow_origin(origins, request.headers.get("Origin"), any_when_unlisted=bool(directline))
+    if allow is None and remembered.get("refusal"):
+        allow = request.headers.get("Origin")
     if allow is not None:
         response.headers["Access-Control-Allow-Origin"] = allow
         response.headers["Access-Control-Expose-Headers"] = "Retry-After"

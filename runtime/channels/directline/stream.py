@@ -27,7 +27,7 @@ from flask_sock import Sock
 from simple_websocket import ConnectionClosed, Server
 
 from runtime.channels import live
-from runtime.channels.directline import auth, cors, tokens
+from runtime.channels.directline import auth, cors, refused_origins, tokens
 from runtime.channels.directline.errors import DirectLineError, watermark_arg
 from runtime.store.activities import ARBOR, seq_of
 
@@ -63,6 +63,7 @@ def check_upgrade() -> None:
     auth.activities_for(grant, conversation_id, LAST)  # the access check; remembers the bot's origins
     origin = request.headers.get("Origin")
     if origin and origin != request.host_url.rstrip("/") and not cors.page_allowed(origin):
+        refused_origins.record(grant.bot_id, origin)
         raise DirectLineError(403, "OriginNotAllowed", f"Pages of {origin[:100]} may not open this bot's chat: "
                                                        "add the site to the bot's allowed websites.")
     request.environ["arbor.stream"] = grant

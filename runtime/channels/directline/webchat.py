@@ -6,6 +6,10 @@ uses the token with the Direct Line API. Each call opens a conversation, so call
 client address (WEBCHAT_TOKEN_RATE_LIMIT, see `runtime.ratelimit`). The visitor always gets a new user id:
 an anonymous caller cannot take over another user's data. Sites whose users sign in use the secret from
 their backend instead (tokens/generate with the user's id).
+
+A bot's share page (`runtime.channels.share_link`) passes its token as `share`, which opens chats from this
+server's own pages whatever origins the bot allows. A refused page is noted (`refused_origins`, for the
+designer's Share panel) and may read the refusal, so the widget tells it from being offline.
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ from __future__ import annotations
 from flask import Blueprint, request
 
 from runtime import ratelimit
-from runtime.channels.directline import cors, start
+from runtime.channels import share_link
+from runtime.channels.directline import cors, refused_origins, start
 from runtime.channels.directline.errors import DirectLineError, json_body, limit_body
 
 bp = Blueprint("webchat", __name__, url_prefix="/b/<bot>/webchat")
@@ -25,7 +30,11 @@ def token(bot: str) -> dict:
     """Open a conversation for a visitor, if the page's Origin is one the bot allows."""
     ratelimit.hit("webchat-token", "WEBCHAT_TOKEN_RATE_LIMIT",
                   "Too many new chats from this address; try again in a minute.")
-    if not cors.origin_allowed(cors.allowed_origins(bot), request.headers.get("Origin")):
+    origin, body = request.headers.get("Origin"), json_body()
+    if not cors.origin_allowed(cors.allowed_origins(bot), origin) and \
+            not share_link.opens(bot, body.get("share"), origin, cors.normalize_origin(request.host_url)):
+        refused_origins.record(bot, origin)
+        cors.let_page_read_refusal()
         raise DirectLineError(403, "OriginNotAllowed", f"Bot '{bot}' does not open chats for pages of this origin; "
-                                                       f"add it with: flask --app app bots origins {bot} ORIGIN...")
-    return start.answer(start.open_conversation(bot, json_body(), trusted=False))
+                                                       "add the website in the bot's Share panel in the designer.")
+    return start.answer(start.open_conversation(bot, body, trusted=False))
