@@ -1,13 +1,14 @@
 """A bot's users page: who talked to the bot (id, last message, channels), searchable, with each user's
-trigger-API address ready to copy. A bot may have a million users: a page reads one screenful, by user id
-after the last one shown (keyset paging on the primary key), never the whole table."""
+trigger-API address ready to copy, and the integrations they signed in to, each with a button that signs them
+out (their token is deleted; never shown). A bot may have a million users: a page reads one screenful, by user
+id after the last one shown (keyset paging on the primary key), never the whole table."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app, render_template, request
+from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
@@ -15,6 +16,7 @@ from designer import bp
 from designer.bots import get_bot_or_404
 from runtime.extensions import db
 from runtime.management.trigger import address_of
+from runtime.store import user_tokens
 from runtime.store.models import BotUser, Conversation
 
 PAGE_SIZE = 50  # DESIGNER_USERS_PAGE overrides it
@@ -25,6 +27,7 @@ class UserRow:
     user_id: str
     last_message_at: datetime | None
     addresses: list[tuple[str, str]] = field(default_factory=list)  # (channel, address), newest first
+    signed_in: list[str] = field(default_factory=list)  # the integrations the user signed in to (names only)
 
 
 def users_page(bot_id: str, query: str, after: str, size: int = PAGE_SIZE) -> tuple[list[UserRow], str | None]:
@@ -38,6 +41,8 @@ def users_page(bot_id: str, query: str, after: str, size: int = PAGE_SIZE) -> tu
     more = len(rows) > size
     rows = rows[:size]
     _add_addresses(bot_id, {row.user_id: row for row in rows})
+    for user_id, names in user_tokens.signed_in(bot_id, [row.user_id for row in rows]).items():
+        next(row for row in rows if row.user_id == user_id).signed_in = names
     return rows, rows[-1].user_id if more else None
 
 
@@ -63,3 +68,12 @@ def bot_users(bot_id: str):
     template = "designer/partials/_user_rows.html" if request.htmx else "designer/bot_users.html"
     return render_template(template, bot=bot, rows=rows, query=query, after=after, next_after=next_after,
                            base=request.host_url.rstrip("/") + f"/b/{bot_id}/api/management/trigger/")
+
+
+@bp.post("/bots/<bot_id>/users/sign-out")
+def bot_user_sign_out(bot_id: str):
+    """Revoke one user's sign-in to one integration: the bot can no longer act for them there."""
+    get_bot_or_404(bot_id)
+    user_id, integration = request.form.get("user", ""), request.form.get("integration", "")
+    user_tokens.forget(bot_id, user_id, integration)
+    return redirect(url_for("designer.bot_users", bot_id=bot_id, q=request.form.get("q") or None, signed_out=1))

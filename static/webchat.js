@@ -230,8 +230,8 @@ time,.note,.agent{font-size:11px;color:#5c6166}
 h3{margin:0;font-size:15px}
 .card p{margin:0;font-size:13px}
 .card .sub{color:#5c6166}
-.card button,.actions button{border:1px solid var(--c);background:#fff;color:var(--c);border-radius:8px;padding:6px 10px}
-.card button:hover,.actions button:hover{background:#eef3fa}
+.card button,.actions button,.signin button{border:1px solid var(--c);background:#fff;color:var(--c);border-radius:8px;padding:6px 10px}
+.card button:hover,.actions button:hover,.signin button:hover{background:#eef3fa}
 .actions{display:flex;flex-wrap:wrap;justify-content:flex-end;gap:6px;padding:8px 12px 0;background:#f4f5f7}
 .actions button{border-radius:999px}
 .typing{display:flex;gap:4px;padding:10px 12px;align-self:flex-start;background:#fff;border:1px solid #dde0e4;border-radius:var(--r)}
@@ -895,9 +895,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     _attachment(attachment) {
       const type = attachment.contentType || '';
-      if (type === 'application/vnd.microsoft.card.hero' || type === 'application/vnd.microsoft.card.signin') {
-        return this._card(attachment.content || {});
-      }
+      if (type === 'application/vnd.microsoft.card.hero') return this._card(attachment.content || {});
+      if (type === 'application/vnd.microsoft.card.signin') return this._signIn(attachment.content || {});
       const url = safeUrl(attachment.contentUrl);
       if (type.startsWith('image/') && url) return el('img', {class: 'image', src: url, alt: attachment.name || ''});
       return null;
@@ -915,6 +914,12 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
         card.subtitle ? el('p', {class: 'sub', text: card.subtitle}) : null,
         card.text ? markdown(el('p'), card.text) : null,
         buttons.length ? el('div', {class: 'buttons'}, ...buttons) : null));
+    }
+
+    // A sign-in card: its buttons under the message (whose text says why), not a card of its own.
+    _signIn(card) {
+      return el('div', {class: 'signin'}, ...(card.buttons || []).map((action) => el('button', {type: 'button',
+        'data-testid': 'arbor-card-button', text: action.title || action.value, onclick: () => this._act(action)})));
     }
 
     // Cards scroll sideways; Tab walks their buttons, arrow keys jump card to card.

@@ -67,12 +67,22 @@ def problems(doc: dict, secret_names: list[str] | dict[str, str | None] | None =
             if secret_names is not None and secret not in secret_names:
                 found.append(Problem(pointer(["integrations", name, "secrets", key]),
                                      f"The bot secret '{secret}' is not set yet.", "warning"))
-            elif isinstance(secret_names, dict) and address and secret_names[secret] != address:
+            elif isinstance(secret_names, dict) and (expected := _address_of(integration, key, address)) \
+                    and secret_names[secret] != expected:
                 found.append(Problem(pointer(["integrations", name, "secrets", key]),
                                      f"The bot secret '{secret}' was set for "
                                      f"{'another address' if secret_names[secret] else 'no address'}: "
-                                     f"enter it again here, for {address}.", "warning"))
+                                     f"enter it again here, for {expected}.", "warning"))
     return found
+
+
+def _address_of(integration: dict, key: str, home_address: str | None) -> str | None:
+    """The address a secret of the integration must be bound to: the token URL's for the client secret of one
+    that signs users in (`oauth2-authorization-code`), else the integration's own."""
+    auth = integration.get("auth") or {}
+    if key == "clientSecret" and auth.get("type") == "oauth2-authorization-code":
+        return bot_secrets.destination(auth.get("tokenUrl"))
+    return home_address
 
 
 def test_connection(bot_id: str, integration: dict, timeout: float = 5.0) -> dict:
@@ -83,6 +93,9 @@ def test_connection(bot_id: str, integration: dict, timeout: float = 5.0) -> dic
     """
     config, service = integration.get("config") or {}, get()
     url = next((config[key] for key in URL_KEYS if config.get(key)), None)
+    if (integration.get("auth") or {}).get("type") == "oauth2-authorization-code":
+        return {"ok": False, "status": None, "message": "This integration calls with each user's own sign-in: "
+                                                        "test it in the chat (Try it), signing in as a user."}
     result = CallResult(False, exchanges=[])
     try:
         secrets = resolve_secrets(bot_id, integration)

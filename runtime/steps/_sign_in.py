@@ -28,7 +28,7 @@ def remind(ctx: Context, memo: dict) -> Wait:
     """Show the sign-in button (again) and keep waiting."""
     text = memo.get("text") or ctx.phrase(ASK)
     ctx.emit({"type": "message", "text": text, "attachments": [{"contentType": CARD, "content": {
-        "text": text, "buttons": [{"type": "signin", "title": ctx.phrase("Sign in"), "value": memo["url"]}]}}]})
+        "buttons": [{"type": "signin", "title": ctx.phrase("Sign in"), "value": memo["url"]}]}}]})
     return Wait(memo)
 
 
