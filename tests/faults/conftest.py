@@ -5,12 +5,17 @@ lands while the work is in flight."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import re
+import socket
 import threading
 from collections.abc import Callable, Iterator
+from email import message_from_bytes
 
 import pytest
+from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from tally import Tally
 from werkzeug import Request, Response
@@ -38,8 +43,9 @@ def tally(request, postgres) -> Callable[[str], Tally]:
 
 class Outside:
     """An outside API on loopback that records every request and answers 200 `{}` (or what `answers[path]`
-    says, given the request); `hold(path)` makes the next request to it wait, unanswered, until `release` is
-    set: the moment a worker is killed mid-call. `arrived` is set when the held request came."""
+    says, given the request; a webhook handshake gets its challenge back). `hold(path)` makes the next request
+    to it wait, unanswered, until `release` is set: the moment a worker is killed mid-call. `arrived` is set
+    when the held request came."""
 
     def __init__(self, server: HTTPServer):
         self.server = server
@@ -65,7 +71,13 @@ class Outside:
             self.arrived.set()
             self.release.wait(120)
         answer = self.answers.get(request.path)
-        return answer(request) if answer else Response(json.dumps({}), content_type="application/json")
+        if answer:
+            return answer(request)
+        with contextlib.suppress(ValueError, KeyError, TypeError):  # a webhook subscription's handshake
+            body = json.loads(request.get_data())
+            if body["type"] == "webhook.verification":
+                return Response(body["data"]["challenge"])
+        return Response(json.dumps({}), content_type="application/json")
 
 
 @pytest.fixture
@@ -77,3 +89,34 @@ def outside() -> Iterator[Outside]:
     made.release.set()
     server.clear()
     server.stop()
+
+
+class Inbox:
+    """A real SMTP server's handler (aiosmtpd) that keeps each message as it comes, and can hold its answer to
+    the first one (`holding`): the message is taken, its sender not yet told (RFC 1047's duplicate window)."""
+
+    def __init__(self):
+        self.messages: list = []
+        self.holding = False
+        self.arrived, self.release = threading.Event(), threading.Event()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(message_from_bytes(envelope.content))
+        if self.holding:
+            self.holding = False
+            self.arrived.set()
+            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 120)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[Controller, Inbox]]:
+    inbox = Inbox()
+    with socket.socket() as probe:  # a free port: aiosmtpd checks its server by connecting to the port given
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller, inbox
+    inbox.release.set()
+    controller.stop()

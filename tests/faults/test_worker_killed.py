@@ -9,20 +9,14 @@ once), done twice in a way the outside cannot tell apart is a double.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
-import socket
 import sqlite3
 import sys
-import threading
-from collections.abc import Iterator
-from email import message_from_bytes
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from werkzeug import Response
 from workers import RealWorker, restart, started_jobs, until
 
@@ -65,37 +59,6 @@ def faults_bot(outside) -> dict:
                     when("sms", {"id": "sms", "type": "sms", "to": "+420777000111", "text": "Your offer is ready."})],
                  "else": [{"id": "m", "type": "message", "text": "You said: {{ said }}"}]},
                 {"id": "g", "type": "goto", "dialog": "main", "mode": "jump"}]}]}
-
-
-class Inbox:
-    """A real SMTP server's handler (aiosmtpd) that keeps each message as it comes, and can hold its answer to
-    the first one (`holding`): the message is taken, its sender not yet told (RFC 1047's duplicate window)."""
-
-    def __init__(self):
-        self.messages: list = []
-        self.holding = False
-        self.arrived, self.release = threading.Event(), threading.Event()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(message_from_bytes(envelope.content))
-        if self.holding:
-            self.holding = False
-            self.arrived.set()
-            await asyncio.get_running_loop().run_in_executor(None, self.release.wait, 120)
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Controller, Inbox]]:
-    inbox = Inbox()
-    with socket.socket() as probe:  # a free port: aiosmtpd checks its server by connecting to the port given
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield controller, inbox
-    inbox.release.set()
-    controller.stop()
 
 
 def converse(app, said: str, user: str = "u1") -> str:
@@ -206,12 +169,6 @@ def test_a_timer(app, tmp_path, outside, jobs, clock, tally):
 
 def test_a_webhook_delivery(app, tmp_path, outside, jobs, clock, tally):
     count = tally("worker killed mid-job: webhook delivery")
-
-    def verify(request):
-        body = json.loads(request.get_data())
-        return Response(body["data"]["challenge"] if body["type"] == "webhook.verification" else "")
-
-    outside.answers["/hooks"] = verify
     with app.app_context():
         import_bot(faults_bot(outside), publish=True)
         subscriptions.create("faults", outside.url("/hooks"), ["message.received"])

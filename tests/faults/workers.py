@@ -114,7 +114,7 @@ def restart(app: Flask, jobs, clock, *, conversation: str | None = None) -> None
             StartedJobRegistry(name, connection=redis).cleanup(timestamp=later)
     for key in redis.scan_iter(f"arbor:webhook-sender:*:{conversation}") if conversation else ():
         redis.pexpire(key, 1)  # a lock's time to live is wall-clock time in Redis: it runs out now
-    for step in (1, 2, 5, 10, 30, 60, 120, 360):
+    for step in (1, 5, 60, 360):
         for key in redis.scan_iter(f"arbor:{app.config['ARBOR_REDIS_PREFIX']}periodic:*"):
             redis.delete(key)  # the sweepers' interval passed too
         periodic.queue_due(app)
