@@ -13,6 +13,7 @@ the refusal.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ import redis
 from flask import current_app
 from sqlalchemy import select
 
-from runtime.channels.directline.cors import ANY, normalize_origin
+from runtime.channels.directline.cors import normalize_origin
 from runtime.channels.directline.errors import storable_id
 from runtime.extensions import db
 from runtime.jobs import connection
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 KEEP = 5
 FOR_DAYS = 30
 LONGEST = 300  # characters: an origin longer than this is not a website anyone adds
+WEBSITE = re.compile(r"https?://[a-z0-9.\-\[\]:]+")  # what a browser sends for a website: no markup, no spaces
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def record(bot_id: str, origin: str | None) -> None:
         origin = normalize_origin(origin or "")
     except ValueError:
         return
-    if origin == ANY or len(origin) > LONGEST or not storable_id(bot_id) or not _exists(bot_id):
+    if not WEBSITE.fullmatch(origin) or len(origin) > LONGEST or not storable_id(bot_id) or not _exists(bot_id):
         return
     key = _key(bot_id)
     try:

@@ -1,0 +1,52 @@
+"""A page of an origin the bot does not allow gets no chat, only the refusal (which it may read, so the widget
+says "This website is not allowed to open this chat" rather than "You are offline"); its origin is noted for
+the designer, and a flood of refusals grows nothing: at most 5 origins per existing bot, only well-formed ones,
+nothing for bots that do not exist, and none with markup in it."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from runtime.channels.directline import refused_origins
+from runtime.extensions import db
+from runtime.jobs import connection
+from runtime.store.models import Conversation
+
+
+def ask(client, origin: str, bot: str = "lead-capture"):
+    return client.post(f"/b/{bot}/webchat/token", data="{}", headers={"Origin": origin},
+                       content_type="text/plain;charset=UTF-8")
+
+
+def test_a_refused_page_gets_the_refusal_and_nothing_else(app, client, bots):
+    bots.load("lead-capture")
+    refused = ask(client, "https://stranger.example")
+    assert refused.status_code == 403
+    assert set(refused.get_json()) == {"error"} and refused.get_json()["error"]["code"] == "OriginNotAllowed"
+    assert refused.headers["Access-Control-Allow-Origin"] == "https://stranger.example"
+    assert "Access-Control-Allow-Credentials" not in refused.headers
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+def test_a_flood_of_refusals_keeps_the_last_five_origins_of_existing_bots(app, client, bots, clock):
+    bots.load("lead-capture")
+    app.config["WEBCHAT_TOKEN_RATE_LIMIT"] = "10000 per minute"
+    for n in range(200):
+        ask(client, f"https://site{n}.example")
+        clock.move_to(clock.later(seconds=1))
+    for n in range(50):
+        ask(client, f"https://site{n}.example", bot=f"nobody{n}")
+    ask(client, "https://x.example/<img src=x onerror=alert(1)>")
+    ask(client, "javascript:alert(1)")
+    ask(client, "https://<b>x</b>.example")
+    ask(client, "*")
+    with app.test_request_context():
+        kept = refused_origins.recent("lead-capture")
+        assert [r.origin for r in kept] == [f"https://site{n}.example" for n in (199, 198, 197, 196, 195)]
+        assert kept[0].at > kept[1].at
+        prefix = app.config["ARBOR_REDIS_PREFIX"]
+        assert connection().keys(f"{prefix}arbor:refused-origins:*") == [
+            f"{prefix}arbor:refused-origins:lead-capture".encode()]
+        assert connection().zcard(f"{prefix}arbor:refused-origins:lead-capture") == refused_origins.KEEP
+        assert 0 < connection().ttl(f"{prefix}arbor:refused-origins:lead-capture") <= refused_origins.FOR_DAYS * 86400
