@@ -2,6 +2,7 @@
 
 Views only: `register(bp)` adds them to the management blueprint, whose guard checks the function key
 (`/b/<bot>/api/management/datasets/<name>`). Bad rows get a 422 naming each row to fix; nothing changes.
+A dataset with a mapping takes pushes in its source's own shape, through the mapping (`pull.pushed_rows`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from flask import Blueprint
 from werkzeug.exceptions import BadRequest, Conflict, NotFound, UnprocessableEntity
 
 from runtime.datasets import pull, store
+from runtime.datasets.models import Dataset
 from runtime.management.body import json_value
 from runtime.store.bots import BotNotFound
 
@@ -34,12 +36,13 @@ def replace(bot: str, name: str):
     """Body: a JSON list of rows `{"key", "fields", "tags", "latitude", "longitude"}`, or `{"rows": [...]}`.
     Creates the dataset if it is new."""
     body = json_value()
-    items = body.get("rows") if isinstance(body, dict) else body
-    if not isinstance(items, list):
+    mapping = _mapping(bot, name)
+    items = body.get("rows") if isinstance(body, dict) and not mapping else body
+    if not isinstance(items, list) and not mapping:
         raise BadRequest('Send a JSON list of rows, or {"rows": [...]}.')
 
     def work() -> dict:
-        rows = store.parse_rows(items)
+        rows = pull.pushed_rows(items, mapping)
         dataset = _find(bot, name) or store.define(bot, name)
         store.replace(dataset, rows)
         return store.describe(dataset)
@@ -56,7 +59,8 @@ def patch(bot: str, name: str):
 
     def work() -> dict:
         dataset = store.get(bot, name)
-        store.upsert(dataset, store.parse_rows(body.get("upsert", [])), body.get("delete", []))
+        rows = pull.pushed_rows(body.get("upsert", []), dataset.mapping, listed=True)
+        store.upsert(dataset, rows, body.get("delete", []))
         return store.describe(dataset)
 
     return _checked(work)
@@ -68,7 +72,12 @@ def changed(bot: str, name: str):
     return {"queued": True}, 202
 
 
-def _find(bot: str, name: str):
+def _mapping(bot: str, name: str) -> dict | None:
+    dataset = _find(bot, name)
+    return dataset.mapping if dataset else None
+
+
+def _find(bot: str, name: str) -> Dataset | None:
     try:
         return store.get(bot, name)
     except store.DatasetNotFound:

@@ -45,13 +45,14 @@ def define(bot: str, name: str, source: str | None, mapping: str | None, interva
 @click.argument("name")
 @click.argument("file", type=click.Path(exists=True, path_type=Path))
 def push(bot: str, name: str, file: Path) -> None:
-    """Replace all rows of a dataset with the JSON list of rows in FILE."""
+    """Replace all rows of a dataset with the JSON list of rows in FILE (records in the source's shape for a
+    dataset with a mapping)."""
     try:
         items = json.loads(file.read_text())
     except ValueError as e:
         click.echo(f"error: {file} is not JSON: {e}", err=True)
         sys.exit(1)
-    _run(lambda: store.replace(store.get(bot, name), store.parse_rows(items)))
+    _run(lambda: store.replace(dataset := store.get(bot, name), pull.pushed_rows(items, dataset.mapping)))
     click.echo(f"{name}: {store.get(bot, name).row_count} rows")
 
 

@@ -134,6 +134,23 @@ def map_records(document: Any, mapping: dict) -> list[dict]:
     return rows
 
 
+def pushed_rows(items: Any, mapping: dict | None, *, listed: bool = False) -> list[store.Row]:
+    """Pushed rows: Arbor's shape for a dataset without a mapping; with one, records in the source's own shape
+    made into rows by the mapping, as a pull's are (the API book's push and pull feed one dataset).
+
+    A whole push may be the source's document (its records at `mapping.rows`) or the list of records; a
+    `listed` push (a PATCH's upserts) is a list of records. DatasetError naming the rows to fix."""
+    if not mapping:
+        return store.parse_rows(items)
+    if listed or isinstance(items, list):
+        mapping = {**mapping, "rows": None}
+    try:
+        return store.parse_rows(map_records(items, mapping))
+    except (SourceError, store.DatasetError) as e:
+        raise store.DatasetError(f"The rows went through the dataset's mapping (the key is at "
+                                 f"'{mapping.get('key', 'key')}'), as a pull's records do: {e}") from None
+
+
 def _at(value: Any, path: str) -> Any:
     for part in str(path).split("."):
         if isinstance(value, dict):

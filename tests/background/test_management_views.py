@@ -92,3 +92,29 @@ def test_webhook_subscriptions_over_http(api, receiver):
 def test_a_bad_subscription_gets_a_422_saying_what_to_change(api, body, words):
     answer = api.post(f"{BASE}/webhooks", json=body)
     assert answer.status_code == 422 and words in answer.json["error"]["message"]
+
+
+def test_a_push_in_the_sources_shape_goes_through_the_mapping(app, api):
+    """A pulled dataset takes the records its source serves, pushed, through the same mapping (it was a 422
+    "row 0: it has no key")."""
+    from runtime.datasets import store
+
+    mapping = {"key": "id", "latitude": "gps.lat", "longitude": "gps.lng", "tags": "kinds", "fields": {"name": "name"},
+               "rows": "data"}
+    with app.app_context():
+        store.define("finder", "branches", source_url="https://source.example/branches", mapping=mapping)
+    records = [{"id": 7, "name": "Old Town", "gps": {"lat": 50.087, "lng": 14.421}, "kinds": ["atm", "branch"]},
+               {"id": 8, "name": "Karlin", "gps": {"lat": 50.092, "lng": 14.45}, "kinds": "atm"}]
+    put = api.put(f"{BASE}/datasets/branches", json={"data": records})  # the source's whole document
+    assert put.status_code == 200 and put.json["rows"] == 2
+    assert api.put(f"{BASE}/datasets/branches", json=records).json["rows"] == 2  # or just its records
+    patched = api.patch(f"{BASE}/datasets/branches", json={"upsert": [{"id": 9, "name": "Smichov", "kinds": []}],
+                                                           "delete": ["7"]})
+    assert patched.status_code == 200 and patched.json["rows"] == 2
+    with app.app_context():
+        rows = store.rows_of(store.get("finder", "branches"))
+    assert rows == [{"name": "Karlin", "key": "8", "tags": ["atm"], "latitude": 50.092, "longitude": 14.45},
+                    {"name": "Smichov", "key": "9", "tags": []}]
+    wrong = api.put(f"{BASE}/datasets/branches", json=[{"name": "no id"}])
+    assert wrong.status_code == 422 and "mapping (the key is at 'id')" in wrong.json["error"]["message"]
+    assert "row 0: it has no key" in wrong.json["error"]["message"]
