@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from flask import Response, request
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import OperationalError
 
 from runtime.channels.directline.errors import storable_id
 from runtime.extensions import db
@@ -129,7 +130,11 @@ def add_headers(response: Response) -> Response:
     if not (directline or WEBCHAT_PATH.match(request.path)):
         return response
     remembered = _remembered()
-    origins = remembered["origins"] if "origins" in remembered else allowed_origins(_bot_of_request(remembered))
+    try:
+        origins = remembered["origins"] if "origins" in remembered else allowed_origins(_bot_of_request(remembered))
+    except OperationalError:  # the database is away (the answer is its 503): no page is known to be allowed
+        response.vary.add("Origin")
+        return response
     allow = _allow_origin(origins, request.headers.get("Origin"), any_when_unlisted=bool(directline))
     if allow is None and remembered.get("refusal"):
         allow = request.headers.get("Origin")

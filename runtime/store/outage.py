@@ -1,0 +1,47 @@
+"""A database that does not answer (stopped, restarting, out of reach): the request gets 503 with Retry-After and
+a message saying so, not a 500.
+
+Nothing a refused request carried was applied: its transaction never committed (and when the connection broke
+during the commit itself, the same activity sent again finds its client key and gets its first answer back). So
+a client that sends the same activity again after Retry-After, as the webchat does (static/webchat.js, with the
+same clientActivityID), loses nothing and doubles nothing (tests/faults/test_database_restarted.py).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, Response, current_app
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from werkzeug.exceptions import ServiceUnavailable
+
+log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 2
+MESSAGE = "The database does not answer just now; nothing was applied. Send the same request again in a few seconds."
+# PostgreSQL: no connection (class 08), the server shutting down or starting (57P01-57P03); a driver error with
+# no SQLSTATE is one from the connection itself (refused, closed). SQLite: the file busy, locked or unreadable.
+_PG_OUTAGE = ("08", "57P01", "57P02", "57P03")
+_SQLITE_OUTAGE = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOERR"}
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(OperationalError, _refuse)
+    app.register_error_handler(InterfaceError, _refuse)
+
+
+def is_outage(error: DBAPIError) -> bool:
+    """Whether `error` says the database is away (worth trying again), rather than that the request was wrong."""
+    if error.connection_invalidated:
+        return True
+    name = getattr(error.orig, "sqlite_errorname", None)
+    if name is not None:
+        return name in _SQLITE_OUTAGE
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_PG_OUTAGE)
+
+
+def _refuse(error: DBAPIError) -> Response:
+    if not is_outage(error):
+        raise error  # a real error: Flask's 500, logged with its traceback
+    log.warning("the database does not answer (%s): request refused with 503", str(error.orig).strip()[:200])
+    return current_app.handle_http_exception(ServiceUnavailable(MESSAGE, retry_after=RETRY_AFTER_SECONDS))
