@@ -27,7 +27,7 @@ from runtime.channels import demo, directline, health, live, platforms
 from runtime.extensions import db, migrate
 from runtime.jobs import embedded, timers
 from runtime.jobs.worker import start_beside, worker_command
-from runtime.store import bots, schema
+from runtime.store import bots, outage, schema
 
 # Read from the environment when no test configuration is given.
 ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
@@ -76,6 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(demo.bp)
     management.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
+    outage.init_app(app)  # a database that does not answer: 503 with Retry-After
     cli.register(app)
     app.cli.add_command(worker_command)
     integrations.init_app(app)
