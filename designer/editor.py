@@ -10,7 +10,7 @@ import json
 
 from flask import render_template, request, url_for
 
-from designer import bp, drafting, insight, tree
+from designer import bp, drafting, insight, share, tree
 from designer.bots import get_bot_or_404
 from designer.drafting import Refused, answer, refused
 from designer.labels import place, step_menu
@@ -208,4 +208,4 @@ def problems(bot_id: str):
     found = botdoc.validate(doc)
     places = [place(doc, p.pointer) for p in found]
     return render_template("designer/partials/_problems.html", bot_id=bot_id,
-                           problems=list(zip(found, places, strict=True)))
+                           problems=list(zip(found, places, strict=True)), refused=share.refused_websites(bot_id))
