@@ -57,6 +57,7 @@ def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict) -> str:
                            translated=_translated(doc, step), languages=translations.languages(doc),
                            form_template=_form_template(step.get("type")), type_title=type_title(step.get("type")),
                            dialogs=dialogs, integration=integration,
+                           labels=getattr(STEP_TYPES.get(step.get("type")), "LABELS", {}),
                            integrations=sorted(doc.get("integrations") or {}),
                            fields=lambda key, value: schemaform.fields(
                                STEP_TYPES[step["type"]].SCHEMA["properties"][key],
@@ -110,6 +111,8 @@ def inspector_save(bot_id: str, step_id: str):
     def change(doc: dict):
         step, items, index, dialog = tree.locate(doc, step_id, request.form.get("_dialog"))
         updated = read_form(doc, step, request.form)
+        module = STEP_TYPES.get(updated.get("type"))
+        holder["filled"] = module.on_edit(updated, set(tree.storages(doc))) if hasattr(module, "on_edit") else {}
         # Another integration brings another params form: the inspector is drawn again.
         holder.update(doc=doc, step=updated, dialog=dialog,
                       redraw=updated.get("type") == "integration" and updated.get("use") != step.get("use"))
@@ -136,7 +139,7 @@ def inspector_save(bot_id: str, step_id: str):
     names = {step.get("storage"), step.get("output")} - {None, ""}
     storages = tree.storages(doc) if names else None
     body = render_template("designer/partials/_saved.html", step=step, bot_id=bot_id, dialog=holder["dialog"],
-                           storages=storages,
+                           storages=storages, filled=holder["filled"],
                            place=str(tree.place_of(doc, step_id, holder["dialog"].get("id"))))
     return answer(body, revision, HX_Trigger="draftChanged")
 

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from runtime.steps import STEP_TYPES
+from runtime.steps._words import short
 
 # The menu's order: the steps a newcomer needs first.
 ORDER = ["message", "question", "choice", "condition", "set", "goto", "carousel", "event", "wait", "integration",
          "email", "sms", "dataset-query", "faq", "handover", "clear-data", "end"]
-ABBREVIATIONS = {"message": "Msg", "question": "Ask", "choice": "Pick", "condition": "If", "set": "Set",
-                 "goto": "Go", "carousel": "Card", "event": "Evt", "wait": "Wait", "integration": "API",
-                 "email": "Mail", "sms": "SMS", "dataset-query": "Data", "faq": "FAQ", "handover": "Hand",
-                 "clear-data": "Clr", "end": "End"}
 
 
 def step_menu() -> list[tuple[str, str, str]]:
@@ -25,62 +22,39 @@ def type_title(kind: str) -> str:
 
 
 def badge(kind: str) -> str:
-    return ABBREVIATIONS.get(kind, "?")
-
-
-def _short(text: object, size: int = 70) -> str:
-    text = " ".join(str(text or "").split())
-    return text if len(text) <= size else text[: size - 1] + "…"
+    return getattr(STEP_TYPES.get(kind), "ABBREVIATION", "?")
 
 
 def summary(step: dict) -> str:
-    """One line saying what a step does, for its node in the tree."""
+    """One line saying what a step does, for its node in the tree: the designers' note, else the type's own
+    summary (`summary(step)` in its module), else its text."""
     kind = step.get("type")
     if step.get("title"):
-        return _short(step["title"])
-    if kind == "question":
-        return _short(f"{step.get('text') or '(no question yet)'} → {step.get('storage', '?')}")
-    if kind == "set":
-        return _short(f"{step.get('storage', '?')} = {step.get('value', '')}")
-    if kind == "goto":
-        return f"{'Call' if step.get('mode') == 'call' else 'Go to'} dialog {step.get('dialog', '?')}"
-    if kind == "event":
-        return f"Send “{step.get('name', '?')}” to the page"
-    if kind == "wait":
-        events = ", ".join(step.get("events") or []) or "an event"
-        timeout = f" or {step['timeout']} s" if step.get("timeout") else ""
-        return _short(f"Wait for {events}{timeout}")
-    if kind == "condition":
-        return f"{len(step.get('branches') or [])} condition(s) and otherwise"
-    if kind == "integration":
-        return f"Call {step.get('use', '?')}" + (f" → {step['output']}" if step.get("output") else "")
-    if kind in ("email", "sms"):
-        return _short(f"To {step.get('to') or '?'}: {step.get('subject') or step.get('text') or ''}")
-    if kind == "dataset-query":
-        return f"Look up {step.get('dataset', '?')} → {step.get('storage', '?')}"
-    if kind == "faq":
-        return f"{len(step.get('questions') or [])} question(s)"
-    if kind == "end":
-        return "End of the conversation"
-    if kind not in STEP_TYPES:
+        return short(step["title"])
+    module = STEP_TYPES.get(kind)
+    if module is None:
         return "Kept as it is; Arbor does not know this step type"
+    if hasattr(module, "summary"):
+        return module.summary(step)
     text = step.get("text")
-    return _short(text) if text else f"(empty {type_title(kind).lower()})"
+    return short(text) if text else f"(empty {type_title(kind).lower()})"
 
 
 def branch_label(step: dict, slot: str) -> str:
     """`Option “Yes”`, `If age >= 18`, `Otherwise`, `When the page sends an event`, `After the timeout`."""
     parts = slot.strip("/").split("/")
+    module = STEP_TYPES.get(step.get("type"))
     try:
-        if parts[0] == "options":
-            return f"Option “{step['options'][int(parts[1])].get('title', '')}”"
-        if parts[0] == "branches":
-            branch = step["branches"][int(parts[1])]
-            return branch.get("title") or f"If {_short(branch.get('when'), 60)}"
+        if hasattr(module, "branch_label"):
+            return module.branch_label(step, parts)
     except (IndexError, KeyError, ValueError):
         pass
-    return {"else": "Otherwise", "onEvent": "When the page sends the event",
-            "onTimeout": "When the time is up"}.get(parts[0], parts[0])
+    return parts[0]
+
+
+def field_label(step: dict, field: str) -> str:
+    """A field of a step as its form calls it: “What the bot asks”, not `text`."""
+    return getattr(STEP_TYPES.get(step.get("type")), "LABELS", {}).get(field, field)
 
 
 FIELD_WORDS = {"start": "start dialog", "fallback": "fallback dialog", "dialogs": "dialogs", "id": "id",
@@ -93,7 +67,7 @@ def place(doc: dict, pointer: str) -> tuple[str | None, str | None, str]:
     parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.split("/")[1:]]
     if not parts:
         return None, None, "the whole bot"
-    node, dialog_id, step_id, words, field = doc, None, None, [], parts[-1]
+    node, dialog_id, step_id, words, field, step = doc, None, None, [], parts[-1], {}
     for part in parts:
         try:
             node = node[int(part)] if isinstance(node, list) else node[part]
@@ -103,10 +77,10 @@ def place(doc: dict, pointer: str) -> tuple[str | None, str | None, str]:
             dialog_id = node.get("id")
             words = [f"dialog “{node.get('title') or dialog_id}”"]
         elif isinstance(node, dict) and "type" in node and "id" in node:
-            step_id = node.get("id")
-            words = words[:1] + [f"step “{_short(node.get('title') or summary(node), 40)}”"]
+            step_id, step = node.get("id"), node
+            words = words[:1] + [f"step “{short(node.get('title') or summary(node), 40)}”"]
     if not words:
         return None, None, f"the bot's {FIELD_WORDS.get(parts[0], parts[0])}"
     if not field.isdigit() and field not in ("steps",):
-        words.append(f"field “{field}”")
+        words.append(f"field “{field_label(step, field)}”")
     return dialog_id, step_id, ", ".join(words)

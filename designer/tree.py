@@ -186,25 +186,10 @@ def new_step(doc: dict, kind: str, dialog_id: str, taken: set[str] | None = None
     """
     if kind not in STEP_TYPES:
         raise EditError(f"There is no step type '{kind}'.")
-    others = [d["id"] for d in doc.get("dialogs", []) if d.get("id") != dialog_id] or [dialog_id]
-    starts = {
-        "message": {"text": ""},
-        "question": {"text": "", "storage": "answer"},
-        "choice": {"text": "", "options": [{"title": "Yes", "steps": []}, {"title": "No", "steps": []}]},
-        "carousel": {"text": "", "cards": [{"title": "Card"}]},
-        "condition": {"branches": [{"when": "true", "steps": []}], "else": []},
-        "set": {"storage": "result", "value": "1"},
-        "goto": {"dialog": others[0], "mode": "jump"},
-        "event": {"name": "close-chat"},
-        "wait": {"events": [], "timeout": 300, "onEvent": [], "onTimeout": []},
-        "integration": {"use": next(iter(doc.get("integrations") or {}), "integration"), "params": {}},
-        "dataset-query": {"dataset": "dataset", "storage": "rows"},
-        "email": {"to": "", "subject": "", "body": ""},
-        "sms": {"to": "", "text": ""},
-        "faq": {"questions": [{"question": "When are you open?", "answer": "Every day from 9 to 5."}]},
-    }
+    module = STEP_TYPES[kind]
+    start = module.start(doc, dialog_id) if hasattr(module, "start") else copy.deepcopy(getattr(module, "START", {}))
     taken = ids(doc) if taken is None else taken
-    return {"id": new_id(taken, _prefix(kind)), "type": kind, **copy.deepcopy(starts.get(kind, {}))}
+    return {"id": new_id(taken, _prefix(kind)), "type": kind, **start}
 
 
 def gotos_to(doc: dict, dialog_id: str) -> list[tuple[dict, dict]]:

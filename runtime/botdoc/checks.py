@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rapidfuzz import utils
-
 from runtime import expressions
-from runtime.steps import EXPRESSIONS, TEMPLATES, WRITES, _patterns
-from runtime.steps._faq_match import semantic_available
+from runtime.steps import EXPRESSIONS, LEADS, PROBLEMS, TEMPLATES, WRITES
+from runtime.steps._words import unknown_dialog
 
 from . import translations
 from .problems import Problem
@@ -40,11 +38,12 @@ def check(doc: dict, steps: list[tuple[str, dict, int]]) -> list[Problem]:
                                                    f"{seen[step_id]}). Give each step its own id."))
         else:
             seen[step_id] = where
-        if kind in _RULES or "onError" in step:
-            problems += _step_rules(where, step, doc, dialogs)
-        if kind in _LEADS:
-            reached.update(step[k] for k in ("dialog", "afterDialog") if isinstance(step.get(k), str))
+        if kind in PROBLEMS:
+            problems += [Problem(where + found[0], *found[1:]) for found in PROBLEMS[kind](step, doc, dialogs)]
+        if kind in LEADS:
+            reached.update(LEADS[kind](step))
         if "onError" in step:
+            problems += _on_error(where, step, dialogs)
             reached.add((step["onError"] or {}).get("dialog"))
         if kind in writes:
             for name in writes[kind](step):
@@ -65,8 +64,10 @@ def check(doc: dict, steps: list[tuple[str, dict, int]]) -> list[Problem]:
                         read[name] = where + suffix
     for name, where in read.items():
         if name not in written and name not in RESERVED:
-            problems.append(Problem(where, f"Reads the storage '{name}', which no step sets: it is empty "
-                                           "unless the web page or an outside system provides it.", "warning"))
+            problems.append(Problem(where, f"Reads '{name}', which no step keeps: it is empty unless the web "
+                                           "page or an outside system provides it. Pick something the bot knows from "
+                                           f"the list, or let a question or choice keep its answer in '{name}'.",
+                                           "warning"))
     problems += [Problem(f"/dialogs/{i}", f"Nothing leads to the dialog '{d['id']}' (no goto, trigger or start); "
                                           "it can only be started from outside (trigger API).", "warning")
                  for i, d in enumerate(doc["dialogs"]) if d["id"] not in reached]
@@ -85,98 +86,15 @@ def _references(doc: dict, dialogs: dict) -> list[Problem]:
     problems = []
     for key in ("start", "fallback"):
         if key in doc and doc[key] not in dialogs:
-            problems.append(Problem(f"/{key}", _unknown_dialog(doc[key], dialogs)))
+            problems.append(Problem(f"/{key}", unknown_dialog(doc[key], dialogs)))
     for i, trigger in enumerate(doc.get("triggers", [])):
         if trigger["dialog"] not in dialogs:
-            problems.append(Problem(f"/triggers/{i}/dialog", _unknown_dialog(trigger["dialog"], dialogs)))
+            problems.append(Problem(f"/triggers/{i}/dialog", unknown_dialog(trigger["dialog"], dialogs)))
     return problems
 
 
-_RULES = frozenset({"goto", "handover", "integration", "question", "carousel", "wait", "choice", "faq"})
-_LEADS = frozenset({"goto", "handover"})  # types whose `dialog`/`afterDialog` start a dialog (see _step_rules)
-
-
-def _step_rules(where: str, step: dict, doc: dict, dialogs: dict) -> list[Problem]:
-    """The rules of single step types that a JSON Schema cannot say plainly."""
-    kind, problems = step["type"], []
-    for key in ("dialog", "afterDialog"):
-        if isinstance(step.get(key), str) and step[key] not in dialogs and kind in ("goto", "handover"):
-            problems.append(Problem(f"{where}/{key}", _unknown_dialog(step[key], dialogs)))
+def _on_error(where: str, step: dict, dialogs: dict) -> list[Problem]:
     on_error = step.get("onError") or {}
     if on_error.get("action") == "dialog" and on_error.get("dialog") not in dialogs:
-        problems.append(Problem(f"{where}/onError/dialog", _unknown_dialog(on_error.get("dialog"), dialogs)))
-    if kind == "integration" and step["use"] not in doc.get("integrations", {}):
-        problems.append(Problem(f"{where}/use", f"No integration named '{step['use']}' is configured "
-                                                "for this bot; add it under 'integrations'."))
-    if kind == "question" and step.get("validate") == "regex":
-        why = _patterns.problem(step["pattern"]) if step.get("pattern") else None
-        if why:
-            problems.append(Problem(f"{where}/pattern", why))
-        if not step.get("pattern"):
-            problems.append(Problem(where, "'pattern' is missing: a regex question needs the pattern to match."))
-    if kind == "carousel" and bool(step.get("cards")) == bool(step.get("items")):
-        problems.append(Problem(where, "Give either 'cards' (written here) or 'items' (a list storage), "
-                                       "not both and not neither."))
-    if kind == "carousel" and step.get("items") and not step.get("card"):
-        problems.append(Problem(where, "'card' is missing: say how each item of the list becomes a card."))
-    if kind == "wait" and not step.get("events") and not step.get("timeout"):
-        problems.append(Problem(where, "A wait step needs 'events' to wait for, a 'timeout', or both."))
-    if kind == "choice":
-        problems += _duplicate_options(where, step)
-    if kind == "faq":
-        problems += _faq_rules(where, step)
-    return problems
-
-
-def _duplicate_options(where: str, step: dict) -> list[Problem]:
-    problems, seen = [], set()
-    for i, option in enumerate(step["options"]):
-        for key in ("title", "value"):
-            label = option.get(key)
-            if label is None or (key == "value" and label.casefold() == option["title"].casefold()):
-                continue
-            if label.casefold() in seen:
-                problems.append(Problem(f"{where}/options/{i}/{key}", f"Two options share '{label}'; "
-                                                                      "the bot could not tell them apart."))
-            seen.add(label.casefold())
-    for i, option in enumerate(step["options"]):
-        for j, phrasing in enumerate(option.get("phrasings", [])):
-            if phrasing.casefold() in seen:
-                problems.append(Problem(f"{where}/options/{i}/phrasings/{j}", f"'{phrasing}' is already said by "
-                                        "an option (its title, value or another phrasing); remove it here."))
-            seen.add(phrasing.casefold())
-    return problems
-
-
-def _faq_rules(where: str, step: dict) -> list[Problem]:
-    """A question asked twice (after normalizing case and punctuation) makes the answer a coin toss."""
-    problems, seen, ids = [], {}, {}
-    for i, question in enumerate(step["questions"]):
-        if question.get("id"):
-            if question["id"] in ids:
-                problems.append(Problem(f"{where}/questions/{i}/id", f"The question id '{question['id']}' is used "
-                                                                     f"twice (also at {ids[question['id']]})."))
-            ids.setdefault(question["id"], f"{where}/questions/{i}/id")
-        texts = [("question", question["question"])]
-        texts += [(f"phrasings/{j}", text) for j, text in enumerate(question.get("phrasings", []))]
-        for suffix, text in texts:
-            key = utils.default_process(text)
-            place = f"{where}/questions/{i}/{suffix}"
-            if not key:
-                problems.append(Problem(place, "This has no letters or digits to match; write it out or remove it.",
-                                        "warning"))
-                continue
-            if key in seen:
-                problems.append(Problem(place, f"'{text}' is asked twice (also at {seen[key]}); the bot could not "
-                                               "tell which answer to give. Remove one or merge the questions."))
-            seen.setdefault(key, place)
-    if step.get("matcher") == "semantic" and not semantic_available():
-        problems.append(Problem(f"{where}/matcher", "Semantic matching needs the 'semantic' extra installed "
-                                                    "(pip install 'arbor[semantic]'); until then the FAQ is "
-                                                    "matched by words.", "warning"))
-    return problems
-
-
-def _unknown_dialog(name: object, dialogs: dict) -> str:
-    known = ", ".join(list(dialogs)[:10])
-    return f"There is no dialog '{name}'. Dialogs in this bot: {known}{'…' if len(dialogs) > 10 else ''}."
+        return [Problem(f"{where}/onError/dialog", unknown_dialog(on_error.get("dialog"), dialogs))]
+    return []

@@ -10,6 +10,16 @@ from .base import Context, Next, NotUnderstood, Outcome, Wait
 TYPE = "carousel"
 TITLE = "Carousel of cards"
 DESCRIPTION = "Show cards with pictures and buttons, written here or made from a list (job offers, products)."
+ABBREVIATION = "Card"  # the badge on its node in the tree
+# A new step's values: ready to edit.
+START = {"text": "", "cards": [{"title": "Card"}]}
+# The form's labels (templates/designer/steps/carousel.html shows them; problems name fields by them).
+LABELS = {
+    "text": "Text above the cards",
+    "items": "Or make a card per item of a list (optional)",
+    "empty": "When the list is empty, say",
+    "storage": "Keep the picked button's value in (optional)",
+}
 MAX_CARDS = 20
 CARD = {
     "type": "object", "required": ["title"], "additionalProperties": False,
@@ -108,3 +118,10 @@ def expressions(step: dict):
 def writes(step: dict):
     if step.get("storage"):
         yield step["storage"]
+
+
+def problems(step: dict, doc: dict, dialogs: dict):
+    if bool(step.get("cards")) == bool(step.get("items")):
+        yield "", (f"Give either cards written here or “{LABELS['items']}”, not both and not neither.")
+    if step.get("items") and not step.get("card"):
+        yield "/card", "Say how each item of the list becomes a card (the card's title, text and picture)."

@@ -12,6 +12,11 @@ from .base import Context, Next, Outcome
 TYPE = "clear-data"
 TITLE = "Clear the user's data"
 DESCRIPTION = "Save a snapshot of everything the bot knows about the user, then forget it."
+ABBREVIATION = "Clr"  # the badge on its node in the tree
+# The form's labels (templates/designer/steps/clear-data.html shows them; problems name fields by them).
+LABELS = {
+    "keep": "Keep these storages",
+}
 SCHEMA = schema.step(TYPE, {
     "keep": {"type": "array", "items": schema.NAME, "maxItems": 100,
              "description": "Storages that are not cleared."},

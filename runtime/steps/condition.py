@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from . import schema
+from ._words import short
 from .base import Context, Enter, Next, Outcome
 
 TYPE = "condition"
 TITLE = "Condition"
-DESCRIPTION = "Do different things depending on what the bot knows (age >= 18, topic == \"loan\")."
+DESCRIPTION = "Do different things depending on what the bot knows: the option picked, an age, a topic."
+ABBREVIATION = "If"  # the badge on its node in the tree
+# The form's labels (templates/designer/steps/condition.html shows them; problems name fields by them).
+LABELS = {"branches": "Conditions", "when": "If", "else": "Otherwise"}
+# A new step's values: ready to edit.
+START = {"branches": [{"when": "true", "steps": []}], "else": []}
 SCHEMA = schema.step(TYPE, {
-    "branches": {"type": "array", "minItems": 1, "maxItems": 50, "items": {
+    "branches": {"type": "array", "maxItems": 50, "items": {
         "type": "object", "required": ["when", "steps"], "additionalProperties": False,
         "properties": {"title": {"type": "string", "maxLength": 200}, "when": schema.EXPRESSION,
                        "steps": schema.STEPS},
@@ -35,3 +41,19 @@ def branches(step: dict):
         yield f"/branches/{i}/steps", branch.get("steps", [])
     if step.get("else") is not None:
         yield "/else", step["else"]
+
+
+def summary(step: dict) -> str:
+    return f"{len(step.get('branches') or [])} condition(s) and otherwise"
+
+
+def branch_label(step: dict, slot: list[str]) -> str:
+    if slot[0] == "else":
+        return "Otherwise"
+    branch = step["branches"][int(slot[1])]
+    return branch.get("title") or f"If {short(branch.get('when'), 60)}"
+
+
+def problems(step: dict, doc: dict, dialogs: dict):
+    if not step.get("branches"):
+        yield "/branches", "A condition needs at least one “If”: add one, or remove the condition step."

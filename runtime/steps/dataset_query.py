@@ -16,6 +16,16 @@ from .base import Context, Next, Outcome, Wait
 TYPE = "dataset-query"
 TITLE = "Look up a dataset"
 DESCRIPTION = "Find rows in a dataset (branches, products) by tags or distance and keep them in a storage."
+ABBREVIATION = "Data"  # the badge on its node in the tree
+# A new step's values: ready to edit.
+START = {"dataset": "dataset", "storage": "rows"}
+# The form's labels (templates/designer/steps/dataset-query.html shows them; problems name fields by them).
+LABELS = {
+    "dataset": "Dataset",
+    "tags": "Only rows with these tags",
+    "limit": "At most this many rows",
+    "storage": "Keep the rows in",
+}
 ACCEPTS = ("result",)
 SCHEMA = schema.step(TYPE, {
     "dataset": {"type": "string", "minLength": 1, "maxLength": 64},
@@ -73,3 +83,7 @@ def point(value: Any) -> list[float] | None:
 
 def writes(step: dict):
     yield step.get("storage")
+
+
+def summary(step: dict) -> str:
+    return f"Look up {step.get('dataset', '?')} → {step.get('storage', '?')}"

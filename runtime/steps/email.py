@@ -10,11 +10,22 @@ from __future__ import annotations
 import re
 
 from . import schema
+from ._words import short
 from .base import Context, Next, Outcome
 
 TYPE = "email"
 TITLE = "Send an e-mail"
 DESCRIPTION = "Send an e-mail, for example a new lead to your sales team."
+ABBREVIATION = "Mail"  # the badge on its node in the tree
+# A new step's values: ready to edit.
+START = {"to": "", "subject": "", "body": ""}
+# The form's labels (templates/designer/steps/email.html shows them; problems name fields by them).
+LABELS = {
+    "to": "To",
+    "subject": "Subject",
+    "body": "Text",
+    "replyTo": "Reply to (optional)",
+}
 SCHEMA = schema.step(TYPE, {
     "to": schema.TEMPLATE,
     "subject": schema.TEMPLATE,
@@ -58,3 +69,7 @@ def texts(step: dict):
     if "{" in str(step.get("to", "")):
         for key in ("subject", "body"):
             yield f"/{key}", step.get(key)
+
+
+def summary(step: dict) -> str:
+    return short(f"To {step.get('to') or '?'}: {step.get('subject') or ''}")

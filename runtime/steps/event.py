@@ -10,6 +10,13 @@ from .base import Context, Next, Outcome
 TYPE = "event"
 TITLE = "Send an event to the page"
 DESCRIPTION = "Tell the web page something happened (close the chat, open a page, update a cart)."
+ABBREVIATION = "Evt"  # the badge on its node in the tree
+# A new step's values: ready to edit.
+START = {"name": "close-chat"}
+# The form's labels (templates/designer/steps/event.html shows them; problems name fields by them).
+LABELS = {
+    "name": "Event name",
+}
 SCHEMA = schema.step(TYPE, {
     "name": {"type": "string", "pattern": r"^[A-Za-z0-9_.:-]{1,100}$"},
     "value": {"description": "Any JSON; texts in it may use {{ storage }}."},
@@ -43,3 +50,7 @@ def templates(step: dict):
             for k, v in value.items():
                 yield from walk(v, f"{pointer}/{k.replace('~', '~0').replace('/', '~1')}")
     yield from walk(step.get("value"), "/value")
+
+
+def summary(step: dict) -> str:
+    return f"Send “{step.get('name', '?')}” to the page"

@@ -9,12 +9,24 @@ every input the bot did not understand, its best candidate as the intent).
 
 from __future__ import annotations
 
+from rapidfuzz import utils
+
 from . import _faq_match, schema
 from .base import Context, Next, NotUnderstood, Outcome, Wait
 
 TYPE = "faq"
 TITLE = "Answer questions (FAQ)"
 DESCRIPTION = "Answer what the user types from a list of questions, matched even when worded differently."
+ABBREVIATION = "FAQ"  # the badge on its node in the tree
+# A new step's values: ready to edit.
+START = {"questions": [{"question": "When are you open?", "answer": "Every day from 9 to 5."}]}
+# The form's labels (templates/designer/steps/faq.html shows them; problems name fields by them).
+LABELS = {
+    "text": "What the bot says first (optional)",
+    "matcher": "How to compare",
+    "threshold": "How close a typed question must be (0–100)",
+    "storage": "Keep the matched question in (optional)",
+}
 SCHEMA = schema.step(TYPE, {
     "text": schema.TEMPLATE,
     "questions": {"type": "array", "minItems": 1, "maxItems": 5_000, "items": {
@@ -102,3 +114,31 @@ def texts(step: dict):
 def writes(step: dict):
     if step.get("storage"):
         yield step["storage"]
+
+
+def problems(step: dict, doc: dict, dialogs: dict):
+    """A question asked twice (after normalizing case and punctuation) makes the answer a coin toss."""
+    seen: dict[str, int] = {}
+    ids: dict[str, int] = {}
+    for i, question in enumerate(step["questions"]):
+        if question.get("id"):
+            if question["id"] in ids:
+                yield (f"/questions/{i}/id", f"The question id '{question['id']}' is used twice (also by question "
+                                             f"{ids[question['id']] + 1}); give each question its own id.")
+            ids.setdefault(question["id"], i)
+        texts = [("question", question["question"])]
+        texts += [(f"phrasings/{j}", text) for j, text in enumerate(question.get("phrasings", []))]
+        for suffix, text in texts:
+            key = utils.default_process(text)
+            if not key:
+                yield (f"/questions/{i}/{suffix}", "This has no letters or digits to match; write it out or remove "
+                                                   "it.", "warning")
+                continue
+            if key in seen:
+                yield (f"/questions/{i}/{suffix}", f"'{text}' is asked twice (also in question {seen[key] + 1}); the "
+                                                   "bot could not tell which answer to give. Remove one or merge the "
+                                                   "questions.")
+            seen.setdefault(key, i)
+    if step.get("matcher") == "semantic" and not _faq_match.semantic_available():
+        yield ("/matcher", "Semantic matching needs the 'semantic' extra installed (pip install 'arbor[semantic]'); "
+                           "until then the FAQ is matched by words.", "warning")

@@ -10,11 +10,20 @@ With a `timeout`, a handover no agent accepted in time ends (the store closes th
 from __future__ import annotations
 
 from . import schema
+from ._words import unknown_dialog
 from .base import Context, Enter, Goto, Next, Outcome, Wait
 
 TYPE = "handover"
 TITLE = "Hand over to a person"
 DESCRIPTION = "Pass the conversation to a human agent; the bot takes over again when the agent closes."
+ABBREVIATION = "Hand"  # the badge on its node in the tree
+# The form's labels (templates/designer/steps/handover.html shows them; problems name fields by them).
+LABELS = {
+    "text": "What the bot says first",
+    "queue": "Agents' queue (optional)",
+    "afterDialog": "When the agent closes, start",
+    "timeout": "If no agent accepts within (seconds)",
+}
 ACCEPTS = ("result", "timeout", "message", "event")
 TIMED = True  # its timer is cancelled when a trigger takes the conversation elsewhere
 SCHEMA = schema.step(TYPE, {
@@ -68,3 +77,17 @@ texts = templates  # the notice that a person will answer
 def branches(step: dict):
     if step.get("onTimeout") is not None:
         yield "/onTimeout", step["onTimeout"]
+
+
+def branch_label(step: dict, slot: list[str]) -> str:
+    return "When the time is up" if slot[0] == "onTimeout" else slot[0]
+
+
+def leads(step: dict):
+    if isinstance(step.get("afterDialog"), str):
+        yield step["afterDialog"]
+
+
+def problems(step: dict, doc: dict, dialogs: dict):
+    if isinstance(step.get("afterDialog"), str) and step["afterDialog"] not in dialogs:
+        yield "/afterDialog", unknown_dialog(step["afterDialog"], dialogs)

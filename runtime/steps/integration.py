@@ -20,6 +20,13 @@ from .base import Context, End, Goto, Next, Outcome, Wait
 TYPE = "integration"
 TITLE = "Call an outside system"
 DESCRIPTION = "Call a CRM, a ticket system or any REST API through a configured integration."
+ABBREVIATION = "API"  # the badge on its node in the tree
+# The form's labels (templates/designer/steps/integration.html shows them; problems name fields by them).
+LABELS = {
+    "output": "Keep the answer in (optional)",
+    "timing": "The user",
+    "timeout": "Wait at most (seconds)",
+}
 ACCEPTS = ("result", "message")
 DEFAULT_TIMEOUT, MAX_TIMEOUT = 3, 30
 GRACE = timedelta(seconds=5)  # past the call's timeout before a waiting conversation gives up on it
@@ -125,3 +132,17 @@ def writes(step: dict):
         yield step["output"]
     if step.get("onError", {}).get("storage"):
         yield step["onError"]["storage"]
+
+
+def start(doc: dict, dialog_id: str) -> dict:
+    return {"use": next(iter(doc.get("integrations") or {}), "integration"), "params": {}}
+
+
+def summary(step: dict) -> str:
+    return f"Call {step.get('use', '?')}" + (f" → {step['output']}" if step.get("output") else "")
+
+
+def problems(step: dict, doc: dict, dialogs: dict):
+    if step["use"] not in doc.get("integrations", {}):
+        yield "/use", (f"No integration named '{step['use']}' is set up for this bot: add it on the Integrations "
+                       "page, or pick one that is.")

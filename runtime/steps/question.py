@@ -10,11 +10,24 @@ from babel.dates import ParseError, parse_date
 from babel.numbers import NumberFormatError, parse_decimal
 
 from . import _patterns, schema
+from ._words import blank, empty, short
 from .base import Context, Next, NotUnderstood, Outcome, Wait
 
 TYPE = "question"
 TITLE = "Question"
 DESCRIPTION = "Ask for a value (an e-mail, a number, a date) and keep the answer in a storage."
+ABBREVIATION = "Ask"  # the badge on its node in the tree
+# A new step's values: ready to edit.
+START = {"text": "", "storage": "answer"}
+# The form's labels (templates/designer/steps/question.html shows them; problems name fields by them).
+LABELS = {
+    "text": "What the bot asks",
+    "storage": "Keep the answer in",
+    "validate": "Expected answer",
+    "pattern": "Pattern (regular expression)",
+    "retry": "When the answer does not fit, say",
+    "maxRetries": "Ask again at most",
+}
 SCHEMA = schema.step(TYPE, {
     "text": schema.TEMPLATE,
     "storage": schema.NAME,
@@ -155,3 +168,18 @@ texts = templates  # the question and its re-ask
 
 def writes(step: dict):
     yield step.get("storage")
+
+
+def summary(step: dict) -> str:
+    return short(f"{step.get('text') or '(no question yet)'} → {step.get('storage', '?')}")
+
+
+def problems(step: dict, doc: dict, dialogs: dict):
+    if blank(step.get("text")):
+        yield "/text", empty(LABELS["text"], "write the question the bot asks.")
+    if step.get("validate") == "regex":
+        why = _patterns.problem(step["pattern"]) if step.get("pattern") else None
+        if why:
+            yield "/pattern", why
+        if not step.get("pattern"):
+            yield "/pattern", empty(LABELS["pattern"], "an answer of a given pattern needs the pattern to match.")

@@ -8,12 +8,21 @@ to the provider's HTTP API (Twilio's Messages API by default) with retries, and 
 from __future__ import annotations
 
 from . import schema
+from ._words import short
 from .base import Context, Next, Outcome
 from .email import recipients_of
 
 TYPE = "sms"
 TITLE = "Send an SMS"
 DESCRIPTION = "Send a text message to a phone number through the bot's SMS provider."
+ABBREVIATION = "SMS"  # the badge on its node in the tree
+# A new step's values: ready to edit.
+START = {"to": "", "text": ""}
+# The form's labels (templates/designer/steps/sms.html shows them; problems name fields by them).
+LABELS = {
+    "to": "To",
+    "text": "Text",
+}
 SCHEMA = schema.step(TYPE, {"to": schema.TEMPLATE, "text": schema.TEMPLATE}, required=("to", "text"))
 MAX_RECIPIENTS = 20
 
@@ -36,3 +45,7 @@ def texts(step: dict):
     language; one to a fixed number goes to the team and stays in the default language."""
     if "{" in str(step.get("to", "")):
         yield "/text", step.get("text")
+
+
+def summary(step: dict) -> str:
+    return short(f"To {step.get('to') or '?'}: {step.get('text') or ''}")

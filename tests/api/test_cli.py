@@ -72,7 +72,7 @@ def test_validate_prints_warnings_and_still_passes(bots, tmp_path):
     result = bots("validate", path)
     assert result.exit_code == 0
     assert result.stdout == f"{path}: valid\n"
-    assert result.stderr.startswith("warning: /dialogs/1/steps/0/text: Reads the storage 'nickname'")
+    assert result.stderr.startswith("warning: /dialogs/1/steps/0/text: Reads 'nickname', which no step keeps")
 
 
 def test_validate_prints_every_error_with_its_pointer(bots, tmp_path):

@@ -305,7 +305,8 @@ def test_problems_name_the_step_and_link_to_it(designer):
 def test_publish_versions_diff_and_rollback(designer):
     bot_id = designer.create_bot()
     assert designer.post(f"/designer/bots/{bot_id}/publish", {"note": "first"}).status_code == 302
-    designer.add_step(bot_id, "question", "welcome")
+    question = designer.add_step(bot_id, "question", "welcome")
+    designer.edit(f"/designer/bots/{bot_id}/steps/{question}", {"text": "Your name?", "storage": "name"})
     designer.post(f"/designer/bots/{bot_id}/publish", {"note": "asks a question"})
     listed = designer.client.get(f"/designer/bots/{bot_id}/versions?from=1&to=2").text
     assert "asks a question" in listed and "admin@example.com" in listed

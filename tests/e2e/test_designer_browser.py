@@ -61,7 +61,7 @@ def test_a_newcomer_builds_publishes_and_talks_with_a_bot(live, page: Page, newc
 
     add_step(page, "choice")
     fill(page, "What the bot asks", "Coffee or tea, {{ name }}?")
-    fill(page, "Keep the picked option in", "drink")
+    fill(page, "Keep the answer in", "drink")
     titles = page.get_by_test_id("option-title")
     titles.nth(0).fill("Coffee")
     titles.nth(1).fill("Tea")

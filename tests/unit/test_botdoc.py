@@ -125,8 +125,9 @@ def test_storage_read_but_never_written_and_unreachable_dialog_are_warnings():
                     {"id": "m2", "type": "message", "text": "{{ n }} {{ user.id }}"}])
     document["dialogs"].append({"id": "lonely", "steps": []})
     found = warnings(document)
-    assert ("/dialogs/0/steps/0/text", "Reads the storage 'nme', which no step sets: it is empty unless the web "
-                                        "page or an outside system provides it.") in found
+    assert ("/dialogs/0/steps/0/text", "Reads 'nme', which no step keeps: it is empty unless the web page or an "
+                                        "outside system provides it. Pick something the bot knows from the list, or "
+                                        "let a question or choice keep its answer in 'nme'.") in found
     assert not any("'n'" in m or "'user'" in m for _, m in found)
     assert any(p == "/dialogs/1" and "lonely" in m for p, m in found)
     assert errors(document) == []
@@ -145,12 +146,31 @@ def test_step_type_rules():
     ])):
         found[pointer] = found.get(pointer, "") + message
     assert "not a valid regular expression" in found["/dialogs/0/steps/0/pattern"]
-    assert "either 'cards'" in found["/dialogs/0/steps/1"]
-    assert "needs 'events'" in found["/dialogs/0/steps/2"]
+    assert "either cards written here" in found["/dialogs/0/steps/1"]
+    assert "needs “Wait for these page events”, “Give up after (seconds)”" in found["/dialogs/0/steps/2"]
     assert "Two options share" in found["/dialogs/0/steps/3/options/1/title"]
     assert not any("/options/2" in pointer for pointer in found)  # a value that is its title in lower case
     assert "reserved name" in found["/dialogs/0/steps/4"]
     assert "No integration named 'crm'" in found["/dialogs/0/steps/5/use"]
+
+
+def test_steps_left_empty_are_errors_named_by_their_labels_on_screen():
+    """An empty question or message, a choice without options and a condition without a branch never pass as
+    "ready to publish"; each problem names the field as the form does and says what to do."""
+    found = {pointer: message for pointer, message in errors(doc([
+        {"id": "q", "type": "question", "text": " ", "storage": "x"},
+        {"id": "m", "type": "message", "text": ""},
+        {"id": "c", "type": "choice", "text": "", "options": []},
+        {"id": "k", "type": "condition", "branches": [], "else": []},
+        {"id": "p", "type": "message", "text": "", "image": "https://example.com/a.png"},
+    ]))}
+    assert found == {
+        "/dialogs/0/steps/0/text": "“What the bot asks” is empty: write the question the bot asks.",
+        "/dialogs/0/steps/1/text": "“What the bot says” is empty: write what the bot says, or remove the step.",
+        "/dialogs/0/steps/2/text": "“What the bot asks” is empty: write the question the options answer.",
+        "/dialogs/0/steps/2/options": "A choice needs at least one option: add one with “+ Add an option”.",
+        "/dialogs/0/steps/3/branches": "A condition needs at least one “If”: add one, or remove the condition step.",
+    }
 
 
 def test_format_is_checked_and_migrated():

@@ -98,7 +98,7 @@ def test_duplicate_questions_are_an_error_with_their_place():
     questions[1]["id"] = "hours"
     problems = {(p.pointer, p.severity): p.message for p in botdoc.validate(doc)}
     where = "/dialogs/0/steps/0/questions"
-    assert "is asked twice (also at " + where + "/0/phrasings/0)" in problems[(f"{where}/2/phrasings/2", "error")]
+    assert "is asked twice (also in question 1)" in problems[(f"{where}/2/phrasings/2", "error")]
     assert "question id 'hours' is used twice" in problems[(f"{where}/1/id", "error")]
     with pytest.raises(botdoc.DocumentError):
         botdoc.check(doc)
