@@ -499,7 +499,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       if (!response.ok) {
         const answer = await response.json().catch(() => ({}));
         throw Object.assign(new Error(`HTTP ${response.status}`), {status: response.status,
-          code: answer.error && answer.error.code});
+          code: answer.error && answer.error.code, retryAfter: +response.headers.get('Retry-After')});
       }
       return response.status === 204 ? {} : response.json();
     }
@@ -728,7 +728,18 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       try {
         await this._ready();
         connected = true;
-        await this._post({...activity, channelData: {...activity.channelData, clientActivityID: clientId}});
+        const sent = {...activity, channelData: {...activity.channelData, clientActivityID: clientId}};
+        // A server away for a moment (503 while its database restarts; 502 or 504 from a proxy) gets the same
+        // message again after its Retry-After, a few times: the clientActivityID makes it count once.
+        for (let tries = 0; ; tries++) {
+          try {
+            await this._post(sent);
+            break;
+          } catch (error) {
+            if (tries > 5 || this.destroyed || !(error.status > 501 && error.status < 505)) throw error;
+            await new Promise((done) => setTimeout(done, (error.retryAfter || 2) * 1000));
+          }
+        }
       } catch (error) {
         if (bubble) this._sendFailed(bubble, clientId, activity);
         if (connected) this._failed(error);
