@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from .problems import DocumentError, Problem
 
-CURRENT_FORMAT = 2
+CURRENT_FORMAT = 3
 
 
 def _from_0(doc: dict) -> dict:
@@ -32,7 +32,37 @@ def _from_1(doc: dict) -> dict:
     return upgraded
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _from_0, 1: _from_1}
+def _from_2(doc: dict) -> dict:
+    """Format 2 let an integration step say `timing: "background"`, which ran as `async`; format 3 says so.
+
+    In the API book a call "on background" is not a way to make one call: the data is downloaded ahead of
+    time (a periodic pull, a push, a pull on change) into the bot's database and a step reads it there,
+    filtering by tags or distance. That is a dataset and the `dataset-query` step, so the integration step
+    keeps `sync` and `async` only. The containers on the way to each changed step are copied, not changed in
+    place. Migrations run before validation, so any shape is walked (without recursion: branches nest deep).
+    """
+    changed, todo = [], [((), doc.get("dialogs"))]
+    while todo:
+        path, node = todo.pop()
+        if isinstance(node, dict) and node.get("type") == "integration" and node.get("timing") == "background":
+            changed.append(path)
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        todo.extend(((*path, key), child) for key, child in items if key != "params")  # an integration's input
+    copies: set[int] = set()
+    for path in changed:
+        node = doc
+        for key in ("dialogs", *path):
+            child = node[key]
+            if id(child) not in copies:
+                child = list(child) if isinstance(child, list) else dict(child)
+                node[key] = child
+                copies.add(id(child))
+            node = child
+        node["timing"] = "async"
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _from_0, 1: _from_1, 2: _from_2}
 
 
 def migrate(doc: dict) -> dict:

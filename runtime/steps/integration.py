@@ -47,7 +47,7 @@ SCHEMA = schema.step(TYPE, {
     "params": {"type": "object", "additionalProperties": True,
                "description": "The template's input; texts may use {{ storage }}."},
     "output": schema.NAME,
-    "timing": {"enum": ["sync", "async", "background"], "default": "sync"},
+    "timing": {"enum": ["sync", "async"], "default": "sync"},  # data kept ahead of time: a dataset (botdoc/migrations)
     "timeout": {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_TIMEOUT, "default": DEFAULT_TIMEOUT},
     "onError": ON_ERROR,
 }, required=("use",))
@@ -64,7 +64,7 @@ def run(step: dict, ctx: Context) -> Outcome:
         return failed(step, ctx, f"The parameters use {', '.join(map(repr, missing))}, which "
                                  f"{'has' if len(missing) == 1 else 'have'} no value yet.")
     timeout = min(float(step.get("timeout", DEFAULT_TIMEOUT)), MAX_TIMEOUT)
-    timing = "sync" if step.get("timing", "sync") == "sync" else "async"
+    timing = step.get("timing", "sync")
     ctx.effect({"type": "integration.call", "step": step["id"], "use": step["use"], "integration": integration,
                 "input": fill(params, ctx.render, ctx.evaluate), "timing": timing, "timeout": timeout,
                 "output": step.get("output"), "onError": step.get("onError")})

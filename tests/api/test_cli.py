@@ -171,7 +171,7 @@ def test_export_the_draft_and_published_versions(bots, tmp_path):
     draft = bots("export", "support")
     assert draft.exit_code == 0
     assert json.loads(draft.stdout) == botdoc.check(load_doc("support") | {"name": "Help desk"})
-    assert draft.stdout.startswith('{\n  "format": 2,\n')
+    assert draft.stdout.startswith('{\n  "format": 3,\n')
     first = bots("export", "support", "--version", "1")
     assert json.loads(first.stdout)["name"] == "Support desk"
 

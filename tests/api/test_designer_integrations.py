@@ -246,3 +246,12 @@ def test_an_integration_no_step_calls_can_be_deleted_and_its_secrets_stay(design
     again = designer.post(f"/designer/bots/{bot_id}/integrations/crm/delete", {"revision": designer.draft(bot_id)[1]})
     assert again.status_code == 404 and "no integration named 'crm'" in again.text
     assert all(TOKEN not in text for text in pages)
+
+
+def test_the_step_form_offers_the_timings_the_runtime_has(designer, httpserver, pages):
+    """No "background" timing: data kept ahead of time is a dataset (docs/integrations.md)."""
+    bot_id = designer.create_bot()
+    configure(designer, bot_id, httpserver.url_for("/api"))
+    step = integration_step(designer, bot_id, "/orders")
+    form = get(designer, pages, f"/designer/bots/{bot_id}/steps/{step}", headers=HX).text
+    assert 'value="sync"' in form and 'value="async"' in form and 'value="background"' not in form

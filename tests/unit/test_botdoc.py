@@ -177,7 +177,7 @@ def test_format_is_checked_and_migrated():
     old = {"id": "t", "name": "T", "start": "a", "dialogs": {"a": {"steps": [{"id": "m", "type": "end"}]}}}
     assert errors(old) == []
     migrated = botdoc.check(old)
-    assert migrated["format"] == 2 and migrated["dialogs"] == [{"id": "a", "steps": [{"id": "m", "type": "end"}]}]
+    assert migrated["format"] == 3 and migrated["dialogs"] == [{"id": "a", "steps": [{"id": "m", "type": "end"}]}]
     assert migrated["languages"] == ["en"] and "locale" not in migrated
     assert "dialogs" in old and isinstance(old["dialogs"], dict)  # the input is not changed
     assert "newer Arbor" in errors({**doc([]), "format": 7})[0][1]

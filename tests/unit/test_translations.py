@@ -33,7 +33,7 @@ def test_format_1_becomes_2_with_its_locale_as_the_one_language():
     old = {"format": 1, "id": "t", "name": "T", "locale": "cs", "start": "a",
            "dialogs": [{"id": "a", "steps": [{"id": "m", "type": "message", "text": "Ahoj"}]}]}
     new = botdoc.check(old)
-    assert new["format"] == 2 and new["languages"] == ["cs"] and "locale" not in new
+    assert new["format"] == 3 and new["languages"] == ["cs"] and "locale" not in new
     assert old["locale"] == "cs"  # the input is not changed
     assert texts(Chat(old).last) == ["Ahoj"]
 
