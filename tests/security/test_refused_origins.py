@@ -1,16 +1,22 @@
 """A page of an origin the bot does not allow gets no chat, only the refusal (which it may read, so the widget
 says "This website is not allowed to open this chat" rather than "You are offline"); its origin is noted for
 the designer, and a flood of refusals grows nothing: at most 5 origins per existing bot, only well-formed ones,
-nothing for bots that do not exist, and none with markup in it."""
+nothing for bots that do not exist, and none with markup in it. A Direct Line stream refused by origin is noted
+too (WebSockets have no CORS of their own)."""
 
 from __future__ import annotations
 
+import pytest
+from simple_websocket import Client
+from simple_websocket import ConnectionError as Refused
 from sqlalchemy import func, select
 
 from runtime.channels.directline import refused_origins
+from runtime.channels.directline.cors import set_allowed_origins
 from runtime.extensions import db
 from runtime.jobs import connection
 from runtime.store.models import Conversation
+from tests.api.stream_client import start
 
 
 def ask(client, origin: str, bot: str = "lead-capture"):
@@ -50,3 +56,14 @@ def test_a_flood_of_refusals_keeps_the_last_five_origins_of_existing_bots(app, c
             f"{prefix}arbor:refused-origins:lead-capture".encode()]
         assert connection().zcard(f"{prefix}arbor:refused-origins:lead-capture") == refused_origins.KEEP
         assert 0 < connection().ttl(f"{prefix}arbor:refused-origins:lead-capture") <= refused_origins.FOR_DAYS * 86400
+
+
+def test_a_stream_refused_by_origin_is_noted_too(app, dl_server, dl_secret):
+    with app.app_context():
+        set_allowed_origins("dl-shop", ["https://shop.example"])
+    conversation = start(dl_server, dl_secret)
+    with pytest.raises(Refused) as refused:
+        Client.connect(conversation["streamUrl"], headers={"Origin": "https://other.example"})
+    assert refused.value.status_code == 403
+    with app.test_request_context():
+        assert [r.origin for r in refused_origins.recent("dl-shop")] == ["https://other.example"]
