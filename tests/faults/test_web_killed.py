@@ -1,0 +1,121 @@
+"""The web worker killed with SIGKILL mid-turn: gunicorn as the README's production section runs it (the shipped
+gunicorn.conf.py, one worker), whose arbiter starts a new worker, and a visitor who sends the message again with
+the same clientActivityID, as the widget's "Not sent. Retry" does.
+
+The kill lands after the turn committed and before its effects were handed on: the test's own Redis is paused
+for writes (CLIENT PAUSE WRITE), so the worker waits there, holding the visitor's request, until it is killed.
+Every turn must be stored once and every webhook and e-mail it owes (tests/faults/owed.py) go out once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+import requests
+import sqlalchemy as sa
+from owed import count_effects, set_up
+from visitor import Visitor
+from workers import ROOT, child_env, restart, until
+
+from runtime.extensions import db
+from runtime.jobs import embedded
+from runtime.jobs.lifetime import die_with_parent
+
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("gunicorn") is None,
+                                reason="gunicorn is not installed (requirements-test.txt has it)")
+
+
+@pytest.fixture
+def own_redis(tmp_path) -> Iterator[embedded.EmbeddedRedis]:
+    """A Redis of this test's own: pausing it stops nobody else's tests."""
+    server = embedded.start(tmp_path / "redis-data")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app_config(own_redis):
+    return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1", "REDIS_URL": own_redis.url}
+
+
+class Gunicorn:
+    """`gunicorn 'app:create_app()'` on a free loopback port, reading ./gunicorn.conf.py, on the test app's data
+    folder, database and Redis."""
+
+    def __init__(self, app, log: Path):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        env = {**child_env(app), "WEB_CONCURRENCY": "1", "ARBOR_THREADS": "50",
+               "ARBOR_BIND": f"127.0.0.1:{self.port}"}
+        self.log = log
+        with open(log, "wb") as out:
+            self.popen = subprocess.Popen([sys.executable, "-m", "gunicorn", "app:create_app()"], cwd=ROOT, env=env,
+                                          stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                          preexec_fn=die_with_parent)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def healthy(self) -> bool:
+        assert self.popen.poll() is None, f"gunicorn stopped:\n{self.log.read_text(errors='replace')[-3000:]}"
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(f"{self.url}/healthz", timeout=5).status_code == 200
+        return False
+
+    def worker(self) -> int:
+        [pid] = [int(p) for task in Path(f"/proc/{self.popen.pid}/task").iterdir()
+                 for p in (task / "children").read_text().split()]
+        return pid
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(30)
+
+
+def inbound_turns(app, conversation_id: str) -> int:
+    with app.app_context():
+        return db.session.execute(sa.text("SELECT count(*) FROM transcript_entries WHERE conversation_id = :c "
+                                          "AND direction = 'in'"), {"c": conversation_id}).scalar()
+
+
+def test_the_web_worker_killed_mid_turn(app, tmp_path, own_redis, outside, smtp, jobs, clock, tally):
+    count = tally("web worker (gunicorn) killed mid-turn")
+    controller, inbox = smtp
+    secret = set_up(app, outside, controller.port)
+    web = Gunicorn(app, tmp_path / "gunicorn.log")
+    try:
+        until("gunicorn to answer /healthz", web.healthy)
+        visitor = Visitor(web.url, secret, "dl_web")
+        visitor.say("dl_web first")
+        redis_ = redis.Redis.from_url(own_redis.url)
+        worker = web.worker()
+        redis_.execute_command("CLIENT", "PAUSE", 60_000, "WRITE")
+        try:
+            sending = threading.Thread(target=visitor.say, args=("dl_web killed mid-turn",))
+            sending.start()
+            until("the turn to commit while its effects wait for Redis",
+                  lambda: inbound_turns(app, visitor.conversation_id) == 2)
+            os.kill(worker, signal.SIGKILL)
+        finally:
+            redis_.execute_command("CLIENT", "UNPAUSE")
+        sending.join(120)
+        until("the arbiter to start a new worker", lambda: web.healthy() and web.worker() != worker)
+        visitor.say("dl_web after")
+        visitor.count_turns(count)
+    finally:
+        web.stop()
+    restart(app, jobs, clock)
+    count.note = count_effects(count, visitor.sent, outside, inbox) + f"; resent: {dict(visitor.refusals)}"
+    assert visitor.refusals["no answer"], "the killed turn's request was answered: the kill did not land mid-turn"
+    assert count.clean(), count
