@@ -34,7 +34,8 @@ def test_schema_is_assembled_from_every_step_module():
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert set(schema["$defs"]["step"]["properties"]["type"]["enum"]) == set(STEP_TYPES)
     assert {"message", "question", "choice", "carousel", "condition", "set", "goto", "end", "event", "wait",
-            "integration", "dataset-query", "email", "sms", "clear-data", "handover", "faq"} == set(STEP_TYPES)
+            "integration", "dataset-query", "email", "sms", "clear-data", "handover", "faq",
+            "sign-in"} == set(STEP_TYPES)
 
 
 def test_malformed_json_says_where():
