@@ -6,6 +6,8 @@ the same request once the call is done; then the output goes to the step's stora
 `async`: the conversation goes on at once; the result is written to the storage when it arrives.
 A message that arrives while a sync call is still running is dropped; one that arrives after its time
 is up (the process making the call died) counts as a failed call, so no conversation stays stuck.
+A sync call of an integration that acts for the user (`oauth2-authorization-code`), for a user who has not
+signed in, shows the sign-in button instead (`_sign_in`), and is made once the user is back from the provider.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from datetime import datetime, timedelta
 
 from runtime.expressions import fill, strings, template_names
 
-from . import schema
+from . import _sign_in, schema
 from .base import Context, End, Goto, Next, Outcome, Wait
 
 TYPE = "integration"
@@ -27,7 +29,7 @@ LABELS = {
     "timing": "The user",
     "timeout": "Wait at most (seconds)",
 }
-ACCEPTS = ("result", "message")
+ACCEPTS = ("result", "message", "timeout")  # a timeout: the user did not sign in in time
 DEFAULT_TIMEOUT, MAX_TIMEOUT = 3, 30
 GRACE = timedelta(seconds=5)  # past the call's timeout before a waiting conversation gives up on it
 APOLOGY = "Sorry, something went wrong on our side and I cannot go on right now. Please try again later."
@@ -75,11 +77,20 @@ def run(step: dict, ctx: Context) -> Outcome:
 
 def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
     inp = ctx.input
+    if inp.kind == "timeout":
+        return failed(step, ctx, "The user did not sign in in time.") if memo.get("nonce") else Wait(memo)
     if inp.kind == "message":
+        if memo.get("nonce"):
+            return _sign_in.remind(ctx, memo)
         if ctx.now < datetime.fromisoformat(memo["until"]):
             return Wait(memo)  # the call is still running in another request
         return failed(step, ctx, "The call got no answer (the process making it stopped).")
     result = inp.value if isinstance(inp.value, dict) else {}
+    if result.get("signIn") and not memo.get("nonce"):
+        return _sign_in.offer(step, ctx, result["signIn"], None)
+    _sign_in.back(step, ctx, memo)
+    if result.get("signedIn"):
+        return run(step, ctx)  # back from the provider: make the call now
     if not result.get("ok"):
         return failed(step, ctx, result.get("error") or "The call failed.")
     if step.get("output"):

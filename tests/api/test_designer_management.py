@@ -202,7 +202,7 @@ def test_signed_out_visitors_are_sent_to_sign_in(app, client, loyalty):
 # --- the step forms ------------------------------------------------------------------------------
 
 VALUES = {"to": "{{ email }}", "subject": "New lead {{ name }}", "body": "Call {{ phone }}", "replyTo": "s@example.com",
-          "text": "Your code {{ code }}", "keep": "language\nconsent"}
+          "text": "Your code {{ code }}", "keep": "language\nconsent", "signOut": "on"}
 
 
 @pytest.mark.parametrize("kind", ["email", "sms", "clear-data"])
@@ -217,5 +217,6 @@ def test_step_forms_save_every_field_of_the_schema(designer, kind):
     saved = designer.edit(f"/designer/bots/{bot_id}/steps/{step_id}", {**posted, "title._present": "1"})
     assert saved.status_code == 200, saved.text
     step = next(s for s in designer.draft(bot_id)[0]["dialogs"][0]["steps"] if s["id"] == step_id)
-    expected = {name: value.splitlines() if name == "keep" else value for name, value in posted.items()}
+    expected = {name: value.splitlines() if name == "keep" else value == "on" if name == "signOut" else value
+                for name, value in posted.items()}
     assert {name: step.get(name) for name in fields} == expected
