@@ -9,8 +9,9 @@ import uuid
 from flask import abort, jsonify, render_template, request
 from flask_login import current_user
 
-from designer import bp, drafting
+from designer import bp, drafting, tree
 from designer.bots import get_bot_or_404
+from designer.labels import summary
 from runtime import botdoc
 from runtime.botdoc import translations
 from runtime.channels.directline import tokens
@@ -47,7 +48,19 @@ def preview_state(bot_id: str, conversation_id: str):
     step_id = waiting.get("step") or (stack[-1].get("step") if stack else None)
     dialog_id = stack[-1].get("dialog") if stack else None
     return render_template("designer/partials/_preview_state.html", bot_id=bot_id, step_id=step_id,
-                           conversation_id=conversation_id,
+                           conversation_id=conversation_id, at=_where(bot_id, dialog_id, step_id),
                            dialog_id=dialog_id,
                            ended=state.get("ended"), data=(user.data if user else {}) or {},
                            poll=request.args.get("poll", "1") == "1")
+
+
+def _where(bot_id: str, dialog_id: str | None, step_id: str | None) -> tuple[str, str] | None:
+    """(the step's line as the tree shows it, its dialog's title) for "Now at", never an internal id."""
+    if not step_id:
+        return None
+    doc, _ = drafting.current(bot_id)
+    try:
+        step, _, _, dialog = tree.locate(doc, step_id, dialog_id)
+    except tree.EditError:
+        return None  # the step was deleted from the draft since: the link still jumps to where it was
+    return summary(step), dialog.get("title") or dialog.get("id")

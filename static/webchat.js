@@ -11,7 +11,8 @@
  * makes the token (tokens/generate with the bot's secret) and passes `token`. `container` draws the
  * chat inside an element instead of a floating button. Bot events reach on(name) handlers and
  * `arbor:event` on window (detail {bot, name, value}; preventDefault() stops the built-in ones:
- * close-chat, open-chat, reload-page, navigate). `arbor:ready` on window announces each new chat.
+ * close-chat, open-chat, reload-page, navigate). `arbor:ready` on window announces each new chat, and
+ * `arbor:activities` (detail {bot, chat}) each time new activities arrived (the designer's "Try it" follows them).
  * `locale` ("cs", "de-AT") is the language the page asks the bot for; without it the server takes the browser's
  * languages. The widget's own words follow the same choice: English, Czech and German are shipped (WORDS).
  * `share` is a bot's share token (its share page opens chats with it); `draft` (the designer's "Try it") keeps
@@ -647,9 +648,11 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     // Shows activities and runs the bot's events; `live` is false for history shown again after a load.
     _receive(activities, live) {
+      let fresh = 0;
       for (const activity of activities) {
         if (!activity.id || this.shown.has(activity.id)) continue;
         this.shown.add(activity.id);
+        fresh++;
         const from = activity.from || {};
         const role = from.role || (from.id === this.userId ? 'user' : 'bot');
         if (activity.type === 'message' && role !== 'channel') this.lastMessage = {activity, role};
@@ -670,6 +673,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
         this.actionsOf = last;
         this._showActions(last.role === 'bot' ? last.activity.suggestedActions : null);
       }
+      if (fresh && live) window.dispatchEvent(new CustomEvent('arbor:activities', {detail: {bot: this.bot, chat: this}}));
     }
 
     _fromBot(activity, live) {

@@ -284,23 +284,28 @@
     const answer = await response.json().catch(() => ({error: 'The preview could not start.'}));
     if (!response.ok) { state.textContent = answer.error || 'Sign in again to try the bot.'; return; }
     if (chat) chat.destroy();
-    localStorage.removeItem('arbor:' + bot);
     document.getElementById('chat-box').replaceChildren();
-    chat = Arbor.webchat({bot, server: location.origin, token: answer.token, container: '#chat-box',
+    chat = Arbor.webchat({bot, server: location.origin, token: answer.token, container: '#chat-box', draft: true,
       title: 'Preview of the draft', open: true, locale: language || undefined});
     conversation = answer.conversationId;
     const own = chat.root && chat.root.querySelector('[data-testid="arbor-restart"]');
     if (own) own.addEventListener('click', (e) => { e.stopImmediatePropagation(); startPreview(); }, true);
     clearInterval(poller);
-    poller = setInterval(pollState, 1200);
+    poller = setInterval(pollState, 10000); // a safety net: the chat's own activities bring the state at once
     pollState();
   }
+  // The step reached and what the bot knows follow the chat: fetched as soon as the widget shows a reply.
+  window.addEventListener('arbor:activities', (event) => { if (event.detail.chat === chat) pollState(); });
+  let asked = 0; // the newest state asked for: an older answer arriving late is not shown over it
   async function pollState() {
     if (!conversation || document.getElementById('preview').hidden) return;
+    const mine = ++asked;
     const response = await fetch(`/designer/bots/${body().dataset.bot}/preview/${conversation}`, {headers: {'HX-Request': 'true'}});
     if (!response.ok) return;
+    const text = await response.text();
+    if (mine !== asked) return;
     const box = document.getElementById('preview-state');
-    box.innerHTML = await response.text();
+    box.innerHTML = text;
     const at = box.querySelector('[data-at-step]');
     atStep = at && at.dataset.atStep;
     highlight();
