@@ -13,7 +13,7 @@ from designer import bp, drafting, schemaform, tree
 from designer.bots import get_bot_or_404
 from designer.drafting import Refused, answer
 from runtime.botdoc.schema import AUTH
-from runtime.integrations import authoring, get
+from runtime.integrations import authoring, get, sign_in
 from runtime.integrations.auth import SECRET_OF
 from runtime.integrations.calls import home
 from runtime.store import integration_log, secrets
@@ -44,8 +44,18 @@ def _secret_keys(template) -> list[tuple[str, str]]:
 
 AUTH_TITLES = {"username": "Username (Basic auth)", "storage": "Storage holding the user's token (user-token)",
                "in": "Send the API key in (api-key)", "name": "Header or query parameter name (api-key)",
+               "authorizeUrl": "Sign-in address (OAuth2 for each user)",
                "tokenUrl": "Token address (OAuth2)", "clientId": "Client id (OAuth2)", "scope": "Scope (OAuth2)",
                "clientAuth": "How the client proves itself (OAuth2)"}
+
+
+def bound_to(key: str, integration: dict, entered: dict) -> str | None:
+    """The address a secret of the integration is entered for: its own, but the token URL for the client secret of
+    an integration signing users in (that secret goes to the provider's token endpoint alone)."""
+    auth = integration.get("auth") or {}
+    if key == "clientSecret" and auth.get("type") == sign_in.KIND:
+        return auth.get("tokenUrl")
+    return home(integration.get("config") or {}, entered)
 
 
 def _auth_schema(template) -> dict:
@@ -110,16 +120,16 @@ def integration_save(bot_id: str):
         if wrong:
             raise schemaform.FormError("config", f"{wrong[0]}.")
         entered = {key: form.get(f"secret.{key}", "") for key, _ in _secret_keys(template)}
-        base = home(integration["config"], entered)
-        moved = secrets.destination(home(old.get("config") or {}, {})) != secrets.destination(base)
-        if any(entered.values()) and not base:
-            raise schemaform.FormError("config", "Fill in the integration's address first: its secrets are sent "
-                                                 "only there.")
         for key, value in entered.items():
+            base = bound_to(key, integration, entered)
+            moved = secrets.destination(bound_to(key, old, {})) != secrets.destination(base)
+            if value and not base:
+                raise schemaform.FormError("config", "Fill in the integration's address first: its secrets are sent "
+                                                     "only there.")
             if value:
                 secrets.set_secret(bot_id, f"{name}.{key}", value, bound_to=base)
                 integration["secrets"][key] = f"{name}.{key}"
-            elif moved:  # a secret is bound to the base URL it was entered for: pointed elsewhere, it is cleared
+            elif moved:  # a secret is bound to the address it was entered for: pointed elsewhere, it is cleared
                 integration["secrets"].pop(key, None)
     except (schemaform.FormError, ValueError) as e:
         return _form_page(bot_id, original, {**integration}, 422, str(e), new=not original)
@@ -147,7 +157,7 @@ def integration_delete(bot_id: str, name: str):
     """Take the integration out of the draft, unless steps still call it (they would break on publish).
 
     Its secrets stay: the published version may still call it until the draft is published, and an undo brings
-    the integration back; Settings removes secrets."""
+    the integration back; the Developers page removes secrets."""
     get_bot_or_404(bot_id)
 
     def change(draft: dict) -> None:

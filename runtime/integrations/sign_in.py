@@ -146,6 +146,12 @@ def _kept(token: dict) -> dict:
             if token.get(key) is not None}
 
 
+def forget_user(committed, effect: dict) -> None:
+    """After-commit handler of `sign-in.forget` (a clear-data step with `signOut`): the user's sign-ins to every
+    integration of the bot are deleted. Idempotent, as a durable handler must be."""
+    user_tokens.forget(committed.conversation.bot_id, committed.conversation.user_id)
+
+
 @dataclass
 class Outcome:
     """What the callback page says: its status and a sentence for the person in that browser tab."""
