@@ -17,14 +17,16 @@ csrf = CSRFProtect()
 
 @bp.context_processor
 def _helpers() -> dict:
-    """The editor's words and tree helpers, for every designer template."""
+    """The editor's words and tree helpers, and the word on a bot's draft, for every designer template."""
     from designer import labels, tree
+    from runtime.store.bots import draft_status
 
     def dialog_of(doc: dict, dialog_id: str | None) -> dict | None:
         return next((d for d in doc.get("dialogs", []) if d.get("id") == dialog_id), None)
 
     return {"summary": labels.summary, "badge": labels.badge, "type_title": labels.type_title,
-            "branch_label": labels.branch_label, "slots": tree.slots, "dialog_of": dialog_of}
+            "branch_label": labels.branch_label, "slots": tree.slots, "dialog_of": dialog_of,
+            "draft_status": draft_status}
 
 
 def init_app(app: Flask) -> None:
@@ -37,6 +39,7 @@ def init_app(app: Flask) -> None:
         bots,
         botusers,
         datasets,
+        developers,
         editor,
         home,
         insight,
@@ -49,6 +52,7 @@ def init_app(app: Flask) -> None:
         qa,
         queue,
         settings,
+        share,
         translations,
         versions,
         webhooks,

@@ -1,34 +1,22 @@
-"""The bots page: list and search, create (blank or from an example), import a JSON file, export,
+"""The bots page: list and search, create (from the gallery, designer/gallery.py), import a JSON file, export,
 duplicate and delete."""
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import or_, select
 
-from designer import bp, kept_imports
+from designer import bp, gallery, kept_imports
 from designer.labels import place
 from designer.tree import new_id, shape_problem
 from runtime import botdoc
 from runtime.extensions import db
 from runtime.store import bot_access, bots
 from runtime.store.models import Bot
-
-
-def examples() -> dict[str, dict]:
-    """The example bots (examples/*.json) by file name, for "create from an example"."""
-    found = {}
-    for path in sorted((Path(current_app.root_path) / "examples").glob("*.json")):
-        try:
-            found[path.stem] = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-    return found
 
 
 def get_bot_or_404(bot_id: str) -> Bot:
@@ -47,18 +35,22 @@ def bot_list():
         statement = statement.where(or_(db.func.lower(Bot.name).like(like), db.func.lower(Bot.id).like(like)))
     found = list(db.session.scalars(statement))
     template = "designer/partials/_bot_rows.html" if request.htmx else "designer/bots.html"
-    return render_template(template, bots=found, query=query, examples=examples())
+    return render_template(template, bots=found, query=query, gallery=gallery.cards())
 
 
 @bp.post("/bots")
 def bot_create():
-    example = examples().get(request.form.get("example", ""))
+    """A new bot from the gallery: blank, or a copy of an example with its conversation tests."""
+    key = request.form.get("example", "")
+    example = gallery.examples().get(key)
     name = request.form.get("name", "").strip()[:200] or (example or {}).get("name") or "New bot"
     bot_id = bots.free_id(name)
     doc = blank(bot_id, name) if example is None else {**example, "id": bot_id, "name": name}
     bots.import_bot(doc)
+    tests = gallery.import_tests(key, bot_id) if example is not None else []
     bot_access.record_maker(bot_id, current_user)
-    flash(f"Created {doc['name']}.")
+    flash(f"Created {doc['name']}." + (f" It comes with {len(tests)} conversation tests (Results → Tests)."
+                                       if tests else ""))
     return redirect(url_for("designer.editor", bot_id=bot_id))
 
 

@@ -1,13 +1,30 @@
-"""What changed between two versions of a bot, in plain words: dialogs and steps added, removed, changed."""
+"""What changed between two versions of a bot, in plain words: dialogs and steps added, removed, changed,
+each with its old and new text side by side (never a JSON diff)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 from designer.labels import summary, type_title
 from designer.tree import all_steps
 
 FIELD_NAMES = {"text": "text", "storage": "storage", "options": "options", "branches": "conditions",
                "else": "otherwise steps", "dialog": "target dialog", "value": "value", "name": "name",
-               "events": "events", "timeout": "timeout", "params": "settings", "title": "note"}
+               "events": "events", "timeout": "timeout", "params": "settings", "title": "note",
+               "retry": "asked again with", "validate": "expected answer", "buttons": "buttons",
+               "image": "image", "mode": "how it continues", "items": "cards from", "card": "card",
+               "languages": "languages", "start": "start dialog"}
+HIDDEN = ("id", "type")
+
+
+@dataclass
+class Change:
+    """One difference: its kind (added | removed | changed | settings), a sentence, and (field, before, after)
+    rows of plain text."""
+
+    kind: str
+    sentence: str
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _steps(doc: dict) -> dict[str, tuple[dict, dict]]:
@@ -27,35 +44,62 @@ def _shallow(step: dict) -> dict:
     return own
 
 
-def describe(old: dict, new: dict) -> list[tuple[str, str]]:
-    """(kind, sentence) for each difference; kind is added | removed | changed | settings."""
-    lines: list[tuple[str, str]] = []
+def as_text(value) -> str:
+    """A field's value as a person reads it: options by their titles, conditions by their expressions."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(as_text(item) for item in value)
+    if isinstance(value, dict):
+        for key in ("title", "when", "name", "text"):
+            if isinstance(value.get(key), str):
+                return value[key]
+        return ", ".join(f"{k}: {as_text(v)}" for k, v in value.items())
+    return str(value)
+
+
+def _rows(was: dict, now: dict) -> list[tuple[str, str, str]]:
+    """(field, before, after) for each field that differs, in the order the step lists them."""
+    keys = [k for k in dict.fromkeys([*was, *now]) if k not in HIDDEN]
+    return [(FIELD_NAMES.get(k, k), as_text(was.get(k)), as_text(now.get(k))) for k in keys
+            if was.get(k) != now.get(k)]
+
+
+def describe(old: dict, new: dict) -> list[Change]:
+    """Each difference from `old` to `new`, settings first, then dialogs, then steps."""
+    changes: list[Change] = []
     for key, label in (("name", "name"), ("languages", "languages"), ("start", "start dialog")):
-        before, after = (", ".join(v) if isinstance(v, list) else v for v in (old.get(key), new.get(key)))
+        before, after = (as_text(old.get(key)), as_text(new.get(key)))
         if before != after:
-            lines.append(("settings", f"The bot's {label} changed from “{before}” to “{after}”."))
+            changes.append(Change("settings", f"The bot's {label} changed.", [(label, before, after)]))
     old_dialogs = {d.get("id"): d for d in old.get("dialogs", [])}
     new_dialogs = {d.get("id"): d for d in new.get("dialogs", [])}
     for dialog_id in new_dialogs.keys() - old_dialogs.keys():
-        lines.append(("added", f"Dialog “{new_dialogs[dialog_id].get('title') or dialog_id}” was added."))
+        title = new_dialogs[dialog_id].get("title") or dialog_id
+        changes.append(Change("added", f"Dialog “{title}” was added.", [("dialog", "", title)]))
     for dialog_id in old_dialogs.keys() - new_dialogs.keys():
-        lines.append(("removed", f"Dialog “{old_dialogs[dialog_id].get('title') or dialog_id}” was removed."))
+        title = old_dialogs[dialog_id].get("title") or dialog_id
+        changes.append(Change("removed", f"Dialog “{title}” was removed.", [("dialog", title, "")]))
     before, after = _steps(old), _steps(new)
     for step_id, (d, step) in after.items():
-        where = f"in dialog “{d.get('title') or d.get('id')}”"
+        what, where = type_title(step.get("type")), f"in dialog “{d.get('title') or d.get('id')}”"
         if step_id not in before:
-            lines.append(("added", f"{type_title(step.get('type'))} “{summary(step)}” was added {where}."))
+            changes.append(Change("added", f"{what} “{summary(step)}” was added {where}.", _rows({}, _shallow(step))))
             continue
-        was = before[step_id][1]
+        was_dialog, was = before[step_id]
         if _shallow(was) != _shallow(step):
-            fields = sorted(k for k in set(was) | set(step) if k not in ("id",) and
-                            _shallow(was).get(k) != _shallow(step).get(k))
-            what = ", ".join(FIELD_NAMES.get(k, k) for k in fields)
-            lines.append(("changed", f"{type_title(step.get('type'))} “{summary(step)}” {where}: {what} changed."))
-        elif before[step_id][0].get("id") != d.get("id"):
-            lines.append(("changed", f"{type_title(step.get('type'))} “{summary(step)}” moved {where}."))
+            changes.append(Change("changed", f"{what} “{summary(step)}” {where} changed.",
+                                  _rows(_shallow(was), _shallow(step))))
+        elif was_dialog.get("id") != d.get("id"):
+            changes.append(Change("changed", f"{what} “{summary(step)}” moved {where}.",
+                                  [("dialog", was_dialog.get("title") or was_dialog.get("id"),
+                                    d.get("title") or d.get("id"))]))
     for step_id, (d, step) in before.items():
         if step_id not in after:
-            lines.append(("removed", f"{type_title(step.get('type'))} “{summary(step)}” was removed from dialog "
-                                     f"“{d.get('title') or d.get('id')}”."))
-    return lines
+            changes.append(Change("removed", f"{type_title(step.get('type'))} “{summary(step)}” was removed from "
+                                             f"dialog “{d.get('title') or d.get('id')}”.", _rows(_shallow(step), {})))
+    return changes

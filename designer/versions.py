@@ -1,5 +1,6 @@
 """Publishing: the draft becomes an immutable version; the version list; a version read-only; roll back
-(a version becomes the draft again); what changed between two versions."""
+(a version becomes the draft again, after a confirmation); what changed between two versions, side by side;
+the header's word on the draft (never published, published, unpublished changes)."""
 
 from __future__ import annotations
 
@@ -68,15 +69,32 @@ def version_view(bot_id: str, number: int):
                            branch_label=branch_label)
 
 
-@bp.post("/bots/<bot_id>/versions/<int:number>/rollback")
+@bp.get("/bots/<bot_id>/status")
+def bot_status(bot_id: str):
+    """The header's word on the draft, fetched again after each autosave."""
+    return render_template("designer/partials/_bot_status.html", bot=get_bot_or_404(bot_id))
+
+
+@bp.route("/bots/<bot_id>/versions/<int:number>/rollback", methods=["GET", "POST"])
 def version_rollback(bot_id: str, number: int):
-    get_bot_or_404(bot_id)
+    """Roll back in one action: a page that says what will happen, then Confirm (a POST) does it."""
+    bot = get_bot_or_404(bot_id)
     doc = _doc(bot_id, number)
+    if request.method == "GET":
+        return render_template("designer/rollback.html", bot=bot, number=number,
+                               revision=drafting.current(bot_id)[1], status=bots.draft_status(bot))
     _, revision = drafting.current(bot_id)
+    seen = drafting.page_revision()
     try:
-        save_draft(bot_id, doc, revision, label=f"Rolled back to version {number}", by=current_user.email)
+        if seen is not None and seen != revision:
+            raise StaleDraft(bot_id, revision)
+        saved = save_draft(bot_id, doc, revision, label=f"Rolled back to version {number}", by=current_user.email)
     except StaleDraft:
         flash(drafting.stale_message(), "error")
+        return redirect(url_for("designer.editor", bot_id=bot_id))
+    if number == bot.published_version:
+        bots.draft_is_live(bot_id, saved)
+        flash(f"The draft is version {number} again, the live version: nothing is left to publish.")
     else:
-        flash(f"The draft is now version {number}. Publish it to make it live; Undo in the editor takes it back.")
+        flash(f"Version {number} is now the draft. Publish it to make it live; Undo in the editor takes it back.")
     return redirect(url_for("designer.editor", bot_id=bot_id))

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 
 from flask import Flask, current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import defer
 
 from runtime import botdoc
@@ -109,7 +109,26 @@ def _freeze(bot: Bot, note: str | None = None, by: str | None = None) -> BotVers
     version = BotVersion(bot_id=bot.id, number=(last or 0) + 1, document=bot.draft, note=note, created_by=by)
     db.session.add(version)
     bot.published_version = version.number
+    bot.published_revision = bot.draft_revision
     return version
+
+
+def draft_status(bot: Bot) -> str:
+    """"never" (no version yet), "published" (the draft is the live version) or "changed" (the draft differs).
+
+    Read from revisions; only a bot published before they were kept has its two documents compared."""
+    if bot.published_version is None:
+        return "never"
+    if bot.published_revision is not None:
+        return "published" if bot.published_revision == bot.draft_revision else "changed"
+    return "published" if get_version_doc(bot.id) == bot.draft else "changed"
+
+
+def draft_is_live(bot_id: str, revision: int) -> None:
+    """Record that the draft at `revision` holds the live version again (a rollback to it)."""
+    db.session.execute(update(Bot).where(Bot.id == bot_id, Bot.draft_revision == revision)
+                       .values(published_revision=revision))
+    db.session.commit()
 
 
 def get_version_doc(bot_id: str, number: int | None = None) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, delete, insert, literal, select, update
+from sqlalchemy import JSON, ForeignKey, Integer, String, case, delete, insert, literal, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.extensions import db
@@ -94,8 +94,9 @@ def undo(bot_id: str, revision: int) -> tuple[int, str] | None:
     if edit is None:
         return None
     label = edit.label
+    live = case((Bot.published_revision == edit.revision, revision + 1), else_=Bot.published_revision)
     done = db.session.execute(update(Bot).where(Bot.id == bot_id, Bot.draft_revision == revision)
-                              .values(draft=edit.document, draft_revision=revision + 1,
+                              .values(draft=edit.document, draft_revision=revision + 1, published_revision=live,
                                       name=str(edit.document.get("name") or bot_id)[:200], updated_at=utcnow()))
     if done.rowcount != 1:
         db.session.rollback()

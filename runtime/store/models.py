@@ -3,7 +3,7 @@
 Documents, user data and positions are JSON columns (`sqlalchemy.JSON`), so the same models run on
 SQLite and PostgreSQL. Rows that two turns may write at once carry a version column: an update
 applies only if nobody else changed the row meanwhile (SQLAlchemy checks it for ORM writes; the turn's
-hot path in `conversations.handle` writes with Core statements that check it themselves).
+hot path in `runtime.turns.turn` writes with Core statements that check it themselves).
 """
 
 from __future__ import annotations
@@ -71,6 +71,9 @@ class Bot(db.Model):
     # Bumped on every save of the draft, so the designer can tell that someone else saved meanwhile.
     draft_revision: Mapped[int] = mapped_column(Integer, default=0)
     published_version: Mapped[int | None] = mapped_column(Integer)
+    # The draft revision whose document is the live version: the header's "Published" / "Unpublished changes"
+    # without loading either document (none for bots published before it was kept).
+    published_revision: Mapped[int | None] = mapped_column(Integer)
     settings: Mapped[dict] = mapped_column(JSON, default=dict)
     # The e-mail of the designer user who made the bot (like draft_edits.created_by); none for bots from the
     # CLI or the examples. Who may open the bot is in bot_access (store/bot_access.py).

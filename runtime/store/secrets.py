@@ -9,7 +9,7 @@ The API: `set_secret(bot, name, value)` (set or replace), `delete_secret(bot, na
 `values(bot, names)`.
 
 Every secret is bound to the address it was entered for (`bound_to`): the integration's own address when it
-is entered in the integration's form, the address its setter names on the Settings page or the command line
+is entered in the integration's form, the address its setter names on the Developers page or the command line
 (`--for`). Read for an integration whose address is another one, it counts as unset (`values(..., home=)`),
 so an editor who points the integration elsewhere must enter it again: the credential never follows the new
 address. A secret bound to nothing (one stored before addresses were recorded) is refused to every
@@ -53,7 +53,7 @@ class SecretMissing(LookupError):
 
     def __init__(self, bot_id: str, name: str, why: str = "unset"):
         super().__init__(f"The bot secret '{name}' {self.WHY[why]} for bot '{bot_id}': in the integration's form, "
-                         f"on the bot's Settings page, or with `flask --app app bots secret {bot_id} {name} "
+                         f"on the bot's Developers page, or with `flask --app app bots secret {bot_id} {name} "
                          f"--for https://...`.")
         self.bot_id, self.name = bot_id, name
 

@@ -14,7 +14,7 @@ from runtime.extensions import db
 from runtime.steps import STEP_TYPES
 from runtime.steps.base import Input
 from runtime.store import secrets
-from runtime.store.conversations import handle
+from runtime.turns.turn import handle
 
 
 @pytest.fixture
@@ -343,25 +343,29 @@ def test_preview_runs_the_draft_and_shows_where_it_is(app, designer):
     assert designer.published(bot_id) is None  # the draft ran, nothing was published
 
 
-def test_settings_secrets_are_write_only(app, designer):
+def test_developers_secrets_are_write_only_and_settings_keep_name_language_and_websites(app, designer):
     bot_id = designer.create_bot()
-    assert designer.post(f"/designer/bots/{bot_id}/settings/secrets", {"name": "crm-token",
-                                                                       "value": "s3cr3t-value",
-                                                                       "address": "https://crm.example.com"}
+    assert designer.post(f"/designer/bots/{bot_id}/developers/secrets", {"name": "crm-token",
+                                                                         "value": "s3cr3t-value",
+                                                                         "address": "https://crm.example.com"}
                          ).status_code == 302
-    page = designer.client.get(f"/designer/bots/{bot_id}/settings").text
-    assert "crm-token" in page and "s3cr3t-value" not in page and f"data-bot=&#34;{bot_id}&#34;" in page
+    page = designer.client.get(f"/designer/bots/{bot_id}/developers").text
+    assert "crm-token" in page and "s3cr3t-value" not in page
     with app.app_context():
         assert secrets.values(bot_id, {"crm-token"}) == {"crm-token": "s3cr3t-value"}
-    assert designer.post(f"/designer/bots/{bot_id}/settings/secrets", {"name": "bad name!",
-                                                                       "value": "x"}).status_code == 422
+    assert designer.post(f"/designer/bots/{bot_id}/developers/secrets", {"name": "bad name!",
+                                                                         "value": "x"}).status_code == 422
+    settings = designer.client.get(f"/designer/bots/{bot_id}/settings").text
+    assert f"data-bot=&#34;{bot_id}&#34;" in settings
+    for developers_only in ("crm-token", "Management API keys", "Direct Line secret", "SMTP server"):
+        assert developers_only not in settings
     bad = designer.post(f"/designer/bots/{bot_id}/settings/origins", {"origins": "shop.example/path"})
     assert bad.status_code == 422 and "is not an origin" in bad.text
     designer.post(f"/designer/bots/{bot_id}/settings/origins", {"origins": "https://Shop.example\n"})
     assert "https://shop.example" in designer.client.get(f"/designer/bots/{bot_id}/settings").text
-    made = designer.post(f"/designer/bots/{bot_id}/settings/directline")
+    made = designer.post(f"/designer/bots/{bot_id}/developers/directline")
     secret = re.search(r'data-testid="new-secret">([^<]+)<', made.text).group(1)
-    assert secret not in designer.client.get(f"/designer/bots/{bot_id}/settings").text
+    assert secret not in designer.client.get(f"/designer/bots/{bot_id}/developers").text
     designer.post(f"/designer/bots/{bot_id}/settings/general", {"name": "Renamed", "languages": "cs, en-GB"})
     assert designer.draft(bot_id)[0]["name"] == "Renamed" and designer.draft(bot_id)[0]["languages"] == ["cs", "en-GB"]
     page = designer.post(f"/designer/bots/{bot_id}/settings/general", {"name": "Renamed", "languages": "cs, klingon"})
@@ -402,16 +406,16 @@ def test_every_step_type_has_a_form_that_saves_back_unchanged(designer, kind):
 
 def test_function_keys_are_shown_once_and_revoked(designer):
     bot_id = designer.create_bot()
-    made = designer.post(f"/designer/bots/{bot_id}/settings/keys", {"name": "CRM export"})
+    made = designer.post(f"/designer/bots/{bot_id}/developers/keys", {"name": "CRM export"})
     key = re.search(r'data-testid="new-key">([^<]+)<', made.text).group(1)
     assert designer.client.get(f"/b/{bot_id}/api/management/export/userData", headers={"x-functions-key": key}) \
         .status_code == 200
-    page = designer.client.get(f"/designer/bots/{bot_id}/settings").text
+    page = designer.client.get(f"/designer/bots/{bot_id}/developers").text
     assert "CRM export" in page and key not in page
-    taken = designer.post(f"/designer/bots/{bot_id}/settings/keys", {"name": "CRM export"})
+    taken = designer.post(f"/designer/bots/{bot_id}/developers/keys", {"name": "CRM export"})
     assert taken.status_code == 422 and "already has a key" in taken.text
-    key_id = re.search(r"/settings/keys/(\d+)/revoke", page).group(1)
-    assert designer.post(f"/designer/bots/{bot_id}/settings/keys/{key_id}/revoke").status_code == 302
+    key_id = re.search(r"/developers/keys/(\d+)/revoke", page).group(1)
+    assert designer.post(f"/designer/bots/{bot_id}/developers/keys/{key_id}/revoke").status_code == 302
     assert designer.client.get(f"/b/{bot_id}/api/management/export/userData", headers={"x-functions-key": key}) \
         .status_code == 401
 

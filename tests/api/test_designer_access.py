@@ -71,7 +71,7 @@ def bot_pages(app) -> list[tuple[str, str]]:
 def test_an_editor_is_refused_on_every_page_of_another_editors_bot(app, admin, eva, otto):
     theirs = otto.create_bot("Otto's pizza", example="support")
     otto.add_step(theirs, "message", "welcome")
-    assert otto.post(f"/designer/bots/{theirs}/settings/secrets", {"name": "crm", "value": "s3cret",
+    assert otto.post(f"/designer/bots/{theirs}/developers/secrets", {"name": "crm", "value": "s3cret",
                                                                    "address": "https://crm.example.com"}).status_code \
         == 302
     before = state(app, theirs)

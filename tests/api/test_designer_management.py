@@ -15,7 +15,7 @@ from runtime.management import settings as outbox
 from runtime.management.openapi import document
 from runtime.steps import STEP_TYPES
 from runtime.store import bot_access
-from runtime.store.conversations import start_conversation
+from runtime.turns.turn import start_conversation
 
 SCRIPT_ID = "<script>alert(1)</script>"
 
@@ -123,19 +123,19 @@ def test_smtp_settings_save_and_never_show_the_password(app, designer):
     bot_id = designer.create_bot()
     form = {"host": "smtp.example.com", "port": "465", "security": "ssl", "username": "bot",
             "password": "pw-Very-Secret-1", "from": "bot@example.com"}
-    saved = designer.post(f"/designer/bots/{bot_id}/settings/smtp", form)
+    saved = designer.post(f"/designer/bots/{bot_id}/developers/smtp", form)
     assert saved.status_code == 302
-    page = designer.client.get(f"/designer/bots/{bot_id}/settings").text
+    page = designer.client.get(f"/designer/bots/{bot_id}/developers").text
     assert "pw-Very-Secret-1" not in page and "smtp.example.com" in page and 'value="465"' in page
     assert re.search(r'data-testid="smtp-password">set', page)
-    kept = designer.post(f"/designer/bots/{bot_id}/settings/smtp", {**form, "password": "", "from": "b@example.com"})
+    kept = designer.post(f"/designer/bots/{bot_id}/developers/smtp", {**form, "password": "", "from": "b@example.com"})
     assert kept.status_code == 302
     with app.app_context():
         stored = outbox.settings(bot_id, "smtp")
         assert stored["password"] == "pw-Very-Secret-1" and stored["from"] == "b@example.com"  # an empty field kept it
         assert "pw-Very-Secret-1" not in str(db.session.get_bind().url) + str(outbox.shown(bot_id, "smtp"))
     # Another port is another destination: the password entered for the old one is cleared (tests/security).
-    moved = designer.post(f"/designer/bots/{bot_id}/settings/smtp", {**form, "password": "", "port": "587"})
+    moved = designer.post(f"/designer/bots/{bot_id}/developers/smtp", {**form, "password": "", "port": "587"})
     assert moved.status_code == 302
     with app.app_context():
         assert outbox.settings(bot_id, "smtp")["password"] is None
@@ -143,11 +143,11 @@ def test_smtp_settings_save_and_never_show_the_password(app, designer):
 
 def test_sms_settings_save_and_never_show_the_token(app, designer):
     bot_id = designer.create_bot()
-    page = designer.client.get(f"/designer/bots/{bot_id}/settings").text
+    page = designer.client.get(f"/designer/bots/{bot_id}/developers").text
     assert re.search(r'data-testid="sms-token">not set', page)
     form = {"account": "AC123", "token": "tok-Very-Secret-2", "from": "+15550100", "baseUrl": "http://127.0.0.1:9/"}
-    assert designer.post(f"/designer/bots/{bot_id}/settings/sms", form).status_code == 302
-    page = designer.client.get(f"/designer/bots/{bot_id}/settings").text
+    assert designer.post(f"/designer/bots/{bot_id}/developers/sms", form).status_code == 302
+    page = designer.client.get(f"/designer/bots/{bot_id}/developers").text
     assert "tok-Very-Secret-2" not in page and "AC123" in page and re.search(r'data-testid="sms-token">set', page)
     with app.app_context():
         assert outbox.settings(bot_id, "sms") == {"provider": "twilio", "baseUrl": "http://127.0.0.1:9",
@@ -165,7 +165,7 @@ def test_sms_settings_save_and_never_show_the_token(app, designer):
 ])
 def test_bad_outbox_settings_say_what_to_change_and_keep_nothing(app, designer, kind, form, message):
     bot_id = designer.create_bot()
-    refused = designer.post(f"/designer/bots/{bot_id}/settings/{kind}", form)
+    refused = designer.post(f"/designer/bots/{bot_id}/developers/{kind}", form)
     assert refused.status_code == 422 and message in html.unescape(refused.text)
     assert "pw-x" not in refused.text and "tok-x" not in refused.text
     with app.app_context():
@@ -174,7 +174,7 @@ def test_bad_outbox_settings_say_what_to_change_and_keep_nothing(app, designer, 
 
 def test_outbox_settings_need_the_csrf_token(designer):
     bot_id = designer.create_bot()
-    refused = designer.client.post(f"/designer/bots/{bot_id}/settings/smtp", data={"host": "h", "from": "a@b.c"})
+    refused = designer.client.post(f"/designer/bots/{bot_id}/developers/smtp", data={"host": "h", "from": "a@b.c"})
     assert refused.status_code == 400
 
 
@@ -188,7 +188,7 @@ def test_editors_use_the_management_pages_like_the_other_bot_pages(app, client, 
     assert user_ids(client.get(f"/designer/bots/{loyalty}/users").text)
     assert client.get("/designer/api").status_code == 200
     form = {"account": "AC9", "token": "tok-ed", "from": "+15550100", "baseUrl": ""}
-    assert editor.post(f"/designer/bots/{loyalty}/settings/sms", form).status_code == 302
+    assert editor.post(f"/designer/bots/{loyalty}/developers/sms", form).status_code == 302
     assert client.get("/designer/users").status_code == 403  # the accounts page stays for admins
 
 

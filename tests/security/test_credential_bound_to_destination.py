@@ -25,7 +25,7 @@ from runtime.management import settings as outbox  # noqa: E402
 from runtime.management.models import OutgoingEmail, OutgoingSms  # noqa: E402
 from runtime.steps.base import Input  # noqa: E402
 from runtime.store import bot_access  # noqa: E402
-from runtime.store.conversations import handle, start_conversation  # noqa: E402
+from runtime.turns.turn import handle, start_conversation  # noqa: E402
 from runtime.store.drafts import load_draft, save_draft  # noqa: E402
 
 PASSWORD = "smtp-PW-7d1e9a"
@@ -102,13 +102,13 @@ def smtp_form(port: int, password: str = "") -> dict:
 def test_smtp_password_is_cleared_when_the_server_changes_and_never_sent_there(app, editor, runner, smtp_servers,
                                                                               jobs):
     (real, real_seen), (theirs, their_seen) = smtp_servers
-    assert editor.post("/designer/bots/outbox/settings/smtp", smtp_form(real.port, PASSWORD)).status_code == 302
+    assert editor.post("/designer/bots/outbox/developers/smtp", smtp_form(real.port, PASSWORD)).status_code == 302
     converse(app, "u-1")
     jobs.drain()
     assert real_seen.logins == [("bot", PASSWORD)] and len(real_seen.messages) == 1  # the set-up works
 
     # The editor points the bot at their own server and leaves the password field empty.
-    moved = editor.post("/designer/bots/outbox/settings/smtp", smtp_form(theirs.port))
+    moved = editor.post("/designer/bots/outbox/developers/smtp", smtp_form(theirs.port))
     assert moved.status_code == 302
     with app.app_context():
         assert outbox.shown("outbox", "smtp")["passwordSet"] is False
@@ -131,7 +131,7 @@ def test_smtp_password_is_cleared_when_the_server_changes_and_never_sent_there(a
     cleared = runner.invoke(args=[*cli, "--port", str(theirs.port)])
     assert cleared.exit_code == 0 and '"passwordSet": false' in cleared.output
     # Re-entered in the same save, it is kept for the new destination.
-    again = editor.post("/designer/bots/outbox/settings/smtp", smtp_form(theirs.port, "a-new-one"))
+    again = editor.post("/designer/bots/outbox/developers/smtp", smtp_form(theirs.port, "a-new-one"))
     assert again.status_code == 302
     with app.app_context():
         assert outbox.settings("outbox", "smtp")["password"] == "a-new-one"
@@ -143,8 +143,8 @@ def test_sms_token_is_cleared_when_the_base_url_changes(app, editor, httpserver,
     other_server.expect_request("/2010-04-01/Accounts/AC1/Messages.json", method="POST").respond_with_json(
         {"sid": "SM2"}, status=201)
     form = {"account": "AC1", "token": SMS_TOKEN, "from": "+15550100", "baseUrl": httpserver.url_for("/")}
-    assert editor.post("/designer/bots/outbox/settings/sms", form).status_code == 302
-    moved = editor.post("/designer/bots/outbox/settings/sms", {**form, "token": "",
+    assert editor.post("/designer/bots/outbox/developers/sms", form).status_code == 302
+    moved = editor.post("/designer/bots/outbox/developers/sms", {**form, "token": "",
                                                                "baseUrl": other_server.url_for("/")})
     assert moved.status_code == 302
     with app.app_context():

@@ -1,10 +1,10 @@
-"""Issue 15, gap of hole 2: a secret bound to no address. Secrets set on the Settings page or with the command line,
+"""Issue 15, gap of hole 2: a secret bound to no address. Secrets set on the Developers page or with the command line,
 and those stored before addresses were recorded, were bound to nothing, so an editor who pointed an integration
 that used one at another host sent it there. Every secret is now set for an address, and one bound to nothing is
 refused to every integration until it is entered again with its address.
 
 Real parts on loopback, allow-listed: two pytest-httpserver servers that record every request; the designer's
-Settings page through the Flask test client, the CLI through Click's runner."""
+Developers page through the Flask test client, the CLI through Click's runner."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def test_a_secret_bound_to_nothing_reaches_no_integration(app, admin, httpserver
         outcome = reach(app, bot_id, server.url_for("/api"))
         assert outcome["ok"] is False and "bound to no address" in outcome["message"]
         assert not sent_token(server)
-    page = admin.client.get(f"/designer/bots/{bot_id}/settings").text
+    page = admin.client.get(f"/designer/bots/{bot_id}/developers").text
     assert "For no address: integrations will not use it" in page
     with app.app_context():
         warned = authoring.problems({"integrations": {"crm": crm(httpserver.url_for("/api"))}},
@@ -71,21 +71,21 @@ def test_a_secret_bound_to_nothing_reaches_no_integration(app, admin, httpserver
     assert [p.message for p in warned] == [f"The bot secret 'crm-token' was set for no address: enter it again "
                                            f"here, for {httpserver.url_for('/api')}."]
 
-    # Set again on the Settings page for the real server: it goes there, and only there.
-    saved = admin.post(f"/designer/bots/{bot_id}/settings/secrets",
+    # Set again on the Developers page for the real server: it goes there, and only there.
+    saved = admin.post(f"/designer/bots/{bot_id}/developers/secrets",
                        {"name": "crm-token", "value": TOKEN, "address": httpserver.url_for("/api")})
     assert saved.status_code == 302
     assert reach(app, bot_id, httpserver.url_for("/api"))["ok"] is True and sent_token(httpserver)
     elsewhere = reach(app, bot_id, other_server.url_for("/api"))
     assert elsewhere["ok"] is False and "entered for another address" in elsewhere["message"]
     assert not sent_token(other_server)
-    assert TOKEN not in admin.client.get(f"/designer/bots/{bot_id}/settings").text
+    assert TOKEN not in admin.client.get(f"/designer/bots/{bot_id}/developers").text
 
 
 @pytest.mark.parametrize("address", ["", "api.example.com", "javascript:alert(1)", "ftp://files.example.com"])
-def test_the_settings_page_wants_the_address_a_secret_is_for(app, admin, address):
+def test_the_developers_page_wants_the_address_a_secret_is_for(app, admin, address):
     bot_id = admin.create_bot()
-    refused = admin.post(f"/designer/bots/{bot_id}/settings/secrets",
+    refused = admin.post(f"/designer/bots/{bot_id}/developers/secrets",
                          {"name": "crm-token", "value": TOKEN, "address": address})
     assert refused.status_code == 422
     assert "Say which address the secret is for, such as https://api.example.com" in refused.text

@@ -1,0 +1,64 @@
+"""The gallery a new bot starts from: a blank bot and the example bots (examples/*.json), each a working bot
+with its conversation tests (examples/tests/<example>/*.yaml), shown as cards with one line saying what it is."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+
+from runtime.store import conversation_tests
+
+BLANK = ""
+# The gallery's order and words; an example not named here comes after them, described by its size.
+WORDS = {
+    BLANK: ("Blank", "One dialog that says hello: build the rest yourself."),
+    "lead-capture": ("Lead capture", "Asks what brings a visitor, then their name and e-mail, and sorts them by "
+                                     "company size."),
+    "faq": ("FAQ", "Answers typed questions from a list, even when they are worded differently."),
+    "support": ("Support", "Tracks an order, opens it on the page and answers in English or Czech."),
+    "booking": ("Booking", "Books an appointment: a service, a day, a time, a name and a phone number."),
+}
+
+
+@dataclass(frozen=True)
+class Card:
+    key: str
+    title: str
+    description: str
+    doc: dict | None  # None for the blank bot
+
+
+def folder() -> Path:
+    return Path(current_app.root_path) / "examples"
+
+
+def examples() -> dict[str, dict]:
+    """The example bots (examples/*.json) by file name."""
+    found = {}
+    for path in sorted(folder().glob("*.json")):
+        try:
+            found[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def cards() -> list[Card]:
+    """The gallery: blank first, then the examples in WORDS' order, then any other example."""
+    found = examples()
+    order = [key for key in WORDS if key == BLANK or key in found] + sorted(found.keys() - WORDS.keys())
+    shown = []
+    for key in order:
+        doc = found.get(key)
+        title, description = WORDS.get(key) or (doc.get("name") or key,
+                                                f"An example with {len(doc.get('dialogs', []))} dialogs to learn from.")
+        shown.append(Card(key, title, description, doc))
+    return shown
+
+
+def import_tests(example: str, bot_id: str) -> list[str]:
+    """Give a bot made from an example that example's conversation tests; returns their names."""
+    return conversation_tests.import_folder(bot_id, folder() / "tests" / example)
