@@ -13,8 +13,6 @@ from runtime.channels import share_link
 from runtime.channels.directline import refused_origins
 from runtime.channels.directline.cors import allowed_origins, normalize_origin, origin_allowed, set_allowed_origins
 
-WEBSITE_FIELD = "Website"  # the add form's label, which errors name
-
 
 def refused_websites(bot_id: str) -> list[refused_origins.Refusal]:
     """Where the chat was refused lately and still would be: a runtime fact the editor lists among the problems."""
@@ -27,9 +25,9 @@ def _page(bot_id: str, status: int = 200, **extra):
     origins = allowed_origins(bot_id)
     refused = refused_websites(bot_id)
     token = share_link.ensure(bot_id)
-    server = request.host_url.rstrip("/")
-    return render_template("designer/share.html", bot=bot, origins=origins, refused=refused, server=server,
-                           link=f"{server}{url_for('demo.share', bot=bot_id, token=token)}" if token else None,
+    return render_template("designer/share.html", bot=bot, origins=origins, refused=refused,
+                           server=request.host_url.rstrip("/"),
+                           link=url_for("demo.share", bot=bot_id, token=token, _external=True) if token else None,
                            website=refused[0].origin if refused else "", **extra), status
 
 
@@ -64,7 +62,7 @@ def share_website_add(bot_id: str):
         website = normalize_origin(typed)
         set_allowed_origins(bot_id, [*allowed_origins(bot_id), website])
     except ValueError as e:
-        return _page(bot_id, 422, website_error=f"{WEBSITE_FIELD}: {e}", website_typed=typed)
+        return _page(bot_id, 422, website_error=f"Website: {e}", website_typed=typed)
     refused_origins.forget(bot_id, website)
     flash(f"{website} may open the chat now. Reload your page there to chat.")
     return redirect(url_for("designer.share", bot_id=bot_id, _anchor="websites"))
