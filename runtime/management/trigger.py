@@ -11,8 +11,9 @@ API book names; any other mode is a 400 naming it. Standard base64 may hold `/`,
 the address decodes: `<address>/<dialog>` first, else `<address>/<dialog>/<mode>`.
 
 Which conversation: the address's `conversation` when given, else the user's latest on that channel.
-A user who never talked to the bot on that channel gets a 404: a channel such as the webchat can only
-reach a user through the conversation their page holds, so a new one would never be seen.
+A webchat user with no conversation there (or none at all yet) gets one begun for them, the start dialog
+then the triggered one, and their next connection opens it (`runtime.store.triggered`): the dialog is
+delivered when they come. On another channel a user with no conversation there gets a 404.
 
 `Idempotency-Key: K` makes a retried call safe: K is the inbound activity's client key, unique per
 conversation in the transcript, so of two calls with K (even at once) one runs the dialog and both get
@@ -33,13 +34,14 @@ from werkzeug.exceptions import BadRequest, NotFound, UnprocessableEntity
 from runtime.extensions import db
 from runtime.management.body import json_object
 from runtime.steps.base import Input
-from runtime.store import bots
-from runtime.store.conversations import handle
+from runtime.store import bots, triggered
+from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import BotUser, Conversation, TranscriptEntry
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CHANNEL_ALIASES = {"directline": "webchat"}  # Bot Framework clients call the webchat's channel "directline"
 MODES = ("clear",)
+WEBCHAT = "webchat"
 
 
 def trigger(bot: str, address: str, dialog: str) -> tuple[dict, int]:
@@ -53,12 +55,14 @@ def trigger(bot: str, address: str, dialog: str) -> tuple[dict, int]:
     key = _idempotency_key()
     conversation = _conversation(bot, target)
     _check_dialog(bot, conversation, dialog)
+    if conversation is None:  # a webchat user with none yet: begin one for their next connection
+        conversation, _ = start_conversation(bot, target["user"], target["channelId"])
     inp = Input.trigger(dialog, body, clear=clear)
-    client_key = f"trigger:{key}" if key else None
-    if client_key:
+    client_key = triggered.client_key(key)
+    if key:
         _same_call_or_refuse(conversation.id, client_key, inp)
     handle(conversation.id, inp, client_key=client_key)
-    if client_key:
+    if key:
         _same_call_or_refuse(conversation.id, client_key, inp)  # a different call with the key won the race
     return {"conversationId": conversation.id, "dialogId": dialog, "clear": clear}, 202
 
@@ -124,26 +128,33 @@ def _id(found: dict, name: str) -> str | None:
     return value
 
 
-def _conversation(bot: str, target: dict[str, str]) -> Conversation:
+def _conversation(bot: str, target: dict[str, str]) -> Conversation | None:
+    """The conversation to run the trigger in; None for a webchat user who has none on the webchat yet."""
     user, channel = target["user"], target["channelId"]
-    if db.session.get(BotUser, (bot, user)) is None:
+    begins = channel == WEBCHAT and not target["conversation"]
+    if not begins and db.session.get(BotUser, (bot, user)) is None:
         raise NotFound(f"Bot '{bot}' has no user '{user[:64]}'.")
     found = select(Conversation).where(Conversation.bot_id == bot, Conversation.user_id == user,
                                        Conversation.channel == channel)
     if target["conversation"]:
         found = found.where(Conversation.id == target["conversation"])
     conversation = db.session.scalars(found.order_by(Conversation.updated_at.desc()).limit(1)).first()
-    if conversation is None:
+    if conversation is None and not begins:
         which = f"conversation '{target['conversation'][:64]}'" if target["conversation"] else "conversation"
         raise NotFound(f"User '{user[:64]}' of bot '{bot}' has no {which} on the channel '{channel[:32]}': the "
-                       f"trigger reaches users on a channel where they talk to the bot.")
+                       f"trigger reaches users on a channel where they talk to the bot (on the webchat it begins one).")
     return conversation
 
 
-def _check_dialog(bot: str, conversation: Conversation, dialog: str) -> None:
-    """404 unless the version the turn will run has the dialog."""
-    number = conversation.bot_version if conversation.bot_version == bots.DRAFT else (
-        bots.get_bot(bot).published_version or conversation.bot_version)
+def _check_dialog(bot: str, conversation: Conversation | None, dialog: str) -> None:
+    """404 unless the version the turn will run has the dialog (a new conversation: the published one)."""
+    if conversation is None:
+        number = bots.get_bot(bot).published_version
+        if number is None:
+            raise NotFound(f"Bot '{bot}' is not published; publish it before triggering its dialogs.")
+    else:
+        number = conversation.bot_version if conversation.bot_version == bots.DRAFT else (
+            bots.get_bot(bot).published_version or conversation.bot_version)
     indexed = bots.load_indexed(bot, number)
     if dialog not in indexed.dialogs:
         raise NotFound(f"Bot '{bot}' has no dialog '{dialog[:64]}'; its dialogs are: "

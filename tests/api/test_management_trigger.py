@@ -137,7 +137,7 @@ def test_messages_wait_for_a_closed_page(app, client, key, chat):
     (base64.b64encode(b'{"bot": "loyalty", "channelId": "webchat"}').decode(), 400, 'The address has no "user"'),
     (base64.b64encode(b'{"bot": "loyalty", "user": 5, "channelId": "webchat"}').decode(), 400, '"user" must be'),
     (address("other-bot", "dl_eva"), 400, "The address is of bot 'other-bot'"),
-    (address("loyalty", "dl_nobody"), 404, "has no user 'dl_nobody'"),
+    (address("loyalty", "dl_nobody", "platform"), 404, "has no user 'dl_nobody'"),
     (address("loyalty", "dl_eva", "sms"), 404, "has no conversation on the channel 'sms'"),
     (address("loyalty", "dl_eva", conversation="c0ffee"), 404, "has no conversation 'c0ffee' on the channel 'webchat'"),
 ])
@@ -203,3 +203,24 @@ def test_every_error_uses_one_code_scheme_the_http_status_name(client, key, chat
     assert [(a.status_code, a.json["error"]["code"]) for a in answers] == [
         (400, "BadRequest"), (400, "BadRequest"), (400, "BadRequest"), (404, "NotFound"), (401, "Unauthorized"),
         (413, "RequestEntityTooLarge")]
+
+
+def test_a_webchat_user_with_no_conversation_gets_the_dialog_when_they_connect(app, client, key):
+    """The CRM triggers before Jan ever opened the chat: a conversation is begun for him, and his page's next
+    connection opens it with the greeting and the dialog, and the page's user data."""
+    first = trigger(client, key, address("loyalty", "dl_jan"), json=TRANSACTION)
+    assert first.status_code == 202
+    again = trigger(client, key, address("loyalty", "dl_jan"), json={"transaction": {**TRANSACTION["transaction"],
+                                                                                      "id": "T-1002"}})
+    assert again.json["conversationId"] == first.json["conversationId"]  # one conversation waits for him
+    chat = Chat.generate(client, secret_of(app, "loyalty"), {"user": {"id": "dl_jan"}, "userData": {"tier": "gold"}})
+    assert chat.conversation_id == first.json["conversationId"]
+    assert texts(chat.poll()) == ["Hi! Move your points to a partner?", DONE, "Hi! Move your points to a partner?",
+                                  DONE.replace("T-1001", "T-1002"), "Hi! Move your points to a partner?"]
+    assert texts(chat.say("Yes"))[0] == "Your transfer has started. I will tell you when it is done."
+    with app.app_context():
+        assert db.session.get(BotUser, ("loyalty", "dl_jan")).data["tier"] == "gold"
+    # He has spoken there now: his next page opens a conversation of its own, as any page does.
+    assert Chat.generate(client, secret_of(app, "loyalty"), {"user": {"id": "dl_jan"}}).conversation_id != \
+        chat.conversation_id
+

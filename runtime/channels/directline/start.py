@@ -20,6 +20,7 @@ from flask import request
 from runtime.channels.directline import tokens
 from runtime.channels.directline.errors import DirectLineError, bad_argument, storable_id
 from runtime.channels.directline.stream import stream_url
+from runtime.store import triggered
 from runtime.store.bots import BotNotFound, BotNotPublished
 from runtime.store.conversations import start_conversation
 
@@ -29,10 +30,16 @@ CHANNEL = "webchat"
 def open_conversation(bot_id: str, body: dict[str, Any], *, trusted: bool) -> tokens.Grant:
     """Start a conversation with the bot's published version (the bot speaks first) for a start body.
 
-    The user is the body's `user.id` if the caller is `trusted` (holds the secret), else a new one.
+    The user is the body's `user.id` if the caller is `trusted` (holds the secret), else a new one. A user
+    for whom a trigger began a conversation they have not spoken in yet gets that one, with what it holds.
     """
     user_id, data = _parse(body)
     locale = _locale(body)
+    if trusted and user_id:
+        waiting = triggered.awaiting_user(bot_id, user_id, CHANNEL)
+        if waiting is not None:
+            triggered.merge_user_data(bot_id, user_id, data)
+            return tokens.Grant(bot_id, waiting.id, user_id)
     try:
         conversation, _ = start_conversation(bot_id, user_id if trusted and user_id else f"dl_{uuid.uuid4().hex}",
                                              CHANNEL, data=data, languages=[locale] if locale else None,
