@@ -1,9 +1,11 @@
 """A bot's Platforms page: its connections to messaging platforms, each platform offered by name with its own
 fields (Webex Connect: webhook URL, access and verification tokens, rule; Twilio: account SID, auth token,
-number or WhatsApp sender, public URL; any other platform: Arbor's JSON with its reply address and
-credentials). Create (the tokens shown once, on that answer only), edit (secrets left blank are kept), test
-(Twilio's account), regenerate the token, re-verify (switch back on), delete, and each connection's recent
-replies with their delivery state. The work is `runtime.channels.platforms`'."""
+number or WhatsApp sender, public URL; the Microsoft Bot Framework: app id and password, tenant, and under
+"Advanced" the issuer, OpenID metadata URL and token endpoint; any other platform: Arbor's JSON with its reply
+address and credentials). Create (the tokens shown once, on that answer only), edit (secrets left blank are
+kept), test (Twilio's account, the Bot Framework's token endpoint), regenerate the token, re-verify (switch back
+on), delete, and each connection's recent replies with their delivery state. The work is
+`runtime.channels.platforms`'."""
 
 from __future__ import annotations
 
@@ -20,7 +22,10 @@ LOG_SIZE = 20
 RULE_HELP = {"bot": "The bot answers everything; a handover step is closed at once and the bot goes on.",
              "agent": "Every message goes to an agent; the bot never answers.",
              "bot-first": "The bot answers first; after a handover step, agents answer until they close."}
-SECRET_FIELDS = ("token", "password", "access_token", "verification_token", "auth_token")
+SECRET_FIELDS = ("token", "password", "access_token", "verification_token", "auth_token", "app_password")
+BOTFRAMEWORK_FIELDS = {"appId": "app_id", "tenant": "tenant", "issuer": "issuer",
+                       "openIdMetadataUrl": "openid_metadata_url", "tokenEndpoint": "token_endpoint"}
+NO_REPLY_ADDRESS = ("twilio", "botframework")  # replies go where the platform's API says, not to a typed address
 
 
 def _credentials(form: MultiDict) -> dict | None:
@@ -40,6 +45,9 @@ def _adapter_fields(kind: str, form: MultiDict) -> tuple[dict | None, dict | Non
     if kind == "webex-connect":
         return None, {"accessToken": form.get("access_token", ""),
                       "verificationToken": form.get("verification_token", "")}
+    if kind == "botframework":
+        return ({key: form.get(field, "") for key, field in BOTFRAMEWORK_FIELDS.items()},
+                {"appPassword": form.get("app_password", "")})
     return None, None
 
 
@@ -87,9 +95,9 @@ def platform_action(bot_id: str, slug: str, action: str):
         if action == "edit":
             kind = connections.get(bot_id, slug)["kind"]
             settings, secrets = _adapter_fields(kind, form)
-            connections.edit(bot_id, slug, name=form.get("name"), url=form.get("url") if kind != "twilio" else None,
-                             rule=form.get("rule"), credentials=_credentials(form), settings=settings,
-                             secrets=secrets)
+            connections.edit(bot_id, slug, name=form.get("name"),
+                             url=None if kind in NO_REPLY_ADDRESS else form.get("url"), rule=form.get("rule"),
+                             credentials=_credentials(form), settings=settings, secrets=secrets)
             flash("Saved.")
         elif action == "token":
             token = connections.regenerate_token(bot_id, slug)

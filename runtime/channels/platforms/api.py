@@ -16,12 +16,23 @@ from flask import Blueprint, current_app, g, has_app_context, jsonify, request
 from werkzeug.exceptions import NotFound
 
 from runtime.channels.platforms import adapters, connections, statuses, threads
-from runtime.channels.platforms.adapters.base import Answered, Refused, Verification
+from runtime.channels.platforms.adapters.base import Answered, Ignored, Refused, Verification
 from runtime.channels.platforms.inbound import Status
 from runtime.store.bots import BotNotPublished
 
 log = logging.getLogger(__name__)
 bp = Blueprint("platforms", __name__)
+
+
+@bp.post("/b/<bot_id>/botframework/messages")
+def botframework(bot_id: str):
+    """The bot's Bot Framework messaging endpoint: its one connection of that kind."""
+    try:
+        slug = connections.slug_of_kind(bot_id, "botframework")
+    except connections.ConnectionNotFound:
+        return _error(404, f"The bot '{bot_id[:64]}' has no Microsoft Bot Framework connection: add one on its "
+                           "Platforms page.")
+    return receive(bot_id, slug)
 
 
 @bp.post("/b/<bot_id>/hooks/<slug>")
@@ -39,6 +50,9 @@ def receive(bot_id: str, slug: str):
             connections.verified(connection)
             log.info("platform connection %s/%s verified by %s", bot_id, slug, adapter.title)
             return adapter.answer(connection, Answered(verified=True))
+        if isinstance(event, Ignored):
+            log.info("platform connection %s/%s: %s", bot_id, slug, event.why)
+            return adapter.answer(connection, Answered())
         if connection.target.verified_at is None:
             raise Refused(403, f"This {adapter.title} connection is not verified yet: press Verify on the "
                                f"platform's side first (Arbor answers it); until then its events are refused.")
@@ -78,7 +92,7 @@ def _in_order(answered: list[dict], said: list[dict]) -> list[dict]:
 
 
 def _error(status: int, message: str):
-    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden"}
+    names = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 503: "ServiceUnavailable"}
     answer = jsonify({"error": {"code": names.get(status, "BadRequest"), "message": message}})
     answer.status_code = status
     return answer

@@ -67,6 +67,11 @@ def create(bot_id: str, slug: str, name: str, url: str, *, rule: str = "bot-firs
         raise PlatformError(f"The bot has a connection '{slug}' already; pick another short name.")
     if db.session.scalar(select(db.func.count()).where(PlatformConnection.bot_id == bot_id)) >= MAX_PER_BOT:
         raise PlatformError(f"A bot has at most {MAX_PER_BOT} platform connections; delete one first.")
+    if adapter.one_per_bot and db.session.scalar(select(PlatformConnection.id).where(
+            PlatformConnection.bot_id == bot_id, PlatformConnection.kind == kind)):
+        raise PlatformError(f"The bot has a {adapter.title} connection already (its inbound address names the bot "
+                            "only); edit that one.")
+    sealed = adapter.keep(bot_id, settings, sealed)
     token, shown = adapter.inbound_token(sealed)
     at_once = adapter.verified_at_once
     target = WebhookSubscription(id="plt_" + uuid4().hex, bot_id=bot_id, kind=PLATFORM,
@@ -93,6 +98,7 @@ def edit(bot_id: str, slug: str, *, name: str | None = None, url: str | None = N
         kept = _unseal(row.sealed) if row.sealed else {}
         fresh, sealed = _adapter(row.kind).configure({**(row.settings or {}), **(settings or {})},
                                                       secrets or {}, kept)
+        sealed = _adapter(row.kind).keep(bot_id, fresh, sealed)
         access = sealed.pop("accessToken", None)  # an inbound token typed in: kept only as its digest
         if access:
             target.verification_token = digest(access)
@@ -141,9 +147,11 @@ def check(bot_id: str, slug: str) -> str:
 
 
 def delete(bot_id: str, slug: str) -> None:
-    _, target = _get(bot_id, slug)
+    row, target = _get(bot_id, slug)
+    adapter = _adapter(row.kind)
     db.session.delete(target)  # the connection, its deliveries and its threads go with it
     db.session.commit()
+    adapter.deleted(bot_id)
 
 
 def list_for(bot_id: str) -> list[dict]:
@@ -155,6 +163,15 @@ def list_for(bot_id: str) -> list[dict]:
 
 def get(bot_id: str, slug: str) -> dict:
     return describe(*_get(bot_id, slug))
+
+
+def slug_of_kind(bot_id: str, kind: str) -> str:
+    """The short name of the bot's connection speaking `kind` (one the bot may have once); ConnectionNotFound."""
+    slug = db.session.scalar(select(PlatformConnection.slug).where(PlatformConnection.bot_id == bot_id,
+                                                                   PlatformConnection.kind == kind))
+    if slug is None:
+        raise ConnectionNotFound(kind)
+    return slug
 
 
 def load(bot_id: str, slug: str) -> Connection:
@@ -183,15 +200,26 @@ def describe(row: PlatformConnection, target: WebhookSubscription) -> dict:
     return {"id": row.id, "slug": row.slug, "name": row.name, "bot": row.bot_id, "rule": row.rule,
             "kind": row.kind, "platform": adapter.title, "ruleName": adapter.rule_names.get(row.rule, row.rule),
             "settings": adapter.describe(Connection(row, target, {})),
-            "inboundPath": f"/b/{row.bot_id}/hooks/{row.slug}", "url": target.url,
+            "inboundPath": adapter.inbound_path(row), "url": target.url,
             "credentials": _unseal(target.secret)["kind"], "status": target.status,
             "statusReason": target.status_reason, "consecutiveFailures": target.consecutive_failures,
             "targetId": target.id,
             "verifiedAt": target.verified_at.isoformat() if target.verified_at else None}
 
 
+def reply_url(target: WebhookSubscription, delivery: WebhookDelivery) -> str:
+    """Where a reply goes: the connection's address, or the adapter's for this delivery (the Bot Framework's)."""
+    connection = of_target(target.id)
+    return _adapter(connection.row.kind).reply_url(connection, delivery) if connection else target.url
+
+
 def reply_headers(target: WebhookSubscription, delivery: WebhookDelivery, moment: datetime) -> dict[str, str]:
-    """The credentials a reply carries to the platform (the delivery target's headers)."""
+    """The credentials a reply carries to the platform: the adapter's own (a token it obtains), else those saved
+    with the connection (the delivery target's)."""
+    connection = of_target(target.id)
+    own = _adapter(connection.row.kind).reply_headers(connection, delivery) if connection else None
+    if own is not None:
+        return own
     credentials = _unseal(target.secret)
     if credentials["kind"] == "bearer":
         return {"authorization": f"Bearer {credentials['token']}"}

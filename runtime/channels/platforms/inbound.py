@@ -82,6 +82,7 @@ class Routed:
     activity: dict  # kept in the transcript
     client_key: str | None  # None: the platform gave no id, so a repeat cannot be told apart
     agent: bool = False  # it came on the conversation id the platform gave its agents (Webex Connect's CCSP)
+    opens: bool = True  # False: applied to the user's open conversation only (a reaction never opens one)
 
 
 @dataclass(frozen=True)

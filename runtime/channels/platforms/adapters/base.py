@@ -43,6 +43,13 @@ class Verification:
     """A platform's handshake (Webex Connect's "Verify"): answered, and the connection counts as verified."""
 
 
+@dataclass(frozen=True)
+class Ignored:
+    """An activity the platform sends that makes no turn (the Bot Framework's `typing`): answered, nothing kept."""
+
+    why: str
+
+
 @dataclass
 class Connection:
     """A connection as its adapter sees it: the row, its delivery target, its settings and secrets."""
@@ -76,11 +83,23 @@ class Adapter:
     verified_at_once = True  # False: the connection waits for the platform's handshake
     in_response = False  # True: the turn's replies go in the answer to the POST (TwiML), later ones apart
     delivers = True  # False: nothing goes to the delivery target's address (it only names the platform's API)
+    one_per_bot = False  # True: the platform's inbound address names the bot only (the Bot Framework's)
 
     def configure(self, settings: dict, secrets: dict, kept: dict) -> tuple[dict, dict]:
         """The adapter's settings and secrets, checked (PlatformError says what to change); a secret left
         blank keeps its `kept` value."""
         return {}, {}
+
+    def keep(self, bot_id: str, settings: dict, sealed: dict) -> dict:
+        """Put away secrets kept outside the connection (the bot's secret store); the rest is sealed with it."""
+        return sealed
+
+    def deleted(self, bot_id: str) -> None:
+        """The bot's connection was deleted: forget what `keep` put away."""
+
+    def inbound_path(self, row: PlatformConnection) -> str:
+        """Where the platform POSTs."""
+        return f"/b/{row.bot_id}/hooks/{row.slug}"
 
     def inbound_token(self, secrets: dict) -> tuple[str, dict[str, str]]:
         """The token inbound POSTs carry (kept as a digest), and what to show once: label -> value."""
@@ -129,6 +148,14 @@ class Adapter:
         message_id = self.message_id_of(json.loads(sent.body))
         if message_id:
             statuses.apply(message_id, statuses.SENT)
+
+    def reply_url(self, connection: Connection, sent: WebhookDelivery) -> str:
+        """Where one delivery goes (the connection's address, by default; the Bot Framework's is per conversation)."""
+        return connection.target.url
+
+    def reply_headers(self, connection: Connection, sent: WebhookDelivery) -> dict[str, str] | None:
+        """The credentials one delivery carries; None: the reply credentials saved with the connection."""
+        return None
 
     def target_url(self, settings: dict, url: str) -> str:
         """Where deliveries to the platform go (the address the connection was given, by default)."""
