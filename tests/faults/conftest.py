@@ -13,12 +13,22 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from tally import Tally
 from werkzeug import Request, Response
+
+HERE = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Every test here is marked `faults` (`pytest -m faults` runs the suite alone; `make test` runs it too)."""
+    for item in items:
+        if HERE in Path(item.fspath).parents:
+            item.add_marker(pytest.mark.faults)
 
 
 @pytest.fixture
