@@ -1,6 +1,7 @@
 """A bot's settings: name and language, the editors and agents who may open it and the agents' canned answers
-(admins only, designer/people.py and designer/agents.py), the embed snippet and the websites allowed to open
-the widget. What only developers need (keys, secrets, the outbox) is on the Developers page (developers.py)."""
+(admins only, designer/people.py and designer/agents.py). The snippet and the websites allowed to open the
+widget are in the Share panel (share.py); what only developers need (keys, secrets, the outbox) is on the
+Developers page (developers.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from flask_login import current_user
 from designer import bp, drafting
 from designer.bots import get_bot_or_404
 from runtime.botdoc.translations import LANGUAGE_PATTERN, language_name
-from runtime.channels.directline.cors import allowed_origins, set_allowed_origins
 from runtime.store import bot_access, canned
 from runtime.store.drafts import StaleDraft, save_draft
 
@@ -33,7 +33,6 @@ def _page(bot_id: str, status: int = 200, **extra):
     bot = get_bot_or_404(bot_id)
     doc, revision = drafting.current(bot_id)
     return render_template("designer/settings.html", bot=bot, doc=doc, revision=revision,
-                           origins=allowed_origins(bot_id), server=request.host_url.rstrip("/"),
                            people=bot_access.people(bot_id) if current_user.is_admin else None,
                            editors=bot_access.editors() if current_user.is_admin else [],
                            answers=canned.listed(bot_id) if current_user.is_admin else None, **extra), status
@@ -63,15 +62,3 @@ def settings_general(bot_id: str):
         return _page(bot_id, 409, error=drafting.stale_message())
     flash("Saved. Publish the bot to show the new name to visitors.")
     return redirect(url_for("designer.settings", bot_id=bot_id))
-
-
-@bp.post("/bots/<bot_id>/settings/origins")
-def settings_origins(bot_id: str):
-    get_bot_or_404(bot_id)
-    lines = [line for line in request.form.get("origins", "").splitlines() if line.strip()]
-    try:
-        set_allowed_origins(bot_id, lines)
-    except ValueError as e:
-        return _page(bot_id, 422, origins_error=str(e), origins_text=request.form.get("origins", ""))
-    flash("Allowed websites saved.")
-    return redirect(url_for("designer.settings", bot_id=bot_id) + "#embed")
