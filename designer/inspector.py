@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 
-from flask import render_template, request
+from flask import render_template, render_template_string, request
 from jinja2 import Undefined
 from markupsafe import escape
 
-from designer import bp, catalog, drafting, schemaform, tree
+from designer import bp, catalog, conditions, drafting, knows, schemaform, tree
 from designer.bots import get_bot_or_404
 from designer.drafting import Refused, answer, refused
 from designer.labels import type_title
 from runtime.botdoc import translations
 from runtime.steps import STEP_TYPES
+from runtime.steps import _condition_rows as condition_rows
 
 
 def _form_template(kind: str) -> str:
@@ -43,7 +44,8 @@ def _translated(doc: dict, step: dict) -> list[dict]:
     return found
 
 
-def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict) -> str:
+def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict, saved: bool = False) -> str:
+    """The step's form; `saved`: drawn again after a change, it says so."""
     integration = None
     if step.get("type") == "integration":
         template_id = catalog.template_of(doc, step)
@@ -56,13 +58,15 @@ def render_inspector(bot_id: str, doc: dict, step: dict, dialog: dict) -> str:
     return render_template("designer/partials/_inspector.html", bot_id=bot_id, step=step, dialog=dialog,
                            translated=_translated(doc, step), languages=translations.languages(doc),
                            form_template=_form_template(step.get("type")), type_title=type_title(step.get("type")),
-                           dialogs=dialogs, integration=integration,
+                           dialogs=dialogs, integration=integration, knows=knows.known(doc),
+                           read_condition=condition_rows.read, operators=condition_rows.OPERATORS,
+                           describe_condition=lambda expression: conditions.describe(expression, doc),
                            labels=getattr(STEP_TYPES.get(step.get("type")), "LABELS", {}),
                            integrations=sorted(doc.get("integrations") or {}),
                            fields=lambda key, value: schemaform.fields(
                                STEP_TYPES[step["type"]].SCHEMA["properties"][key],
                                None if isinstance(value, Undefined) else value, key, key),
-                           raw=json.dumps(step, indent=2, ensure_ascii=False))
+                           raw=json.dumps(step, indent=2, ensure_ascii=False), saved=saved)
 
 
 @bp.get("/bots/<bot_id>/steps/<step_id>")
@@ -84,6 +88,8 @@ def read_form(doc: dict, step: dict, form) -> dict:
     action = (verb, target) if verb in ("add", "remove") else None
     if kind not in STEP_TYPES:
         return step  # an unknown type is kept exactly as it is
+    if kind == "condition":  # the rows picked in the condition builder become each branch's expression
+        form = conditions.form_with_expressions(doc, form)
     updated = schemaform.parse(STEP_TYPES[kind].SCHEMA, form, "", step, action, True)
     # A field the step leaves out shows its default (the executor applies it); posted back unchanged, it is not
     # written: a form saved as it was is no edit, and leaves nothing to undo.
@@ -130,8 +136,14 @@ def inspector_save(bot_id: str, step_id: str):
     except Refused as e:
         return refused(e)
     step = holder["step"]
-    if request.form.get("_action"):
-        return answer(render_inspector(bot_id, doc, step, holder["dialog"]), revision, HX_Trigger="draftChanged")
+    if request.form.get("_action"):  # a list grew or shrank, or a picked value changes the form: drawn again,
+        # with the step's node in the tree (out of band)
+        node = render_template_string(
+            '{% from "designer/partials/_node.html" import node with context %}'
+            "{{ node(step, bot_id, dialog.id, step.id, place, oob=True) }}", step=step, bot_id=bot_id,
+            dialog=holder["dialog"], place=str(tree.place_of(doc, step_id, holder["dialog"].get("id"))))
+        return answer(render_inspector(bot_id, doc, step, holder["dialog"], saved=True) + node, revision,
+                      HX_Trigger="draftChanged", HX_Retarget="#inspector", HX_Reswap="innerHTML")
     if holder["redraw"]:
         return answer(render_inspector(bot_id, doc, step, holder["dialog"]), revision, HX_Trigger="draftChanged",
                       HX_Retarget="#inspector", HX_Reswap="innerHTML")

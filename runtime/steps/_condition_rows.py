@@ -186,7 +186,9 @@ def read(expression: object) -> Condition | None:
 
 
 def valid_path(path: str) -> bool:
-    return bool(_PATH.fullmatch(path)) and not set(path.split(".")) & _KEYWORDS
+    """A storage or a dotted path into one: no Jinja words, no private attributes (the sandbox refuses them)."""
+    parts = path.split(".")
+    return bool(_PATH.fullmatch(path)) and not set(parts) & _KEYWORDS and not any(p.startswith("__") for p in parts)
 
 
 # --- plain words ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from . import schema
+from ._condition_rows import describe
 from ._words import short
 from .base import Context, Enter, Next, Outcome
 
@@ -51,7 +52,7 @@ def branch_label(step: dict, slot: list[str]) -> str:
     if slot[0] == "else":
         return "Otherwise"
     branch = step["branches"][int(slot[1])]
-    return branch.get("title") or f"If {short(branch.get('when'), 60)}"
+    return branch.get("title") or f"If {short(describe(branch.get('when')), 60)}"  # "If interest is Website"
 
 
 def problems(step: dict, doc: dict, dialogs: dict):

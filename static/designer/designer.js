@@ -199,7 +199,45 @@
   // field left before that would trigger 'save' with nobody listening, so the form is processed first (a no-op
   // once htmx has done it).
   const saveStep = (form) => { clearTimeout(saveTimer); saveTimer = null; htmx.process(form); htmx.trigger(form, 'save'); };
+  // The Insert menu under a text: what the bot knows (the inspector's #knows list), put in as {{ name }} where the
+  // cursor was, so nobody types Jinja; the preview shows it as a chip.
+  function fillInsertMenus(root) {
+    const knows = document.getElementById('knows');
+    if (!knows) return;
+    (root || document).querySelectorAll('select[data-insert]').forEach((menu) => {
+      if (menu.options.length > 1) return;
+      knows.querySelectorAll('option').forEach((o) => menu.append(new Option(o.label, o.value)));
+    });
+  }
+  function insertKnown(menu) {
+    const area = menu.closest('form').querySelector(`textarea[name="${CSS.escape(menu.dataset.insert)}"]`);
+    if (!area || !menu.value) return;
+    const text = `{{ ${menu.value} }}`;
+    const [start, end] = area._caret || [area.value.length, area.value.length];
+    area.value = area.value.slice(0, start) + text + area.value.slice(end);
+    menu.value = '';
+    area.focus();
+    area.setSelectionRange(start + text.length, start + text.length);
+    area._caret = [start + text.length, start + text.length];
+    area.dispatchEvent(new Event('input', {bubbles: true}));
+  }
+  document.addEventListener('focusout', (event) => {
+    if (event.target.matches('textarea[data-template]')) event.target._caret = [event.target.selectionStart, event.target.selectionEnd];
+  });
+  // A pick that changes the form itself (the condition builder's lists, "Write it as an expression" unticked): the
+  // form is saved and drawn again at once, with `_action` saying why; focus goes back to the same field.
+  function redraw(field) {
+    const form = field.closest('form');
+    clearTimeout(saveTimer); saveTimer = null;
+    const name = field.name;
+    htmx.ajax('POST', form.getAttribute('hx-post'), {source: form, target: '#inspector-status', swap: 'innerHTML',
+      values: {_action: field.dataset.redraw || field.dataset.redrawUnticked}}).then(() => {
+      const again = document.querySelector(`#step-form [name="${CSS.escape(name)}"]`);
+      if (again) again.focus();
+    });
+  }
   document.addEventListener('input', (event) => {
+    if (event.target.matches('select[data-insert], [data-redraw], [data-redraw-unticked]:not(:checked)')) return; // on change
     if (event.target.matches('textarea[data-template]')) previewTemplate(event.target);
     if (event.target.matches('[data-preview-language]')) startPreview(); // the visitor's language: a new conversation
     const form = event.target.closest('#step-form');
@@ -209,6 +247,10 @@
     }
   });
   document.addEventListener('change', (event) => {
+    if (event.target.matches('select[data-insert]')) { insertKnown(event.target); return; }
+    if (event.target.matches('#step-form [data-redraw]')) { redraw(event.target); return; }
+    // "Write it as an expression" unticked: the rows are read from what was typed (ticked, the field is there)
+    if (event.target.matches('#step-form [data-redraw-unticked]:not(:checked)')) { redraw(event.target); return; }
     const form = event.target.closest('#step-form');
     if (form && event.target.name && saveTimer) saveStep(form);
   });
@@ -222,6 +264,7 @@
     sortables(root || document);
     markProblems();
     (root || document).querySelectorAll('textarea[data-template]').forEach(previewTemplate);
+    fillInsertMenus(root);
     highlight();
   }
   document.addEventListener('htmx:afterSettle', (event) => settle(event.detail.elt && event.detail.elt.parentElement));

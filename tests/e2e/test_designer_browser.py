@@ -4,6 +4,7 @@ then imports a broken file, and is told of a conflict between two tabs."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -69,8 +70,15 @@ def test_a_newcomer_builds_publishes_and_talks_with_a_bot(live, page: Page, newc
     saved(page)
     expect(page.locator(".branch-label", has_text="Option “Tea”")).to_be_visible()
 
-    add_step(page, "condition")
-    fill(page, "If", 'drink == "Coffee"')
+    add_step(page, "condition")  # picked, not typed (issue 19): what the bot knows, how, which option
+    page.locator("#step-form").get_by_role("button", name="+ Add a row").click()
+    saved(page)
+    for name, label in (("Check", "drink (the answer to “Coffee or tea, name?”)"), ("How", "is"),
+                        ("Value", "Coffee")):
+        page.locator("#inspector-status").evaluate("el => el.replaceChildren()")
+        page.locator("#step-form").get_by_role("combobox", name=re.compile(f"^{name}")).select_option(label=label)
+        saved(page)
+    expect(page.locator(".branch-label", has_text="If drink is Coffee")).to_be_visible()
     condition = page.locator(".node[data-type=condition]")
     add_step(page, "message", condition.locator(".add-here").first)
     fill(page, "What the bot says", "One coffee for {{ name }}, coming up!")
