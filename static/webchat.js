@@ -776,7 +776,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
     // Suggested actions and card buttons; titles are what the user sees, values what the bot gets.
     _act(action) {
       const value = action.value == null ? action.title : action.value;
-      if (action.type === 'openUrl' || action.type === 'signin') { // signin: a sign-in card's button
+      if (action.type === 'openUrl') {
         const url = safeUrl(value);
         if (url) window.open(url, '_blank', 'noopener');
         return;

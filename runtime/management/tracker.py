@@ -24,6 +24,9 @@ from runtime.management.models import UrlClick
 bp = Blueprint("url_tracker", __name__, url_prefix="/b/<bot>/r")
 
 
+SIGN_IN = "application/vnd.microsoft.card.signin"
+
+
 def tracked(activity: dict, bot_id: str, user_id: str) -> dict:
     """The activity with its link buttons routed through the redirect (the same dict if it has none)."""
     if "suggestedActions" not in activity and "attachments" not in activity:
@@ -38,14 +41,15 @@ def tracked(activity: dict, bot_id: str, user_id: str) -> dict:
         return [{**a, "value": prefix + signer.dumps([user_id, a["value"]])}
                 if a.get("type") == "openUrl" and _web(a.get("value")) else a for a in actions]
 
-    activity = dict(activity)
+    activity = dict(activity)  # a sign-in card's button is left alone: its single-use state stays out of the log
     if activity.get("suggestedActions", {}).get("actions"):
         activity["suggestedActions"] = {**activity["suggestedActions"],
                                         "actions": rewrite(activity["suggestedActions"]["actions"])}
     if activity.get("attachments"):
         activity["attachments"] = [
             {**a, "content": {**a["content"], "buttons": rewrite(a["content"]["buttons"])}}
-            if isinstance(a.get("content"), dict) and a["content"].get("buttons") else a
+            if isinstance(a.get("content"), dict) and a["content"].get("buttons") and a.get("contentType") != SIGN_IN
+            else a
             for a in activity["attachments"]]
     return activity
 

@@ -3,9 +3,10 @@ sends and how it waits for the user to come back from the provider.
 
 The store makes the button's address (`runtime.integrations.sign_in.offer`: the provider's page with a signed,
 single-use state) and hands it to the step as a `result` carrying `signIn`; the step shows it as a Bot Framework
-sign-in card (a `signin` action opens it: Arbor's widget in a new tab, Web Chat in a popup; the URL tracker
-leaves it alone, as the state must not land in the click log) and waits, with a timer, for the callback's
-`result`. A message meanwhile shows the button again.
+sign-in card whose button opens the address (`openUrl`: Arbor's widget and Web Chat open it in a new tab; a
+`signin` action would make Web Chat ask the Bot Framework token service for a session, which Arbor is not).
+The URL tracker leaves a sign-in card alone: its single-use state must not land in the click log. The step
+waits, with a timer, for the callback's `result`; a message meanwhile shows the button again.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def remind(ctx: Context, memo: dict) -> Wait:
     """Show the sign-in button (again) and keep waiting."""
     text = memo.get("text") or ctx.phrase(ASK)
     ctx.emit({"type": "message", "text": text, "attachments": [{"contentType": CARD, "content": {
-        "buttons": [{"type": "signin", "title": ctx.phrase("Sign in"), "value": memo["url"]}]}}]})
+        "buttons": [{"type": "openUrl", "title": ctx.phrase("Sign in"), "value": memo["url"]}]}}]})
     return Wait(memo)
 
 
