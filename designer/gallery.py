@@ -15,11 +15,11 @@ BLANK = ""
 # The gallery's order and words; an example not named here comes after them, described by its size.
 WORDS = {
     BLANK: ("Blank", "One dialog that says hello: build the rest yourself."),
-    "lead-capture": ("Lead capture", "Asks what brings a visitor, then their name and e-mail, and sorts them by "
-                                     "company size."),
+    "lead-capture": ("Lead capture", "Asks what brings a visitor and how to reach them (an e-mail asked again "
+                                     "when mistyped), and sorts them by company size."),
     "faq": ("FAQ", "Answers typed questions from a list, even when they are worded differently."),
     "support": ("Support", "Tracks an order, opens it on the page and answers in English or Czech."),
-    "booking": ("Booking", "Books an appointment: a service, a day, a time, a name and a phone number."),
+    "booking": ("Booking", "Books an appointment: a service, a day, a time and a phone number to confirm it."),
 }
 
 

@@ -30,7 +30,7 @@ def links(html: str) -> list[str]:
 def test_the_home_page_lists_the_demo_pages_of_the_example_bots_and_no_other_bot(app, client, bots):
     bots.load("store-basics")  # somebody's own bot, published and open to any site
     with app.app_context():
-        assert import_examples(EXAMPLES) == ["jobs-crm", "lead-capture", "support"]
+        assert import_examples(EXAMPLES) == ["booking", "faq", "jobs-crm", "lead-capture", "support"]
         for bot in ("jobs-crm", "lead-capture", "support", "store-basics"):
             set_allowed_origins(bot, ["*"] if bot == "store-basics" else [HERE])
     page = client.get("/")

@@ -96,6 +96,7 @@ def tree_analytics(browser: Browser, live: Live, admin: str, out: Path) -> None:
     page = _page(browser, height=760)
     sign_in(page, live.url, admin)
     page.goto(f"{live.url}/designer/bots/{bot}/edit?dialog=contact")
+    page.get_by_role("button", name="Results").click()
     page.get_by_test_id("show-analytics").click()
     expect(page.locator("#node-lc-c2 [data-testid=reach]").first).to_have_attribute(
         "title", "7 reached this step; 3 stopped here (43%)")

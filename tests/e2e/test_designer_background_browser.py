@@ -35,6 +35,7 @@ def receiver(live):
 def test_webhooks_page_subscribes_and_shows_a_failed_handshake(live, page: Page, receiver):
     sign_in(page, live.url, person(live))
     page.goto(f"{live.url}/designer/bots/support/edit")
+    page.get_by_role("button", name="Connect").click()
     page.get_by_role("link", name="Webhooks", exact=True).click()
     expect(page.get_by_role("heading", name="Webhooks")).to_be_visible()
     form = page.get_by_test_id("new-subscription")

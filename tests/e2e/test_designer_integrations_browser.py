@@ -33,6 +33,7 @@ def test_configure_try_publish_converse_and_read_the_log(live, page: Page, desig
     editor_url = page.url
 
     # The catalog, searched; an http-request integration set up with a write-only token; test connection.
+    page.get_by_role("button", name="Connect").click()
     page.get_by_role("link", name="Integrations").click()
     catalog = page.get_by_test_id("catalog")
     expect(catalog.locator("h3")).to_have_text(["Actions", "Services", "Protocols"])

@@ -32,6 +32,7 @@ def cleanup(live):
 def test_platforms_page_connects_and_shows_the_token_once(live, page: Page, cleanup):
     sign_in(page, live.url, person(live))
     page.goto(f"{live.url}/designer/bots/support/edit")
+    page.get_by_role("button", name="Connect").click()
     page.get_by_role("link", name="Platforms", exact=True).click()
     expect(page.get_by_role("heading", name="Platforms", exact=True)).to_be_visible()
     form = page.get_by_test_id("new-connection")

@@ -22,7 +22,7 @@ def warnings(document) -> list[tuple[str, str]]:
     return [(p.pointer, p.message) for p in botdoc.validate(document) if p.severity == "warning"]
 
 
-@pytest.mark.parametrize("name", ["lead-capture", "support"])
+@pytest.mark.parametrize("name", ["booking", "faq", "lead-capture", "support"])
 def test_example_bots_are_valid(name):
     assert errors(load_doc(name)) == []
     bot = botdoc.load(load_doc(name))
