@@ -82,10 +82,11 @@ class Hub:
             log.warning("live: could not publish to Redis (%s); streams get this turn with the next one", e)
 
     @contextlib.contextmanager
-    def watching(self, *keys: str) -> Iterator[Waiter]:
+    def watching(self, *keys: str, waiter: Waiter | None = None) -> Iterator[Waiter]:
         """A waiter for the notes of the conversations (ids) and bots (`bot_key`) named, while the block runs
-        (the listener started if need be)."""
-        waiter = Waiter()
+        (the listener started if need be); `waiter` is one of the caller's making (the stream process wakes its
+        event loop)."""
+        waiter = waiter or Waiter()
         with self._lock:  # before the listener is checked: a listener about to stop sees it and stays
             for key in keys:
                 self._waiters.setdefault(key, set()).add(waiter)

@@ -14,7 +14,9 @@ from simple_websocket import Client, ConnectionClosed
 from runtime.steps.base import Input
 from runtime.store.conversations import handle
 from tests.api.directline_client import DL, bearer
-from tests.api.stream_client import WAIT, activity_set, next_texts, say, start, texts
+from tests.api.stream_client import WAIT, activity_set, next_texts, say, start, stream_body, texts
+
+assert stream_body  # the autouse fixture: every test here runs against the web app and the stream process
 
 
 @pytest.fixture
@@ -22,11 +24,11 @@ def app_config(dl_clock):
     return {"DIRECTLINE_CLOCK": dl_clock, "DIRECTLINE_STREAM_KEEPALIVE": 0.3}
 
 
-def test_a_stream_pushes_the_greeting_then_every_turn(dl_server, dl_secret):
+def test_a_stream_pushes_the_greeting_then_every_turn(dl_server, dl_secret, stream_body):
     conversation = start(dl_server, dl_secret)
     url = conversation["streamUrl"]
-    assert url.startswith(f"ws://127.0.0.1:{dl_server.rsplit(':', 1)[1]}{DL}/conversations/"
-                          f"{conversation['conversationId']}/stream?t=")
+    base = stream_body or f"ws://127.0.0.1:{dl_server.rsplit(':', 1)[1]}"
+    assert url.startswith(f"{base}{DL}/conversations/{conversation['conversationId']}/stream?t=")
     ws = Client.connect(url)  # no Authorization header: the URL is pre-authorized
     try:
         first = activity_set(ws)

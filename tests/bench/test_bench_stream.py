@@ -12,8 +12,10 @@ What it prints (nothing about speed is asserted; every turn must get its reply a
 2. The latency from the POST's answer to the reply's frame on the stream, median and p99, at 1, 10 and 100
    conversations.
 3. Idle streams: BENCH_IDLE_STREAMS (10,000) conversations, each with its stream open and idle, held by the
-   load generator; the gunicorn workers' memory before and after (per stream), and turns/s and latency of
+   load generator; the memory of what holds them before and after (per stream), and turns/s and latency of
    100 conversations served meanwhile.
+Streams are held by the stream process (`flask streams`, DIRECTLINE_STREAM_BASE), as the README's production
+layout ships them; BENCH_STREAMS=web holds them in the gunicorn workers instead, for the comparison.
 (test_bench_agent_stream.py measures an agent's reply to its frame on the visitor's stream.)
 The load generator (loadgen.py) is a process of its own; it shares the machine's CPUs with the servers.
 """
@@ -26,7 +28,9 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import psutil
 import pytest
@@ -42,6 +46,7 @@ from test_bench_directline import (
     check,
     database,  # noqa: F401 - the fixture: SQLite, and PostgreSQL where DATABASE_URL names it
     drive,
+    free_port,
     load,
     open_conversation,
     prepare_arbor,
@@ -55,6 +60,7 @@ OPTIONS = ["-c", str(ROOT / "gunicorn.conf.py"), "--log-level", "warning"]
 WORKERS = 2
 THREADS = max(2_000, IDLE // WORKERS + 500)  # the idle streams, and threads to serve turns beside them
 TURN_GOAL, RATIO_GOAL, P99_GOAL = 1_000, 0.5, 0.050
+STREAMS = os.environ.get("BENCH_STREAMS", "process")  # who holds the streams: the stream process, or "web"
 PATIENCE = {"reply_timeout": 10.0, "max_failures": 3}  # a reply missing for 10 s is a failure, reported
 
 
@@ -65,7 +71,34 @@ def ms(values: list[float], q: float) -> str:
     return f"{ordered[min(len(ordered) - 1, int(len(ordered) * q))] * 1000:.1f} ms"
 
 
-def rss_mb(server: Gunicorn) -> float:
+class StreamProcess:
+    """`flask --app app streams` on a free loopback port, its output in a log file."""
+
+    def __init__(self, env: dict, log: Path):
+        self.port = free_port()
+        self.base = f"ws://127.0.0.1:{self.port}"
+        with open(log, "wb") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "streams", "--port",
+                                             str(self.port)], cwd=ROOT, env=env, stdout=out,
+                                            stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # a start-up guard, not a measurement
+            try:
+                if requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=2).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        raise RuntimeError(f"the stream process did not start:\n{log.read_text(errors='replace')[-2000:]}")
+
+    def workers(self) -> list[int]:
+        return [self.process.pid]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=15)
+
+
+def rss_mb(server) -> float:
     return sum(psutil.Process(pid).memory_info().rss for pid in server.workers()) / 2**20
 
 
@@ -86,17 +119,21 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
     data, secret_key = tmp_path / "data", secrets.token_urlsafe(32)
     report(f"Direct Line stream on {name}: {os.cpu_count()} CPUs, load {load()}, gunicorn.conf.py ({WORKERS} threaded "
            f"workers, {THREADS:,} threads each) for Arbor and both baselines, {CLIENTS} conversations, "
-           f"{ROUNDS} rounds of {SECONDS:g} s")
+           f"{ROUNDS} rounds of {SECONDS:g} s; streams held by "
+           f"{'the stream process (flask streams)' if STREAMS == 'process' else 'the gunicorn workers'}")
     secret = prepare_arbor(data, secret_key, url)
     import baseline_app
     baseline_app.prepare(baseline_db, CLIENTS)
 
-    servers: dict[str, Gunicorn] = {}
+    servers: dict[str, Gunicorn | StreamProcess] = {}
     results = {"arbor": Outcome(), "echo": Outcome(), "rw": Outcome()}
     lines = []
     try:
         env = server_env(ARBOR_DATA=str(data), SECRET_KEY=secret_key, WEB_CONCURRENCY=str(WORKERS),
                          ARBOR_THREADS=str(THREADS), **({"DATABASE_URL": url} if url else {}))
+        if STREAMS == "process":
+            servers["streams"] = StreamProcess(env, tmp_path / "streams.log")
+            env["DIRECTLINE_STREAM_BASE"] = servers["streams"].base
         servers["arbor"] = Gunicorn("app:create_app()", env, tmp_path / "arbor.log", "GET /healthz", OPTIONS)
         for key in ("echo", "rw"):
             servers[key] = Gunicorn("baseline_app:app", server_env(BASELINE_DB=baseline_db,
@@ -141,7 +178,8 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
         # 3. idle streams, with turns served meanwhile
         with ThreadPoolExecutor(8) as pool:
             idle = list(pool.map(lambda i: new_conversation(arbor.base, secret, i), range(IDLE)))
-        before = rss_mb(arbor)
+        holds = servers.get("streams", arbor)
+        before = rss_mb(holds)
         plan = tmp_path / "idle.json"
         plan.write_text(json.dumps({"base": arbor.base, "unit": "idle", "seconds": SECONDS * 2 + 30,
                                     "clients": idle, "reply_timeout": 60.0}))
@@ -149,7 +187,7 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
                                   text=True)
         try:
             opened = json.loads(holder.stdout.readline())
-            after = rss_mb(arbor)
+            after = rss_mb(holds)
             beside = Outcome()
             beside.add(drive(arbor, "stream_turn", clients["arbor"], tmp_path, **PATIENCE))
             held = json.loads(holder.stdout.readline())
@@ -158,7 +196,8 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
         per_stream = (after - before) * 1024 / max(1, opened["opened"])
         lines += [f"idle streams: {opened['opened']:,} of {IDLE:,} opened in {opened['opened_in']:.1f} s, "
                   f"{held['alive']:,} still open at the end (goal 10,000); first failures: {opened['failures'][:3]}",
-                  f"workers' memory: {before:.0f} MB before, {after:.0f} MB with them open: "
+                  f"memory of {'the stream process' if holds is not arbor else 'the workers'}: {before:.0f} MB "
+                  f"before, {after:.0f} MB with them open: "
                   f"{per_stream:.1f} KB per idle stream",
                   f"meanwhile, {CLIENTS} conversations: {beside.rate:,.0f} stream turns/s, reply frame median "
                   f"{ms(beside.push_latencies, 0.5)}, p99 {ms(beside.push_latencies, 0.99)}",

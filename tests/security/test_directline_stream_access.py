@@ -15,7 +15,9 @@ from simple_websocket import ConnectionError as Refused
 from runtime.channels.directline import tokens
 from runtime.channels.directline.cors import set_allowed_origins
 from tests.api.directline_client import DL, bearer
-from tests.api.stream_client import WAIT, activity_set, start, texts
+from tests.api.stream_client import WAIT, activity_set, start, stream_body, texts
+
+assert stream_body  # the autouse fixture: every promise here holds for the web app and for the stream process
 
 
 @pytest.fixture

@@ -3,7 +3,8 @@ tokens for public bots (`/b/<bot>/webchat/token`), CORS for both, and the `flask
 
 Settings (defaults in `init_app`): DIRECTLINE_TOKEN_TTL (seconds a token lives, 1800),
 DIRECTLINE_MAX_BODY_BYTES (65536), DIRECTLINE_STREAM_KEEPALIVE (seconds between a stream's empty keep-alive
-messages, 15), WEBCHAT_TOKEN_RATE_LIMIT (anonymous tokens per client address,
+messages, 15), DIRECTLINE_STREAM_BASE (unset: streams are served by the web app; ws[s]://host:port of a
+`flask streams` process), WEBCHAT_TOKEN_RATE_LIMIT (anonymous tokens per client address,
 "20 per minute", see `runtime.ratelimit`), DIRECTLINE_CLOCK (a callable giving UNIX seconds; tests move time with it).
 """
 
@@ -36,4 +37,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(errors.DirectLineError, errors.as_json)
     app.after_request(cors.add_headers)
     app.cli.add_command(cli.directline)
+    app.cli.add_command(cli.streams)
     ratelimit.init_app(app)

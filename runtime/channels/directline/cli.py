@@ -1,9 +1,11 @@
-"""`flask --app app directline secret BOT [--regenerate]`: the secret a site's backend opens chats with."""
+"""`flask --app app directline secret BOT [--regenerate]`: the secret a site's backend opens chats with;
+`flask --app app streams`: the Direct Line streams in a process of their own (stream_process.py)."""
 
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
 from runtime.channels.directline import secret as store
 from runtime.store.bots import BotNotFound
@@ -28,3 +30,18 @@ def secret(bot: str, regenerate: bool) -> None:
     if created:
         click.echo(f"{bot}: a new Direct Line secret; the old one, if any, no longer works.", err=True)
     click.echo(value)
+
+
+@click.command("streams")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5001, show_default=True, type=int)
+@with_appcontext
+def streams(host: str, port: int) -> None:
+    """Hold the Direct Line streams on one asyncio loop (thousands of idle ones), beside the web workers.
+
+    Point clients at it with DIRECTLINE_STREAM_BASE=ws://HOST:PORT on the web app (or wss://... behind TLS), or
+    route /v3/directline/conversations/*/stream to it at the proxy.
+    """
+    from runtime.channels.directline import stream_process  # aiohttp is loaded by this command only
+    click.echo(f"Direct Line streams on ws://{host}:{port} (DIRECTLINE_STREAM_BASE)", err=True)
+    stream_process.serve(current_app._get_current_object(), host, port)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from urllib.parse import urlsplit
 
 from flask import current_app, request, url_for
 from flask_sock import Sock
@@ -40,9 +41,14 @@ LAST = 999_999_999  # a watermark past any activity: reads the conversation only
 def stream_url(grant: tokens.Grant, watermark: int | None = None) -> str:
     """The conversation's `streamUrl`: ws:// or wss:// as the request came over http or https (Werkzeug gives a
     WebSocket route its scheme; behind a proxy, TRUSTED_PROXIES says whether it was https)."""
-    return url_for("directline.stream", conversation_id=grant.conversation_id, _external=True,
-                   t=tokens.issue(grant, audience=tokens.STREAM_AUDIENCE),
-                   **({"watermark": str(watermark)} if watermark is not None else {}))
+    url = url_for("directline.stream", conversation_id=grant.conversation_id, _external=True,
+                  t=tokens.issue(grant, audience=tokens.STREAM_AUDIENCE),
+                  **({"watermark": str(watermark)} if watermark is not None else {}))
+    base = current_app.config.get("DIRECTLINE_STREAM_BASE")  # a stream process of its own (stream_process.py)
+    if base:
+        parts = urlsplit(url)
+        url = f"{base.rstrip('/')}{parts.path}?{parts.query}"
+    return url
 
 
 def check_upgrade() -> None:
@@ -84,27 +90,45 @@ def register(bp) -> None:
             sent = _send_new(ws, grant, conversation_id, watermark_arg(), first=True)
             while ws.connected:
                 notes = waiter.wait(keepalive)
-                if any(note.get("stream") not in (None, me) for note in notes):
-                    ws.close(COLLISION, "collision")
+                move = next_move(notes, me, until)
+                if move in CLOSES:
+                    ws.close(*CLOSES[move])
                     return
                 _drain(ws)
-                if notes:
+                if move == "send":
                     sent = _send_new(ws, grant, conversation_id, sent)
-                elif tokens.now() >= until:
-                    ws.close(EXPIRED, "expired")
-                    return
                 else:  # a keep-alive (no query: idle streams cost no database work)
                     ws.send("")
 
 
-def _send_new(ws: Server, grant: tokens.Grant, conversation_id: str, after: int, first: bool = False) -> int:
-    """Send the activities after `after` as one ActivitySet (on the first call even with none, so the client
-    learns the watermark); the watermark reached."""
+CLOSES = {"collision": (COLLISION, "collision"), "expired": (EXPIRED, "expired")}
+
+
+def next_move(notes: list[dict], me: str, until: float) -> str:
+    """What a stream does after a wait: "collision" (a newer stream of its conversation opened), "send" (a turn
+    was committed), "expired" (its token's lifetime is over) or "keepalive" (nothing happened)."""
+    if any(note.get("stream") not in (None, me) for note in notes):
+        return "collision"
+    if notes:
+        return "send"
+    return "expired" if tokens.now() >= until else "keepalive"
+
+
+def activity_set(grant: tokens.Grant, conversation_id: str, after: int, first: bool = False) -> tuple[str | None, int]:
+    """The activities after `after` as one ActivitySet's text (on the first call even with none, so the client
+    learns the watermark; else None when nothing is new), and the watermark reached."""
     last_seq, found = auth.activities_for(grant, conversation_id, after)
     shown = [activity for activity in found if activity.get("from") != ARBOR]
     watermark = seq_of(found[-1]["id"]) if found else min(after, last_seq)
     if shown or (first and after == 0):
-        ws.send(json.dumps({"activities": shown, "watermark": str(watermark)}))
+        return json.dumps({"activities": shown, "watermark": str(watermark)}), watermark
+    return None, watermark
+
+
+def _send_new(ws: Server, grant: tokens.Grant, conversation_id: str, after: int, first: bool = False) -> int:
+    text, watermark = activity_set(grant, conversation_id, after, first)
+    if text is not None:
+        ws.send(text)
     return watermark
 
 
