@@ -20,7 +20,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import designer
-from runtime import cli, datasets, integrations, jobs, management, webhooks
+from runtime import cli, datasets, integrations, jobs, management, messaging, turns, webhooks
 from runtime.bot_host import serve_on_bot_hosts
 from runtime.botdoc import MAX_DOCUMENT_BYTES
 from runtime.channels import demo, directline, health, live, platforms
@@ -61,6 +61,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     migrate.init_app(app, db)
     bots.init_app(app)
     jobs.init_app(app)
+    turns.init_app(app)  # the registry of effect handlers, before the features that fill it
     timers.init_app(app)
     webhooks.init_app(app)
     datasets.init_app(app)
@@ -75,6 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     platforms.init_app(app)
     app.register_blueprint(demo.bp)
     management.init_app(app)
+    messaging.init_app(app)
     app.register_error_handler(HTTPException, _http_error)
     outage.init_app(app)  # a database that does not answer: 503 with Retry-After
     cli.register(app)

@@ -29,8 +29,8 @@ from runtime.channels import live
 from runtime.extensions import db
 from runtime.store import bot_access, canned, handovers
 from runtime.store.activities import seq_of
-from runtime.store.conversations import transcript
 from runtime.store.models import Bot, HandoverSession, utcnow
+from runtime.turns.transcript import transcript
 
 QUEUES_KEY = "agent_queues"
 LIVE_KEEPALIVE = 15  # seconds between the comments that keep an idle event stream open

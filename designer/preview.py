@@ -17,8 +17,8 @@ from runtime.botdoc import translations
 from runtime.channels.directline import tokens
 from runtime.extensions import db
 from runtime.store import bots
-from runtime.store.conversations import start_conversation
 from runtime.store.models import BotUser, Conversation
+from runtime.turns.turn import start_conversation
 
 
 @bp.post("/bots/<bot_id>/preview")

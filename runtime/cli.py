@@ -24,9 +24,9 @@ from runtime.channels import terminal
 from runtime.channels.directline import cors
 from runtime.extensions import db
 from runtime.store import bots as store
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import Conversation
 from runtime.testing import cli as testing_cli
+from runtime.turns.turn import handle, start_conversation
 
 bots = AppGroup("bots", help="Validate, import, export, publish and try out bots.")
 

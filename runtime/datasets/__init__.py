@@ -11,10 +11,10 @@ from flask import Flask
 
 from runtime.datasets import cli, query
 from runtime.jobs import periodic
-from runtime.store import inline
+from runtime.turns import effects
 
 
 def init_app(app: Flask) -> None:
     periodic.every(app, "runtime.datasets.pull.pull_due", 30)
-    inline.register("dataset.query", query.carry_out)
+    effects.registry(app).on_turn("dataset.query", query.carry_out, answers=True)
     app.cli.add_command(cli.datasets)

@@ -134,10 +134,10 @@ def _sort_key(value: Any) -> tuple:
 
 
 
-def carry_out(bot_id: str, effect: dict) -> list[dict] | dict:
-    """The `dataset.query` effect of the step, run inside the turn (`runtime.store.inline`)."""
+def carry_out(turn, effect: dict) -> list[dict] | dict:
+    """In-turn handler of `dataset.query`: the rows the step asked for, its answer."""
     try:
-        return find(bot_id, effect["dataset"], tags=effect.get("tags") or [],
+        return find(turn.bot.id, effect["dataset"], tags=effect.get("tags") or [],
                     near=tuple(effect["near"]) if effect.get("near") else None, radius_km=effect.get("radiusKm"),
                     sort_by=effect.get("sortBy"), field=effect.get("field"), order=effect.get("order") or "asc",
                     limit=effect.get("limit") or 10)

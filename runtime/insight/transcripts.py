@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from runtime.extensions import db
-from runtime.store.conversations import transcript
 from runtime.store.models import BotUser, Conversation, TranscriptEntry
+from runtime.turns.transcript import transcript
 
 from .period import Period
 

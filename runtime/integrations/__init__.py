@@ -21,6 +21,7 @@ from runtime.integrations import catalog as catalog_
 from runtime.integrations.auth import TokenCache
 from runtime.integrations.calls import Services
 from runtime.integrations.http import Guard, HttpSession
+from runtime.turns import effects
 
 DEFAULTS = {
     "OUTBOUND_ALLOW_HOSTS": "",
@@ -65,14 +66,16 @@ def _names(setting) -> set[str]:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its integrations, install the store's hook for calls, add `flask bots secret`."""
+    """Give the app its integrations, register the handlers of calls, add `flask bots secret`."""
     from runtime.integrations import runner
     from runtime.store import secrets_cli
 
     for name, value in DEFAULTS.items():
         app.config.setdefault(name, value)
     app.extensions["arbor.integrations"] = Integrations(app)
-    app.extensions["arbor.integration-calls"] = runner.carry_out
+    registry = effects.registry(app)
+    registry.after_commit("integration.call", runner.now, durable=False, when=runner.in_request)
+    registry.after_commit("integration.call", runner.queued, when=runner.on_queue)
     secrets_cli.register(app)
 
 

@@ -1,7 +1,7 @@
 """Carrying out the integration calls turns ask for: sync ones now, async ones on RQ.
 
-`carry_out` is the store's hook (`app.extensions["arbor.integration-calls"]`), called after a turn has
-committed. A sync call is made in the request and its result applied as the next turn of the
+`now` and `queued` are the after-commit handlers of `integration.call` (`runtime.turns.effects`), registered by
+the package's `init_app`. A sync call is made in the request and its result applied as the next turn of the
 conversation, which may ask for another call: at most MAX_CHAINED in a row per request, then the
 conversation is left waiting (its next message after the timeout follows onError) and the log says why.
 An async call is queued (`run_async`); when it is done its output is written to the step's storage,
@@ -33,9 +33,10 @@ from runtime.jobs import enqueue, in_app
 from runtime.steps.base import Input
 from runtime.store import integration_log
 from runtime.store import secrets as bot_secrets
-from runtime.store.conversations import ConversationNotFound, handle
 from runtime.store.models import BotUser, utcnow
 from runtime.store.retry import in_transaction
+from runtime.turns.effects import Committed
+from runtime.turns.turn import ConversationNotFound, handle
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,25 @@ RETRY = Retry(max=3, interval=[10, 60, 300])  # an async call's job: 4 tries in 
 _chained = contextvars.ContextVar("arbor_chained_calls", default=0)
 
 
-def carry_out(conversation, effects: list[dict]) -> list[dict]:
-    """Make the sync calls and queue the async ones; the activities of the turns the sync results ran."""
-    activities = []
-    for effect in effects:
-        if effect["timing"] == "sync":
-            activities += _sync(conversation, effect)
-        else:
-            _enqueue(conversation, effect)
-    return activities
+def in_request(conversation, effect: dict) -> bool:
+    """Whether the call is made in the request that ran its turn (a sync call)."""
+    return effect["timing"] == "sync"
+
+
+def on_queue(conversation, effect: dict) -> bool:
+    return not in_request(conversation, effect)
+
+
+def now(committed: Committed, effect: dict) -> list[dict]:
+    """After-commit handler of sync calls (not durable: the reply waits for it, and a request that dies leaves
+    the step waiting): the activities of the turn the result ran."""
+    return _sync(committed.conversation, effect)
+
+
+def queued(committed: Committed, effect: dict) -> None:
+    """After-commit handler of async calls (durable): queue the job, named by the effect's id, so that an effect
+    carried out again queues the same job."""
+    _enqueue(committed.conversation, effect, job_id=f"call-{committed.effect_id}")
 
 
 def _sync(conversation, effect: dict) -> list[dict]:
@@ -128,11 +139,11 @@ def _user_data(bot_id: str, user_id: str | None) -> dict:
     return dict(user.data) if user else {}
 
 
-def _enqueue(conversation, effect: dict) -> None:
+def _enqueue(conversation, effect: dict, *, job_id: str) -> None:
     """Queue the call; the job's description names no input (RQ logs it, and inputs hold personal data)."""
     enqueue("runtime.integrations.runner.run_async", conversation.bot_id, conversation.user_id, conversation.id,
             json.dumps(effect), description=f"integration '{effect['use']}' of step {effect['step']}",
-            retry=RETRY, on_failure=Callback("runtime.integrations.runner.given_up"))
+            retry=RETRY, on_failure=Callback("runtime.integrations.runner.given_up"), job_id=job_id)
 
 
 @in_app

@@ -28,8 +28,9 @@ from runtime.jobs import periodic
 from runtime.jobs.context import in_app
 from runtime.jobs.queue import connection, enqueue
 from runtime.steps.base import Input
-from runtime.store import conversations
 from runtime.store.models import Conversation, UTCDateTime, utcnow
+from runtime.turns import effects, outbox, turn
+from runtime.turns.effects import Committed
 
 log = logging.getLogger(__name__)
 LATE = timedelta(seconds=30)  # a timer this far past its deadline lost its job: the sweeper fires it
@@ -45,7 +46,9 @@ class ConversationTimer(db.Model):
 
 
 def init_app(app: Flask) -> None:
-    conversations.effects_ready.connect(on_effects)  # a module-level function: connected once
+    registry = effects.registry(app)
+    registry.after_commit("timer.start", on_effect)
+    registry.after_commit("timer.cancel", on_effect)
     periodic.every(app, "runtime.jobs.timers.sweep", 30)
 
 
@@ -54,18 +57,17 @@ def job_id(conversation_id: str, step_id: str) -> str:
     return f"timer-{conversation_id}-{step_id.encode().hex()}"
 
 
-def on_effects(app: Flask, *, conversation_id: str, effects: list[dict]) -> None:
-    """Subscriber of `effects_ready`: start and cancel the timers a committed turn asked for, in order."""
-    for effect in effects:
-        if effect["type"] not in ("timer.start", "timer.cancel"):
-            continue
-        step_id = effect["step"]
-        db.session.execute(delete(ConversationTimer).where(ConversationTimer.conversation_id == conversation_id,
-                                                           ConversationTimer.step_id == step_id))
-        due = utcnow() + timedelta(seconds=effect.get("seconds", 0))
-        if effect["type"] == "timer.start":
-            db.session.add(ConversationTimer(conversation_id=conversation_id, step_id=step_id, due=due))
-        db.session.commit()
+def on_effect(committed: Committed, effect: dict) -> None:
+    """After-commit handler of `timer.start` and `timer.cancel`: the timer's row is written (or deleted) with
+    the effect's outbox row; its job is (un)scheduled once that is committed."""
+    conversation_id, step_id = committed.conversation.id, effect["step"]
+    db.session.execute(delete(ConversationTimer).where(ConversationTimer.conversation_id == conversation_id,
+                                                       ConversationTimer.step_id == step_id))
+    due = committed.at + timedelta(seconds=effect.get("seconds", 0))
+    if effect["type"] == "timer.start":
+        db.session.add(ConversationTimer(conversation_id=conversation_id, step_id=step_id, due=due))
+
+    def schedule() -> None:
         try:
             _unschedule(conversation_id, step_id)
             if effect["type"] == "timer.start":
@@ -73,6 +75,8 @@ def on_effects(app: Flask, *, conversation_id: str, effects: list[dict]) -> None
         except RedisError as e:  # the row stands: the sweeper fires it when Redis is back
             log.warning("conversation %s: timer of step %s kept in the database only (%s)", conversation_id,
                         step_id, e)
+
+    outbox.later(schedule)
 
 
 @in_app
@@ -89,8 +93,8 @@ def fire(conversation_id: str, step_id: str, due: float) -> bool:
     if not waiting or waiting.get("step") != step_id:
         return False
     try:
-        conversations.handle(conversation_id, Input.timeout(step_id), client_key=f"timer:{step_id}:{due:.3f}")
-    except conversations.ConversationNotFound:
+        turn.handle(conversation_id, Input.timeout(step_id), client_key=f"timer:{step_id}:{due:.3f}")
+    except turn.ConversationNotFound:
         return False
     return True
 

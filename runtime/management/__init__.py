@@ -1,6 +1,6 @@
 """The management API under each bot's base URL `/b/<bot>/api/management` (DESIGN §8): exports and the
 trigger API, opened by function keys; the `keys` and `outbox` commands; what feeds the exports (the
-effects of `clear-data`, `email` and `sms` steps, the URL tracker's redirect).
+snapshots of `clear-data` steps, the URL tracker's redirect; e-mail and SMS are `runtime.messaging`'s).
 
 Settings (defaults in `init_app`): MANAGEMENT_AUTH_FAILURE_LIMIT (requests with a wrong or missing key
 one client address may make before it must wait, "10 per minute"; counted in Redis when REDIS_URL is
@@ -14,8 +14,9 @@ from __future__ import annotations
 from flask import Flask
 
 from runtime import ratelimit
-from runtime.management import api, cli, effects, openapi, tracker  # noqa: F401  (effects: subscribes)
-from runtime.store.conversations import outbound_rewrites
+from runtime.management import api, cli, openapi, snapshots, tracker
+from runtime.turns import effects
+from runtime.turns.effects import OUTGOING
 
 DEFAULTS = {
     "MANAGEMENT_AUTH_FAILURE_LIMIT": "10 per minute",
@@ -32,8 +33,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(tracker.bp)
     app.register_blueprint(openapi.bp)
-    if tracker.tracked not in outbound_rewrites:
-        outbound_rewrites.append(tracker.tracked)
+    registry = effects.registry(app)
+    registry.on_turn(OUTGOING, tracker.tracked)
+    registry.after_commit("user-data.snapshot", snapshots.keep)
     app.cli.add_command(cli.keys)
     app.cli.add_command(cli.outbox)
     ratelimit.init_app(app)

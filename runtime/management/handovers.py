@@ -12,8 +12,8 @@ from werkzeug.exceptions import BadRequest, Conflict, NotFound
 
 from runtime.management.body import json_object
 from runtime.store import handovers
-from runtime.store.conversations import transcript
 from runtime.store.models import HandoverSession
+from runtime.turns.transcript import transcript
 
 STATUSES = (handovers.WAITING, handovers.ACTIVE, handovers.CLOSED)
 

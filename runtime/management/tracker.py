@@ -27,10 +27,12 @@ bp = Blueprint("url_tracker", __name__, url_prefix="/b/<bot>/r")
 SIGN_IN = "application/vnd.microsoft.card.signin"
 
 
-def tracked(activity: dict, bot_id: str, user_id: str) -> dict:
-    """The activity with its link buttons routed through the redirect (the same dict if it has none)."""
+def tracked(turn, activity: dict) -> dict:
+    """In-turn handler of `OUTGOING`: the activity with its link buttons routed through the redirect (the same
+    dict if it has none)."""
     if "suggestedActions" not in activity and "attachments" not in activity:
         return activity
+    bot_id, user_id = turn.conversation.bot_id, turn.conversation.user_id
     base = current_app.config.get("ARBOR_BASE_URL") or (request.host_url if has_request_context() else None)
     if not base:
         return activity

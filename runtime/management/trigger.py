@@ -35,8 +35,8 @@ from runtime.extensions import db
 from runtime.management.body import json_object
 from runtime.steps.base import Input
 from runtime.store import bots, triggered
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import BotUser, Conversation, TranscriptEntry
+from runtime.turns.turn import handle, start_conversation
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CHANNEL_ALIASES = {"directline": "webchat"}  # Bot Framework clients call the webchat's channel "directline"

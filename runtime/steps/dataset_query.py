@@ -1,9 +1,9 @@
 """dataset-query: look rows up in a dataset kept in the bot's database (by tags, near a place).
 
-The lookup needs the database, so the step asks for a `dataset.query` effect and waits; the store carries
-it out within the same turn (`runtime.store.inline`) and resumes the step with the rows, which it keeps in
-its storage: a list of items (the row's fields with `key`, `tags`, `latitude`, `longitude`, `distanceKm`),
-ready for a carousel's `items`. An empty list when nothing matched or the lookup failed (logged).
+The lookup needs the database, so the step asks for a `dataset.query` effect and waits; the turn hands it to
+its in-turn handler (`runtime.turns.effects`) and resumes the step with the rows, which it keeps in its storage:
+a list of items (the row's fields with `key`, `tags`, `latitude`, `longitude`, `distanceKm`), ready for a
+carousel's `items`. An empty list when nothing matched or the lookup failed (logged).
 """
 
 from __future__ import annotations

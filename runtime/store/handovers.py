@@ -1,8 +1,8 @@
 """Handover sessions as agents see them: the queue, accepting, replying, closing.
 
-A session opens when a handover step runs (`conversations` opens it in the turn) or when a platform
+A session opens when a handover step runs (`runtime.turns.handover` opens it in the turn) or when a platform
 connection sends every message to people (`open`). Each operation is one transaction through
-`conversations.handle`/`append`, so what an agent does lands in the bot's transcript in order with the
+`runtime.turns.turn` (`handle`/`append`), so what an agent does lands in the bot's transcript in order with the
 user's messages, reaches the webchat and the platforms like the bot's messages, and is announced to the
 outgoing webhooks. Status only moves forward (waiting -> active -> closed) by conditional updates: of two
 agents accepting at once one wins and the other gets `AlreadyTaken`.
@@ -17,8 +17,10 @@ from sqlalchemy import Connection, or_, select, update
 
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store import bots, conversations, statements, storable
+from runtime.store import bots, statements, storable
 from runtime.store.models import Bot, BotUser, Conversation, HandoverSession, utcnow
+from runtime.turns import turn
+from runtime.turns.handover import AlreadyHandedOver, notice, session_row
 
 WAITING, ACTIVE, CLOSED = "waiting", "active", "closed"
 # Why a session closed (`close_reason`): an agent (or the API) closed it; nobody accepted it within its timeout
@@ -83,17 +85,17 @@ def open(conversation_id: str, *, queue: str | None = None) -> HandoverSession: 
         return current
     conversation = db.session.get(Conversation, conversation_id)
     if conversation is None:
-        raise conversations.ConversationNotFound(conversation_id)
-    row = conversations.session_row(conversation, queue=queue, step=None, now=utcnow())
+        raise turn.ConversationNotFound(conversation_id)
+    row = session_row(conversation, queue=queue, step=None, now=utcnow())
     session_id = row["id"]
 
     def insert(connection: Connection) -> None:
         connection.execute(statements.INSERT_HANDOVER, row)
 
     try:
-        conversations.append(conversation_id, [], alongside=insert, handover=session_id,
+        turn.append(conversation_id, [], alongside=insert, handover=session_id,
                              effects=[{"type": "handover", "session": session_id, "queue": queue, "step": None}])
-    except conversations.AlreadyHandedOver as e:  # another message of the user opened one meanwhile
+    except AlreadyHandedOver as e:  # another message of the user opened one meanwhile
         return get(e.session_id)
     return get(session_id)
 
@@ -167,11 +169,11 @@ def accept(session_id: str, agent: dict) -> HandoverSession:
 
     if session.status != WAITING:
         raise _why_not(session_id)
-    conversations.append(session.conversation_id,
-                         [conversations.notice("agent-joined", f"{name} joined the conversation.", agent=name)],
-                         alongside=take,
-                         effects=[{"type": "handover.accepted", "session": session_id, "agent": _public(agent)},
-                                  *([{"type": "timer.cancel", "step": session.step_id}] if session.step_id else [])])
+    turn.append(session.conversation_id,
+                [notice("agent-joined", f"{name} joined the conversation.", agent=name)],
+                alongside=take,
+                effects=[{"type": "handover.accepted", "session": session_id, "agent": _public(agent)},
+                         *([{"type": "timer.cancel", "step": session.step_id}] if session.step_id else [])])
     return get(session_id)
 
 
@@ -198,7 +200,7 @@ def post(session_id: str, agent: dict, text: str) -> dict:
     message = {"type": "message", "text": text, "textFormat": "plain",
                "from": {"id": f"agent:{agent['id']}", "name": _name(agent), "role": "bot"},
                "channelData": {"arbor": {"agent": _name(agent), "handover": session_id}}}
-    return conversations.append(session.conversation_id, [message], alongside=still_mine)[0]
+    return turn.append(session.conversation_id, [message], alongside=still_mine)[0]
 
 
 def close(session_id: str, *, by: dict) -> list[dict]:
@@ -211,19 +213,19 @@ def close(session_id: str, *, by: dict) -> list[dict]:
     closed_at = utcnow()
 
     def end(connection: Connection) -> None:
-        ended = connection.execute(conversations.statements.END_HANDOVER,
+        ended = connection.execute(statements.END_HANDOVER,
                                    {"session_id": session_id, "at": closed_at, "by": name, "reason": BY_AGENT})
         if ended.rowcount != 1:
             raise _why_not(session_id)
 
-    said = [conversations.notice("agent-left", f"{name} left the conversation.", agent=name)] \
+    said = [notice("agent-left", f"{name} left the conversation.", agent=name)] \
         if session.status == ACTIVE else []
     aside = {"alongside": end, "effects": [{"type": "handover.closed", "session": session_id, "by": _public(by)}],
              "handover": None}
     if session.step_id:
-        return conversations.handle(session.conversation_id, Input.result(session.step_id, {"ok": True}),
+        return turn.handle(session.conversation_id, Input.result(session.step_id, {"ok": True}),
                                     say=said, **aside)
-    return conversations.append(session.conversation_id, said, **aside)
+    return turn.append(session.conversation_id, said, **aside)
 
 
 def user_data(session: HandoverSession) -> dict:

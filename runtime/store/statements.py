@@ -1,11 +1,11 @@
-"""The SQL of a store-backed turn (`conversations.handle`), as SQLAlchemy Core statements built once.
+"""The SQL of a store-backed turn (`runtime.turns.turn`), as SQLAlchemy Core statements built once.
 
-`handle` runs for every message, and through the ORM nine tenths of a turn were SQLAlchemy's own work
+A turn runs for every message, and through the ORM nine tenths of a turn were SQLAlchemy's own work
 (unit-of-work flush, identity-map loads, a cache key for each statement built anew), not the
 database's. These statements are built at import, so their cache keys are memoized and their compiled
 forms cached per engine; they run on the ORM session's connection, inside the session's transaction,
 so commit, rollback and retry stay with `retry.in_transaction`. The ORM models remain the schema and
-serve everything else (start of a conversation, the designer, the CLI).
+serve everything else (the designer, the CLI).
 
 The hottest (`LOCK`, `LOAD`, the updates and inserts) are `Prepared`: compiled once per database and run
 straight on the driver, as the Direct Line poll's are.
@@ -74,6 +74,15 @@ ANSWERS = (
 """The replies to the inbound activity at `seq`: the outbound rows up to the next inbound one
 (turns are serialized, so a turn's rows are contiguous)."""
 
+LOAD_USER = Prepared(select(_user.data, _user.version_id).where(
+    _user.bot_id == bindparam("bot_id"), _user.user_id == bindparam("user_id")))
+"""A new conversation's user, if the bot knows them already."""
+
+ROWS_BETWEEN = (select(_transcript.seq, _transcript.direction, _transcript.activity)
+                .where(_transcript.conversation_id == bindparam("conversation_id"),
+                       _transcript.seq.between(bindparam("first"), bindparam("last")))
+                .order_by(_transcript.seq))
+
 TRANSCRIPT = (select(_transcript.activity)
               .where(_transcript.conversation_id == bindparam("conversation_id"),
                      _transcript.seq > bindparam("after_seq"))
@@ -85,6 +94,8 @@ _UPDATE_CONVERSATION = Prepared(update(Conversation.__table__).where(
 _UPDATE_USER = Prepared(update(BotUser.__table__).where(
     _user.bot_id == bindparam("where_bot_id"), _user.user_id == bindparam("where_user_id"),
     _user.version_id == bindparam("where_version")))
+INSERT_CONVERSATION = Prepared(insert(Conversation.__table__))
+INSERT_USER = Prepared(insert(BotUser.__table__))
 _INSERT_TRANSCRIPT = Prepared(insert(TranscriptEntry.__table__))
 _INSERT_NLP = Prepared(insert(NlpLogEntry.__table__))
 _INSERT_FUZZY = Prepared(insert(FuzzyQaLogEntry.__table__))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import yaml
 
-from runtime.store.conversations import transcript
+from runtime.turns.transcript import transcript
 
 from .runner import buttons_of
 

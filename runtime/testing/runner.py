@@ -20,8 +20,9 @@ from runtime import botdoc
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bots
-from runtime.store.conversations import DRY_RUN_CHANNEL, handle, start_conversation
 from runtime.store.models import BotUser, Conversation, FuzzyQaLogEntry, NlpLogEntry, StepVisit
+from runtime.turns.effects import DRY_RUN_CHANNEL
+from runtime.turns.turn import handle, start_conversation
 
 from .script import Script, Step
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from flask import Flask
 
 from runtime.jobs import periodic
-from runtime.store.conversations import turn_committed
+from runtime.turns import effects
+from runtime.turns.effects import COMMITTED
 from runtime.webhooks import cli, events
 
 
 def init_app(app: Flask) -> None:
-    turn_committed.connect(events.on_turn)  # module-level function: connected once, however many apps
+    effects.registry(app).after_commit(COMMITTED, events.on_turn, when=events.owed)
     periodic.every(app, "runtime.webhooks.delivery.sweep", 60)
     app.cli.add_command(cli.webhooks)

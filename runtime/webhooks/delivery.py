@@ -30,6 +30,7 @@ from runtime.integrations.errors import IntegrationError
 from runtime.integrations.http import Response
 from runtime.jobs import connection, enqueue, in_app
 from runtime.store.models import utcnow
+from runtime.turns import outbox
 from runtime.webhooks import policy, signing, subscriptions
 from runtime.webhooks.models import (
     ACTIVE,
@@ -69,8 +70,9 @@ TARGETS: dict[str, Target] = {WEBHOOK: Target(_signed)}
 
 
 def owe(conversation_id: str, owed: list[tuple[str, int, str, str]]) -> None:
-    """Save what a committed turn owes its targets, `(target id, transcript seq, event, JSON body)` each, then
-    wake their senders. Saved first: with Redis away the sweeper sends them once it is back."""
+    """Save what a committed turn owes its targets, `(target id, transcript seq, event, JSON body)` each, in the
+    transaction of the after-commit handler that calls it (once per effect: `runtime.turns.outbox`), then wake
+    their senders once that is committed. Saved first: with Redis away the sweeper sends them once it is back."""
     if not owed:
         return
     now = utcnow()
@@ -78,12 +80,15 @@ def owe(conversation_id: str, owed: list[tuple[str, int, str, str]]) -> None:
         {"message_id": "msg_" + uuid4().hex, "subscription_id": target, "conversation_id": conversation_id,
          "seq": seq, "event": event, "status": PENDING, "tries": 0, "next_attempt_at": now, "created_at": now,
          "body": body} for target, seq, event, body in owed])
-    db.session.commit()
-    try:
-        for target in dict.fromkeys(target for target, *_ in owed):
-            wake(target, conversation_id)
-    except RedisError as e:
-        log.warning("conversation %s: deliveries saved but not queued (%s)", conversation_id, e)
+
+    def wake_senders() -> None:
+        try:
+            for target in dict.fromkeys(target for target, *_ in owed):
+                wake(target, conversation_id)
+        except RedisError as e:
+            log.warning("conversation %s: deliveries saved but not queued (%s)", conversation_id, e)
+
+    outbox.later(wake_senders)
 
 
 def wake(subscription_id: str, conversation_id: str, *, delay: float | None = None,

@@ -15,12 +15,13 @@ import logging
 import time
 
 import redis
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from runtime import jobs
 from runtime.extensions import db
 from runtime.store.models import utcnow
+from runtime.turns.effects import Committed
 from runtime.webhooks.models import ACTIVE, WEBHOOK, WebhookSubscription
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,19 @@ HANDOVER_EVENTS = ("handover", "handover.accepted", "handover.closed")
 CACHE_SECONDS = 5.0
 
 
-def on_turn(app: Flask, *, conversation, transcript: list[dict], effects: list[dict], closed: bool) -> None:
-    """Subscriber of `turn_committed`: record the deliveries the turn owes, then wake their senders."""
-    subscriptions = active_subscriptions(app, conversation.bot_id)
+def owed(conversation, effect: dict) -> bool:
+    """Whether a turn of the conversation owes webhooks anything: its bot has active subscriptions."""
+    return bool(active_subscriptions(current_app, conversation.bot_id))
+
+
+def on_turn(committed: Committed, effect: dict) -> None:
+    """After-commit handler of `COMMITTED`: record the deliveries the turn owes (with the effect's outbox row:
+    once), then wake their senders."""
+    conversation, transcript, effects = committed.conversation, committed.transcript, committed.effects
+    subscriptions = active_subscriptions(current_app, conversation.bot_id)
     if not subscriptions:
         return
+    closed = effect["closed"]
     base = {"bot": conversation.bot_id, "conversationId": conversation.id, "userId": conversation.user_id,
             "channel": conversation.channel}
     found = list(_events(transcript, effects, closed))

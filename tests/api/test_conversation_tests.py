@@ -15,10 +15,11 @@ from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bots as store
 from runtime.store import conversation_tests
-from runtime.store.conversations import effects_ready, handle, start_conversation
 from runtime.store.examples import import_examples
 from runtime.store.models import BotUser, Conversation, StepVisit, TranscriptEntry
 from runtime.testing import recording, script
+from runtime.turns import effects
+from runtime.turns.turn import handle, start_conversation
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -50,10 +51,10 @@ def run(bot: str, text: str, **kwargs):
 
 def test_the_example_bots_ship_tests_that_pass_headless(app, examples, cli):
     # jobs-crm talks to outside APIs; tests/api/test_example_jobs_crm.py runs it against local ones.
-    assert examples == ["booking", "faq", "jobs-crm", "lead-capture", "support"]
-    for bot in ("booking", "faq", "lead-capture", "support"):
+    assert examples == ["jobs-crm", "lead-capture", "support"]
+    for bot in ("lead-capture", "support"):
         names = [t.name for t in conversation_tests.list_tests(bot)]
-        assert names == sorted(p.stem for p in (EXAMPLES / "tests" / bot).glob("*.yaml")) and len(names) >= 2
+        assert names == sorted(p.stem for p in (EXAMPLES / "tests" / bot).glob("*.yaml")) and len(names) >= 3
         result = cli("test", bot)
         assert result.exit_code == 0, result.output
         assert result.output.endswith(f"{len(names)} passed, 0 failed\n")
@@ -218,10 +219,14 @@ def test_a_test_of_a_bot_that_sends_e_mail_sends_none(app, bots, ctx):
     text = ("user: {name: Eva, email: eva@example.com, phone: '+420777123456'}\nsteps:\n"
             "  - bot: {contains: Read our terms first.}\n  - bot: Shall I send you the offer?\n  - say: yes\n"
             "  - bot: Sent. I forgot everything else, friend.\n")
-    with effects_ready.connected_to(lambda sender, **kw: announced.append(kw), sender=app):
-        result = conversation_tests.run_test("outbox", "offer", text)
-        assert result.passed, result.message
-        start_conversation("outbox", "real-user", "webchat", data={"email": "a@example.com", "name": "A"})
+    def record(committed, effect: dict) -> None:
+        announced.append(effect)
+
+    for kind in ("email.send", "sms.send", "user-data.snapshot", "timer.start"):
+        effects.registry(app).after_commit(kind, record, durable=False)
+    result = conversation_tests.run_test("outbox", "offer", text)
+    assert result.passed, result.message
+    start_conversation("outbox", "real-user", "webchat", data={"email": "a@example.com", "name": "A"})
     assert announced == []  # the real conversation has not reached the e-mail step either
 
 

@@ -13,8 +13,9 @@ from designer_client import Designer
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import canned, handovers
-from runtime.store.conversations import handle, start_conversation, transcript
 from runtime.store.models import HandoverSession
+from runtime.turns.transcript import transcript
+from runtime.turns.turn import handle, start_conversation
 
 XSS = "<img src=x onerror=alert(1)>"
 

@@ -15,7 +15,7 @@ from runtime.jobs import enqueue
 from runtime.steps.base import Input
 from runtime.store import bot_access
 from runtime.store.bots import import_bot
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 
 NAME = "<script>alert(1)</script> Hooks"
 BOT = {"format": 1, "id": "hooked", "name": NAME, "start": "hi", "dialogs": [

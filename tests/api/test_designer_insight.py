@@ -17,7 +17,7 @@ from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bot_access
 from runtime.store import bots as store
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 
 # Counts go by day: the clock stands at noon of a fixed day, so no run sees the date change under it.
 NOON = datetime(2026, 11, 20, 12, tzinfo=UTC)

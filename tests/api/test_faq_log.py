@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import FuzzyQaLogEntry, StepVisit
+from runtime.turns.turn import handle, start_conversation
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from runtime.insight import analytics, misses, reach, transcripts
 from runtime.insight.period import Period
 from runtime.steps.base import Input
 from runtime.store import bots as store
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import NlpLogEntry, StepDay, StepVisit
+from runtime.turns.turn import handle, start_conversation
 
 # Counts go by day: the clock stands at noon of a fixed day, so no run sees the date change under it.
 NOON = datetime(2026, 11, 20, 12, tzinfo=UTC)

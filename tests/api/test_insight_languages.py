@@ -11,7 +11,7 @@ from designer_client import Designer
 from runtime.insight import analytics, reach
 from runtime.insight.period import Period
 from runtime.steps.base import Input
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 
 NOON = datetime(2026, 11, 20, 12, tzinfo=UTC)
 MONTH = Period.last_days(30, NOON.date())

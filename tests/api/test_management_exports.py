@@ -14,8 +14,8 @@ from runtime.management.exports import EXPORTS
 from runtime.management.models import OutgoingEmail, UrlClick, UserDataSnapshot
 from runtime.management.rows import camel
 from runtime.steps.base import Input
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import BotUser
+from runtime.turns.turn import handle, start_conversation
 
 BASE = "/b/store-basics/api/management/export"
 JUNE_7 = 1559901734  # the documented example's fromTimestamp: 2019-06-07 10:02:14 UTC

@@ -4,6 +4,7 @@ Twilio-like API, and link buttons through the tracking redirect."""
 from __future__ import annotations
 
 import socket
+import uuid
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 
@@ -11,7 +12,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from directline_client import Chat, secret_of, texts
 from golden import load_doc
+from jobs import Jobs
 from management import make_key
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import create_app
@@ -20,8 +23,10 @@ from runtime.management import settings
 from runtime.management.models import OutgoingEmail, OutgoingSms
 from runtime.steps.base import Input
 from runtime.store.bots import get_bot, import_bot
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import BotUser
+from runtime.turns import outbox
+from runtime.turns.outbox import PendingEffect
+from runtime.turns.turn import handle, start_conversation
 
 EVA = {"name": "Eva", "email": "eva@example.com", "phone": "+420777000111", "language": "cs"}
 
@@ -226,19 +231,39 @@ def _later(hours: int) -> datetime:
     return datetime.now(UTC) + timedelta(hours=hours)
 
 
-def test_a_queue_that_cannot_be_reached_fails_the_email_not_the_turn(database, tmp_path, smtp_server):
-    """Redis down: the user still gets the bot's answer; the e-mail is logged as failed, saying why."""
-    app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database,
-                      "REDIS_URL": "redis://127.0.0.1:1/0"})
+def test_a_queue_that_cannot_be_reached_leaves_the_email_owed_and_the_relay_sends_it_once(
+        database, tmp_path, redis_url, smtp_server, clock):
+    """Redis down: the user still gets the bot's answer and the e-mail stays owed in the turns' outbox, written
+    with the turn; once Redis is back the relay hands it to a worker, and it is sent once however often it is
+    carried out again."""
+    config = {"TESTING": True, "ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database,
+              "OUTBOUND_ALLOW_HOSTS": "127.0.0.1"}
+    down = create_app({**config, "REDIS_URL": "redis://127.0.0.1:1/0"})
+    with down.app_context():
+        import_bot(load_doc("outbox"), publish=True)
+        settings.set_smtp("outbox", host="127.0.0.1", port=smtp_server[0].port, security="none",
+                          sender="bot@shop.example")
+    run_through(down)
+    with down.app_context():
+        assert db.session.query(OutgoingEmail).count() == 0
+        owed = db.session.scalars(select(PendingEffect)).all()
+        assert [row.handler for row in owed] == ["runtime.messaging.effects.email"]
+        db.engine.dispose()
+    up = create_app({**config, "REDIS_URL": redis_url, "ARBOR_REDIS_PREFIX": f"t{uuid.uuid4().hex[:12]}:"})
+    worker = Jobs(up, clock)
     try:
-        with app.app_context():
-            import_bot(load_doc("outbox"), publish=True)
-            settings.set_smtp("outbox", host="127.0.0.1", port=smtp_server[0].port, security="none",
-                              sender="bot@shop.example")
-        run_through(app)
-        with app.app_context():
-            row = db.session.query(OutgoingEmail).one()
-            assert row.status == "failed" and row.error.startswith("Could not be queued: ConnectionError")
+        with up.app_context():
+            assert outbox.relay() == 0  # within its grace the turn's own process may still carry it out
+        clock.move_to(clock.later(seconds=outbox.GRACE.total_seconds() + 1))
+        with up.app_context():
+            assert outbox.relay() == 1
+        worker.drain()
+        with up.app_context():
+            assert [row.status for row in db.session.query(OutgoingEmail)] == ["sent"]
+            assert db.session.query(PendingEffect).count() == 0
+            assert outbox.run(owed[0].id) is False  # delivered again (a relay that died before marking it)
+            assert db.session.query(OutgoingEmail).count() == 1
+        assert [message["Subject"] for _, _, message in smtp_server[1].messages] == [owed[0].effect["subject"]]
     finally:
-        with app.app_context():
+        with up.app_context():
             db.engine.dispose()

@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 
 from runtime.extensions import db
 from runtime.store.bots import import_bot
-from runtime.store.conversations import start_conversation
 from runtime.store.models import NlpLogEntry, TranscriptEntry
 from runtime.store.prepared import Prepared
 from runtime.store.retry import is_conflict
+from runtime.turns.turn import start_conversation
 
 _transcript, _nlp = TranscriptEntry.__table__, NlpLogEntry.__table__
 INSERT = Prepared(insert(_transcript))

@@ -14,14 +14,10 @@ from runtime.botdoc import DocumentError
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bots as store
-from runtime.store.conversations import (
-    ConversationNotFound,
-    effects_ready,
-    handle,
-    start_conversation,
-    transcript,
-)
 from runtime.store.models import BotUser, BotVersion, Conversation, NlpLogEntry, TranscriptEntry
+from runtime.turns import effects
+from runtime.turns.transcript import transcript
+from runtime.turns.turn import ConversationNotFound, handle, start_conversation
 
 
 @pytest.fixture
@@ -161,7 +157,7 @@ def test_a_bot_republished_under_a_conversation_goes_on(bots, ctx, caplog):
     edited["dialogs"][0]["steps"][2] = {"id": "sb-w3b", "type": "question", "text": "Your phone?",
                                         "storage": "phone", "validate": "phone"}
     store.import_bot(edited, publish=True)
-    with caplog.at_level(logging.ERROR, logger="runtime.store.conversations"):
+    with caplog.at_level(logging.ERROR, logger="runtime.turns.turn"):
         assert texts(say(conversation.id, "A loan")) == ["Hi there!", "Your e-mail?"]  # the dialog restarted
     assert "changed under this conversation" in caplog.text
     assert db.session.get(Conversation, conversation.id).bot_version == 2
@@ -179,18 +175,21 @@ def test_not_understood_inputs_are_written_to_the_nlp_log(bots, ctx):
     assert (row.model_id, row.processed, row.intent) == ("fuzzy", False, None)
 
 
-def test_effects_are_announced_after_the_turn_and_arbor_inputs_are_kept(app, bots):
+def test_effects_are_handed_on_after_the_turn_and_arbor_inputs_are_kept(app, bots):
     bots.load("store-wait")
     announced = []
 
-    def record(sender, conversation_id: str, effects: list[dict]) -> None:
-        announced.append((conversation_id, effects))
+    def record(committed, effect: dict) -> None:
+        announced.append((committed.conversation.id, effect))
 
-    with app.app_context(), effects_ready.connected_to(record, sender=app):
+    registry = effects.registry(app)
+    registry.after_commit("timer.start", record, durable=False)
+    registry.after_commit("timer.cancel", record, durable=False)
+    with app.app_context():
         paying, _ = start_conversation("store-wait", "u1", "webchat")
-        assert announced == [(paying.id, [{"type": "timer.start", "step": "sw-2", "seconds": 600}])]
+        assert announced == [(paying.id, {"type": "timer.start", "step": "sw-2", "seconds": 600})]
         assert texts(handle(paying.id, Input.event("paid", {"order": 7}))) == ["Thank you!"]
-        assert announced[-1] == (paying.id, [{"type": "timer.cancel", "step": "sw-2"}])
+        assert announced[-1] == (paying.id, {"type": "timer.cancel", "step": "sw-2"})
         assert transcript(paying.id)[1] | {"id": "", "timestamp": ""} == {
             "type": "event", "name": "paid", "value": {"order": 7}, "from": {"id": "u1", "role": "user"},
             "id": "", "timestamp": "", "conversation": {"id": paying.id}, "channelId": "webchat"}

@@ -10,7 +10,8 @@ from runtime.datasets import pull, query, store
 from runtime.jobs import periodic
 from runtime.steps.base import Input
 from runtime.store.bots import import_bot
-from runtime.store.conversations import handle, start_conversation, transcript
+from runtime.turns.transcript import transcript
+from runtime.turns.turn import handle, start_conversation
 
 BRANCHES = [
     {"id": "prg-1", "name": "Prague Old Town", "gps": {"lat": 50.0875, "lng": 14.4213}, "kinds": ["atm", "branch"]},

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from runtime.extensions import db
 from runtime.jobs import timers
 from runtime.steps.base import Input
-from runtime.store.conversations import handle, start_conversation, transcript
+from runtime.turns.transcript import transcript
+from runtime.turns.turn import handle, start_conversation
 
 TIMED_OUT = "Sorry, the transfer could not be completed."
 

@@ -13,7 +13,7 @@ from werkzeug import Response
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store.bots import import_bot
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 from runtime.webhooks import delivery, signing, subscriptions
 from runtime.webhooks.models import WebhookDelivery
 

@@ -664,13 +664,13 @@ def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 
 INLINE = frozenset({"dataset.query"})
-"""Effects the store carries out inside the turn (`runtime.store.inline`)."""
+"""Effects the store carries out inside the turn (`runtime.turns.turn`: the in-turn answers)."""
 
 
 def settle(bot, result: engine.TurnResult, answer: Callable[[dict], object], *, user: dict,
            now) -> tuple[engine.TurnResult, int]:
     """The turn as the store completes it before answering: each inline effect answered (`answer(effect)`)
-    and fed back to the engine, as `runtime.store.inline.settle` does; then each sync integration call's
+    and fed back to the engine, as `runtime.turns.turn._settle` does; then each sync integration call's
     result applied as the next turn, settled in turn, as the store's integration runner does after the
     commit. Returns the whole result (activities and logs of every turn, in order) and the number of
     turns the results added (each one more inbound activity in the store's transcript)."""

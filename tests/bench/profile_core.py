@@ -79,7 +79,7 @@ def store_turns(profile: cProfile.Profile, doc: dict, turns: int) -> str:
     from runtime.integrations import runner
     from runtime.integrations.calls import CallResult
     from runtime.store.bots import import_bot
-    from runtime.store.conversations import handle, start_conversation
+    from runtime.turns.turn import handle, start_conversation
 
     config = {"TESTING": True, "ARBOR_DATA": tempfile.mkdtemp(), "SECRET_KEY": "test"}
     with _postgres_schema() as schema:  # a schema of its own on PostgreSQL, dropped afterwards, as in conftest

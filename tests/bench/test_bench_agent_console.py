@@ -21,8 +21,8 @@ from runtime.steps.base import Input
 from runtime.store import bot_access, handovers
 from runtime.store.accounts import create_user
 from runtime.store.bots import import_bot
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import HandoverSession, utcnow
+from runtime.turns.turn import handle, start_conversation
 from tests.golden import load_doc
 
 pytestmark = pytest.mark.bench

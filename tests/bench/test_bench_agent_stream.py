@@ -16,7 +16,7 @@ from simple_websocket import Client
 
 from runtime.steps.base import Input
 from runtime.store import handovers
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 from tests.api.directline_client import DL, secret_of
 
 REPLIES = 200

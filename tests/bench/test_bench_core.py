@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
 from botgen import Driver, count_steps, generate, loop_bot, set_up_store, settle, texts_of, unexpected
@@ -348,7 +349,7 @@ class _Mirrored:
         self.effects["dataset.query"] += 1  # carried out inside the turn: not among the settled turn's effects
         started = time.perf_counter()
         try:
-            return query.carry_out(self.bot.id, effect)
+            return query.carry_out(SimpleNamespace(bot=self.bot), effect)
         finally:
             self.answering += time.perf_counter() - started
 
@@ -401,8 +402,8 @@ def _seen(activities: list[dict]) -> list[tuple]:
 @pytest.mark.parametrize("which", ["loop", "generated"])
 def test_store_backed_turns_per_second(store_app, which, request, monkeypatch):
     from runtime.store import bots as store_bots
-    from runtime.store.conversations import handle, start_conversation
     from runtime.store.models import BotUser, Conversation
+    from runtime.turns.turn import handle, start_conversation
 
     doc = botdoc.check(loop_bot()) if which == "loop" else request.getfixturevalue("big_doc")
     if which == "generated":  # validated (and timed) above; importing it must not validate it again

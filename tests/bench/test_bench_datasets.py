@@ -88,7 +88,7 @@ def test_webhook_deliveries_per_second_with_two_workers(app, jobs, receiver):
 
     from runtime.jobs import connection, queue_names
     from runtime.steps.base import Input
-    from runtime.store.conversations import handle, start_conversation
+    from runtime.turns.turn import handle, start_conversation
 
     with app.app_context():
         import_bot(BOT, publish=True)

@@ -32,8 +32,8 @@ from app import create_app
 from runtime.extensions import db
 from runtime.management.keys import create_key
 from runtime.store.bots import import_bot
-from runtime.store.conversations import start_conversation
 from runtime.store.models import BotUser
+from runtime.turns.turn import start_conversation
 
 pytestmark = pytest.mark.bench
 

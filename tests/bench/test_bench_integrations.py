@@ -31,7 +31,7 @@ from runtime.integrations import get
 from runtime.integrations.calls import perform
 from runtime.steps.base import Input
 from runtime.store.bots import import_bot
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 
 ROUNDS = int(os.environ.get("BENCH_INTEGRATION_CALLS", "1000"))
 WARM_UP = 20

@@ -21,7 +21,7 @@ import pytest
 from runtime.expressions import ExpressionError, render, sandbox
 from runtime.steps.base import Input
 from runtime.store.bots import import_bot
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 from tests.security.render_corpus import ATTACKS
 from tests.security.test_turn_lock import bot
 

@@ -14,8 +14,8 @@ from runtime.channels.platforms import connections, inbound_ids
 from runtime.channels.platforms.models import PlatformInboundId
 from runtime.extensions import db
 from runtime.store.bots import import_bot
-from runtime.store.conversations import transcript
 from runtime.store.models import Conversation
+from runtime.turns.transcript import transcript
 
 HOOK = "/b/pbot/hooks/acme"
 

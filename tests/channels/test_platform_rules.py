@@ -10,7 +10,7 @@ from platform_samples import HELP_BOT, message
 from runtime.channels.platforms import connections
 from runtime.store import handovers
 from runtime.store.bots import import_bot
-from runtime.store.conversations import transcript
+from runtime.turns.transcript import transcript
 
 ANA = {"id": 7, "name": "Ana"}
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from runtime.channels.platforms import connections
 from runtime.extensions import db
 from runtime.store.bots import import_bot
-from runtime.store.conversations import transcript
 from runtime.store.models import Conversation, TranscriptEntry
+from runtime.turns.transcript import transcript
 from runtime.webhooks import delivery
 
 HOOK = "/b/pbot/hooks/acme"

@@ -17,8 +17,8 @@ from runtime.extensions import db
 from runtime.management.models import OutgoingSms
 from runtime.store import handovers
 from runtime.store.bots import import_bot
-from runtime.store.conversations import transcript
 from runtime.store.models import Conversation
+from runtime.turns.transcript import transcript
 
 HOOK = "/b/tbot/hooks/sms"
 BOT = {"format": 1, "id": "tbot", "name": "Meter bot", "start": "welcome", "dialogs": [

@@ -11,8 +11,8 @@ from webex_standin import WebexConnect, custom_event, delivery, message, postbac
 from runtime.channels.platforms import connections
 from runtime.extensions import db
 from runtime.store.bots import import_bot
-from runtime.store.conversations import transcript
 from runtime.store.models import Conversation, HandoverSession, TranscriptEntry
+from runtime.turns.transcript import transcript
 
 HOOK = "/b/wbot/hooks/webex"
 ACCESS, VERIFICATION = "webex-access-token-1", "webex-verification-token-1"

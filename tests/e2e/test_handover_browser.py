@@ -16,9 +16,10 @@ from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import bot_access, canned
 from runtime.store.accounts import create_user
-from runtime.store.conversations import handle, start_conversation, transcript
 from runtime.store.models import HandoverSession
 from runtime.testing.playwright_plugin import Webchat
+from runtime.turns.transcript import transcript
+from runtime.turns.turn import handle, start_conversation
 from tests.e2e.conftest import PASSWORD, sign_in
 
 pytestmark = pytest.mark.e2e

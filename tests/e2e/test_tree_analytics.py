@@ -15,7 +15,7 @@ from runtime.steps.base import Input
 from runtime.store import bot_access
 from runtime.store.accounts import create_user
 from runtime.store.bots import import_bot
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 from tests.e2e.conftest import PASSWORD, ROOT, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -55,7 +55,6 @@ def test_the_tree_reads_where_users_drop_off(live, page: Page, seeded: str, tmp_
     page.set_viewport_size({"width": 1280, "height": 760})
     sign_in(page, live.url, "analyst@example.com")
     page.goto(f"{live.url}/designer/bots/{seeded}/edit?dialog=contact")
-    page.get_by_role("button", name="Results").click()
     page.get_by_test_id("show-analytics").click()
     reach = page.locator("#node-lc-c2 [data-testid=reach]").first
     expect(reach).to_have_attribute("title", "7 reached this step; 3 stopped here (43%)")

@@ -11,8 +11,8 @@ from playwright.sync_api import Page, expect
 
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store.conversations import handle
 from runtime.testing.playwright_plugin import Webchat
+from runtime.turns.turn import handle
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ import pytest
 
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.models import HandoverSession
+from runtime.turns.turn import handle, start_conversation
 from runtime.webhooks import subscriptions
 from tests.api.management import make_key
 

@@ -7,7 +7,8 @@ import pytest
 
 from runtime.steps.base import Input
 from runtime.store import handovers
-from runtime.store.conversations import handle, start_conversation, transcript
+from runtime.turns.transcript import transcript
+from runtime.turns.turn import handle, start_conversation
 
 AGENT = {"id": "7", "name": "Alice"}
 

@@ -12,8 +12,9 @@ from sqlalchemy import select, text
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import handovers
-from runtime.store.conversations import handle, start_conversation, transcript
 from runtime.store.models import Conversation, HandoverSession
+from runtime.turns.transcript import transcript
+from runtime.turns.turn import handle, start_conversation
 
 AGENT = {"id": "7", "name": "Alice"}
 OTHER = {"id": "8", "name": "Bob"}

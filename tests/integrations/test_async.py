@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import pytest
 from integration_bots import bot, publish
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app import create_app
 from runtime.extensions import db
 from runtime.steps.base import Input
-from runtime.store.conversations import handle, start_conversation, transcript
 from runtime.store.integration_log import IntegrationLogEntry
 from runtime.store.models import BotUser
+from runtime.turns import outbox
+from runtime.turns.outbox import PendingEffect
+from runtime.turns.transcript import transcript
+from runtime.turns.turn import handle, start_conversation
 
 pytestmark = pytest.mark.usefixtures("app")
 SORRY = {"id": "hook-down", "steps": [{"id": "s1", "type": "message", "text": "We could not pass that on yet."}]}
@@ -62,3 +66,28 @@ def test_a_failed_async_call_can_flag(httpserver, jobs):
     jobs.drain()
     db.session.expire_all()
     assert db.session.get(BotUser, ("calls", "u1")).data["hookFailed"] is True
+
+
+def test_an_async_call_its_turn_could_not_queue_is_relayed_and_made_once(httpserver, app, jobs, clock, database):
+    """Redis away when the turn ended: the call stays owed in the turns' outbox, written with the turn; once
+    Redis is back the relay queues it, and it is made once however often the effect is carried out again."""
+    httpserver.expect_request("/hook", method="POST", json={"email": "eva@example.com"}).respond_with_json({})
+    conversation_id = started(hook_bot(httpserver.url_for("/hook")))
+    down = create_app({"TESTING": True, "ARBOR_DATA": app.config["ARBOR_DATA"], "SECRET_KEY": "test", **database,
+                       "REDIS_URL": "redis://127.0.0.1:1/0"})
+    with down.app_context():
+        answer = handle(conversation_id, Input.message("eva@example.com"))
+        assert [a["text"] for a in answer] == ["Thanks, we will be in touch.", "Anything else?"]
+        [owed] = db.session.execute(select(PendingEffect.id, PendingEffect.handler)).all()
+        assert owed.handler == "runtime.integrations.runner.queued"
+        db.engine.dispose()
+    db.session.remove()
+    assert outbox.relay() == 0  # within its grace the turn's own process may still carry it out
+    clock.move_to(clock.later(seconds=outbox.GRACE.total_seconds() + 1))
+    assert outbox.relay() == 1
+    jobs.drain()
+    assert outbox.run(owed.id) is False and jobs.drain() == 0  # delivered again: done already, nothing queued
+    assert len(httpserver.log) == 1
+    db.session.expire_all()
+    assert db.session.get(BotUser, ("calls", "u1")).data["handedOver"] == {"status": 200}
+    assert db.session.scalar(select(func.count()).select_from(PendingEffect)) == 0

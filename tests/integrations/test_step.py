@@ -16,10 +16,10 @@ from runtime.integrations.runner import MAX_CHAINED
 from runtime.management.keys import create_key
 from runtime.steps.base import Input
 from runtime.store import integration_log
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.integration_log import IntegrationLogEntry
 from runtime.store.models import BotUser, Conversation
 from runtime.store.secrets import set_secret
+from runtime.turns.turn import handle, start_conversation
 
 pytestmark = pytest.mark.usefixtures("app")
 

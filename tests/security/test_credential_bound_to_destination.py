@@ -25,8 +25,8 @@ from runtime.management import settings as outbox  # noqa: E402
 from runtime.management.models import OutgoingEmail, OutgoingSms  # noqa: E402
 from runtime.steps.base import Input  # noqa: E402
 from runtime.store import bot_access  # noqa: E402
-from runtime.turns.turn import handle, start_conversation  # noqa: E402
 from runtime.store.drafts import load_draft, save_draft  # noqa: E402
+from runtime.turns.turn import handle, start_conversation  # noqa: E402
 
 PASSWORD = "smtp-PW-7d1e9a"
 SMS_TOKEN = "sms-TOKEN-4b2c"

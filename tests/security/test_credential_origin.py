@@ -16,10 +16,10 @@ from werkzeug import Response
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store.bots import import_bot
-from runtime.store.conversations import handle, start_conversation
 from runtime.store.integration_log import IntegrationLogEntry
 from runtime.store.models import BotUser
 from runtime.store.secrets import set_secret
+from runtime.turns.turn import handle, start_conversation
 
 SECRET = "cred-ORIGIN-5e8a2b"
 AUTHS = {

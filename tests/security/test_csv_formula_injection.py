@@ -17,7 +17,7 @@ from runtime import csvfile
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store.accounts import create_user
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCK_START = datetime(2026, 11, 20, 12, tzinfo=UTC)  # counts go by day: noon of a fixed day

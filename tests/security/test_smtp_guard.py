@@ -17,7 +17,7 @@ from runtime.extensions import db
 from runtime.management import settings as outbox
 from runtime.management.models import OutgoingEmail
 from runtime.steps.base import Input
-from runtime.store.conversations import handle, start_conversation
+from runtime.turns.turn import handle, start_conversation
 
 HIDDEN = "127.0.0.2"
 

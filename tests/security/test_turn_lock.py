@@ -22,7 +22,8 @@ from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store import writer_queue
 from runtime.store.bots import import_bot
-from runtime.store.conversations import handle, start_conversation, transcript
+from runtime.turns.transcript import transcript
+from runtime.turns.turn import handle, start_conversation
 
 GUARD = 60  # seconds a wait may take before the test fails instead of hanging: never the thing measured
 SLOW = "{{ (range(2000)|list)|reject('in', range(2000, 4000)|list)|list|length }} items"

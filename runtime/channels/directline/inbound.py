@@ -23,9 +23,9 @@ from runtime.channels.directline.errors import DirectLineError, bad_argument, st
 from runtime.extensions import db
 from runtime.steps.base import Input
 from runtime.store.activities import activity_id
-from runtime.store.conversations import ConversationNotFound, handle
 from runtime.store.models import BotUser, Conversation, TranscriptEntry
 from runtime.store.retry import in_transaction
+from runtime.turns.turn import ConversationNotFound, handle
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from runtime.channels.directline.errors import DirectLineError, bad_argument, st
 from runtime.channels.directline.stream import stream_url
 from runtime.store import triggered
 from runtime.store.bots import BotNotFound, BotNotPublished
-from runtime.store.conversations import start_conversation
+from runtime.turns.turn import start_conversation
 
 CHANNEL = "webchat"
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from flask import Flask
 
 from runtime.channels.platforms import api, cli, connections, inbound_ids, replies
-from runtime.store.conversations import turn_committed
+from runtime.turns import effects
+from runtime.turns.effects import COMMITTED
 from runtime.webhooks import delivery
 from runtime.webhooks.models import PLATFORM
 
@@ -24,6 +25,6 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     # A user's replies wait for a platform switched off (re-verifying sends them, in order), never dropped.
     delivery.TARGETS[PLATFORM] = delivery.Target(connections.reply_headers, replies.sent, holds=True)
-    turn_committed.connect(replies.on_turn)  # module-level function: connected once, however many apps
+    effects.registry(app).after_commit(COMMITTED, replies.on_turn, when=replies.owed)
     app.cli.add_command(cli.platforms)
     inbound_ids.init_app(app)

@@ -9,27 +9,32 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask
-
 from runtime.channels.platforms import adapters, connections, rules
 from runtime.channels.platforms.threads import CHANNEL, thread_of
+from runtime.turns import outbox
+from runtime.turns.effects import Committed
 from runtime.webhooks.models import WebhookDelivery
 
 log = logging.getLogger(__name__)
 
 
-def on_turn(app: Flask, *, conversation, transcript: list[dict], effects: list[dict], closed: bool) -> None:
-    """Subscriber of `turn_committed`: send the turn's outgoing messages to the conversation's platform, then
-    apply the connection's rule to a handover the turn opened (after: what it says goes out after these)."""
-    if conversation.channel != CHANNEL:
-        return
+def owed(conversation, effect: dict) -> bool:
+    """Whether the turn owes a platform its messages: it is a platform conversation's."""
+    return conversation.channel == CHANNEL
+
+
+def on_turn(committed: Committed, effect: dict) -> None:
+    """After-commit handler of `COMMITTED`: send the turn's outgoing messages to the conversation's platform (owed
+    with the effect's outbox row: once), then apply the connection's rule to a handover the turn opened (after:
+    what it says goes out after these)."""
+    conversation, transcript, effects = committed.conversation, committed.transcript, committed.effects
     found = thread_of(conversation.id)
     if found is None:
         return
     thread, row = found
     connection = connections.of_target(row.target_id)
     adapters.of(row.kind).replies(connection, thread, conversation.id, transcript, effects)
-    rules.after_turn(row, conversation.id, effects)
+    outbox.later(lambda: rules.after_turn(row, conversation.id, effects))
 
 
 def sent(accepted: WebhookDelivery, content: bytes = b"") -> None:

@@ -11,16 +11,17 @@ conversation, is applied once too (`inbound_ids`, per connection). The connectio
 from __future__ import annotations
 
 import hashlib
+import uuid
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from runtime.channels.platforms import inbound_ids, rules
 from runtime.channels.platforms.inbound import Routed
-from runtime.channels.platforms.models import AGENT, PlatformConnection, PlatformInboundId, PlatformThread
+from runtime.channels.platforms.models import AGENT, PlatformConnection, PlatformThread
 from runtime.extensions import db
 from runtime.jobs import connection as redis
-from runtime.store.conversations import ConversationNotFound, handle, start_conversation
 from runtime.store.models import Conversation, TranscriptEntry
+from runtime.turns.turn import ConversationNotFound, handle, start_conversation
 
 CHANNEL = "platform"
 LOCK_SECONDS = 60
@@ -111,15 +112,20 @@ def _start(connection: PlatformConnection, routed: Routed, key: str, *,
            silent: bool = False) -> tuple[str, list[dict]]:
     """Open the combination's conversation: the start dialog runs, then the message is its first input
     (`silent`: no start dialog and no input, the caller applies the message)."""
-    def remember(conversation: Conversation) -> None:
-        db.session.add(PlatformThread(connection_id=connection.id, conversation_id=conversation.id,
-                                      service=routed.service, channel=routed.channel, asset_id=routed.asset_id,
-                                      user_address=routed.user_address, open_key=key))
-        if routed.client_key and not silent:
-            db.session.add(PlatformInboundId(connection_id=connection.id, inbound_id=routed.client_key,
-                                             conversation_id=conversation.id))
+    conversation_id = uuid.uuid4().hex
+    record = routed.client_key and not silent and inbound_ids.record(connection.id, routed.client_key,
+                                                                      conversation_id)
 
-    conversation, said = start_conversation(connection.bot_id, f"{routed.service}:{routed.user_address}", CHANNEL,
-                                         first=None if silent else routed.input, client_key=routed.client_key,
-                                         inbound_activity=routed.activity, alongside=remember, silent=silent)
-    return conversation.id, said
+    def remember(written: Connection) -> None:
+        written.execute(insert(PlatformThread), {
+            "connection_id": connection.id, "conversation_id": conversation_id, "service": routed.service,
+            "channel": routed.channel, "asset_id": routed.asset_id, "user_address": routed.user_address,
+            "open_key": key})
+        if record:
+            record(written)
+
+    _, said = start_conversation(connection.bot_id, f"{routed.service}:{routed.user_address}", CHANNEL,
+                                 first=None if silent else routed.input, client_key=routed.client_key,
+                                 inbound_activity=routed.activity, alongside=remember, silent=silent,
+                                 conversation_id=conversation_id)
+    return conversation_id, said

@@ -8,7 +8,7 @@ Followed (/work/shared/PLATFORMS.md, from Twilio's documentation and the `twilio
   else ARBOR_BASE_URL and the inbound path) and never from the `Host` header, which a proxy may have rewritten;
 - the turn's replies answer the POST as TwiML (the library's `MessagingResponse`: one `<Message>` each, with
   its `<Media>`); replies that come later (timers, agents, async results) go through the Messages API, as the
-  `sms` step's outbox sends (`runtime.management.outbox`), one job per turn sending its messages in order;
+  `sms` step's outbox sends (`runtime.messaging.outbox`), one job per turn sending its messages in order;
 - status callbacks (`MessageSid`, `MessageStatus`: queued, sent, delivered, undelivered, failed, read,
   `ErrorCode`) become delivery statuses: every message Arbor sends names its status callback (TwiML's
   `action`, the API's `StatusCallback`), the inbound address with `?status=<our message id>`;
@@ -43,8 +43,8 @@ from runtime.channels.platforms.models import PlatformThread
 from runtime.extensions import db
 from runtime.integrations.errors import IntegrationError
 from runtime.jobs import enqueue
-from runtime.management import outbox
 from runtime.management.models import OutgoingSms
+from runtime.messaging import outbox
 from runtime.steps.base import Input
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class Twilio(Adapter):
             rows.append((sms, activity["id"], media_urls(activity)[:MAX_MEDIA]))
         if not rows:
             return
-        db.session.commit()
+        db.session.flush()  # committed with the effect's outbox row; the job waits for them (`outbox._attempt`)
         enqueue("runtime.channels.platforms.adapters.twilio.send_later", connection.row.id,
                 [[sms.id, message_id, media] for sms, message_id, media in rows], retry=outbox.RETRY)
 

@@ -2,7 +2,9 @@
 
 Each job takes the id of its row, sends it, and records the outcome on the row (the exports read these
 rows). A failure is recorded and raised again, so RQ retries the job (`RETRY`); a row already sent is
-not sent again, so a job that runs twice (a worker lost after sending) does not send twice.
+not sent again, so a job that runs twice (a worker lost after sending) does not send twice. A job is queued
+by the after-commit handler that writes its row, before that row is committed (so no process can die between
+the two): a row it cannot see yet is not an error but a retry (`NotYetCommitted`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ from runtime.management import settings as outbox_settings
 from runtime.management.models import OutgoingEmail, OutgoingSms
 
 RETRY = Retry(max=4, interval=[10, 60, 300, 1800])
+
+
+class NotYetCommitted(LookupError):
+    """The row to send is not visible yet: the transaction that writes it has not committed (RQ retries)."""
 TIMEOUT = 15  # seconds for one SMTP session or provider call
 
 
@@ -47,7 +53,9 @@ def _attempt(model: type, row_id: int, kind: str, send: Callable[[Any, dict], ob
     counted, and its failure recorded on the row and raised again, so RQ retries it; a row already sent (a
     retried job) is not sent twice."""
     row = db.session.get(model, row_id)
-    if row is None or row.status == "sent":
+    if row is None:
+        raise NotYetCommitted(f"{model.__tablename__} {row_id} is not committed (yet): retried")
+    if row.status == "sent":
         return "nothing to send"
     row.attempts += 1
     try:
