@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from . import schema
-from ._condition_rows import describe
+from ._condition_rows import ALWAYS, describe
 from ._words import short
 from .base import Context, Enter, Next, Outcome
 
@@ -42,6 +42,16 @@ def branches(step: dict):
         yield f"/branches/{i}/steps", branch.get("steps", [])
     if step.get("else") is not None:
         yield "/else", step["else"]
+
+
+def on_edit(step: dict, storages: set[str]) -> dict[str, str]:
+    """A branch added in the form starts as one that always holds, with no steps yet (rows are picked next)."""
+    for branch in step.get("branches") or []:
+        if not str(branch.get("when") or "").strip():
+            branch["when"] = ALWAYS
+        if not isinstance(branch.get("steps"), list):
+            branch["steps"] = []
+    return {}
 
 
 def summary(step: dict) -> str:

@@ -140,3 +140,10 @@ def test_text_fields_offer_an_insert_menu_and_the_tree_shows_chips(designer, bot
         "options.0.title": "Website", "options.1.title": "Online shop", "options.1.value": "shop"})
     assert saved.status_code == 200
     assert '<span class="chip">name</span>? &lt;b&gt;' in saved.text  # a chip; the rest escaped
+
+
+def test_a_condition_added_in_the_form_always_holds_until_rows_are_picked(designer, bot):
+    added = designer.edit(f"/designer/bots/{bot}/steps/check", rows(("name", "not-empty"), _action="add:branches"))
+    assert added.status_code == 200 and 'name="branches.1.rows._count" value="0"' in added.text
+    step = designer.draft(bot)[0]["dialogs"][0]["steps"][2]
+    assert step["branches"] == [{"when": "name", "steps": []}, {"when": "true", "steps": []}]
