@@ -26,7 +26,8 @@ import redis
 from flask import Flask, current_app
 
 from runtime import jobs
-from runtime.store.conversations import turn_committed
+from runtime.turns import effects
+from runtime.turns.effects import COMMITTED, Committed
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)  # the listener's waits after losing Redis, then 5 s each time
@@ -175,12 +176,13 @@ def hub(app: Flask | None = None) -> Hub:
     return (app or current_app).extensions["arbor.live"]
 
 
-def on_turn(app: Flask, *, conversation, transcript: list[dict], **_) -> None:
-    """Subscriber of `turn_committed`: tell the waiters of the conversation and of its bot how far its
-    transcript now goes."""
-    hub(app).publish(conversation.id, {"seq": max(row["seq"] for row in transcript), "bot": conversation.bot_id})
+def on_turn(committed: Committed, effect: dict) -> None:
+    """After-commit handler of `COMMITTED` (not durable: a lost note costs latency only): tell the waiters of the
+    conversation and of its bot how far its transcript now goes."""
+    conversation = committed.conversation
+    hub().publish(conversation.id, {"seq": effect["last"], "bot": conversation.bot_id})
 
 
 def init_app(app: Flask) -> None:
     app.extensions["arbor.live"] = Hub(app)
-    turn_committed.connect(on_turn)  # module-level function: connected once, however many apps
+    effects.registry(app).after_commit(COMMITTED, on_turn, durable=False)

@@ -12,7 +12,7 @@ import requests
 from simple_websocket import Client, ConnectionClosed
 
 from runtime.steps.base import Input
-from runtime.store.conversations import handle
+from runtime.turns.turn import handle
 from tests.api.directline_client import DL, bearer
 from tests.api.stream_client import WAIT, activity_set, next_texts, say, start, stream_body, texts
 
