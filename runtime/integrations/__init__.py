@@ -66,8 +66,9 @@ def _names(setting) -> set[str]:
 
 
 def init_app(app: Flask) -> None:
-    """Give the app its integrations, register the handlers of calls, add `flask bots secret`."""
-    from runtime.integrations import runner
+    """Give the app its integrations, register the handlers of calls, add `flask bots secret`, and serve
+    the sign-in callback (`/b/<bot>/oauth/callback`)."""
+    from runtime.integrations import runner, sign_in
     from runtime.store import secrets_cli
 
     for name, value in DEFAULTS.items():
@@ -76,7 +77,9 @@ def init_app(app: Flask) -> None:
     registry = effects.registry(app)
     registry.after_commit("integration.call", runner.now, durable=False, when=runner.in_request)
     registry.after_commit("integration.call", runner.queued, when=runner.on_queue)
+    registry.after_commit("sign-in.forget", sign_in.forget_user)
     secrets_cli.register(app)
+    app.register_blueprint(sign_in.bp)
 
 
 def get(app: Flask | None = None) -> Integrations:

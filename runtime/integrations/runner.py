@@ -14,6 +14,11 @@ request twice; a call that *answered* with an error is not retried, it follows o
 try fails too, the job's failure callback (`given_up`) follows onError exactly as a failed call does and
 writes an integration-log row saying the call was given up and why. RQ calls that callback on every failed
 try, before it decides to retry; it acts only when no retry is left.
+
+An integration that acts for the user (`oauth2-authorization-code`) calls with the user's own token, refreshed
+when it is about to expire (`sign_in.access_token`). When the user has none, a sync call's step gets a sign-in
+button to show (`signIn` in its result) instead of a plain failure. A `sign-in` step's effect (`signIn` set)
+makes no call: it asks whether the user has a token, and gets the button when they have not.
 """
 
 from __future__ import annotations
@@ -28,8 +33,11 @@ from rq.exceptions import AbandonedJobError
 from runtime.extensions import db
 from runtime.integrations import auth as auth_
 from runtime.integrations import get as integrations
+from runtime.integrations import sign_in
 from runtime.integrations.calls import CallResult, home, perform
+from runtime.integrations.errors import IntegrationError
 from runtime.jobs import enqueue, in_app
+from runtime.steps._sign_in import WAIT as SIGN_IN_WAIT  # an integration step's sign-in button lasts this
 from runtime.steps.base import Input
 from runtime.store import integration_log
 from runtime.store import secrets as bot_secrets
@@ -46,8 +54,8 @@ _chained = contextvars.ContextVar("arbor_chained_calls", default=0)
 
 
 def in_request(conversation, effect: dict) -> bool:
-    """Whether the call is made in the request that ran its turn (a sync call)."""
-    return effect["timing"] == "sync"
+    """Whether the call is made in the request that ran its turn (a sync call, a sign-in check)."""
+    return bool(effect.get("signIn")) or effect["timing"] == "sync"
 
 
 def on_queue(conversation, effect: dict) -> bool:
@@ -55,9 +63,12 @@ def on_queue(conversation, effect: dict) -> bool:
 
 
 def now(committed: Committed, effect: dict) -> list[dict]:
-    """After-commit handler of sync calls (not durable: the reply waits for it, and a request that dies leaves
-    the step waiting): the activities of the turn the result ran."""
-    return _sync(committed.conversation, effect)
+    """After-commit handler of sync calls and sign-in checks (not durable: the reply waits for it, and a request
+    that dies leaves the step waiting): the activities of the turn the result ran."""
+    conversation = committed.conversation
+    if effect.get("signIn"):
+        return handle(conversation.id, Input.result(effect["step"], _signed_in(conversation, effect)))
+    return _sync(conversation, effect)
 
 
 def queued(committed: Committed, effect: dict) -> None:
@@ -74,12 +85,37 @@ def _sync(conversation, effect: dict) -> list[dict]:
                   effect["step"], MAX_CHAINED)
         return []
     result, rows = _call(conversation.bot_id, conversation.user_id, conversation.id, effect)
+    value = result.as_input()
+    if result.signed_out:
+        value.update(_offer(conversation, effect, SIGN_IN_WAIT))
     token = _chained.set(depth + 1)
     try:  # the log rows commit with the result's turn: one transaction, not two
-        return handle(conversation.id, Input.result(effect["step"], result.as_input()),
+        return handle(conversation.id, Input.result(effect["step"], value),
                       alongside=lambda connection: integration_log.insert(connection, rows))
     finally:
         _chained.reset(token)
+
+
+def _signed_in(conversation, effect: dict) -> dict:
+    """A sign-in step's check: `ok` when the user has a live token (refreshed if need be), else a button."""
+    try:
+        sign_in.access_token(integrations().services.http, conversation.bot_id, conversation.user_id, effect["use"],
+                             effect["integration"])
+        return {"ok": True}
+    except sign_in.SignInNeeded:
+        return _offer(conversation, effect, effect.get("seconds") or SIGN_IN_WAIT)
+    except (IntegrationError, bot_secrets.SecretMissing) as e:
+        return {"ok": False, "error": str(e)}
+
+
+def _offer(conversation, effect: dict, seconds: int) -> dict:
+    """The sign-in button's address for the step, or why there can be none."""
+    try:
+        offered = sign_in.offer(integrations().services.http, conversation.bot_id, conversation.id,
+                                conversation.user_id, effect["step"], effect["use"], effect["integration"], seconds)
+    except IntegrationError as e:
+        return {"ok": False, "error": str(e)}
+    return {"ok": False, "error": "The user has not signed in.", "signIn": {**offered, "seconds": seconds}}
 
 
 def call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: dict) -> CallResult:
@@ -99,11 +135,15 @@ def _call(bot_id: str, user_id: str | None, conversation_id: str | None, effect:
     else:
         try:
             secrets = resolve_secrets(bot_id, integration)
-            user_data = _user_data(bot_id, user_id) if (integration.get("auth") or {}).get("type") == "user-token" \
-                else {}
+            kind = (integration.get("auth") or {}).get("type")
+            user_data = _user_data(bot_id, user_id) if kind == "user-token" else {}
+            user_token = sign_in.access_token(service.services.http, bot_id, user_id, effect["use"], integration) \
+                if kind == sign_in.KIND else None
             result = perform(template, integration, effect["input"], secrets=secrets, user_data=user_data,
-                             services=service.services, timeout=effect["timeout"])
-        except bot_secrets.SecretMissing as e:
+                             services=service.services, timeout=effect["timeout"], user_token=user_token)
+        except sign_in.SignInNeeded as e:
+            result = CallResult(False, error=str(e), signed_out=True)
+        except (bot_secrets.SecretMissing, IntegrationError) as e:
             result = CallResult(False, error=str(e))
     return result, log_rows(bot_id, user_id, conversation_id, effect["step"], result)
 
@@ -115,6 +155,8 @@ def resolve_secrets(bot_id: str, integration: dict) -> dict[str, str]:
     for name in auth_.secret_names(integration.get("auth")):
         if name not in mapping:
             raise bot_secrets.SecretMissing(bot_id, f"(the '{name}' of the integration's auth)")
+    if (integration.get("auth") or {}).get("type") == sign_in.KIND:  # its client secret goes to the token URL only
+        mapping = {name: secret for name, secret in mapping.items() if name != "clientSecret"}
 
     def by_key(values: dict[str, str]) -> dict[str, str]:
         return {name: values[secret] for name, secret in mapping.items()}
