@@ -35,7 +35,9 @@ def orders_bot(provider: Provider, *, sign_in_step: bool = True, timeout: int = 
                          "tokenUrl": provider.token_url(), "clientId": CLIENT_ID, "scope": "profile orders"},
                 "secrets": {"clientSecret": "shop.clientSecret"}}},
             "dialogs": [{"id": "main", "steps": steps}, {"id": "later", "steps": [
-                {"id": "l1", "type": "message", "text": "No problem, maybe later."}]}]}
+                {"id": "l1", "type": "message", "text": "No problem, maybe later."}]},
+                        {"id": "forget", "steps": [{"id": "f1", "type": "clear-data", "signOut": True},
+                                                   {"id": "f2", "type": "message", "text": "Forgotten."}]}]}
 
 
 def publish_orders_bot(provider: Provider, **options) -> dict:

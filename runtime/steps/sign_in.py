@@ -19,7 +19,6 @@ TYPE = "sign-in"
 TITLE = "Sign the user in"
 DESCRIPTION = "Let the user sign in to an outside system, so its integration acts for them with their consent."
 ABBREVIATION = "Sign"  # the badge on its node in the tree
-START = {"use": "", "timeout": _sign_in.WAIT}  # a new step's values: ready to edit
 # The form's labels (templates/designer/steps/sign-in.html shows them; problems name fields by them).
 LABELS = {
     "use": "Sign in to (integration)",
@@ -91,6 +90,13 @@ def texts(step: dict):
 def writes(step: dict):
     if (step.get("onError") or {}).get("storage"):
         yield step["onError"]["storage"]
+
+
+def start(doc: dict, dialog_id: str) -> dict:
+    """A new step's values: the bot's first integration that signs users in (else its first), ready to edit."""
+    integrations = doc.get("integrations") or {}
+    signing = [name for name, found in integrations.items() if (found.get("auth") or {}).get("type") == KIND]
+    return {"use": next(iter(signing or integrations), "integration"), "timeout": _sign_in.WAIT}
 
 
 def summary(step: dict) -> str:
