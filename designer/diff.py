@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from designer.labels import summary, type_title
+from designer.labels import field_label, summary, type_title
 from designer.tree import all_steps
 
 FIELD_NAMES = {"text": "text", "storage": "storage", "options": "options", "branches": "conditions",
@@ -62,10 +62,16 @@ def as_text(value) -> str:
     return str(value)
 
 
+def _name(step: dict, key: str) -> str:
+    """A field as the step's form calls it ("What the bot asks"), else in plain words."""
+    label = field_label(step, key)
+    return label if label != key else FIELD_NAMES.get(key, key)
+
+
 def _rows(was: dict, now: dict) -> list[tuple[str, str, str]]:
     """(field, before, after) for each field that differs, in the order the step lists them."""
     keys = [k for k in dict.fromkeys([*was, *now]) if k not in HIDDEN]
-    return [(FIELD_NAMES.get(k, k), as_text(was.get(k)), as_text(now.get(k))) for k in keys
+    return [(_name(now or was, k), as_text(was.get(k)), as_text(now.get(k))) for k in keys
             if was.get(k) != now.get(k)]
 
 

@@ -89,6 +89,7 @@ def test_what_changed_shows_old_and_new_text_side_by_side(designer):
     after = re.search(r'data-testid="after">([^<]*)<', text_change).group(1)
     assert (html.unescape(before), html.unescape(after)) == ("Hello! How can I help you?",
                                                               "Good morning! What can I do for you?")
+    assert '<td class="muted">What the bot says</td>' in text_change  # the field as its form calls it
     assert any("was added" in part and "What is your name?" in part for part in changed)
     section = page.split('id="changes"')[1]
     assert "&#34;" not in section and "{" not in section  # words, not a JSON diff
