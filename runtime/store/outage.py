@@ -9,11 +9,14 @@ same clientActivityID), loses nothing and doubles nothing (tests/faults/test_dat
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from flask import Flask, Response, current_app
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import ServiceUnavailable
+
+from runtime.extensions import db
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 2
@@ -44,4 +47,6 @@ def _refuse(error: DBAPIError) -> Response:
     if not is_outage(error):
         raise error  # a real error: Flask's 500, logged with its traceback
     log.warning("the database does not answer (%s): request refused with 503", str(error.orig).strip()[:200])
+    with contextlib.suppress(Exception):  # the broken transaction is let go: hooks after this one start afresh
+        db.session.rollback()
     return current_app.handle_http_exception(ServiceUnavailable(MESSAGE, retry_after=RETRY_AFTER_SECONDS))
