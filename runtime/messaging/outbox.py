@@ -2,9 +2,10 @@
 
 Each job takes the id of its row, sends it, and records the outcome on the row (the exports read these
 rows). A failure is recorded and raised again, so RQ retries the job (`RETRY`); a row already sent is
-not sent again, so a job that runs twice (a worker lost after sending) does not send twice. A job is queued
-by the after-commit handler that writes its row, before that row is committed (so no process can die between
-the two): a row it cannot see yet is not an error but a retry (`NotYetCommitted`).
+not sent again, so a job that runs twice (a worker lost after sending) does not send twice. A worker lost
+while the server was taking the message sends it again on the retry, with the same Message-ID. A job is
+queued by the after-commit handler that writes its row, before that row is committed (so no process can die
+between the two): a row it cannot see yet is not an error but a retry (`NotYetCommitted`).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import smtplib
 import ssl
 from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
 from rq import Retry
@@ -75,7 +75,10 @@ def _message(row: OutgoingEmail, server: dict) -> EmailMessage:
     if row.reply_to:
         message["Reply-To"] = row.reply_to
     message["Subject"] = row.subject
-    message["Message-ID"] = make_msgid(domain=server["from"].rpartition("@")[2] or None)
+    # One Message-ID per row, the same on every try: a try whose worker died after the server took the message
+    # sends it again, and mail clients show two copies with one Message-ID as one message.
+    domain = server["from"].rpartition("@")[2] or "arbor.invalid"
+    message["Message-ID"] = f"<outbox.{row.id}.{int(row.timestamp.timestamp() * 1_000_000)}@{domain}>"
     message.set_content(row.body)
     return message
 
