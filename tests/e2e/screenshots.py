@@ -1,6 +1,6 @@
 """Regenerates every picture README.md and docs/ show, from a live Arbor: `make docs`, or
 `.venv/bin/python -m tests.e2e.screenshots [NAME ...]` for some of them (home, demo, designer, tree-analytics,
-platforms, translations, readme).
+platforms, platforms-botframework, translations, share, readme).
 
 The live Arbor is the browser tests' (tests/e2e/conftest.py `running`): the Flask app on a random port of
 127.0.0.1, on a temp data folder of its own, with the example bots imported and published; a designer
@@ -28,7 +28,8 @@ from runtime.extensions import db
 from runtime.store.drafts import load_draft, save_draft
 from runtime.testing.playwright_plugin import Webchat
 from runtime.webhooks.models import WebhookSubscription
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Live, person, running, sign_in
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Live, Site, person, running, serving, sign_in
+from tests.e2e.test_share_browser import refused_on_another_site, shop_bot
 from tests.e2e.test_tree_analytics import seed
 
 OUT = ROOT / "docs" / "screenshots"
@@ -132,6 +133,32 @@ def platforms(browser: Browser, live: Live, admin: str, out: Path) -> None:
         db.session.remove()
 
 
+def platforms_botframework(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """The support bot's Platforms page with a Microsoft Bot Framework connection (Microsoft's public addresses),
+    and the Bot Framework's form for a new one, its Advanced fold open."""
+    with live.app.app_context():
+        for made in connections.list_for("support"):
+            connections.delete("support", made["slug"])
+        connections.create("support", "teams", "Teams via Azure Bot Service", "", kind="botframework",
+                           settings={"appId": "2f1c6a9e-5b7d-4e0a-9c3b-8d6e1f2a3b4c"},
+                           secrets={"appPassword": "not-a-real-password"})
+        db.session.remove()
+    page = _page(browser, height=2320)
+    sign_in(page, live.url, admin)
+    page.goto(f"{live.url}/designer/bots/support/platforms")
+    expect(page.get_by_test_id("connection")).to_have_count(1)
+    form = page.get_by_test_id("new-botframework")
+    form.locator("summary").click()
+    expect(form.locator('input[name="token_endpoint"]')).to_be_visible()
+    page.evaluate("window.scrollTo(0, 0)")
+    page.wait_for_load_state("networkidle")
+    _save(page, out / "platforms-botframework.png")
+    with live.app.app_context():  # leave the support bot as it was
+        for made in connections.list_for("support"):
+            connections.delete("support", made["slug"])
+        db.session.remove()
+
+
 def translations(browser: Browser, live: Live, admin: str, out: Path) -> None:
     """The support bot's translation table with German added and half done: the missing cells highlighted."""
     with live.app.app_context():
@@ -151,6 +178,26 @@ def translations(browser: Browser, live: Live, admin: str, out: Path) -> None:
     with live.app.app_context():  # leave the support bot as it was
         save_draft("support", doc, load_draft("support")[1], label="screenshot")
         db.session.remove()
+
+
+def share(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """The snippet pasted on a shop's own site (a page of another loopback origin): the widget there says the
+    website is not allowed (widget-refused.png), and the Share panel offers to add it (share-panel.png)."""
+    bot = shop_bot(live)
+    pages = Site()
+    with serving(pages) as url:
+        pages.url = url
+        page = _page(browser, height=940)
+        sign_in(page, live.url, admin)
+        shop, _ = refused_on_another_site(page, live, pages, bot)
+        visitor = _page(browser)
+        visitor.goto(shop)
+        chat = Webchat(visitor, bot).open()
+        expect(chat.part("arbor-status")).to_be_visible()
+        _save(visitor, out / "widget-refused.png")
+        page.goto(f"{live.url}/designer/bots/{bot}/share")
+        expect(page.get_by_role("textbox", name="Website")).to_have_value(url)
+        _save(page, out / "share-panel.png")
 
 
 def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
@@ -174,7 +221,8 @@ def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
 
 SHOTS: dict[str, Callable[[Browser, Live, str | None, Path], None]] = {
     "home": home, "demo": demo, "designer": designer, "tree-analytics": tree_analytics,
-    "platforms": platforms, "translations": translations, "readme": readme}
+    "platforms": platforms, "platforms-botframework": platforms_botframework, "translations": translations,
+    "share": share, "readme": readme}
 
 
 def _page(browser: Browser, height: int = VIEWPORT["height"]) -> Page:
