@@ -225,11 +225,14 @@
     if (event.target.matches('textarea[data-template]')) event.target._caret = [event.target.selectionStart, event.target.selectionEnd];
   });
   // A pick that changes the form itself (the condition builder's lists, "Write it as an expression" unticked): the
-  // form is saved and drawn again at once, with `_action` saying why; focus goes back to the same field.
+  // form is saved and drawn again at once, with `_action` saying why; focus stays on the field that had it when the
+  // new form came (the one tabbed to, or the one picked in).
   function redraw(field) {
     const form = field.closest('form');
     clearTimeout(saveTimer); saveTimer = null;
-    const name = field.name;
+    let name = field.name;
+    const remember = () => { if (document.activeElement && document.activeElement.name) name = document.activeElement.name; };
+    document.addEventListener('htmx:beforeSwap', remember, {once: true});
     htmx.ajax('POST', form.getAttribute('hx-post'), {source: form, target: '#inspector-status', swap: 'innerHTML',
       values: {_action: field.dataset.redraw || field.dataset.redrawUnticked}}).then(() => {
       const again = document.querySelector(`#step-form [name="${CSS.escape(name)}"]`);
