@@ -11,6 +11,7 @@ so a value holding quotes or `{{` cannot change the expression.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass
@@ -163,8 +164,12 @@ def _flatten(node: nodes.Node, kind: type) -> list[nodes.Node]:
 
 def read(expression: object) -> Condition | None:
     """The rows of an expression the builder could have written, else None ("Write it as an expression")."""
-    if not isinstance(expression, str):
-        return None
+    return _read(expression) if isinstance(expression, str) else None
+
+
+@functools.lru_cache(maxsize=16384)
+def _read(expression: str) -> Condition | None:
+    """Cached: the tree says every branch in words each time it is drawn (a Condition is immutable)."""
     if expression.strip() in (ALWAYS, ""):  # a new branch: nothing to check yet
         return Condition()
     parsed = _parse(expression)
