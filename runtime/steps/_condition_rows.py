@@ -182,7 +182,8 @@ def _read(expression: str) -> Condition | None:
             continue
         condition = Condition(tuple(rows), join)
         try:
-            same = _parse(write(condition)) == parsed  # the same Jinja tree: nothing lost, nothing changed
+            written = write(condition)  # the same text (what the builder wrote), or the same Jinja tree: nothing
+            same = written == expression.strip() or _parse(written) == parsed  # lost, nothing changed
         except (ValueError, KeyError):
             same = False
         if same and all(valid_path(row.subject) for row in rows):
