@@ -45,7 +45,8 @@ def branches(step: dict):
 
 
 def on_edit(step: dict, storages: set[str]) -> dict[str, str]:
-    """A branch added in the form starts as one that always holds, with no steps yet (rows are picked next)."""
+    """An If left empty (a branch just added, or its expression cleared) always holds; a branch gets its (empty)
+    step list. Rows are picked next."""
     for branch in step.get("branches") or []:
         if not str(branch.get("when") or "").strip():
             branch["when"] = ALWAYS
@@ -55,7 +56,12 @@ def on_edit(step: dict, storages: set[str]) -> dict[str, str]:
 
 
 def summary(step: dict) -> str:
-    return f"{len(step.get('branches') or [])} condition(s) and otherwise"
+    """"If interest is Website, otherwise …" (and how many more ifs): what it checks first, in plain words."""
+    branches = step.get("branches") or []
+    if not branches:
+        return "No “If” yet"
+    more = f" (and {len(branches) - 1} more)" if len(branches) > 1 else ""
+    return short(f"{branch_label(step, ['branches', '0'])}{more}, otherwise …")
 
 
 def branch_label(step: dict, slot: list[str]) -> str:
