@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 
 from designer import bp, gallery, kept_imports
 from designer.labels import place
-from designer.tree import new_id, shape_problem
+from designer.tree import shape_problem
 from runtime import botdoc
 from runtime.extensions import db
 from runtime.store import bot_access, bots
@@ -40,25 +40,18 @@ def bot_list():
 
 @bp.post("/bots")
 def bot_create():
-    """A new bot from the gallery: blank, or a copy of an example with its conversation tests."""
+    """A new bot from the gallery: blank, or a copy of an example; either comes with its conversation tests."""
     key = request.form.get("example", "")
     example = gallery.examples().get(key)
     name = request.form.get("name", "").strip()[:200] or (example or {}).get("name") or "New bot"
     bot_id = bots.free_id(name)
-    doc = blank(bot_id, name) if example is None else {**example, "id": bot_id, "name": name}
+    doc = gallery.document(key, bot_id, name)
     bots.import_bot(doc)
-    tests = gallery.import_tests(key, bot_id) if example is not None else []
+    tests = len(gallery.import_tests(key, bot_id))
     bot_access.record_maker(bot_id, current_user)
-    flash(f"Created {doc['name']}." + (f" It comes with {len(tests)} conversation tests (Results → Tests)."
-                                       if tests else ""))
+    flash(f"Created {doc['name']}. It comes with {tests} conversation test{'s' if tests != 1 else ''} "
+          "(Results → Tests).")
     return redirect(url_for("designer.editor", bot_id=bot_id))
-
-
-def blank(bot_id: str, name: str) -> dict:
-    taken: set[str] = {"welcome"}
-    return {"format": botdoc.CURRENT_FORMAT, "id": bot_id, "name": name, "languages": ["en"], "start": "welcome",
-            "dialogs": [{"id": "welcome", "title": "Welcome", "steps": [
-                {"id": new_id(taken, "message"), "type": "message", "text": "Hello! How can I help you?"}]}]}
 
 
 # A document comes in as a multipart upload (the import page) or a form field (the JSON editor, where

@@ -9,9 +9,13 @@ from pathlib import Path
 
 from flask import current_app
 
+from designer.tree import new_id
+from runtime import botdoc
 from runtime.store import conversation_tests
 
 BLANK = ""
+BLANK_GREETING = "Hello! How can I help you?"
+BLANK_TEST = f"name: The bot says hello\nsteps:\n  - bot: {BLANK_GREETING}\n"
 # The gallery's order and words; an example not named here comes after them, described by its size.
 WORDS = {
     BLANK: ("Blank", "One dialog that says hello: build the rest yourself."),
@@ -59,6 +63,20 @@ def cards() -> list[Card]:
     return shown
 
 
+def document(example: str, bot_id: str, name: str) -> dict:
+    """The new bot's document: a copy of the example, or the blank bot (one dialog that says hello)."""
+    doc = examples().get(example)
+    if doc is not None:
+        return {**doc, "id": bot_id, "name": name}
+    return {"format": botdoc.CURRENT_FORMAT, "id": bot_id, "name": name, "languages": ["en"], "start": "welcome",
+            "dialogs": [{"id": "welcome", "title": "Welcome", "steps": [
+                {"id": new_id({"welcome"}, "message"), "type": "message", "text": BLANK_GREETING}]}]}
+
+
 def import_tests(example: str, bot_id: str) -> list[str]:
-    """Give a bot made from an example that example's conversation tests; returns their names."""
+    """Give a new bot the conversation tests of the example it was made from (the blank bot's: that it says
+    hello); returns their names."""
+    if example == BLANK or example not in examples():
+        conversation_tests.save_test(bot_id, "says-hello", BLANK_TEST)
+        return ["says-hello"]
     return conversation_tests.import_folder(bot_id, folder() / "tests" / example)
