@@ -21,17 +21,17 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 def test_examples_are_imported_and_published_once(app):
     with app.app_context():
-        assert import_examples(EXAMPLES) == ["jobs-crm", "lead-capture", "support"]
+        assert import_examples(EXAMPLES) == ["booking", "faq", "jobs-crm", "lead-capture", "support"]
         assert all(bot.published_version == 1 for bot in bots.list_bots())
         assert import_examples(EXAMPLES) == []  # a second start leaves them (and any edits) alone
-        assert [bot.published_version for bot in bots.list_bots()] == [1, 1, 1]
+        assert [bot.published_version for bot in bots.list_bots()] == [1, 1, 1, 1, 1]
 
 
 def test_the_designer_lists_no_problems_in_the_example_bots(app, client):
     Designer(app, client).sign_in()
     with app.app_context():
         import_examples(EXAMPLES)
-    for bot in ("jobs-crm", "lead-capture", "support"):
+    for bot in ("booking", "faq", "jobs-crm", "lead-capture", "support"):
         problems = client.get(f"/designer/bots/{bot}/problems").text
         assert 'data-testid="problem-count">0<' in problems and "No problems." in problems, (bot, problems)
 

@@ -35,6 +35,7 @@ def admin(live, page: Page) -> Page:
 
 def test_users_page_searches_and_shows_addresses(live, admin: Page):
     admin.goto(f"{live.url}/designer/bots/support/edit")
+    admin.get_by_role("button", name="Results").click()
     admin.get_by_role("link", name="Users", exact=True).last.click()
     expect(admin.get_by_role("heading", name="Users")).to_be_visible()
     expect(admin.get_by_test_id("address").first).to_be_visible()
@@ -45,7 +46,8 @@ def test_users_page_searches_and_shows_addresses(live, admin: Page):
 
 
 def test_api_page_from_the_navigation(live, admin: Page):
-    admin.get_by_role("link", name="API", exact=True).click()
+    admin.get_by_role("button", name="Developers").click()
+    admin.get_by_role("link", name="API docs", exact=True).click()
     expect(admin.get_by_role("heading", name="Arbor API")).to_be_visible()
     spec = admin.request.get(f"{live.url}/api/openapi.json").json()
     operations = [method for path in spec["paths"].values() for method in path if method != "parameters"]
@@ -55,7 +57,7 @@ def test_api_page_from_the_navigation(live, admin: Page):
 
 
 def test_outbox_settings_keep_the_password_unshown(live, admin: Page):
-    admin.goto(f"{live.url}/designer/bots/support/settings#outbox")
+    admin.goto(f"{live.url}/designer/bots/support/developers#outbox")
     smtp = admin.get_by_test_id("smtp")
     smtp.get_by_label("Host").fill("smtp.example.com")
     smtp.get_by_label("Password").fill("not-to-be-seen")

@@ -55,6 +55,7 @@ def test_the_tree_reads_where_users_drop_off(live, page: Page, seeded: str, tmp_
     page.set_viewport_size({"width": 1280, "height": 760})
     sign_in(page, live.url, "analyst@example.com")
     page.goto(f"{live.url}/designer/bots/{seeded}/edit?dialog=contact")
+    page.get_by_role("button", name="Results").click()
     page.get_by_test_id("show-analytics").click()
     reach = page.locator("#node-lc-c2 [data-testid=reach]").first
     expect(reach).to_have_attribute("title", "7 reached this step; 3 stopped here (43%)")
