@@ -58,6 +58,7 @@ class Target:
     headers: Callable[[WebhookSubscription, WebhookDelivery, datetime], dict[str, str]]
     delivered: Callable[[WebhookDelivery, bytes], None] | None = None  # with the receiver's answer
     holds: bool = False  # while switched off, keep what is owed for when it is on again (else: failed)
+    url: Callable[[WebhookSubscription, WebhookDelivery], str] | None = None  # None: the target's own address
 
 
 def _signed(subscription: WebhookSubscription, delivery: WebhookDelivery, moment: datetime) -> dict[str, str]:
@@ -236,11 +237,12 @@ def _attempt(subscription: WebhookSubscription, delivery: WebhookDelivery) -> bo
     """One POST of the delivery; True when the conversation's next delivery may go now."""
     moment = utcnow()
     target = TARGETS[subscription.kind]
-    headers = {"content-type": "application/json", "user-agent": "Arbor-Webhooks/1",
-               **target.headers(subscription, delivery, moment)}
     started = time.monotonic()
-    try:
-        answer = integrations.session().request("POST", subscription.url, data=delivery.body.encode(),
+    try:  # a target's own address and credentials may take a call to obtain (a token): failing, the attempt failed
+        url = target.url(subscription, delivery) if target.url else subscription.url
+        headers = {"content-type": "application/json", "user-agent": "Arbor-Webhooks/1",
+                   **target.headers(subscription, delivery, moment)}
+        answer = integrations.session().request("POST", url, data=delivery.body.encode(),
                                                 headers=headers, timeout=policy.TIMEOUT, follow_redirects=False,
                                                 max_bytes=64 * 1024)
         status, retry_after, error = answer.status, answer.headers.get("Retry-After"), _answer_error(answer)

@@ -32,8 +32,9 @@ def key_of(bot_id: str, asset_id: str, user_address: str, service: str) -> str:
     return hashlib.sha256("\x1f".join((bot_id, asset_id, user_address, service)).encode()).hexdigest()
 
 
-def deliver(connection: PlatformConnection, routed: Routed) -> tuple[str, list[dict]]:
-    """Apply the user's message, postback or event to their conversation: its id, and what the bot answered."""
+def deliver(connection: PlatformConnection, routed: Routed) -> tuple[str | None, list[dict]]:
+    """Apply the user's message, postback or event to their conversation: its id, and what the bot answered
+    (None and nothing: an input that opens no conversation came with none open)."""
     key = key_of(connection.bot_id, routed.asset_id, routed.user_address, routed.service)
     with redis().lock(f"arbor:platform-thread:{key}", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
         seen = routed.client_key and inbound_ids.conversation_of(connection.id, routed.client_key)
@@ -43,6 +44,8 @@ def deliver(connection: PlatformConnection, routed: Routed) -> tuple[str, list[d
             except ConversationNotFound:
                 return seen, []
         conversation_id = _open_conversation(key, routed)
+        if conversation_id is None and not routed.opens:
+            return None, []
         if conversation_id is None and connection.rule == AGENT:
             conversation_id, _ = _start(connection, routed, key, silent=True)  # the bot does not greet
         elif conversation_id is None:
