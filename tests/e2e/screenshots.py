@@ -1,6 +1,6 @@
 """Regenerates every picture README.md and docs/ show, from a live Arbor: `make docs`, or
 `.venv/bin/python -m tests.e2e.screenshots [NAME ...]` for some of them (home, demo, designer, tree-analytics,
-platforms, platforms-botframework, translations, share, readme).
+platforms, platforms-botframework, translations, share, conditions, readme).
 
 The live Arbor is the browser tests' (tests/e2e/conftest.py `running`): the Flask app on a random port of
 127.0.0.1, on a temp data folder of its own, with the example bots imported and published; a designer
@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from runtime.channels.platforms import connections
 from runtime.extensions import db
@@ -29,6 +29,7 @@ from runtime.store.drafts import load_draft, save_draft
 from runtime.testing.playwright_plugin import Webchat
 from runtime.webhooks.models import WebhookSubscription
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Live, Site, person, running, serving, sign_in
+from tests.e2e.test_condition_builder_browser import build_by_picking
 from tests.e2e.test_share_browser import refused_on_another_site, shop_bot
 from tests.e2e.test_tree_analytics import seed
 
@@ -200,6 +201,24 @@ def share(browser: Browser, live: Live, admin: str, out: Path) -> None:
         _save(page, out / "share-panel.png")
 
 
+def conditions(browser: Browser, live: Live, admin: str, out: Path) -> None:
+    """A bot built by picking (tests/e2e/test_condition_builder_browser.py): a message's form with the name put in
+    from the Insert menu, a chip in the preview and the tree (insert-menu.png); the condition builder with "If
+    interest is Website" in the tree (condition-builder.png)."""
+    page = _page(browser, height=860)
+    sign_in(page, live.url, admin)
+
+    def shot(name: str, what: Page | Locator) -> None:
+        if errors := _ERRORS[page]:
+            raise RuntimeError(f"{name}.png: the page's scripts failed: {errors}")
+        what.screenshot(path=str(out / f"{name}.png"))
+        print(f"wrote {(out / f'{name}.png').relative_to(ROOT)}")
+
+    build_by_picking(page, shot)
+    _ERRORS.pop(page)
+    page.context.close()
+
+
 def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
     """README.md's first screen, rendered as a code host would (its pictures are those in docs/screenshots)."""
     try:
@@ -222,7 +241,7 @@ def readme(browser: Browser, live: Live, admin: str, out: Path) -> None:
 SHOTS: dict[str, Callable[[Browser, Live, str | None, Path], None]] = {
     "home": home, "demo": demo, "designer": designer, "tree-analytics": tree_analytics,
     "platforms": platforms, "platforms-botframework": platforms_botframework, "translations": translations,
-    "share": share, "readme": readme}
+    "share": share, "conditions": conditions, "readme": readme}
 
 
 def _page(browser: Browser, height: int = VIEWPORT["height"]) -> Page:

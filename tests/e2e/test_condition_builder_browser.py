@@ -1,21 +1,22 @@
 """Issue 19 items 1 and 4 in real Chromium, by visible labels and roles only: a condition built by picking (no
 `==` typed) shows in the tree as "If interest is Website"; a message takes what the bot knows from the Insert
-menu (no `{{ }}` typed) and shows it as a chip under the field and in the tree."""
+menu (no `{{ }}` typed) and shows it as a chip under the field and in the tree. `build_by_picking` also makes
+the pictures condition-builder.png and insert-menu.png (tests/e2e/screenshots.py)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from runtime.extensions import db
 from runtime.store.drafts import load_draft
-from tests.e2e.conftest import ROOT, person
+from tests.e2e.conftest import person
 from tests.e2e.test_designer_browser import add_step, fill, saved, signed_in
 
 pytestmark = pytest.mark.e2e
-SHOTS = ROOT / "docs" / "screenshots"
 
 
 def pick(page: Page, name: str, label: str) -> None:
@@ -32,10 +33,10 @@ def click(page: Page, name: str) -> None:
     page.locator("#inspector-status").evaluate("el => el.replaceChildren()")
 
 
-def test_a_condition_is_picked_and_a_name_inserted_without_typing_code(live, page: Page):
-    page.set_default_timeout(10000)
-    page.set_viewport_size({"width": 1280, "height": 860})
-    signed_in(page, live.url, person(live, "editor"))
+def build_by_picking(page: Page, shot: Callable[[str, Page | Locator], None] = lambda name, what: None) -> str:
+    """From the bots page of a signed-in person: a new bot asking a name and an interest, a message thanking by
+    name (inserted from the menu) and a condition "If interest is Website" (picked); its id. `shot` is called
+    with the picture's name and what it shows, at the moments worth a picture."""
     page.get_by_role("button", name="New bot").click()
     page.get_by_role("textbox", name=re.compile("^Name")).fill("Leads")
     page.get_by_role("button", name="Create bot").click()
@@ -67,7 +68,7 @@ def test_a_condition_is_picked_and_a_name_inserted_without_typing_code(live, pag
     expect(page.locator(".template-preview .chip")).to_have_text("name")
     message = page.locator(".node[data-type=message]").last
     expect(message.locator(".summary .chip")).to_have_text("name")
-    page.locator("#inspector").screenshot(path=str(SHOTS / "insert-menu.png"))
+    shot("insert-menu", page.locator("#inspector"))
 
     # Item 1: a condition by picking.
     add_step(page, "condition")
@@ -82,14 +83,24 @@ def test_a_condition_is_picked_and_a_name_inserted_without_typing_code(live, pag
     expect(condition.locator(".branch-label").first).to_have_text("If interest is Website")
     expect(form.get_by_test_id("condition-words")).to_have_text("In words: if interest is Website")
     expect(form.get_by_role("checkbox", name="Write it as an expression")).not_to_be_checked()
+    shot("condition-builder", page)
+    return bot_id
+
+
+def test_a_condition_is_picked_and_a_name_inserted_without_typing_code(live, page: Page):
+    page.set_default_timeout(10000)
+    page.set_viewport_size({"width": 1280, "height": 860})
+    signed_in(page, live.url, person(live, "editor"))
+    bot_id = build_by_picking(page)
     with live.app.app_context():
         doc, _ = load_draft(bot_id)
         db.session.remove()
     step = next(s for s in doc["dialogs"][0]["steps"] if s["type"] == "condition")
     assert step["branches"][0]["when"] == 'interest == "Website"'
-    page.screenshot(path=str(SHOTS / "condition-builder.png"))
 
     # A second row, "any" of them; then the expression behind "Write it as an expression".
+    form = page.locator("#step-form")
+    condition = page.locator(".node[data-type=condition]")
     click(page, "+ Add a row")
     pick(page, "The steps run when", "any of these holds")
     expect(condition.locator(".branch-label").first).to_have_text(re.compile(r"^If interest is Website or "))
