@@ -12,10 +12,12 @@ from sqlalchemy import func, select
 
 from runtime.botdoc import DocumentError
 from runtime.extensions import db
+from runtime.jobs.timers import ConversationTimer
 from runtime.steps.base import Input
 from runtime.store import bots as store
 from runtime.store.models import BotUser, BotVersion, Conversation, NlpLogEntry, TranscriptEntry
 from runtime.turns import effects
+from runtime.turns.outbox import PendingEffect
 from runtime.turns.transcript import transcript
 from runtime.turns.turn import ConversationNotFound, handle, start_conversation
 
@@ -271,3 +273,13 @@ def test_conversations_started_at_once_by_one_new_user_keep_all_their_data(app, 
     with app.app_context():
         assert db.session.get(BotUser, ("store-basics", "u1")).data == {f"page{t}": t for t in range(threads)}
         assert db.session.scalar(select(func.count()).select_from(Conversation)) == threads
+
+
+def test_what_a_turn_owes_is_done_at_once_and_leaves_no_outbox_row(app, bots):
+    """The wait step's timer is owed with the turn (a row of the turns' outbox) and carried out by the process
+    that ran the turn right after the commit: its timer row stands, the outbox is empty again."""
+    bots.load("store-wait")
+    with app.app_context():
+        conversation, _ = start_conversation("store-wait", "u1", "webchat")
+        assert db.session.get(ConversationTimer, (conversation.id, "sw-2")) is not None
+        assert db.session.query(PendingEffect).count() == 0
