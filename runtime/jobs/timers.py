@@ -81,19 +81,26 @@ def on_effect(committed: Committed, effect: dict) -> None:
 
 @in_app
 def fire(conversation_id: str, step_id: str, due: float) -> bool:
-    """The deadline passed: time the step out if this timer still stands and the conversation waits on it."""
+    """The deadline passed: time the step out if this timer still stands and the conversation waits on it.
+
+    The timer's row goes in the timeout's own turn: a worker killed before that turn commits leaves it standing,
+    for the job's retry or the sweeper (deleted first, a killed worker lost the timer)."""
     timer = db.session.get(ConversationTimer, (conversation_id, step_id), populate_existing=True)
     if timer is None or abs(timer.due.timestamp() - due) > 0.001:
         db.session.commit()
         return False  # cancelled, or replaced by a later wait
-    db.session.delete(timer)
     conversation = db.session.get(Conversation, conversation_id, populate_existing=True)
-    db.session.commit()
     waiting = (conversation.state or {}).get("waiting") if conversation else None
     if not waiting or waiting.get("step") != step_id:
+        db.session.delete(timer)
+        db.session.commit()
         return False
+    done = delete(ConversationTimer).where(ConversationTimer.conversation_id == conversation_id,
+                                           ConversationTimer.step_id == step_id, ConversationTimer.due == timer.due)
+    db.session.commit()
     try:
-        turn.handle(conversation_id, Input.timeout(step_id), client_key=f"timer:{step_id}:{due:.3f}")
+        turn.handle(conversation_id, Input.timeout(step_id), client_key=f"timer:{step_id}:{due:.3f}",
+                    alongside=lambda connection: connection.execute(done))
     except turn.ConversationNotFound:
         return False
     return True

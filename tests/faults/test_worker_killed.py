@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -145,10 +144,6 @@ def database_held(app, conversation_id: str):
     engine.dispose()
 
 
-@pytest.mark.xfail(os.environ.get("DATABASE_URL", "").startswith("postgres"), strict=True,
-                   reason="timers.fire deletes the timer's row and commits before the timeout's turn: a worker killed "
-                   "between the two loses the timer (the sweeper finds no row). On PostgreSQL the test holds the "
-                   "conversation's row, so the kill lands there; on SQLite its write lock stops fire before the delete")
 def test_a_timer(app, tmp_path, outside, jobs, clock, tally):
     count = tally("worker killed mid-job: timer")
     with app.app_context():
