@@ -22,6 +22,10 @@
     }
     if (!event.target.closest("[data-menu-list]")) closeAll(null);
   });
+  document.addEventListener("focusin", function (event) {  // Tab past a menu's last link closes it
+    var group = event.target.closest(".menu-group");
+    closeAll(group ? group.querySelector("button[data-menu]") : null);
+  });
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
     var open = document.querySelector("button[data-menu][aria-expanded='true']");

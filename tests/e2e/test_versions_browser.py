@@ -81,3 +81,6 @@ def test_a_gallery_bot_is_edited_published_compared_and_rolled_back(live, page: 
     page.get_by_role("button", name="Build").click()  # keyboard: the menu button takes Enter, its links Tab
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="Translations")).to_be_focused()
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")  # past the menu's last link: it closes
+    expect(page.get_by_role("link", name="Translations")).to_be_hidden()
