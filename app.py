@@ -165,7 +165,7 @@ def main() -> None:
     process is killed outright through the parent-death signal the two children get.
 
     Example bots imported now may open chats from this server's own pages (the demo page), so a
-    newcomer can try the widget at once; any other site must be allowed with `bots origins`.
+    newcomer can try the widget at once; any other site is allowed in the bot's Share panel (or `bots origins`).
     """
     from runtime.channels.directline.cors import set_allowed_origins
     from runtime.store.accounts import has_users
