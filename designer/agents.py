@@ -13,6 +13,7 @@ Canned answers (`runtime.store.canned`) are edited by admins on the bot's settin
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
@@ -149,8 +150,9 @@ def console_queue():
 @for_agents
 def console_live() -> Response:
     """Server-sent events for a console page: `changed` when a turn of what it shows was committed (the
-    conversation of `session`; else any of this person's bots'), so the page fetches its partial at once. A
-    comment every LIVE_KEEPALIVE seconds keeps proxies from closing the idle response."""
+    conversation of `session`; else any of this person's bots'), so the page fetches its partial at once;
+    `typing` when the visitor of `session` is typing. A comment every LIVE_KEEPALIVE seconds keeps proxies from
+    closing the idle response."""
     if request.args.get("session"):
         keys = [_session_or_404(request.args["session"]).conversation_id]
     else:
@@ -162,10 +164,20 @@ def console_live() -> Response:
         with hub.watching(*keys) as waiter:
             yield "retry: 2000\n\n"
             while True:
-                yield "event: changed\ndata:\n\n" if waiter.wait(LIVE_KEEPALIVE) else ": keep-alive\n\n"
+                yield from _events(waiter.wait(LIVE_KEEPALIVE))
 
     return Response(events(), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _events(notes: list[dict]) -> Iterator[str]:
+    """The server-sent events for what the console heard (the bot's typing is for the visitor's widget only)."""
+    if not notes:
+        yield ": keep-alive\n\n"
+    if any("typing" not in note for note in notes):
+        yield "event: changed\ndata:\n\n"
+    if any(note.get("typing") == "user" for note in notes):
+        yield "event: typing\ndata:\n\n"
 
 
 @bp.post("/agents/<session_id>/accept")

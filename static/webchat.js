@@ -510,6 +510,13 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       return this._call('GET', `/conversations/${id}/activities?watermark=${encodeURIComponent(watermark)}`);
     }
 
+    // While people have the conversation, the visitor's typing reaches them (never the bot): one a 3 s at most.
+    _typed() {
+      if (!this.withPeople || !this.conv || Date.now() - (this.typedAt || 0) < 3000) return;
+      this.typedAt = Date.now();
+      this._post({type: 'typing'}).catch(() => {});
+    }
+
     _post(activity) {
       const id = encodeURIComponent(this.conv.conversationId);
       return this._call('POST', `/conversations/${id}/activities`, {
@@ -684,7 +691,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
         this._typing(false);
         if (live && (!this.isOpen || document.hidden)) this._setUnread(this.unread + 1);
         if (live) this.lastActive = Date.now();
-      } else if (activity.type === 'typing' && live) {
+      } else if (activity.type === 'typing' && live && !this.withPeople) { // a turn began: the bot is typing
         this._typing(true);
       } else if (activity.type === 'event' && live && activity.name) {
         this._emit(activity.name, activity.value);
@@ -843,7 +850,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       ui.panel.addEventListener('keydown', (event) => {
         if (event.key === 'Escape') this.close();
       });
-      ui.panel.addEventListener('input', () => this._touch());
+      ui.panel.addEventListener('input', () => { this._touch(); this._typed(); });
       this.root.append(el('style', {text: CSS}), ui.launcher, ui.panel);
     }
 

@@ -3,7 +3,8 @@ console), in every process on every machine, through Redis pub/sub: the embedded
 shared one named by REDIS_URL.
 
 A note carries the conversation id and what happened (`{"seq": n, "bot": id}` for new activities,
-`{"stream": id}` for a stream opened elsewhere), never the activities: it wakes the waiters of its conversation
+`{"stream": id}` for a stream opened elsewhere, `{"typing": "bot"}` when a turn begins and `{"typing": "user"}`
+when the visitor types: never kept), never the activities: it wakes the waiters of its conversation
 and, for new activities, those of its bot (`bot_key`), who read what is new from the store after what they
 have shown. So a note lost while a process reconnects to Redis costs latency, not a message (once listening
 again, the hub wakes every waiter to read the store), and Redis holds no conversation's content.

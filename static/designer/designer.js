@@ -274,11 +274,22 @@
   document.addEventListener('htmx:oobAfterSwap', () => settle(document));
   // The agent console is live: the server says when what the page shows changed (server-sent events), and the
   // partials listening for `arbor-live` fetch what is new at once.
+  // The visitor typing shows for a few seconds after each `typing` event, and goes when their message comes.
   const live = document.querySelector('[data-live]');
   if (live && window.EventSource) {
-    new EventSource(live.dataset.live).addEventListener('changed', () => {
+    const events = new EventSource(live.dataset.live);
+    const typing = document.getElementById('visitor-typing');
+    let typingTimer;
+    const showTyping = (on) => {
+      clearTimeout(typingTimer);
+      if (typing) typing.hidden = !on;
+      if (on) typingTimer = setTimeout(() => showTyping(false), 6000);
+    };
+    events.addEventListener('changed', () => {
+      showTyping(false);
       document.body.dispatchEvent(new CustomEvent('arbor-live'));
     });
+    events.addEventListener('typing', () => showTyping(true));
   }
   // The agent console's transcript stays scrolled to its newest message as messages arrive.
   const toEnd = () => { const log = document.getElementById('transcript'); if (log) log.scrollTop = log.scrollHeight; };

@@ -30,12 +30,14 @@ def start(server: str, secret: str) -> dict:
 
 
 def activity_set(ws: Client) -> dict:
-    """The next ActivitySet on the stream (skipping keep-alives)."""
+    """The next ActivitySet of the transcript on the stream (skipping keep-alives and the bot's typing, which a
+    turn may or may not push before its replies: tests/api/test_directline_typing.py tests it)."""
     while True:
         frame = ws.receive(timeout=WAIT)
         assert frame is not None, "no frame came"
-        if frame:
-            return json.loads(frame)
+        found = json.loads(frame) if frame else None
+        if found and not all(activity.get("type") == "typing" for activity in found["activities"]):
+            return found
 
 
 def texts(found: dict) -> list[str]:

@@ -414,3 +414,29 @@ def test_a_console_page_hears_only_of_conversations_its_person_may_open(app, des
     _, session_id = handed_over(app)
     outsider = Designer(app, app.test_client()).sign_in("otto@example.com", "otto's pass", role="agent")
     assert outsider.client.get("/designer/agents/live", query_string={"session": session_id}).status_code == 404
+
+
+def test_the_console_shows_the_visitor_typing_as_they_type(app, desk, alice):
+    """The widget posts `typing` while people have the chat; the open conversation's page hears it at once (the
+    queue page does not), and a message then is `changed`, which hides the dots."""
+    from runtime.channels.directline import tokens
+
+    conversation_id, session_id = handed_over(app)
+    queue_events = Events(alice.client.get("/designer/agents/live", buffered=False))
+    session_events = Events(alice.client.get("/designer/agents/live", query_string={"session": session_id},
+                                             buffered=False))
+    with app.app_context():
+        token = tokens.issue(tokens.Grant("help-desk", conversation_id, "u1"))
+    visitor = app.test_client()
+    posted = visitor.post(f"/v3/directline/conversations/{conversation_id}/activities", json={"type": "typing"},
+                          headers={"Authorization": f"Bearer {token}"})
+    assert posted.status_code == 200
+    assert session_events.next() == "typing"
+    assert queue_events.next(wait=1) is None
+    page = alice.client.get(f"/designer/agents/{session_id}").text
+    assert 'id="visitor-typing"' in page and "The visitor is typing" in page
+    said = visitor.post(f"/v3/directline/conversations/{conversation_id}/activities",
+                        json={"type": "message", "text": "Still there?"}, headers={"Authorization": f"Bearer {token}"})
+    assert said.status_code == 200
+    assert session_events.next() == "changed"  # the turn's own typing note is the widget's, not the console's
+    assert session_events.next(wait=1) is None

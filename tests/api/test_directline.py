@@ -150,9 +150,11 @@ def test_markup_in_messages_stays_text(chat):
 def test_activities_of_other_types_are_ignored_and_logged(chat, caplog):
     chat.poll()
     caplog.set_level(logging.INFO, logger="runtime.channels.directline.inbound")
-    response = chat.post({"type": "typing", "from": {"id": chat.user_id}})
+    response = chat.post({"type": "conversationUpdate", "from": {"id": chat.user_id}})
     assert response.status_code == 200 and response.get_json() == {"id": ""}
-    assert "ignored an activity of type 'typing'" in caplog.text
+    assert "ignored an activity of type 'conversationUpdate'" in caplog.text
+    typing = chat.post({"type": "typing", "from": {"id": chat.user_id}})  # for an agent watching: never kept
+    assert typing.status_code == 200 and typing.get_json() == {"id": ""}
     assert chat.poll() == []
 
 

@@ -145,6 +145,27 @@ def test_a_visitor_is_handed_to_an_agent_who_replies_and_gives_them_back_to_the_
     ]
 
 
+def test_the_agent_sees_the_visitor_typing(live, page: Page, agent: Page):
+    """The widget tells while people have the chat (never the bot); it goes when the message comes."""
+    page.goto(live.demo("support"))
+    chat = Webchat(page, "support").open()
+    chat.expect_bot("How can I help?")
+    chat.button("Talk to a person").click()
+    chat.expect_bot("I am passing you to a person.")
+    session = handover_of(live)
+    agent.locator(f"#accept-{session.id}").click()
+    expect(chat.part("arbor-notice").last).to_have_text("Alice joined the conversation.")
+    chat.part("arbor-input").press_sequentially("It is")
+    typing = agent.get_by_test_id("visitor-typing")
+    expect(typing).to_be_visible()
+    expect(typing).to_have_text("The visitor is typing…")
+    agent.screenshot(path=SHOTS / "arbor-agent-typing.png", full_page=True)
+    chat.part("arbor-input").fill("")
+    chat.say("It is order AB1234")
+    expect(agent.get_by_test_id("transcript").locator("[data-kind=user]").last).to_contain_text("It is order AB1234")
+    expect(typing).to_be_hidden()
+
+
 def test_an_agent_ticks_the_queues_they_answer_and_the_console_keeps_them(live, agent: Page):
     with live.app.app_context():  # two visitors ask for a person; the second's handover goes to billing
         opened = []

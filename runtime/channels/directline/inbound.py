@@ -6,8 +6,12 @@ and overwrites what only Arbor may set: `from` is the token's user with the role
 `channelData.arbor` is dropped (`runtime.store.activities.from_outside`). The client's `clientActivityID`
 (or `id`) is the key that makes a repeated post apply once. `message` (text, or a postback `value`) and
 `event` (name, value) are understood;
-other types (typing, conversationUpdate...) are logged and dropped. The init events (`INIT_EVENTS`)
+other types (conversationUpdate...) are logged and dropped. The init events (`INIT_EVENTS`)
 also merge their value, an object, into the user's data: how a page hands the bot what it knows.
+
+Typing is live, never kept: a turn about to run tells the conversation's streams that the bot is typing
+(Microsoft's service streams the bot's `typing` activities), and the visitor's own `typing` activity tells the
+agent console watching the conversation (`runtime.channels.live`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 
+from runtime.channels import live
 from runtime.channels.directline.errors import DirectLineError, bad_argument, storable_id
 from runtime.extensions import db
 from runtime.steps.base import Input
@@ -73,9 +78,13 @@ def parse(body: Any) -> Inbound:
 def apply(conversation_id: str, inbound: Inbound) -> str:
     """Apply the activity (once per client key) and return the id its echo carries ("" if dropped)."""
     if inbound.input is None:
+        if inbound.activity["type"] == "typing":
+            live.hub().publish(conversation_id, {"typing": "user"})
+            return ""
         log.info("Direct Line: ignored an activity of type %r in conversation %s",
                  inbound.activity["type"][:40], conversation_id)
         return ""
+    live.hub().publish(conversation_id, {"typing": "bot"})  # the turn begins: dots at once, before any reply
     if inbound.page_data and _seq_of(conversation_id, inbound.client_key) is None:
         _merge_user_data(conversation_id, inbound.page_data)
     try:

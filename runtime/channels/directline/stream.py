@@ -97,7 +97,9 @@ def register(bp) -> None:
                 _drain(ws)
                 if move == "send":
                     sent = _send_new(ws, grant, conversation_id, sent)
-                else:  # a keep-alive (no query: idle streams cost no database work)
+                elif move == "typing":
+                    ws.send(typing_set(grant, conversation_id))
+                elif move == "keepalive":  # no query: idle streams cost no database work
                     ws.send("")
 
 
@@ -106,12 +108,23 @@ CLOSES = {"collision": (COLLISION, "collision"), "expired": (EXPIRED, "expired")
 
 def next_move(notes: list[dict], me: str, until: float) -> str:
     """What a stream does after a wait: "collision" (a newer stream of its conversation opened), "send" (a turn
-    was committed), "expired" (its token's lifetime is over) or "keepalive" (nothing happened)."""
+    was committed), "typing" (a turn began: the bot is typing), "quiet" (only the visitor typed, which is for
+    the agents), "expired" (its token's lifetime is over) or "keepalive" (nothing happened)."""
     if any(note.get("stream") not in (None, me) for note in notes):
         return "collision"
-    if notes:
+    if any("typing" not in note for note in notes):
         return "send"
+    if notes:
+        return "typing" if any(note["typing"] == "bot" for note in notes) else "quiet"
     return "expired" if tokens.now() >= until else "keepalive"
+
+
+def typing_set(grant: tokens.Grant, conversation_id: str) -> str:
+    """An ActivitySet of one `typing` activity from the bot, as Microsoft's service streams a bot's typing: not
+    kept in the transcript, so it carries no watermark (the client's stays where it is)."""
+    return json.dumps({"activities": [{
+        "type": "typing", "id": f"typing-{uuid.uuid4().hex}", "channelId": "directline",
+        "conversation": {"id": conversation_id}, "from": {"id": grant.bot_id, "role": "bot"}}]})
 
 
 def activity_set(grant: tokens.Grant, conversation_id: str, after: int, first: bool = False) -> tuple[str | None, int]:

@@ -137,7 +137,9 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                     break
                 if move == "send":
                     sent = await _send(streams, ws, grant, conversation_id, sent)
-                else:
+                elif move == "typing":
+                    await ws.send_str(stream.typing_set(grant, conversation_id))
+                elif move == "keepalive":
                     await ws.send_str("")
     except ConnectionResetError:
         pass  # the client went away mid-send
