@@ -29,7 +29,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749 import OAuth2Token
 from flask import Blueprint, current_app, has_request_context, make_response, render_template, request
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from requests import RequestException
+from requests import RequestException, TooManyRedirects
 
 from runtime.extensions import db
 from runtime.integrations.calls import home
@@ -81,9 +81,18 @@ def _verifier(nonce: str) -> str:
 
 def _client(http: HttpSession, bot_id: str, integration: dict, client_secret: str | None = None) -> OAuth2Session:
     auth = integration["auth"]
-    return http.mount_on(OAuth2Session(auth["clientId"], client_secret, scope=auth.get("scope") or None,
-                                       redirect_uri=redirect_uri(bot_id), code_challenge_method="S256",
-                                       token_endpoint_auth_method=auth.get("clientAuth", "client_secret_basic")))
+    client = http.mount_on(OAuth2Session(auth["clientId"], client_secret, scope=auth.get("scope") or None,
+                                         redirect_uri=redirect_uri(bot_id), code_challenge_method="S256",
+                                         token_endpoint_auth_method=auth.get("clientAuth", "client_secret_basic")))
+    client.max_redirects = 0  # a 307 would resend the code, verifier and secret to wherever it points
+    return client
+
+
+def _unreachable(e: Exception) -> str:
+    """Why the token address did not answer, in words that say what to change (no secret is in them)."""
+    if isinstance(e, TooManyRedirects):
+        return "it answered with a redirect, which is not followed: set the token URL to the final address"
+    return str(e)[:300].rstrip(".") if isinstance(e, IntegrationError) else type(e).__name__
 
 
 def client_secret(bot_id: str, integration: dict) -> str:
@@ -134,7 +143,7 @@ def access_token(http: HttpSession, bot_id: str, user_id: str, use: str, integra
         raise SignInNeeded(f"The provider refused to refresh the user's sign-in to '{use}' ({e.error}).") from None
     except RequestException as e:
         raise IntegrationError(f"The token endpoint could not be reached to refresh the sign-in: "
-                               f"{type(e).__name__}.") from None
+                               f"{_unreachable(e)}.") from None
     finally:
         client.close()
     user_tokens.save(bot_id, user_id, use, _kept(fresh), bound_to=bound)
@@ -219,7 +228,7 @@ def _exchange(http: HttpSession, bot_id: str, conversation: Conversation, use: s
     except AuthlibBaseError as e:
         return {"ok": False, "error": f"The provider refused the code ({e.error})."}, failed
     except (RequestException, IntegrationError) as e:
-        return {"ok": False, "error": f"The token endpoint could not be reached: {type(e).__name__}."}, failed
+        return {"ok": False, "error": f"The token endpoint could not be reached: {_unreachable(e)}."}, failed
     finally:
         client.close()
     user_tokens.save(bot_id, conversation.user_id, use, _kept(dict(token)), bound_to=binding(integration))
