@@ -113,9 +113,10 @@ def access_token(endpoint: str, app_id: str, password: str, *, scope: str = SCOP
                                 "scope": scope}, timeout=10, follow_redirects=False, max_bytes=64 * 1024)
     body = _json(answer.content)
     if answer.status != 200 or not isinstance(body.get("access_token"), str):
-        said = body.get("error_description") or body.get("error") or answer.content[:200].decode("utf-8", "replace")
+        said = str(body.get("error_description") or body.get("error") or answer.content.decode("utf-8", "replace"))
+        said = (said.replace(password, "[the app password]") if password else said)[:300]  # it may repeat it
         raise IntegrationError(f"The token endpoint {endpoint} refused the app id and password (HTTP "
-                               f"{answer.status}): {str(said)[:300]}")
+                               f"{answer.status}): {said}")
     try:
         lasts = timedelta(seconds=int(body.get("expires_in", 3600)))
     except (TypeError, ValueError):
