@@ -13,7 +13,9 @@ the address decodes: `<address>/<dialog>` first, else `<address>/<dialog>/<mode>
 Which conversation: the address's `conversation` when given, else the user's latest on that channel.
 A webchat user with no conversation there (or none at all yet) gets one begun for them, the start dialog
 then the triggered one, and their next connection opens it (`runtime.store.triggered`): the dialog is
-delivered when they come. On another channel a user with no conversation there gets a 404.
+delivered when they come. A platform user (`platform`, user id `twilio:+420...`) with none open gets one
+through the bot's connection that may write first, and the messages go out at once (`threads.begin`: SMS and
+WhatsApp). Elsewhere a user with no conversation there gets a 404.
 
 `Idempotency-Key: K` makes a retried call safe: K is the inbound activity's client key, unique per
 conversation in the transcript, so of two calls with K (even at once) one runs the dialog and both get
@@ -42,6 +44,7 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 CHANNEL_ALIASES = {"directline": "webchat"}  # Bot Framework clients call the webchat's channel "directline"
 MODES = ("clear",)
 WEBCHAT = "webchat"
+PLATFORM = "platform"  # runtime/channels/platforms/threads.py CHANNEL
 
 
 def trigger(bot: str, address: str, dialog: str) -> tuple[dict, int]:
@@ -55,7 +58,9 @@ def trigger(bot: str, address: str, dialog: str) -> tuple[dict, int]:
     key = _idempotency_key()
     conversation = _conversation(bot, target)
     _check_dialog(bot, conversation, dialog)
-    if conversation is None:  # a webchat user with none yet: begin one for their next connection
+    if conversation is None and target["channelId"] == PLATFORM:  # a platform user: reached at once
+        conversation = db.session.get(Conversation, _begin_on_platform(bot, target["user"]))
+    elif conversation is None:  # a webchat user with none yet: begin one for their next connection
         conversation, _ = start_conversation(bot, target["user"], target["channelId"])
     inp = Input.trigger(dialog, body, clear=clear)
     client_key = triggered.client_key(key)
@@ -131,7 +136,7 @@ def _id(found: dict, name: str) -> str | None:
 def _conversation(bot: str, target: dict[str, str]) -> Conversation | None:
     """The conversation to run the trigger in; None for a webchat user who has none on the webchat yet."""
     user, channel = target["user"], target["channelId"]
-    begins = channel == WEBCHAT and not target["conversation"]
+    begins = channel in (WEBCHAT, PLATFORM) and not target["conversation"]
     if not begins and db.session.get(BotUser, (bot, user)) is None:
         raise NotFound(f"Bot '{bot}' has no user '{user[:64]}'.")
     found = select(Conversation).where(Conversation.bot_id == bot, Conversation.user_id == user,
@@ -144,6 +149,17 @@ def _conversation(bot: str, target: dict[str, str]) -> Conversation | None:
         raise NotFound(f"User '{user[:64]}' of bot '{bot}' has no {which} on the channel '{channel[:32]}': the "
                        f"trigger reaches users on a channel where they talk to the bot (on the webchat it begins one).")
     return conversation
+
+
+def _begin_on_platform(bot: str, user: str) -> str:
+    from runtime.channels.platforms import threads  # the platforms import the management API's models
+
+    begun = threads.begin(bot, user)
+    if begun is None:
+        raise NotFound(f"User '{user[:64]}' of bot '{bot}' has no open conversation on a platform, and Arbor can "
+                       f"write first only to an SMS or WhatsApp number (a user id 'twilio:+420...') through the "
+                       f"bot's one Twilio connection; on other platforms the user must write first.")
+    return begun
 
 
 def _check_dialog(bot: str, conversation: Conversation | None, dialog: str) -> None:

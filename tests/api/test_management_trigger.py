@@ -137,7 +137,8 @@ def test_messages_wait_for_a_closed_page(app, client, key, chat):
     (base64.b64encode(b'{"bot": "loyalty", "channelId": "webchat"}').decode(), 400, 'The address has no "user"'),
     (base64.b64encode(b'{"bot": "loyalty", "user": 5, "channelId": "webchat"}').decode(), 400, '"user" must be'),
     (address("other-bot", "dl_eva"), 400, "The address is of bot 'other-bot'"),
-    (address("loyalty", "dl_nobody", "platform"), 404, "has no user 'dl_nobody'"),
+    (address("loyalty", "dl_nobody", "sms"), 404, "has no user 'dl_nobody'"),
+    (address("loyalty", "dl_nobody", "platform"), 404, "Arbor can write first only to an SMS or WhatsApp number"),
     (address("loyalty", "dl_eva", "sms"), 404, "has no conversation on the channel 'sms'"),
     (address("loyalty", "dl_eva", conversation="c0ffee"), 404, "has no conversation 'c0ffee' on the channel 'webchat'"),
 ])

@@ -58,6 +58,29 @@ def deliver(connection: PlatformConnection, routed: Routed) -> tuple[str | None,
         return conversation_id, said
 
 
+# Platforms where Arbor may write first, by the service a user id begins with: an SMS or WhatsApp message
+# to a number (Twilio). Elsewhere the platform names the conversation (Webex Connect) or the address to answer
+# (the Bot Framework's serviceUrl), so a user is reached once they wrote.
+WRITES_FIRST = {"twilio": "twilio"}  # service -> connection kind
+
+
+def begin(bot_id: str, user_id: str) -> str | None:
+    """For the trigger API: open a conversation with a platform user who has none open, through the bot's one
+    connection that may write first; its id (the start dialog ran, and its messages go out at once), or None."""
+    service, _, address = user_id.partition(":")
+    rows = db.session.scalars(select(PlatformConnection).where(
+        PlatformConnection.bot_id == bot_id, PlatformConnection.kind == WRITES_FIRST.get(service, ""))).all()
+    if not address or len(rows) != 1 or not (rows[0].settings or {}).get("phoneNumber"):
+        return None
+    connection, number = rows[0], rows[0].settings["phoneNumber"]
+    whatsapp = address.startswith("whatsapp:")
+    routed = Routed(service, "WHATSAPP" if whatsapp else "SMS", f"whatsapp:{number}" if whatsapp else number,
+                    address, None, None, None)
+    key = key_of(bot_id, routed.asset_id, address, service)
+    with redis().lock(f"arbor:platform-thread:{key}", timeout=LOCK_SECONDS, blocking_timeout=LOCK_SECONDS):
+        return _open_conversation(key, routed) or _start(connection, routed, key)[0]
+
+
 def thread_of(conversation_id: str) -> tuple[PlatformThread, PlatformConnection] | None:
     """The platform user and connection of a conversation (None: not a platform conversation)."""
     found = db.session.execute(select(PlatformThread, PlatformConnection)
