@@ -75,7 +75,7 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(name, value)
     app.extensions["arbor.integrations"] = Integrations(app)
     registry = effects.registry(app)
-    registry.after_commit("integration.call", runner.now, durable=False, when=runner.in_request)
+    registry.after_commit("integration.call", runner.now, when=runner.in_request, own_turn=True)
     registry.after_commit("integration.call", runner.queued, when=runner.on_queue)
     registry.after_commit("sign-in.forget", sign_in.forget_user)
     secrets_cli.register(app)

@@ -2,9 +2,10 @@
 
 `now` and `queued` are the after-commit handlers of `integration.call` (`runtime.turns.effects`), registered by
 the package's `init_app`. A sync call is made in the request and its result applied as the next turn of the
-conversation, which may ask for another call: at most MAX_CHAINED in a row per request, then the
-conversation is left waiting (its next message after the timeout follows onError) and the log says why.
-An async call is queued (`run_async`); when it is done its output is written to the step's storage,
+conversation (owed through the turns' outbox: a worker makes it if the request's process died first, and the
+result's turn, keyed by the effect, is applied once), which may ask for another call: at most MAX_CHAINED in a
+row per request, then the conversation is left waiting (its next message after the timeout follows onError) and
+the log says why. An async call is queued (`run_async`); when it is done its output is written to the step's storage,
 or its onError is followed: `flag` sets the storage, `dialog` starts the dialog (the user sees it at
 once in the webchat), `fail` is only logged, the conversation having gone on.
 
@@ -43,6 +44,7 @@ from runtime.store import integration_log
 from runtime.store import secrets as bot_secrets
 from runtime.store.models import BotUser, utcnow
 from runtime.store.retry import in_transaction
+from runtime.turns import outbox
 from runtime.turns.effects import Committed
 from runtime.turns.turn import ConversationNotFound, handle
 
@@ -63,12 +65,15 @@ def on_queue(conversation, effect: dict) -> bool:
 
 
 def now(committed: Committed, effect: dict) -> list[dict]:
-    """After-commit handler of sync calls and sign-in checks (not durable: the reply waits for it, and a request
-    that dies leaves the step waiting): the activities of the turn the result ran."""
-    conversation = committed.conversation
+    """After-commit handler of sync calls and sign-in checks, durable and `own_turn`: made at once by the process
+    that ran the turn, whose reply waits for it (or by a worker, if that process died first); the result is applied
+    as a turn that names the effect (its client key) and removes its outbox row, so it is applied once, however
+    often the call is made. The activities of that turn."""
+    conversation, done = committed.conversation, committed.effect_id
     if effect.get("signIn"):
-        return handle(conversation.id, Input.result(effect["step"], _signed_in(conversation, effect)))
-    return _sync(conversation, effect)
+        return handle(conversation.id, Input.result(effect["step"], _signed_in(conversation, effect)),
+                      client_key=f"effect:{done}", alongside=lambda connection: outbox.done_in(connection, done))
+    return _sync(conversation, effect, done)
 
 
 def queued(committed: Committed, effect: dict) -> None:
@@ -77,12 +82,13 @@ def queued(committed: Committed, effect: dict) -> None:
     _enqueue(committed.conversation, effect, job_id=f"call-{committed.effect_id}")
 
 
-def _sync(conversation, effect: dict) -> list[dict]:
+def _sync(conversation, effect: dict, effect_id: str) -> list[dict]:
     depth = _chained.get()
     if depth >= MAX_CHAINED:
         log.error("bot %s, conversation %s, step %s: more than %d integration calls one after another in one "
                   "request (a loop?); the conversation waits for the user.", conversation.bot_id, conversation.id,
                   effect["step"], MAX_CHAINED)
+        in_transaction(lambda: outbox.done_in(db.session.connection(), effect_id))  # not to be made later either
         return []
     result, rows = _call(conversation.bot_id, conversation.user_id, conversation.id, effect)
     value = result.as_input()
@@ -90,8 +96,9 @@ def _sync(conversation, effect: dict) -> list[dict]:
         value.update(_offer(conversation, effect, SIGN_IN_WAIT))
     token = _chained.set(depth + 1)
     try:  # the log rows commit with the result's turn: one transaction, not two
-        return handle(conversation.id, Input.result(effect["step"], value),
-                      alongside=lambda connection: integration_log.insert(connection, rows))
+        return handle(conversation.id, Input.result(effect["step"], value), client_key=f"effect:{effect_id}",
+                      alongside=lambda connection: (integration_log.insert(connection, rows),
+                                                    outbox.done_in(connection, effect_id)))
     finally:
         _chained.reset(token)
 

@@ -9,9 +9,9 @@ turn (`turn.py`) hands it to the handler its feature registered, in its own `ini
   tracker).
 - *after commit* (`after_commit`): work the committed turn owes. A durable handler (the default) is written to
   the outbox (`outbox.py`) in the turn's own transaction, so a process that dies after the commit loses none
-  of it; one that is not durable runs once, right after the commit, in the process that ran the turn: a sync
-  integration call, whose answer is part of the reply, and the live note to the streams, whose loss costs
-  latency only.
+  of it; one that is not durable runs once, right after the commit, in the process that ran the turn (the live
+  note to the streams, whose loss costs latency only). A handler may answer with activities that join the
+  reply (a sync integration call's result, applied as a turn of its own: `own_turn`).
 
 Besides the engine's effects the turn announces two of its own, so that features following every turn register
 the same way: `OUTGOING` (each activity the bot sends, in the turn) and `COMMITTED` (the turn's new transcript
@@ -59,6 +59,7 @@ class AfterCommit:
     function: Callable[[Committed, dict], list[dict] | None]
     durable: bool
     when: Callable[[Any, dict], bool] | None  # (conversation, effect) -> whether this turn owes it anything
+    own_turn: bool = False  # its work is a turn, which removes the outbox row itself (`outbox.done_in`)
 
 
 @dataclass
@@ -79,10 +80,14 @@ class Effects:
             self.answers.add(effect_type)
 
     def after_commit(self, effect_type: str, function: Callable[[Committed, dict], list[dict] | None], *,
-                     durable: bool = True, when: Callable[[Any, dict], bool] | None = None) -> None:
+                     durable: bool = True, when: Callable[[Any, dict], bool] | None = None,
+                     own_turn: bool = False) -> None:
         """Handle `effect_type` once its turn is committed (see the module's docstring for `durable`); `when`,
-        asked in the turn, says whether the turn owes this handler anything (nothing is written otherwise)."""
-        handler = AfterCommit(f"{function.__module__}.{function.__qualname__}", function, durable, when)
+        asked in the turn, says whether the turn owes this handler anything (nothing is written otherwise).
+        `own_turn`: the handler's work is a turn of the conversation, which removes the effect's outbox row in
+        its own transaction (`outbox.done_in` as its `alongside`) and names the effect in its client key, so
+        the work is applied once however often the handler runs."""
+        handler = AfterCommit(f"{function.__module__}.{function.__qualname__}", function, durable, when, own_turn)
         if self.by_name.setdefault(handler.name, handler).function is not function:
             raise ValueError(f"another after-commit handler is named '{handler.name}'")
         handlers = self.after.setdefault(effect_type, [])

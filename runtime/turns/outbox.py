@@ -26,7 +26,7 @@ from uuid import uuid4
 
 from flask import Flask
 from rq import Retry
-from sqlalchemy import JSON, String, delete, insert, select, update
+from sqlalchemy import JSON, Connection, String, delete, insert, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from runtime.extensions import db
@@ -109,9 +109,18 @@ def later(work: Callable[[], None]) -> None:
         pending.append(work)
 
 
+def done_in(connection: Connection, effect_id: str) -> None:
+    """Remove the effect's row in the caller's transaction: an `own_turn` handler's turn passes this as its
+    `alongside`, so the effect is done exactly when that turn is."""
+    connection.execute(delete(PendingEffect).where(PendingEffect.id == effect_id))
+
+
 def run_once(handler: AfterCommit, committed: Committed, effect: dict) -> tuple[bool, list[dict] | None]:
     """The handler's work and the row's deletion in one transaction, then its `later` work: (whether this runner
-    carried the row out, the handler's answer); (False, None) when another runner did first."""
+    carried the row out, the handler's answer); (False, None) when another runner did first. An `own_turn`
+    handler's turn is that transaction."""
+    if handler.own_turn:
+        return True, handler.function(committed, effect)
     def work():
         answer = handler.function(committed, effect)
         gone = db.session.execute(delete(PendingEffect).where(PendingEffect.id == committed.effect_id))
