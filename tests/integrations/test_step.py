@@ -12,6 +12,7 @@ from sqlalchemy import select
 from werkzeug import Response
 
 from runtime.extensions import db
+from runtime.integrations import runner
 from runtime.integrations.runner import MAX_CHAINED
 from runtime.management.keys import create_key
 from runtime.steps.base import Input
@@ -19,6 +20,8 @@ from runtime.store import integration_log
 from runtime.store.integration_log import IntegrationLogEntry
 from runtime.store.models import BotUser, Conversation
 from runtime.store.secrets import set_secret
+from runtime.turns import effects
+from runtime.turns.effects import Committed
 from runtime.turns.turn import handle, start_conversation
 
 pytestmark = pytest.mark.usefixtures("app")
@@ -66,6 +69,25 @@ def test_a_sync_call_answers_in_the_same_turn_and_is_logged(httpserver):
                                                                      201, None)
     assert row.request_headers["Authorization"] == "[redacted]" and json.loads(row.request_body)["name"] == "Eva"
     assert json.loads(row.response_body) == {"id": 42} and row.duration_ms > 0
+
+
+def test_a_sync_call_carried_out_again_applies_its_result_once(app, httpserver):
+    """A sync call's effect carried out a second time (the relay's worker, after the request's process died past
+    the call): the outside may see the call again, the conversation gets its result once (the result's turn names
+    the effect)."""
+    httpserver.expect_request("/api/contacts", method="POST").respond_with_json({"id": 42}, status=201)
+    owed = []
+    effects.registry(app).after_commit("integration.call", lambda committed, effect: owed.append(
+        (committed, effect)), durable=False)
+    conversation_id, texts = say(crm_bot(httpserver.url_for("/api")))
+    assert texts == ["Saved as 42"]
+    [(committed, effect)] = owed
+    again = Committed(committed.conversation, [], [effect], committed.at, effect_id="redelivered")
+    first = runner.now(again, effect)
+    seq = db.session.get(Conversation, conversation_id, populate_existing=True).activity_seq
+    assert runner.now(again, effect) == first  # the same answer, not applied again
+    assert db.session.get(Conversation, conversation_id, populate_existing=True).activity_seq == seq
+    assert len(httpserver.log) == 3 and len(log_rows()) == 2  # made again, but its log rows go with the turn
 
 
 def test_the_log_filters_by_step_and_failure(httpserver):
