@@ -10,7 +10,7 @@ from __future__ import annotations
 from werkzeug.datastructures import MultiDict
 
 from designer.knows import Known, known
-from designer.schemaform import FormError
+from designer.schemaform import MAX_ITEMS, FormError
 from runtime.steps._condition_rows import ALWAYS, BY_KEY, JOINS, Condition, Row, number, read, valid_path, write
 from runtime.steps._condition_rows import describe as describe_rows
 
@@ -81,7 +81,7 @@ def form_with_expressions(doc: dict, form: MultiDict) -> MultiDict:
     action = form.get("_action", "")
     knows = {k.path: k for k in known(doc)}
     out = MultiDict(form)
-    for i in range(count):
+    for i in range(min(count, MAX_ITEMS)):  # as the form reads branches: a posted count is not work to do
         prefix = f"branches.{i}"
         if form.get(f"{prefix}.write") or f"{prefix}.rows._count" not in form:
             continue
