@@ -21,5 +21,7 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('bots', schema=None) as batch_op:
-        batch_op.drop_column('published_revision')
+    # Not a batch operation: on SQLite that copies `bots` and drops the old table, and dropping it deletes every
+    # row that refers to a bot (conversations, handover sessions...) through their ON DELETE CASCADE. SQLite
+    # drops a plain column in place (3.35 and later).
+    op.drop_column('bots', 'published_revision')
