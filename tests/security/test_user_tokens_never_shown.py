@@ -11,7 +11,7 @@ import pytest
 from api.designer_client import Designer
 from api.management import make_key
 from integrations.conftest import ALLOW_TEST_SERVERS
-from oauth_provider import Provider, Running
+from oauth_provider import CLIENT_SECRET, Provider, Running
 from sign_in_flow import BOT, callback_url, consent, local_path, orders_bot, publish_orders_bot, sign_in_url
 from sqlalchemy import select
 
@@ -76,7 +76,7 @@ def test_tokens_are_in_no_export_page_transcript_or_log(app, client, provider, c
     assert "GET /api/me" in logged  # the calls with the token were logged, as calls
     for text in [*(r.text for r in shown), *(p.text for p in pages), str(transcript(conversation_id)), *log_rows,
                  logged]:
-        assert not any(token in text for token in tokens)
+        assert not any(token in text for token in [*tokens, CLIENT_SECRET])  # nor the integration's client secret
 
 
 def test_tokens_are_stored_sealed(app, client, provider):
