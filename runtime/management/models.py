@@ -48,7 +48,7 @@ class OutgoingEmail(LogRow, db.Model):
     reply_to: Mapped[str | None] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -64,7 +64,7 @@ class OutgoingSms(LogRow, db.Model):
     recipients: Mapped[list] = mapped_column(JSON)
     message: Mapped[str] = mapped_column(Text)
     link: Mapped[str | None] = mapped_column(Text)  # the first web address in the message, if any
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued | sent | failed
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_id: Mapped[str | None] = mapped_column(String(100))
     error: Mapped[str | None] = mapped_column(Text)

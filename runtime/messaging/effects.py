@@ -13,10 +13,9 @@ import logging
 import re
 
 from runtime.extensions import db
-from runtime.jobs import enqueue
 from runtime.management.models import OutgoingEmail, OutgoingSms
 from runtime.management.settings import SettingsMissing, settings, shown
-from runtime.messaging.outbox import RETRY
+from runtime.messaging.outbox import queue_send
 from runtime.turns.effects import Committed
 
 log = logging.getLogger(__name__)
@@ -29,7 +28,7 @@ def email(committed: Committed, effect: dict) -> None:
     _logged(OutgoingEmail(bot_id=conversation.bot_id, user_id=conversation.user_id, step_id=effect.get("step"),
                           sender=sender, recipients=effect["to"], reply_to=effect.get("replyTo"),
                           subject=effect.get("subject") or "", body=effect.get("body") or "", attempts=0),
-            "runtime.messaging.outbox.send_email", "smtp")
+            "smtp")
 
 
 def sms(committed: Committed, effect: dict) -> None:
@@ -40,10 +39,10 @@ def sms(committed: Committed, effect: dict) -> None:
     _logged(OutgoingSms(bot_id=conversation.bot_id, user_id=conversation.user_id, step_id=effect.get("step"),
                         channel=conversation.channel, provider=provider, recipients=effect["to"], message=text,
                         link=link.group(0) if link else None, attempts=0),
-            "runtime.messaging.outbox.send_sms", "sms")
+            "sms")
 
 
-def _logged(row: OutgoingEmail | OutgoingSms, job: str, kind: str) -> None:
+def _logged(row: OutgoingEmail | OutgoingSms, kind: str) -> None:
     """Log the row and queue its job (or fail the row when the bot has no `kind` settings)."""
     try:
         settings(row.bot_id, kind)
@@ -55,4 +54,4 @@ def _logged(row: OutgoingEmail | OutgoingSms, job: str, kind: str) -> None:
     row.status = "queued"
     db.session.add(row)
     db.session.flush()  # its id, for the job
-    enqueue(job, row.id, retry=RETRY)
+    queue_send(type(row), row.id)

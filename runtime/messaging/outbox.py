@@ -6,6 +6,10 @@ not sent again, so a job that runs twice (a worker lost after sending) does not 
 while the server was taking the message sends it again on the retry, with the same Message-ID. A job is
 queued by the after-commit handler that writes its row, before that row is committed (so no process can die
 between the two): a row it cannot see yet is not an error but a retry (`NotYetCommitted`).
+
+The row, not Redis, says what is owed: a job lost with Redis's data (killed and started again without it) or
+with a worker leaves its row `queued`, and `sweep` (every minute, from the worker) queues the job of a row still
+queued after `LATE` again, under the row's own job id, unless that job is still waiting, running or retrying.
 """
 
 from __future__ import annotations
@@ -14,24 +18,70 @@ import base64
 import smtplib
 import ssl
 from collections.abc import Callable
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
+from flask import current_app
 from rq import Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+from sqlalchemy import select
 
 from runtime import integrations
 from runtime.extensions import db
 from runtime.integrations.errors import IntegrationError
 from runtime.integrations.http import Guard
+from runtime.jobs import connection, enqueue, in_app
 from runtime.management import settings as outbox_settings
 from runtime.management.models import OutgoingEmail, OutgoingSms
+from runtime.store.models import utcnow
 
 RETRY = Retry(max=4, interval=[10, 60, 300, 1800])
+LATE = timedelta(minutes=2)  # a row still queued this long after it was logged has lost its job: swept
+BATCH = 500  # rows of each table one sweep queues at most
+JOBS = {OutgoingEmail: "runtime.messaging.outbox.send_email", OutgoingSms: "runtime.messaging.outbox.send_sms"}
+ALIVE = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.STARTED, JobStatus.DEFERRED}
 
 
 class NotYetCommitted(LookupError):
     """The row to send is not visible yet: the transaction that writes it has not committed (RQ retries)."""
 TIMEOUT = 15  # seconds for one SMTP session or provider call
+
+
+def queue_send(model: type, row_id: int) -> None:
+    """Queue the job that sends a logged row (of `OutgoingEmail` or `OutgoingSms`), under the row's job id."""
+    enqueue(JOBS[model], row_id, job_id=job_id(model, row_id), retry=RETRY)
+
+
+def job_id(model: type, row_id: int) -> str:
+    """The job id of a row's sending, the same every time it is queued; with the app's Redis prefix (in hex: RQ
+    takes letters, digits, _ and -) so apps sharing a Redis keep their rows' jobs apart."""
+    prefix = current_app.config["ARBOR_REDIS_PREFIX"].encode().hex()
+    return f"{model.__tablename__}-{row_id}" + (f"-{prefix}" if prefix else "")
+
+
+@in_app
+def sweep() -> int:
+    """Queue again the rows still queued after `LATE` whose job is gone (lost with Redis or a worker); how many."""
+    queued = 0
+    for model in JOBS:
+        late = db.session.scalars(select(model.id).where(model.status == "queued", model.timestamp < utcnow() - LATE)
+                                  .order_by(model.id).limit(BATCH)).all()
+        db.session.commit()
+        for row_id in late:
+            if not _alive(job_id(model, row_id)):
+                queue_send(model, row_id)
+                queued += 1
+    return queued
+
+
+def _alive(job: str) -> bool:
+    """Whether the job is still to run (waiting, scheduled for its retry, or running)."""
+    try:
+        return Job.fetch(job, connection=connection()).get_status() in ALIVE
+    except NoSuchJobError:
+        return False
 
 
 def send_email(email_id: int) -> str:

@@ -14,13 +14,16 @@ from directline_client import Chat, secret_of, texts
 from golden import load_doc
 from jobs import Jobs
 from management import make_key
+from rq.job import Job
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import create_app
 from runtime.extensions import db
+from runtime.jobs import connection, queue_names
 from runtime.management import settings
 from runtime.management.models import OutgoingEmail, OutgoingSms
+from runtime.messaging import outbox as messaging_outbox
 from runtime.steps.base import Input
 from runtime.store.bots import get_bot, import_bot
 from runtime.store.models import BotUser
@@ -267,3 +270,30 @@ def test_a_queue_that_cannot_be_reached_leaves_the_email_owed_and_the_relay_send
     finally:
         with up.app_context():
             db.engine.dispose()
+
+
+def test_an_email_whose_job_redis_lost_is_queued_again_by_the_sweeper_and_sent_once(app, key, smtp_server, jobs,
+                                                                                    clock):
+    """Redis restarted without its data: the row stays queued, and the sweeper queues its job again once it is
+    late, under the row's own job id (with the app's prefix); a job still waiting is not queued twice."""
+    controller, inbox = smtp_server
+    with app.app_context():
+        settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
+                          sender="bot@shop.example")
+    run_through(app)
+    with app.app_context():
+        row_id = db.session.query(OutgoingEmail).one().id
+        job = messaging_outbox.job_id(OutgoingEmail, row_id)
+        assert job == f"outgoing_emails-{row_id}-{app.config['ARBOR_REDIS_PREFIX'].encode().hex()}"
+        clock.move_to(clock.later(seconds=messaging_outbox.LATE.total_seconds() + 1))
+        assert messaging_outbox.sweep() == 0  # its job still waits in the queue
+        for name in queue_names(app):
+            connection(app).delete(f"rq:queue:{name}")  # what Redis lost
+        Job.fetch(job, connection=connection(app)).delete()
+        assert messaging_outbox.sweep() == 1
+        assert messaging_outbox.sweep() == 0  # queued once
+    jobs.drain()
+    with app.app_context():
+        assert db.session.get(OutgoingEmail, row_id).status == "sent"
+        assert messaging_outbox.sweep() == 0
+    assert len(inbox.messages) == 1

@@ -83,9 +83,6 @@ def app_config(redis_process):
     return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1", "REDIS_URL": redis_process.url}
 
 
-@pytest.mark.xfail(strict=True, reason="e-mails queued before Redis died are lost with its data: their outbox rows "
-                   "stay 'queued' and nothing queues their job again (webhook deliveries and timers have a sweeper, "
-                   "e-mails and SMS have none)")
 def test_redis_killed_and_started_again(app, served, redis_process, outside, smtp, jobs, clock, tally, request):
     count = tally(f"Redis killed and started again ({request.node.callspec.id})")
     controller, inbox = smtp
