@@ -38,18 +38,27 @@ class CallResult:
         return {"ok": self.ok, "output": self.output, "error": self.error}
 
 
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+UNSAFE = {"POST", "PATCH"}  # the methods HTTP does not make idempotent (PUT and DELETE are)
+
+
 class CallHttp:
     """The `http` a handler receives: the guarded session with the integration's auth, the call's deadline,
-    and a journal of every exchange. Handlers call `http.get(url, params=...)`, `http.post(url, json=...)`."""
+    and a journal of every exchange. Handlers call `http.get(url, params=...)`, `http.post(url, json=...)`.
+
+    With an `idempotency_key` (a call of a step, named by its effect), each POST and PATCH carries an
+    `Idempotency-Key` header: the key, then `key-2`, `key-3` for a call's later requests. A call made again
+    (its worker died mid-call) sends the same keys, so an API that honours them does the work once."""
 
     def __init__(self, session: HttpSession, credentials: auth_.Credentials, deadline: float, journal: list[dict],
-                 *, home: str | None = None, redactor: Redactor | None = None):
+                 *, home: str | None = None, redactor: Redactor | None = None, idempotency_key: str | None = None):
         self.session, self.credentials, self.deadline, self.journal = session, credentials, deadline, journal
         self.home, self.redactor = origin(home), redactor or Redactor()
+        self.idempotency_key, self._unsafe = idempotency_key, 0
 
     def request(self, method: str, url: str, *, headers: dict | None = None, params: dict | None = None,
                 json: Any = None, data: Any = None) -> Response:
-        headers = {**(headers or {}), **self.credentials.headers}
+        headers = {**self._keyed(method, headers or {}), **self.credentials.headers}
         params = {**(params or {}), **self.credentials.query} or None
         entry = {"method": method.upper(), "url": url, "request_headers": headers, "query": params,
                  "request_body": json if json is not None else data}
@@ -73,6 +82,15 @@ class CallHttp:
         finally:
             entry["duration_ms"] = (time.perf_counter() - started) * 1000
             self.journal.append(entry)
+
+    def _keyed(self, method: str, headers: dict) -> dict:
+        """The headers with the request's Idempotency-Key added (unless the template set its own)."""
+        if not self.idempotency_key or method.upper() not in UNSAFE or \
+                any(name.lower() == IDEMPOTENCY_HEADER.lower() for name in headers):
+            return headers
+        self._unsafe += 1
+        key = self.idempotency_key if self._unsafe == 1 else f"{self.idempotency_key}-{self._unsafe}"
+        return {**headers, IDEMPOTENCY_HEADER: key}
 
     def _credentials_in(self, url: str, headers: dict, params: dict | None, body: Any) -> list[str]:
         """The headers that carry a credential (the auth's, the redactor's auth headers, any with a secret in its
@@ -117,15 +135,17 @@ class Services:
 
 
 def perform(template: Template, integration: dict, input_: Any, *, secrets: dict[str, str], user_data: dict,
-            services: Services, timeout: float, user_token: str | None = None) -> CallResult:
+            services: Services, timeout: float, user_token: str | None = None,
+            idempotency_key: str | None = None) -> CallResult:
     """Run one call of `template` configured by `integration` ({config, auth, secrets}); never raises.
-    `user_token`: the user's access token, for an integration that acts for them (`oauth2-authorization-code`)."""
+    `user_token`: the user's access token, for an integration that acts for them (`oauth2-authorization-code`);
+    `idempotency_key`: the call's key, the same each time this call is made again (see `CallHttp`)."""
     journal: list[dict] = []
     redactor = Redactor(list(secrets.values()))
     config = integration.get("config") or {}
     try:
         output = _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal,
-                      user_token)
+                      user_token, idempotency_key)
         return CallResult(True, output, None, redacted(journal, redactor))
     except IntegrationError as e:
         return CallResult(False, None, redactor.text(str(e)), redacted(journal, redactor))
@@ -136,7 +156,7 @@ def perform(template: Template, integration: dict, input_: Any, *, secrets: dict
 
 
 def _run(template, integration, config, input_, secrets, user_data, services, timeout, redactor, journal,
-         user_token) -> Any:
+         user_token, idempotency_key) -> Any:
     problems = template.problems("config", config)
     if problems:
         raise IntegrationError(f"The integration's settings do not fit '{template.slug}': {'; '.join(problems)}")
@@ -151,7 +171,8 @@ def _run(template, integration, config, input_, secrets, user_data, services, ti
     credentials = auth_.credentials(integration.get("auth"), secrets, user_data, http=services.http,
                                     tokens=services.tokens, timeout=timeout, redactor=redactor, journal=journal,
                                     user_token=user_token)
-    http = CallHttp(services.http, credentials, deadline, journal, home=home(config, secrets), redactor=redactor)
+    http = CallHttp(services.http, credentials, deadline, journal, home=home(config, secrets), redactor=redactor,
+                    idempotency_key=idempotency_key)
     if template.handler is not None:
         output = template.handler(input_, config, dict(secrets), http)
     else:

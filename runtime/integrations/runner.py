@@ -79,7 +79,7 @@ def now(committed: Committed, effect: dict) -> list[dict]:
 def queued(committed: Committed, effect: dict) -> None:
     """After-commit handler of async calls (durable): queue the job, named by the effect's id, so that an effect
     carried out again queues the same job."""
-    _enqueue(committed.conversation, effect, job_id=f"call-{committed.effect_id}")
+    _enqueue(committed.conversation, effect, committed.effect_id)
 
 
 def _sync(conversation, effect: dict, effect_id: str) -> list[dict]:
@@ -90,7 +90,7 @@ def _sync(conversation, effect: dict, effect_id: str) -> list[dict]:
                   effect["step"], MAX_CHAINED)
         in_transaction(lambda: outbox.done_in(db.session.connection(), effect_id))  # not to be made later either
         return []
-    result, rows = _call(conversation.bot_id, conversation.user_id, conversation.id, effect)
+    result, rows = _call(conversation.bot_id, conversation.user_id, conversation.id, effect, effect_id)
     value = result.as_input()
     if result.signed_out:
         value.update(_offer(conversation, effect, SIGN_IN_WAIT))
@@ -125,15 +125,18 @@ def _offer(conversation, effect: dict, seconds: int) -> dict:
     return {"ok": False, "error": "The user has not signed in.", "signIn": {**offered, "seconds": seconds}}
 
 
-def call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: dict) -> CallResult:
+def call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: dict,
+         effect_id: str | None = None) -> CallResult:
     """Make the call an effect describes, log every exchange (redacted), and return the result."""
-    result, rows = _call(bot_id, user_id, conversation_id, effect)
+    result, rows = _call(bot_id, user_id, conversation_id, effect, effect_id)
     integration_log.write(rows)
     return result
 
 
-def _call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: dict) -> tuple[CallResult, list]:
-    """The call's result and its integration-log rows, not yet written."""
+def _call(bot_id: str, user_id: str | None, conversation_id: str | None, effect: dict,
+          effect_id: str | None = None) -> tuple[CallResult, list]:
+    """The call's result and its integration-log rows, not yet written. A call owed by a turn (`effect_id`) sends
+    its Idempotency-Key, the same on every try."""
     integration, service = effect["integration"], integrations()
     template = service.catalog.get(integration["template"])
     if template is None:
@@ -147,12 +150,19 @@ def _call(bot_id: str, user_id: str | None, conversation_id: str | None, effect:
             user_token = sign_in.access_token(service.services.http, bot_id, user_id, effect["use"], integration) \
                 if kind == sign_in.KIND else None
             result = perform(template, integration, effect["input"], secrets=secrets, user_data=user_data,
-                             services=service.services, timeout=effect["timeout"], user_token=user_token)
+                             services=service.services, timeout=effect["timeout"], user_token=user_token,
+                             idempotency_key=idempotency_key(effect_id))
         except sign_in.SignInNeeded as e:
             result = CallResult(False, error=str(e), signed_out=True)
         except (bot_secrets.SecretMissing, IntegrationError) as e:
             result = CallResult(False, error=str(e))
     return result, log_rows(bot_id, user_id, conversation_id, effect["step"], result)
+
+
+def idempotency_key(effect_id: str | None) -> str | None:
+    """The Idempotency-Key of the call an effect owes: its id, which every try of that effect shares and no
+    other call has (docs/integrations.md)."""
+    return f"arbor-{effect_id}" if effect_id else None
 
 
 def resolve_secrets(bot_id: str, integration: dict) -> dict[str, str]:
@@ -188,22 +198,24 @@ def _user_data(bot_id: str, user_id: str | None) -> dict:
     return dict(user.data) if user else {}
 
 
-def _enqueue(conversation, effect: dict, *, job_id: str) -> None:
+def _enqueue(conversation, effect: dict, effect_id: str) -> None:
     """Queue the call; the job's description names no input (RQ logs it, and inputs hold personal data)."""
     enqueue("runtime.integrations.runner.run_async", conversation.bot_id, conversation.user_id, conversation.id,
-            json.dumps(effect), description=f"integration '{effect['use']}' of step {effect['step']}",
-            retry=RETRY, on_failure=Callback("runtime.integrations.runner.given_up"), job_id=job_id)
+            json.dumps(effect), effect_id, description=f"integration '{effect['use']}' of step {effect['step']}",
+            retry=RETRY, on_failure=Callback("runtime.integrations.runner.given_up"), job_id=f"call-{effect_id}")
 
 
 @in_app
-def run_async(bot_id: str, user_id: str, conversation_id: str, effect_json: str) -> bool:
-    """The RQ job of an async call: call, then write the output or follow onError. Whether the call worked."""
+def run_async(bot_id: str, user_id: str, conversation_id: str, effect_json: str, effect_id: str | None = None
+              ) -> bool:
+    """The RQ job of an async call: call, then write the output or follow onError. Whether the call worked.
+    `effect_id` (absent from jobs queued before it was added) gives the call its Idempotency-Key."""
     effect = json.loads(effect_json)
     job = get_current_job()
     if job is not None:  # counted before the call: a try killed mid-call counts too
         job.meta["tries"] = job.meta.get("tries", 0) + 1
         job.save_meta()
-    result = call(bot_id, user_id, conversation_id, effect)
+    result = call(bot_id, user_id, conversation_id, effect, effect_id)
     if result.ok:
         if effect.get("output"):
             _store(bot_id, user_id, effect["output"], result.output)
@@ -221,7 +233,7 @@ def given_up(job, connection, exc_type, exc_value, traceback) -> None:
     job.get_meta(refresh=True)  # the tries counted so far (a work horse's parent holds, and saves, an older copy)
     if job.retries_left:
         return
-    bot_id, user_id, conversation_id, effect_json = job.args
+    bot_id, user_id, conversation_id, effect_json = job.args[:4]
     effect = json.loads(effect_json)
     tries = job.meta.get("tries") or 1
     if exc_type is None or issubclass(exc_type, AbandonedJobError):

@@ -55,11 +55,18 @@ class Outside:
     """An outside API on loopback that records every request and answers 200 `{}` (or what `answers[path]`
     says, given the request; a webhook handshake gets its challenge back). `hold(path)` makes the next request
     to it wait, unanswered, until `release` is set: the moment a worker is killed mid-call. `arrived` is set
-    when the held request came."""
+    when the held request came.
+
+    Like Stripe-style APIs it honours an `Idempotency-Key` (unless `honours_keys` is off): a request repeating a
+    key it saw at that path is the same call again, answered with `Idempotent-Replayed: true` and not done
+    twice; `calls(path)` counts the calls it did."""
 
     def __init__(self, server: HTTPServer):
         self.server = server
+        self.honours_keys = True
         self.requests: list[tuple[str, dict, bytes]] = []
+        self._keys: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
         self.answers: dict[str, Callable[[Request], Response]] = {}
         self.held: str | None = None
         self.arrived, self.release = threading.Event(), threading.Event()
@@ -74,9 +81,27 @@ class Outside:
     def to(self, path: str) -> list[tuple[dict, bytes]]:
         return [(headers, body) for at, headers, body in list(self.requests) if at == path]
 
+    def calls(self, path: str) -> int:
+        """The calls done at `path`: each request, but one per Idempotency-Key when the keys are honoured."""
+        keys = [headers.get("Idempotency-Key") for headers, _ in self.to(path)]
+        if not self.honours_keys:
+            return len(keys)
+        return keys.count(None) + len({key for key in keys if key is not None})
+
     def _answer(self, request: Request) -> Response:
-        self.requests.append((request.path, dict(request.headers), request.get_data()))
-        if request.path == self.held:
+        key = request.headers.get("Idempotency-Key")
+        with self._lock:
+            self.requests.append((request.path, dict(request.headers), request.get_data()))
+            replayed = self.honours_keys and key is not None and (request.path, key) in self._keys
+            if key is not None:
+                self._keys.add((request.path, key))
+        answer = self._answered(request, hold=not replayed)
+        if replayed:
+            answer.headers["Idempotent-Replayed"] = "true"
+        return answer
+
+    def _answered(self, request: Request, *, hold: bool) -> Response:
+        if hold and request.path == self.held:
             self.held = None
             self.arrived.set()
             self.release.wait(120)

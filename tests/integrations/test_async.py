@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import pytest
 from integration_bots import bot, publish
+from rq.job import Job
 from sqlalchemy import func, select
 
 from app import create_app
 from runtime.extensions import db
+from runtime.integrations.runner import run_async
+from runtime.jobs import connection, queue
 from runtime.steps.base import Input
 from runtime.store.integration_log import IntegrationLogEntry
 from runtime.store.models import BotUser
@@ -91,3 +94,19 @@ def test_an_async_call_its_turn_could_not_queue_is_relayed_and_made_once(httpser
     db.session.expire_all()
     assert db.session.get(BotUser, ("calls", "u1")).data["handedOver"] == {"status": 200}
     assert db.session.scalar(select(func.count()).select_from(PendingEffect)) == 0
+
+
+def test_an_async_call_sends_one_idempotency_key_on_every_try_and_another_per_call(httpserver, jobs):
+    """The key is the effect's: a try made again (its worker died) sends the same one, another call another."""
+    httpserver.expect_request("/hook", method="POST").respond_with_json({})
+    conversation_id = started(hook_bot(httpserver.url_for("/hook")))
+    handle(conversation_id, Input.message("eva@example.com"))
+    [job_id] = queue("default").job_ids
+    assert jobs.drain() == 1
+    run_async(*Job.fetch(job_id, connection=connection()).args)  # the same job run again
+    other, _ = start_conversation("calls", "u2", "test")
+    handle(other.id, Input.message("adam@example.com"))
+    assert jobs.drain() == 1
+    keys = [request.headers.get("Idempotency-Key") for request, _ in httpserver.log]
+    assert keys[:2] == [f"arbor-{job_id.removeprefix('call-')}"] * 2
+    assert keys[2].startswith("arbor-") and keys[2] != keys[0] and len(keys) == 3
