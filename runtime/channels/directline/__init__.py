@@ -15,7 +15,7 @@ import time
 from flask import Flask
 
 from runtime import ratelimit
-from runtime.channels.directline import api, cli, cors, errors, webchat
+from runtime.channels.directline import api, cli, cors, errors, stream, webchat
 
 DEFAULTS = {
     "DIRECTLINE_TOKEN_TTL": 30 * 60,
@@ -32,6 +32,7 @@ def init_app(app: Flask) -> None:
         app.config.setdefault(name, value)
     app.config["DIRECTLINE_TOKEN_TTL"] = int(app.config["DIRECTLINE_TOKEN_TTL"])
     app.config["DIRECTLINE_MAX_BODY_BYTES"] = int(app.config["DIRECTLINE_MAX_BODY_BYTES"])
+    app.config.setdefault("SOCK_SERVER_OPTIONS", {"max_message_size": stream.MAX_CLIENT_MESSAGE})  # not buffered
     app.register_blueprint(api.bp)
     app.register_blueprint(webchat.bp)
     app.register_error_handler(errors.DirectLineError, errors.as_json)

@@ -7,7 +7,7 @@ WebSocket that pushes activity sets, as Microsoft's service does for Web Chat an
 - Each message is an ActivitySet `{"activities": [...], "watermark": "n"}`, the GET's shape and filter (the
   user's own activities echoed, Arbor's own inputs left out), or an empty message that keeps the connection
   alive (every DIRECTLINE_STREAM_KEEPALIVE seconds). What the client sends is ignored: DirectLineJS sends only
-  empty keep-alives, and activities are POSTed.
+  empty keep-alives, and activities are POSTed; a message over MAX_CLIENT_MESSAGE closes the stream (1009).
 - With `watermark`, everything after it comes first; then each committed turn wakes the stream through
   `runtime.channels.live`, in whatever process it ran, and the stream reads what is new from the store.
 - One stream per conversation: a newer one (a reload, a reconnect through another server) closes the older
@@ -33,6 +33,7 @@ from runtime.channels.directline.errors import DirectLineError, watermark_arg
 from runtime.store.activities import ARBOR, seq_of
 
 sock = Sock()
+MAX_CLIENT_MESSAGE = 4096  # bytes: a client sends only empty keep-alives; a bigger message closes its stream (1009)
 COLLISION = 4001  # the close code for a stream that a newer stream of its conversation replaced
 EXPIRED = 4002  # the close code for a stream that outlived the token it was opened with
 LAST = 999_999_999  # a watermark past any activity: reads the conversation only

@@ -117,7 +117,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
         grant, after, keepalive, until = await _run(streams, _authorize, flask_app, request)
     except DirectLineError as e:
         return web.json_response({"error": {"code": e.error_code, "message": e.description}}, status=e.code)
-    ws = web.WebSocketResponse()
+    ws = web.WebSocketResponse(max_msg_size=stream.MAX_CLIENT_MESSAGE + 1)  # aiohttp refuses its limit itself
     await ws.prepare(request)
     waiter, me, hub = LoopWaiter(asyncio.get_running_loop()), uuid.uuid4().hex, live.hub(flask_app)
     reader = asyncio.create_task(_read(ws, waiter))
