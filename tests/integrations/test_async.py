@@ -3,6 +3,8 @@ is logged and written to the step's storage, or its onError followed, when it ar
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from integration_bots import bot, publish
 from rq.job import Job
@@ -10,6 +12,9 @@ from sqlalchemy import func, select
 
 from app import create_app
 from runtime.extensions import db
+from runtime.integrations import get
+from runtime.integrations.auth import Credentials
+from runtime.integrations.calls import CallHttp
 from runtime.integrations.runner import run_async
 from runtime.jobs import connection, queue
 from runtime.steps.base import Input
@@ -110,3 +115,14 @@ def test_an_async_call_sends_one_idempotency_key_on_every_try_and_another_per_ca
     keys = [request.headers.get("Idempotency-Key") for request, _ in httpserver.log]
     assert keys[:2] == [f"arbor-{job_id.removeprefix('call-')}"] * 2
     assert keys[2].startswith("arbor-") and keys[2] != keys[0] and len(keys) == 3
+
+
+def test_a_calls_later_posts_get_keys_of_their_own_and_reads_or_a_templates_own_key_get_none(httpserver):
+    httpserver.expect_request("/api").respond_with_json({})
+    http = CallHttp(get().services.http, Credentials(), time.monotonic() + 5, [], idempotency_key="arbor-e1")
+    http.post(httpserver.url_for("/api"), json={})
+    http.get(httpserver.url_for("/api"))
+    http.patch(httpserver.url_for("/api"), json={})
+    http.post(httpserver.url_for("/api"), headers={"idempotency-key": "the-template's"}, json={})
+    keys = [(request.method, request.headers.get("Idempotency-Key")) for request, _ in httpserver.log]
+    assert keys == [("POST", "arbor-e1"), ("GET", None), ("PATCH", "arbor-e1-2"), ("POST", "the-template's")]
