@@ -1,12 +1,14 @@
 """Every address a Bot Framework connection makes the server fetch goes through the outbound guard: the OpenID
-metadata URL and the `jwks_uri` it names (read for an anonymous caller's activity), the token endpoint, and the
-`serviceUrl` of a verified activity (where replies and the bot's token go). Loopback, link-local (cloud metadata)
-and private addresses, and redirects to them, are refused with a sentence naming the address, unless the operator
-allow-lists them; nothing is sent there. The issuer is the local stand-in (tests/channels/botframework_standin.py).
+metadata URL and the token endpoint (checked when saved, and on each fetch), the `jwks_uri` the metadata names and
+redirects (read for an anonymous caller's activity: a 503), and the `serviceUrl` of a verified activity (where
+replies and the bot's token go). Loopback, link-local (cloud metadata) and private addresses, and redirects to
+them, are refused with a sentence naming the address, unless the operator allow-lists them; nothing is sent
+there. The issuer is the local stand-in (tests/channels/botframework_standin.py).
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -49,17 +51,19 @@ def conversations(app) -> int:
         return db.session.scalar(select(func.count()).select_from(Conversation))
 
 
-@pytest.mark.parametrize("where", ["http://[::1]:{port}/bf/.well-known/openidconfiguration",
-                                   "http://169.254.169.254/metadata", "http://10.0.0.7/openid"])
-def test_an_openid_metadata_url_on_a_refused_address_is_never_read(app, client, httpserver, where):
+@pytest.mark.parametrize("key, where, says", [
+    ("openIdMetadataUrl", "http://[::1]:{port}/bf/.well-known/openidconfiguration", "OpenID metadata URL: Refused "
+                                                                                   "to connect to ::1: a loopback"),
+    ("openIdMetadataUrl", "http://169.254.169.254/metadata", "OpenID metadata URL: Refused to connect to "
+                                                             "169.254.169.254: a link-local (cloud metadata)"),
+    ("openIdMetadataUrl", "http://10.0.0.7/openid", "OpenID metadata URL: Refused to connect to 10.0.0.7: a private"),
+    ("tokenEndpoint", "http://169.254.169.254/token", "token endpoint: Refused to connect to 169.254.169.254"),
+])
+def test_an_address_on_a_refused_network_is_refused_when_saved(app, httpserver, key, where, says):
     bf = BotFramework(httpserver)
-    connect(app, bf, openIdMetadataUrl=where.format(port=httpserver.port))
-    activity = bf.members_added("c1", BOT_ACCOUNT)
-    answer = client.post(ENDPOINT, json=activity, headers={"Authorization": f"Bearer {bf.token(activity)}"})
-    assert answer.status_code == 503
-    message = answer.json["error"]["message"]
-    assert "Could not read the issuer's signing keys" in message and "OUTBOUND_ALLOW_HOSTS" in message
-    assert conversations(app) == 0 and httpserver.log == []
+    with pytest.raises(PlatformError, match=re.escape(says)):
+        connect(app, bf, **{key: where.format(port=httpserver.port)})
+    assert httpserver.log == [] and bf.token_requests == []
 
 
 @pytest.mark.parametrize("path", ["/meta-inside", "/meta-moved"])
@@ -73,14 +77,6 @@ def test_a_jwks_uri_or_a_redirect_to_a_refused_address_is_not_followed(app, clie
     assert answer.status_code == 503 and "169.254.169.254" in answer.json["error"]["message"], answer.json
     assert conversations(app) == 0
     assert [entry[0].path for entry in httpserver.log] == [path]
-
-
-def test_a_token_endpoint_on_a_refused_address_gets_no_app_password(app, httpserver):
-    bf = BotFramework(httpserver)
-    connect(app, bf, tokenEndpoint="http://169.254.169.254/token")
-    with app.app_context(), pytest.raises(PlatformError, match=r"169\.254\.169\.254.*link-local"):
-        connections.check("bfssrf", "teams")
-    assert bf.token_requests == []
 
 
 def test_a_signed_service_url_on_a_refused_address_gets_no_reply_nor_token(app, client, httpserver, jobs):

@@ -37,6 +37,7 @@ from urllib.parse import quote
 from flask import Request, current_app
 from sqlalchemy import select
 
+from runtime import integrations
 from runtime.channels.platforms import statuses
 from runtime.channels.platforms.adapters.arbor import json_of
 from runtime.channels.platforms.adapters.base import (
@@ -96,6 +97,8 @@ class BotFramework(Adapter):
             if not value.startswith(("https://", "http://")) or len(value) > 2000 or any(c.isspace() for c in value):
                 raise PlatformError(f"The {_LABELS[key]} is an address starting with https:// (blank: Microsoft's "
                                     f"public one, {default}).")
+            if value != default and key != "issuer":  # the issuer is compared, never fetched
+                _reachable(key, value)
             fresh[key] = value
         password = (secrets.get("appPassword") or "").strip()
         if password and (len(password) > 1000 or any(c.isspace() for c in password)):
@@ -214,6 +217,15 @@ class BotFramework(Adapter):
 
     def describe(self, connection: Connection) -> dict[str, Any]:
         return {key: connection.settings.get(key) for key in _LABELS}
+
+
+def _reachable(key: str, url: str) -> None:
+    """Refuse an address the server would never fetch (loopback, private, cloud metadata) when it is saved, as
+    the outbound guard refuses it on each fetch, so the editor learns it here rather than from Azure's errors."""
+    try:
+        integrations.session().guard.check_url(url)
+    except IntegrationError as e:
+        raise PlatformError(f"The {_LABELS[key]}: {e}") from None
 
 
 _LABELS = {"appId": "app id", "tenant": "tenant", "issuer": "issuer", "openIdMetadataUrl": "OpenID metadata URL",
