@@ -261,8 +261,9 @@ class Client:
         answered = time.perf_counter()
         while True:
             found = await self.stream.next_set(self.plan["reply_timeout"])
-            self.watermark = found["watermark"] or self.watermark
-            replies = [a for a in found["activities"] if a.get("replyToId") == posted["id"]]
+            # a set of the bot's typing only has no watermark (nothing kept), as Microsoft's service sends it
+            self.watermark = found.get("watermark") or self.watermark
+            replies = [a for a in found["activities"] if a.get("replyToId") == posted["id"] and a["type"] == "message"]
             if replies:
                 self.push_latencies.append(time.perf_counter() - answered)
                 if [(r["from"].get("role"), r.get("text")) for r in replies] != [("bot", self.plan["question"])]:
