@@ -25,7 +25,7 @@ from app import create_app, normalize_database_url
 from runtime.extensions import db
 from runtime.jobs import embedded
 from runtime.store.bots import import_bot
-from tests.api.directline_client import FakeClock, secret_of
+from tests.directline_client import FakeClock, secret_of
 
 ROOT = Path(__file__).resolve().parents[1]
 DATABASE_URL = os.environ.get("DATABASE_URL", "")

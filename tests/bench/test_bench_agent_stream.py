@@ -17,7 +17,7 @@ from simple_websocket import Client
 from runtime.steps.base import Input
 from runtime.store import handovers
 from runtime.turns.turn import handle, start_conversation
-from tests.api.directline_client import DL, secret_of
+from tests.directline_client import DL, secret_of
 
 REPLIES = 200
 

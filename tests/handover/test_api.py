@@ -13,7 +13,7 @@ from runtime.steps.base import Input
 from runtime.store.models import HandoverSession
 from runtime.turns.turn import handle, start_conversation
 from runtime.webhooks import subscriptions
-from tests.api.management import make_key
+from tests.management import make_key
 
 BASE = "/b/help-desk/api/management/handovers"
 ALICE = {"agent": {"id": "a-17", "name": "Alice"}}

@@ -4,7 +4,7 @@ do (WebChat shows them), the user's messages while an agent has the conversation
 from __future__ import annotations
 
 from runtime.store import handovers
-from tests.api.directline_client import Chat, secret_of, texts
+from tests.directline_client import Chat, secret_of, texts
 
 ALICE = {"id": "7", "name": "Alice"}
 

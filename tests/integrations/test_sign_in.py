@@ -205,7 +205,7 @@ def test_a_clear_data_step_with_sign_out_forgets_the_users_sign_ins(app, client,
 
 
 def test_the_users_page_lists_sign_ins_by_name_and_signs_a_user_out(app, client, provider):
-    from api.designer_client import Designer
+    from designer_client import Designer
 
     publish_orders_bot(provider)
     conversation_id, activities = start()
@@ -220,7 +220,7 @@ def test_the_users_page_lists_sign_ins_by_name_and_signs_a_user_out(app, client,
 
 
 def test_the_designer_adds_a_sign_in_step_with_its_form(app, client, provider):
-    from api.designer_client import Designer
+    from designer_client import Designer
 
     publish_orders_bot(provider)
     designer = Designer(app, client).sign_in()
@@ -233,7 +233,7 @@ def test_the_designer_adds_a_sign_in_step_with_its_form(app, client, provider):
 
 
 def test_the_integration_form_binds_the_client_secret_to_the_token_address(app, client, provider):
-    from api.designer_client import Designer
+    from designer_client import Designer
 
     from runtime.store import secrets
 

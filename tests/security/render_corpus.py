@@ -7,7 +7,7 @@ tests/bench/test_bench_render_corpus.py (prints the work and time of each).
 
 from __future__ import annotations
 
-from tests.unit.test_expressions import BOMBS
+from tests.engine.test_expressions import BOMBS
 
 _REJECT_IN = "(range(10000)|list)|reject('in', range(10000, 20000)|list)|list|length"
 _TEXT = "{% set s = 'ab cd ' * 15000 %}"  # 90,000 characters

@@ -16,7 +16,7 @@ import pytest
 from simple_websocket import Client, ConnectionClosed
 
 from runtime.channels.directline.stream import MAX_CLIENT_MESSAGE
-from tests.api.stream_client import WAIT, activity_set, next_texts, say, start, stream_body, texts
+from tests.stream_client import WAIT, activity_set, next_texts, say, start, stream_body, texts
 
 assert stream_body  # the autouse fixture: every promise here holds for the web app and for the stream process
 

@@ -3,7 +3,7 @@ object gave (60 s to use, for that conversation only, opening nothing else), onl
 allows (WebSockets have no CORS of their own), and no longer than the token it came with lives. Refusals come
 before the upgrade, as Direct Line error JSON with 403.
 
-Real parts: the app served on loopback, the suite's Redis, simple-websocket's client (tests/api/stream_client.py)."""
+Real parts: the app served on loopback, the suite's Redis, simple-websocket's client (tests/stream_client.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from simple_websocket import ConnectionError as Refused
 
 from runtime.channels.directline import tokens
 from runtime.channels.directline.cors import set_allowed_origins
-from tests.api.directline_client import DL, bearer
-from tests.api.stream_client import WAIT, activity_set, start, stream_body, texts
+from tests.directline_client import DL, bearer
+from tests.stream_client import WAIT, activity_set, start, stream_body, texts
 
 assert stream_body  # the autouse fixture: every promise here holds for the web app and for the stream process
 

@@ -16,7 +16,7 @@ from runtime.channels.directline.cors import set_allowed_origins
 from runtime.extensions import db
 from runtime.jobs import connection
 from runtime.store.models import Conversation
-from tests.api.stream_client import start
+from tests.stream_client import start
 
 
 def ask(client, origin: str, bot: str = "lead-capture"):

@@ -2,7 +2,7 @@
 a wrong, replaced or turned-off token opens neither the page nor a chat; the right token opens chats only from
 this server's own pages (a site that copied it gets the same refusal as without it); the page keeps the token
 out of Referer headers and search engines; and only people who may edit the bot see or change it (the panel's
-access is held by tests/api/test_designer_share.py)."""
+access is held by tests/designer/test_designer_share.py)."""
 
 from __future__ import annotations
 

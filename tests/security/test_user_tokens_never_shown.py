@@ -8,9 +8,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from api.designer_client import Designer
-from api.management import make_key
+from designer_client import Designer
 from integrations.conftest import ALLOW_TEST_SERVERS
+from management import make_key
 from oauth_provider import CLIENT_SECRET, Provider, Running
 from sign_in_flow import BOT, callback_url, consent, local_path, orders_bot, publish_orders_bot, sign_in_url
 from sqlalchemy import select

@@ -13,8 +13,8 @@ from simple_websocket import Client, ConnectionClosed
 
 from runtime.steps.base import Input
 from runtime.turns.turn import handle
-from tests.api.directline_client import DL, bearer
-from tests.api.stream_client import WAIT, activity_set, next_texts, say, start, stream_body, texts
+from tests.directline_client import DL, bearer
+from tests.stream_client import WAIT, activity_set, next_texts, say, start, stream_body, texts
 
 assert stream_body  # the autouse fixture: every test here runs against the web app and the stream process
 

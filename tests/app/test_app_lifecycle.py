@@ -13,10 +13,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from test_jobs import notes
 
 from app import create_app
 from runtime.jobs import connection, enqueue
+from tests.background.test_jobs import notes
 
 TESTS = Path(__file__).resolve().parents[1]
 BOUND = 60  # seconds: only stops a hang; every wait below ends as soon as its condition holds

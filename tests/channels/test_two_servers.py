@@ -7,9 +7,9 @@ REDIS_URL. The database is a fresh PostgreSQL schema when DATABASE_URL names Pos
 in a temp folder; Redis is the suite's (REDIS_URL or the embedded one) with a prefix of this module's own.
 The bot, its Direct Line secret and a function key are made beforehand, in this process, on that database.
 
-    .venv/bin/python -m pytest tests/api/test_two_servers.py -q -p no:xdist
+    .venv/bin/python -m pytest tests/channels/test_two_servers.py -q -p no:xdist
     DATABASE_URL=postgresql://root@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379/0 \
-        .venv/bin/python -m pytest tests/api/test_two_servers.py -q -p no:xdist
+        .venv/bin/python -m pytest tests/channels/test_two_servers.py -q -p no:xdist
 
 Nothing about speed is asserted: every wait has a generous deadline and says what it waited for.
 """

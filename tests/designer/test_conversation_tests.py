@@ -50,7 +50,7 @@ def run(bot: str, text: str, **kwargs):
 
 
 def test_the_example_bots_ship_tests_that_pass_headless(app, examples, cli):
-    # jobs-crm talks to outside APIs; tests/api/test_example_jobs_crm.py runs it against local ones.
+    # jobs-crm talks to outside APIs; tests/botdoc/test_example_jobs_crm.py runs it against local ones.
     assert examples == ["booking", "faq", "jobs-crm", "lead-capture", "support"]
     for bot in ("booking", "faq", "lead-capture", "support"):
         names = [t.name for t in conversation_tests.list_tests(bot)]

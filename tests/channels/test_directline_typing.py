@@ -14,8 +14,8 @@ from simple_websocket import Client
 from werkzeug import Response
 
 from runtime.store.bots import import_bot
-from tests.api.directline_client import secret_of
-from tests.api.stream_client import WAIT, activity_set, next_texts, say, start, stream_body, texts
+from tests.directline_client import secret_of
+from tests.stream_client import WAIT, activity_set, next_texts, say, start, stream_body, texts
 
 assert stream_body  # the autouse fixture: every test here runs against the web app and the stream process
 

@@ -16,8 +16,7 @@ from aiohttp import web
 from simple_websocket import Client
 
 from runtime.channels.directline import stream_process
-
-from tests.api.directline_client import DL, bearer
+from tests.directline_client import DL, bearer
 
 WAIT = 10  # seconds a frame may take to come; a generous bound, never a measurement
 
@@ -31,7 +30,7 @@ def start(server: str, secret: str) -> dict:
 
 def activity_set(ws: Client) -> dict:
     """The next ActivitySet of the transcript on the stream (skipping keep-alives and the bot's typing, which a
-    turn may or may not push before its replies: tests/api/test_directline_typing.py tests it)."""
+    turn may or may not push before its replies: tests/channels/test_directline_typing.py tests it)."""
     while True:
         frame = ws.receive(timeout=WAIT)
         assert frame is not None, "no frame came"
