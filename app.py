@@ -36,7 +36,7 @@ ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_R
                "ARBOR_BASE_URL", "DESIGNER_IDLE_MINUTES", "OUTBOUND_ALLOW_HOSTS", "INTEGRATIONS_ALLOW_HOSTS",
                "INTEGRATIONS_MAX_RESPONSE_BYTES", "INTEGRATIONS_ENABLED", "INTEGRATIONS_DISABLED",
                "INTEGRATIONS_TEMPLATE_DIRS", "PLATFORM_MAX_BODY_BYTES", "WORKER_LOG_LEVEL", "TRUSTED_PROXIES",
-               "TWILIO_API_URL", "ARBOR_BOT_HOST")
+               "TWILIO_API_URL", "ARBOR_BOT_HOST", "DIRECTLINE_STREAM_BASE", "DIRECTLINE_STREAM_KEEPALIVE")
 # Paths answered with JSON errors: Direct Line, the per-bot APIs and platform hooks, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat|hooks)(/|$)")
 

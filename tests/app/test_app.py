@@ -24,7 +24,10 @@ def test_the_environment_is_read_only_without_a_test_config(tmp_path, monkeypatc
     monkeypatch.setenv("ARBOR_DATA", str(tmp_path))
     monkeypatch.setenv("ARBOR_MAX_DOCUMENT_BYTES", "1000")
     monkeypatch.setenv("SECRET_KEY", "from-env")
-    assert create_app().config["ARBOR_MAX_DOCUMENT_BYTES"] == 1000
+    monkeypatch.setenv("DIRECTLINE_STREAM_BASE", "wss://chat.example:8001")  # where the stream process listens
+    from_env = create_app().config
+    assert from_env["ARBOR_MAX_DOCUMENT_BYTES"] == 1000
+    assert from_env["DIRECTLINE_STREAM_BASE"] == "wss://chat.example:8001"
     assert create_app({"ARBOR_DATA": str(tmp_path)}).config["SECRET_KEY"] != "from-env"
 
 

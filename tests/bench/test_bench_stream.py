@@ -58,9 +58,11 @@ CLIENTS = 100
 IDLE = int(os.environ.get("BENCH_IDLE_STREAMS", "10000"))
 OPTIONS = ["-c", str(ROOT / "gunicorn.conf.py"), "--log-level", "warning"]
 WORKERS = 2
-THREADS = max(2_000, IDLE // WORKERS + 500)  # the idle streams, and threads to serve turns beside them
 TURN_GOAL, RATIO_GOAL, P99_GOAL = 1_000, 0.5, 0.050
 STREAMS = os.environ.get("BENCH_STREAMS", "process")  # who holds the streams: the stream process, or "web"
+# The threads a worker needs: the shipped 2,000 when the stream process holds the streams, else one per idle stream
+# and threads to serve turns beside them.
+THREADS = 2_000 if STREAMS == "process" else max(2_000, IDLE // WORKERS + 500)
 PATIENCE = {"reply_timeout": 10.0, "max_failures": 3}  # a reply missing for 10 s is a failure, reported
 
 
