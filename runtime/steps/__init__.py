@@ -4,11 +4,11 @@ A step type is one module: everything Arbor needs of the type lives there, so ad
 place (and its form, ``templates/designer/steps/<type>.html``). A step module defines ``TYPE``, ``TITLE``,
 ``DESCRIPTION`` (for the designer's menu), ``ABBREVIATION`` (its badge), ``SCHEMA`` and
 ``run(step, ctx) -> Outcome``. For the designer it may add ``LABELS`` (its form's field labels, which
-problems name fields by), ``START`` or ``start(doc, dialog_id)`` (a new step's values), ``on_edit(step, storages)`` (what
-the designer fills in after an edit), ``summary(step)`` (its
-line in the tree; default: its text) and ``branch_label(step, slot)``; for validation, ``problems(step, doc,
-dialogs)`` yields (pointer suffix, message[, severity]) for the rules a JSON Schema cannot say plainly, and
-``leads(step)`` the dialogs it starts. Steps that wait for input add ``resume(step, ctx, memo)``, and
+problems name fields by), ``START`` or ``start(doc, dialog_id)`` (a new step's values), ``on_edit(step,
+storages)`` (what the designer fills in after an edit), ``summary(step)`` (its line in the tree; default: its
+text) and ``branch_label(step, slot)``; for validation, ``problems(step, doc, dialogs)`` yields (pointer
+suffix, message[, severity]) for the rules a JSON Schema cannot say plainly, and ``leads(step)`` the dialogs it
+starts. Steps that wait for input add ``resume(step, ctx, memo)``, and
 may add ``reask(step, ctx, memo)`` (default: ``run``) and ``ACCEPTS``, the input kinds it takes
 (default: messages only; other inputs are ignored while it waits), and ``TIMED`` when its ``timeout`` is a
 timer the engine cancels as the conversation leaves the step. Validation reads ``templates(step)``,
