@@ -278,6 +278,9 @@
   const live = document.querySelector('[data-live]');
   if (live && window.EventSource) {
     const events = new EventSource(live.dataset.live);
+    // Open means the server listens for this page already (it answers only once it does): tests wait for it.
+    events.addEventListener('open', () => { live.dataset.listening = 'true'; });
+    events.addEventListener('error', () => { delete live.dataset.listening; });
     const typing = document.getElementById('visitor-typing');
     let typingTimer;
     const showTyping = (on) => {

@@ -155,6 +155,8 @@ def test_the_agent_sees_the_visitor_typing(live, page: Page, agent: Page):
     session = handover_of(live)
     agent.locator(f"#accept-{session.id}").click()
     expect(chat.part("arbor-notice").last).to_have_text("Alice joined the conversation.")
+    # the console hears the conversation once its event stream is open: typing before that reaches nobody
+    expect(agent.locator("[data-live][data-listening=true]")).to_have_count(1)
     chat.part("arbor-input").press_sequentially("It is")
     typing = agent.get_by_test_id("visitor-typing")
     expect(typing).to_be_visible()
