@@ -38,6 +38,8 @@ class Walk:
     def click(self, target: Locator) -> None:
         target.click()
         self.clicks += 1
+        # A click that opened a page: its scripts (htmx) run before the next click, as a person's eyes wait too.
+        self.page.wait_for_load_state()
 
     def type(self, field: Locator, text: str) -> None:
         assert not CODE.search(text), f"a newcomer would not type {text!r}"
