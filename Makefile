@@ -103,3 +103,4 @@ $(BIN)/pip:
 .PHONY: docs
 docs: setup-test test-tools
 	$(BIN)/python -m tests.e2e.screenshots
+	ARBOR_SCREENSHOTS=1 $(BIN)/python -m pytest -q -p no:xdist tests/e2e/test_newcomer_walk.py tests/e2e/test_versions_browser.py
