@@ -11,7 +11,10 @@ waits, with a timer, for the callback's `result`; a message meanwhile shows the 
 
 from __future__ import annotations
 
-from .base import Context, Wait
+from collections.abc import Callable
+from datetime import datetime
+
+from .base import Context, Outcome, Wait
 
 CARD = "application/vnd.microsoft.card.signin"
 WAIT = 600  # seconds a sign-in button stays good unless the step says otherwise
@@ -37,3 +40,26 @@ def back(step: dict, ctx: Context, memo: dict) -> None:
     """The user came back from the provider (or refused): the wait's timer is no longer needed."""
     if memo.get("nonce"):
         ctx.effect({"type": "timer.cancel", "step": step["id"]})
+
+
+def settle(step: dict, ctx: Context, memo: dict, failed: Callable[[dict, Context, str], Outcome], waited_for: str,
+           text: Callable[[], str | None] = lambda: None) -> Outcome | dict:
+    """What a step waiting for a call that may need the user to sign in (`integration`, `sign-in`) does with the
+    input that woke it: an Outcome to end its turn with (the wait's timeout, a message while the button or the
+    call is out, the button offered), else the call's result, the sign-in's timer cancelled. `waited_for` names
+    the call in the failure when the process making it stopped; `text` is what the button says, if not the default.
+    """
+    inp = ctx.input
+    if inp.kind == "timeout":
+        return failed(step, ctx, "The user did not sign in in time.") if memo.get("nonce") else Wait(memo)
+    if inp.kind == "message":
+        if memo.get("nonce"):
+            return remind(ctx, memo)
+        if ctx.now < datetime.fromisoformat(memo["until"]):
+            return Wait(memo)  # the call is still running in another request
+        return failed(step, ctx, f"{waited_for} got no answer (the process making it stopped).")
+    result = inp.value if isinstance(inp.value, dict) else {}
+    if result.get("signIn") and not memo.get("nonce"):
+        return offer(step, ctx, result["signIn"], text())
+    back(step, ctx, memo)
+    return result

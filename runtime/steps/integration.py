@@ -12,7 +12,7 @@ signed in, shows the sign-in button instead (`_sign_in`), and is made once the u
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from runtime.expressions import fill, strings, template_names
 
@@ -76,19 +76,9 @@ def run(step: dict, ctx: Context) -> Outcome:
 
 
 def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
-    inp = ctx.input
-    if inp.kind == "timeout":
-        return failed(step, ctx, "The user did not sign in in time.") if memo.get("nonce") else Wait(memo)
-    if inp.kind == "message":
-        if memo.get("nonce"):
-            return _sign_in.remind(ctx, memo)
-        if ctx.now < datetime.fromisoformat(memo["until"]):
-            return Wait(memo)  # the call is still running in another request
-        return failed(step, ctx, "The call got no answer (the process making it stopped).")
-    result = inp.value if isinstance(inp.value, dict) else {}
-    if result.get("signIn") and not memo.get("nonce"):
-        return _sign_in.offer(step, ctx, result["signIn"], None)
-    _sign_in.back(step, ctx, memo)
+    result = _sign_in.settle(step, ctx, memo, failed, "The call")
+    if not isinstance(result, dict):
+        return result
     if result.get("signedIn"):
         return run(step, ctx)  # back from the provider: make the call now
     if not result.get("ok"):

@@ -9,7 +9,7 @@ integration step's failure does.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from . import _sign_in, schema
 from .base import Context, Next, Outcome, Wait
@@ -52,19 +52,10 @@ def run(step: dict, ctx: Context) -> Outcome:
 
 
 def resume(step: dict, ctx: Context, memo: dict) -> Outcome:
-    inp = ctx.input
-    if inp.kind == "timeout":
-        return failed(step, ctx, "The user did not sign in in time.") if memo.get("nonce") else Wait(memo)
-    if inp.kind == "message":
-        if memo.get("nonce"):
-            return _sign_in.remind(ctx, memo)
-        if ctx.now < datetime.fromisoformat(memo["until"]):
-            return Wait(memo)  # the check is still running in another request
-        return failed(step, ctx, "The sign-in check got no answer (the process making it stopped).")
-    result = inp.value if isinstance(inp.value, dict) else {}
-    if result.get("signIn") and not memo.get("nonce"):
-        return _sign_in.offer(step, ctx, result["signIn"], ctx.render(step["text"]) if step.get("text") else None)
-    _sign_in.back(step, ctx, memo)
+    result = _sign_in.settle(step, ctx, memo, failed, "The sign-in check",
+                             lambda: ctx.render(step["text"]) if step.get("text") else None)
+    if not isinstance(result, dict):
+        return result
     if not result.get("ok"):
         return failed(step, ctx, result.get("error") or "The sign-in failed.")
     return Next()
