@@ -2,16 +2,21 @@
 console), in every process on every machine, through Redis pub/sub: the embedded Redis by default, the
 shared one named by REDIS_URL.
 
-A note carries the conversation id and what happened (`{"seq": n, "bot": id}` for new activities,
-`{"stream": id}` for a stream opened elsewhere, `{"typing": "bot"}` when a turn begins and `{"typing": "user"}`
-when the visitor types: never kept), never the activities: it wakes the waiters of its conversation
-and, for new activities, those of its bot (`bot_key`), who read what is new from the store after what they
-have shown. So a note lost while a process reconnects to Redis costs latency, not a message (once listening
-again, the hub wakes every waiter to read the store), and Redis holds no conversation's content.
+A note carries the conversation id and what happened: `{"first": m, "seq": n, "bot": id}` for a committed
+turn's new activities (from sequence number m to n), `{"stream": id}` for a stream opened elsewhere, `{"typing":
+"bot"}` while a turn waits for the world (`effects.Effects.on_wait`) and `{"typing": "user"}` when the visitor
+types (typing is never kept). It wakes the waiters of its conversation and, for new activities, those of its bot
+(`bot_key`). A turn's note also carries its activities (`"activities"`, their JSON text, when under
+MAX_CARRIED bytes), so the conversation's stream sends them without reading the store; an agent console, and a
+stream that missed a note, read what is new from the store after what they have shown. So a note lost while a
+process reconnects to Redis costs latency, not a message (once listening again, the hub wakes every waiter to
+read the store). Redis relays a turn's activities to the processes listening then and keeps none of them.
+
+On the wire a note is its JSON header, then a newline and the activities' text: a process whose waiters do
+not concern the note parses the header only.
 
 One listener thread per process, while it has waiters, subscribes to every conversation's channel (a pattern)
-and wakes the local waiters a note concerns; a process with no waiter ignores the note. Notes are a few dozen
-bytes, so every process hearing every turn stays cheap at hundreds of turns a second.
+and wakes the local waiters a note concerns; a process with no waiter ignores the note.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from runtime.turns.effects import COMMITTED, Committed
 
 log = logging.getLogger(__name__)
 RECONNECT_SECONDS = (0.1, 0.5, 1.0, 2.0, 5.0)  # the listener's waits after losing Redis, then 5 s each time
+MAX_CARRIED = 64 * 1024  # bytes of a turn's activities a note carries at most; a stream reads bigger turns itself
 
 
 def bot_key(bot_id: str) -> str:
@@ -74,12 +80,13 @@ class Hub:
         self._listener: threading.Thread | None = None
         self._subscribed = threading.Event()  # the running listener's: set once it hears the notes
 
-    def publish(self, conversation_id: str, note: dict) -> None:
-        """Tell every process's waiters of the conversation; a Redis that does not answer is logged, not
-        raised: the turn is committed already, and the listeners, losing Redis too, wake every waiter to read
-        the store once they hear again."""
+    def publish(self, conversation_id: str, note: dict, activities: str | None = None) -> None:
+        """Tell every process's waiters of the conversation (with `activities`, the JSON text of a turn's); a
+        Redis that does not answer is logged, not raised: the turn is committed already, and the listeners,
+        losing Redis too, wake every waiter to read the store once they hear again."""
+        message = json.dumps(note) if activities is None else f"{json.dumps(note)}\n{activities}"
         try:
-            jobs.connection(self.app).publish(self.prefix + conversation_id, json.dumps(note))
+            jobs.connection(self.app).publish(self.prefix + conversation_id, message)
         except redis.RedisError as e:
             log.warning("live: could not publish to Redis (%s); streams get this turn with the next one", e)
 
@@ -157,13 +164,19 @@ class Hub:
         if message.get("type") != "pmessage":
             return
         conversation_id = message["channel"].decode()[len(self.prefix):]
-        note = json.loads(message["data"])
+        header, _, activities = message["data"].partition(b"\n")
+        note = json.loads(header)
         with self._lock:
             waiters = set(self._waiters.get(conversation_id, ()))
             if "bot" in note:
                 waiters |= self._waiters.get(bot_key(note["bot"]), set()) | self._waiters.get(ALL_BOTS, set())
+        if not waiters:
+            return
+        note["conversation"] = conversation_id
+        if activities:
+            note["activities"] = activities.decode()
         for waiter in waiters:
-            waiter.wake({**note, "conversation": conversation_id})
+            waiter.wake(dict(note))
 
     def _wake_all(self, note: dict) -> None:
         with self._lock:
@@ -179,11 +192,20 @@ def hub(app: Flask | None = None) -> Hub:
 
 def on_turn(committed: Committed, effect: dict) -> None:
     """After-commit handler of `COMMITTED` (not durable: a lost note costs latency only): tell the waiters of the
-    conversation and of its bot how far its transcript now goes."""
+    conversation and of its bot how far its transcript now goes, with the turn's activities."""
     conversation = committed.conversation
-    hub().publish(conversation.id, {"seq": effect["last"], "bot": conversation.bot_id})
+    activities = json.dumps([row["activity"] for row in committed.transcript])
+    hub().publish(conversation.id, {"first": effect["first"], "seq": effect["last"], "bot": conversation.bot_id},
+                  activities if len(activities) <= MAX_CARRIED else None)
+
+
+def on_wait(conversation) -> None:
+    """A turn waits for the world (an outside system, a dataset): the conversation's streams show the bot
+    typing meanwhile. A turn that only computes sends its reply within milliseconds and no typing."""
+    hub().publish(conversation.id, {"typing": "bot"})
 
 
 def init_app(app: Flask) -> None:
     app.extensions["arbor.live"] = Hub(app)
     effects.registry(app).after_commit(COMMITTED, on_turn, durable=False)
+    effects.registry(app).on_wait(on_wait)

@@ -70,6 +70,7 @@ class Effects:
     answers: set[str] = field(default_factory=set)
     after: dict[str, list[AfterCommit]] = field(default_factory=dict)
     by_name: dict[str, AfterCommit] = field(default_factory=dict)
+    waits: list[Callable[[Any], None]] = field(default_factory=list)
 
     def on_turn(self, effect_type: str, function: Callable, *, answers: bool = False) -> None:
         """Handle `effect_type` in the turn: `function(turn, effect)`; with `answers` its return value is the
@@ -93,6 +94,17 @@ class Effects:
         handlers = self.after.setdefault(effect_type, [])
         if handler not in handlers:
             handlers.append(handler)
+
+    def on_wait(self, function: Callable[[Any], None]) -> None:
+        """Call `function(conversation)` when a committed turn's reply waits for an `own_turn` handler's work
+        (a sync integration call): the live fan-out shows the bot typing meanwhile."""
+        if function not in self.waits:
+            self.waits.append(function)
+
+    def waiting(self, conversation) -> None:
+        """The conversation's reply waits for the world: tell whoever asked (`on_wait`)."""
+        for function in self.waits:
+            function(conversation)
 
     def owed(self, conversation, effects: list[dict]) -> list[tuple[AfterCommit, dict]]:
         """The (handler, effect) pairs a turn's effects owe, in the effects' order."""

@@ -90,6 +90,8 @@ def carry_out(owed: list[tuple[AfterCommit, dict]], ids: list[str], made: Callab
             said += handler.function(made(None), effect) or []
             continue
         effect_id = next(ids)
+        if handler.own_turn:  # the reply waits for its work (a sync call): the bot is typing meanwhile
+            effects.registry().waiting(made(None).conversation)
         try:
             said += run_once(handler, made(effect_id), effect)[1] or []
         except Exception:  # noqa: BLE001 - the turn is committed; the relay retries this row from the outbox

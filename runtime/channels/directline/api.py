@@ -12,7 +12,7 @@ from flask import Blueprint, request
 
 from runtime.channels.directline import auth, inbound, start, stream, tokens
 from runtime.channels.directline.errors import json_body, limit_body, watermark_arg
-from runtime.store.activities import ARBOR, seq_of
+from runtime.store.activities import seq_of
 
 bp = Blueprint("directline", __name__, url_prefix="/v3/directline")
 bp.before_request(limit_body)
@@ -62,7 +62,7 @@ def activities(conversation_id: str) -> dict:
     grant, after = auth.caller(), watermark_arg()
     last_seq, found = auth.activities_for(grant, conversation_id, after)
     watermark = seq_of(found[-1]["id"]) if found else min(after, last_seq)
-    return {"activities": [a for a in found if a.get("from") != ARBOR], "watermark": str(watermark)}
+    return {"activities": stream.shown(found), "watermark": str(watermark)}
 
 
 @bp.post("/conversations/<conversation_id>/activities")

@@ -9,9 +9,9 @@ and overwrites what only Arbor may set: `from` is the token's user with the role
 other types (conversationUpdate...) are logged and dropped. The init events (`INIT_EVENTS`)
 also merge their value, an object, into the user's data: how a page hands the bot what it knows.
 
-Typing is live, never kept: a turn about to run tells the conversation's streams that the bot is typing
-(Microsoft's service streams the bot's `typing` activities), and the visitor's own `typing` activity tells the
-agent console watching the conversation (`runtime.channels.live`).
+Typing is live, never kept: the visitor's own `typing` activity tells the agent console watching the
+conversation (`runtime.channels.live`). The bot's typing reaches the streams while a turn waits for the world
+(`live.on_wait`); the widget shows it itself from the moment it sends.
 """
 
 from __future__ import annotations
@@ -84,7 +84,6 @@ def apply(conversation_id: str, inbound: Inbound) -> str:
         log.info("Direct Line: ignored an activity of type %r in conversation %s",
                  inbound.activity["type"][:40], conversation_id)
         return ""
-    live.hub().publish(conversation_id, {"typing": "bot"})  # the turn begins: dots at once, before any reply
     if inbound.page_data and _seq_of(conversation_id, inbound.client_key) is None:
         _merge_user_data(conversation_id, inbound.page_data)
     try:

@@ -9,7 +9,10 @@ WebSocket that pushes activity sets, as Microsoft's service does for Web Chat an
   alive (every DIRECTLINE_STREAM_KEEPALIVE seconds). What the client sends is ignored: DirectLineJS sends only
   empty keep-alives, and activities are POSTed; a message over MAX_CLIENT_MESSAGE closes the stream (1009).
 - With `watermark`, everything after it comes first; then each committed turn wakes the stream through
-  `runtime.channels.live`, in whatever process it ran, and the stream reads what is new from the store.
+  `runtime.channels.live`, in whatever process it ran. Its note carries the turn's activities, so a stream that
+  sent everything before them sends them without reading the store (`pushed`); after a gap (a note lost while
+  Redis was away, one too big to carry them, turns of one conversation committed out of order) the stream
+  reads what is new from the store.
 - One stream per conversation: a newer one (a reload, a reconnect through another server) closes the older
   with the reason "collision" (4001).
 - A stream lives as long as the token it came with (DIRECTLINE_TOKEN_TTL), then closes ("expired", 4002): the
@@ -97,8 +100,8 @@ def register(bp) -> None:
                     return
                 _drain(ws)
                 if move == "send":
-                    sent = _send_new(ws, grant, conversation_id, sent)
-                elif move == "typing":
+                    sent = _send_new(ws, grant, conversation_id, sent, notes)
+                if move == "typing" or (move == "send" and typing_last(notes)):
                     ws.send(typing_set(grant, conversation_id))
                 elif move == "keepalive":  # no query: idle streams cost no database work
                     ws.send("")
@@ -109,8 +112,9 @@ CLOSES = {"collision": (COLLISION, "collision"), "expired": (EXPIRED, "expired")
 
 def next_move(notes: list[dict], me: str, until: float) -> str:
     """What a stream does after a wait: "collision" (a newer stream of its conversation opened), "send" (a turn
-    was committed), "typing" (a turn began: the bot is typing), "quiet" (only the visitor typed, which is for
-    the agents), "expired" (its token's lifetime is over) or "keepalive" (nothing happened)."""
+    was committed; the bot may be typing after it: `typing_last`), "typing" (a turn waits for the world: the bot
+    is typing), "quiet" (only the visitor typed, which is for the agents), "expired" (its token's lifetime is
+    over) or "keepalive" (nothing happened)."""
     if any(note.get("stream") not in (None, me) for note in notes):
         return "collision"
     if any("typing" not in note for note in notes):
@@ -118,6 +122,13 @@ def next_move(notes: list[dict], me: str, until: float) -> str:
     if notes:
         return "typing" if any(note["typing"] == "bot" for note in notes) else "quiet"
     return "expired" if tokens.now() >= until else "keepalive"
+
+
+def typing_last(notes: list[dict]) -> bool:
+    """Whether the bot's typing came after the last turn the notes tell of (the visitor's message was kept, and
+    now its reply waits for the world): the stream shows it after that turn's activities."""
+    last = next((note for note in reversed(notes) if "seq" in note or note.get("typing") == "bot"), None)
+    return last is not None and "seq" not in last
 
 
 def typing_set(grant: tokens.Grant, conversation_id: str) -> str:
@@ -128,22 +139,60 @@ def typing_set(grant: tokens.Grant, conversation_id: str) -> str:
         "conversation": {"id": conversation_id}, "from": {"id": grant.bot_id, "role": "bot"}}]})
 
 
+def shown(activities: list[dict]) -> list[dict]:
+    """What a client is shown of a transcript: both directions (the user's own activities echoed back), but not
+    the inputs Arbor made itself (a trigger, a timer's timeout), past which the watermark still moves."""
+    return [activity for activity in activities if activity.get("from") != ARBOR]
+
+
+def encode(activities: list[dict], watermark: int) -> str:
+    """An ActivitySet's text."""
+    return json.dumps({"activities": activities, "watermark": str(watermark)})
+
+
 def activity_set(grant: tokens.Grant, conversation_id: str, after: int, first: bool = False) -> tuple[str | None, int]:
-    """The activities after `after` as one ActivitySet's text (on the first call even with none, so the client
-    learns the watermark; else None when nothing is new), and the watermark reached."""
+    """The activities after `after`, read from the store, as one ActivitySet's text (on the first call even with
+    none, so the client learns the watermark; else None when nothing is new), and the watermark reached."""
     last_seq, found = auth.activities_for(grant, conversation_id, after)
-    shown = [activity for activity in found if activity.get("from") != ARBOR]
     watermark = seq_of(found[-1]["id"]) if found else min(after, last_seq)
-    if shown or (first and after == 0):
-        return json.dumps({"activities": shown, "watermark": str(watermark)}), watermark
+    visible = shown(found)
+    if visible or (first and after == 0):
+        return encode(visible, watermark), watermark
     return None, watermark
 
 
-def _send_new(ws: Server, grant: tokens.Grant, conversation_id: str, after: int, first: bool = False) -> int:
-    text, watermark = activity_set(grant, conversation_id, after, first)
-    if text is not None:
+def pushed(notes: list[dict], after: int) -> tuple[list[str], int] | None:
+    """The ActivitySets the turns' notes carry (`live.on_turn`) for a stream that sent everything up to `after`,
+    and the watermark they reach; None when the store must be read instead: a note without its activities,
+    a gap before one (a turn's note not heard, or heard after a later turn's), or a listener that heard Redis
+    again after losing it (notes may be lost)."""
+    sets = []
+    for note in notes:
+        if "seq" not in note:
+            if "typing" in note or "stream" in note:
+                continue
+            return None
+        if note["seq"] <= after:  # sent already (read from the store after an earlier gap)
+            continue
+        if note.get("first") != after + 1 or "activities" not in note:
+            return None
+        visible = shown(json.loads(note["activities"]))
+        if visible:
+            sets.append(encode(visible, note["seq"]))
+        after = note["seq"]
+    return sets, after
+
+
+def _send_new(ws: Server, grant: tokens.Grant, conversation_id: str, after: int, notes: list[dict] | None = None,
+              first: bool = False) -> int:
+    """Send what is new after `after` (what the notes carry, else read from the store); the watermark reached."""
+    found = None if notes is None else pushed(notes, after)
+    if found is None:
+        text, watermark = activity_set(grant, conversation_id, after, first)
+        found = ([text] if text is not None else []), watermark
+    for text in found[0]:
         ws.send(text)
-    return watermark
+    return found[1]
 
 
 def _drain(ws: Server) -> None:

@@ -6,11 +6,13 @@ workers' threads (docs/benchmarks.md: about 500 idle streams per worker on this 
 where an idle stream is a socket and a timer. It is the web app's stream in another body, not a second one:
 - the upgrade is checked by the web app's own `stream.check_upgrade`, run in a request context of the same URL,
   host and Origin (token, conversation, the bot's allowed websites, refused origins recorded);
-- what it sends comes from `stream.activity_set` and what it does after each wait from `stream.next_move`;
+- what it sends comes from `stream.pushed` or `stream.activity_set`, and what it does after each wait from
+  `stream.next_move`;
 - it hears committed turns through the process's live hub, like a web worker, with a waiter that wakes the loop.
-The store is read on a small thread pool, and only when a note says something is new: idle streams cost no
-query. Clients reach it by DIRECTLINE_STREAM_BASE (the streamUrl's scheme://host:port, e.g. ws://127.0.0.1:5001),
-or by a proxy routing the stream path to it (README: Running at scale).
+A turn's note carries its activities, sent from the loop; the store is read on a small thread pool only when a
+stream opens and after a gap (`stream.pushed`): idle streams and ordinary turns cost no query. Clients reach it
+by DIRECTLINE_STREAM_BASE (the streamUrl's scheme://host:port, e.g. ws://127.0.0.1:5001), or by a proxy routing
+the stream path to it (README: Running at scale).
 """
 
 from __future__ import annotations
@@ -136,8 +138,8 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                     await ws.close(code=code, message=reason.encode())
                     break
                 if move == "send":
-                    sent = await _send(streams, ws, grant, conversation_id, sent)
-                elif move == "typing":
+                    sent = await _send(streams, ws, grant, conversation_id, sent, notes)
+                if move == "typing" or (move == "send" and stream.typing_last(notes)):
                     await ws.send_str(stream.typing_set(grant, conversation_id))
                 elif move == "keepalive":
                     await ws.send_str("")
@@ -149,11 +151,16 @@ async def _stream(request: web.Request) -> web.StreamResponse:
 
 
 async def _send(streams: web.Application, ws: web.WebSocketResponse, grant: tokens.Grant, conversation_id: str,
-                after: int, first: bool = False) -> int:
-    text, watermark = await _run(streams, stream.activity_set, grant, conversation_id, after, first)
-    if text is not None:
+                after: int, notes: list[dict] | None = None, first: bool = False) -> int:
+    """Send what is new after `after`: what the notes carry, on the loop; else read from the store on its
+    threads. The watermark reached."""
+    found = None if notes is None else stream.pushed(notes, after)
+    if found is None:
+        text, watermark = await _run(streams, stream.activity_set, grant, conversation_id, after, first)
+        found = ([text] if text is not None else []), watermark
+    for text in found[0]:
         await ws.send_str(text)
-    return watermark
+    return found[1]
 
 
 async def _read(ws: web.WebSocketResponse, waiter: LoopWaiter) -> None:
