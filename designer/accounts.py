@@ -76,7 +76,7 @@ SECURITY_HEADERS = {"Content-Security-Policy": CSP, "X-Frame-Options": "DENY", "
                     "X-Content-Type-Options": "nosniff"}
 
 
-class _Sessions(SecureCookieSessionInterface):
+class Sessions(SecureCookieSessionInterface):
     """Flask's signed-cookie sessions, Secure when SESSION_COOKIE_SECURE says so: `auto` (the default, and
     Flask's own default False) when the request came over HTTPS, `on` always, `off` never."""
 
@@ -96,7 +96,7 @@ def init_app(app: Flask) -> None:
     if os.environ.get("SESSION_COOKIE_SECURE") and app.config.get("SESSION_COOKIE_SECURE") is False:
         app.config["SESSION_COOKIE_SECURE"] = os.environ["SESSION_COOKIE_SECURE"]
     app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
-    app.session_interface = _Sessions()
+    app.session_interface = Sessions()
     ratelimit.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(load_session_user)

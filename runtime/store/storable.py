@@ -36,11 +36,23 @@ def _refuse_constant(constant: str) -> Any:
 def loads(data: str | bytes | bytearray) -> Any:
     """Standard JSON text to a value. Raises ValueError (UnicodeDecodeError and json.JSONDecodeError too) for
     what is not JSON, RecursionError for nesting too deep to read, NotStorable for the rest (see above)."""
-    value = json.loads(data, parse_constant=_refuse_constant)
-    found = refusal(value)
-    if found:
-        raise NotStorable(found)
+    value = json.loads(data, parse_constant=_refuse_constant, parse_float=_finite)
+    # UTF-8 bytes (every request body) can hold a NUL or a lone surrogate only as a \u escape: without one, and
+    # with each number checked as it was read, there is nothing left to look for. (UTF-16 and UTF-32, which
+    # json.loads reads too, have NUL bytes: they are walked.)
+    if isinstance(data, str) or b"\\u" in data or b"\x00" in data:
+        found = refusal(value)
+        if found:
+            raise NotStorable(found)
     return value
+
+
+def _finite(text: str) -> float:
+    """A JSON number with a fraction or an exponent; one too big for a float (1e999) is Infinity: refused."""
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise NotStorable(CONSTANT_REFUSED.format(constant="Infinity" if number > 0 else "-Infinity"))
+    return number
 
 
 def refusal(value: Any) -> str | None:

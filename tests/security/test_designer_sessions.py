@@ -101,3 +101,15 @@ def test_next_with_cr_lf_or_another_site_is_a_safe_redirect(app, users, target):
     answer = sign_in(app.test_client(), next=target)
     assert answer.status_code == 302
     assert answer.location in ("/designer/", "/designer/%0d%0a") and "\n" not in answer.location
+
+
+def test_the_apis_neither_read_nor_write_the_designer_session(app, users):
+    """A signed-in browser's cookie goes with every request to the site, the APIs' too (the designer's Try-it
+    chat): the APIs take their bearer credential or key only, and never set a cookie."""
+    browser = app.test_client()
+    assert sign_in(browser).status_code == 302
+    for answer in (browser.post("/b/any-bot/api/management/trigger/someone/main", json={}),
+                   browser.post("/v3/directline/tokens/generate", json={})):
+        assert answer.status_code in (401, 403), answer.text
+        assert "Set-Cookie" not in answer.headers and "Cookie" not in answer.headers.get("Vary", "")
+    assert browser.get("/designer/").status_code == 200  # the session itself goes on

@@ -32,6 +32,7 @@ BAD = [
     ('{"type": "message", "text": "hi", "channelData": {"x": -Infinity}}', "-Infinity is not a JSON number"),
     ('{"type": "message", "text": "a\\ud800b"}', "lone surrogate"),
     ('{"type": "message", "text": "hi", "channelData": {"\\udfff": 1}}', "lone surrogate"),
+    ('{"type": "event", "name": "price", "value": 1e999}', "Infinity is not a JSON number"),  # too big: Infinity
 ]
 
 
@@ -64,6 +65,15 @@ def test_direct_line_refuses_and_stores_nothing(app, client, bots, body, says):
     assert count(app, TranscriptEntry) == before
     polled = chat.get("")
     assert polled.status_code == 200 and strict(polled.data)["activities"]  # what is polled back parses
+
+
+def test_a_body_in_utf16_is_checked_as_closely(app, client, bots):
+    """JSON may come in UTF-16 (json.loads reads it): its escapes are not the bytes of UTF-8's, and still count."""
+    bots.load("dl-shop")
+    chat = Chat.generate(client, secret_of(app, "dl-shop"))
+    answer = client.post(chat.url, data='{"type": "message", "text": "a\\ud800b"}'.encode("utf-16"),
+                         headers={**bearer(chat.token), "Content-Type": "application/json"})
+    assert answer.status_code == 400 and "lone surrogate" in answer.get_json()["error"]["message"]
 
 
 @pytest.mark.parametrize("body, says", [
