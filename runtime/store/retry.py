@@ -46,7 +46,8 @@ def in_transaction(work: Callable[[], T], *, tries: int = MAX_TRIES) -> T:
         attempt += 1
         try:
             result = work()
-            db.session.commit()
+            if db.session().in_transaction():  # else `work` committed itself (a turn does, holding SQLite's lock)
+                db.session.commit()
             return result
         except (StaleDataError, IntegrityError, OperationalError) as exc:
             db.session.rollback()

@@ -31,6 +31,7 @@ from runtime.store.models import (
 )
 from runtime.store.prepared import Prepared
 from runtime.store.retry import Conflict
+from runtime.webhooks.models import ACTIVE, WEBHOOK, WebhookSubscription
 
 _conversation, _user, _bot = Conversation.__table__.c, BotUser.__table__.c, Bot.__table__.c
 _transcript = TranscriptEntry.__table__.c
@@ -45,12 +46,18 @@ _answered_seq = (select(_transcript.seq)
                         _transcript.client_key == bindparam("client_key"))
                  .scalar_subquery())
 
+_subscription = WebhookSubscription.__table__.c
+_webhooks = (select(_subscription.id)
+             .where(_subscription.bot_id == _conversation.bot_id, _subscription.status == ACTIVE,
+                    _subscription.kind == WEBHOOK)
+             .exists())
+
 LOAD = Prepared(
     select(_conversation.id, _conversation.bot_id, _conversation.user_id, _conversation.channel,
            _conversation.state, _conversation.bot_version, _conversation.activity_seq,
            _conversation.updated_at, _conversation.handover_id, _conversation.version_id, _bot.published_version,
            _user.data.label("user_data"), _user.version_id.label("user_version"),
-           _answered_seq.label("answered_seq"))
+           _answered_seq.label("answered_seq"), _webhooks.label("webhooks"))
     # Inner joins: the conversation's foreign key guarantees its user, whose key guarantees the bot.
     .join_from(Conversation.__table__, BotUser.__table__,
                (_user.bot_id == _conversation.bot_id) & (_user.user_id == _conversation.user_id))
@@ -58,7 +65,8 @@ LOAD = Prepared(
     .where(_conversation.id == bindparam("conversation_id"))
 )
 """Everything a turn reads, in one round trip: the conversation, the version its bot publishes, the
-user's data, and where the inbound activity with `client_key` (NULL matches none) already is."""
+user's data, where the inbound activity with `client_key` (NULL matches none) already is, and whether the bot
+has active webhook subscriptions (most have none: their turns then owe webhooks nothing without asking Redis)."""
 
 _next_inbound = (select(func.min(_transcript.seq))
                  .where(_transcript.conversation_id == bindparam("conversation_id"),

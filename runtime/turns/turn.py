@@ -243,7 +243,8 @@ def _save(turn: Turn, result: engine.TurnResult, number: int, inp: Input | None,
     if rows.user_spoke:
         user["last_message_at"] = now
     conversation = SimpleNamespace(**{"id": loaded.id, "bot_id": loaded.bot_id, "user_id": loaded.user_id,
-                                      "channel": loaded.channel, "handover_id": loaded.handover_id, **values})
+                                      "channel": loaded.channel, "handover_id": loaded.handover_id,
+                                      "webhooks": getattr(loaded, "webhooks", None), **values})
     owed = _owed(conversation, rows.transcript, result.effects, closed)
     pending = outbox.rows(loaded.id, owed, now)
 
@@ -301,15 +302,13 @@ def _write(conversation_id: str, write: Callable[[Connection], None]) -> None:
     """Write a computed turn (`write(connection)`) and commit, holding SQLite's writer lock (the queue and
     then the database's) only for the writes: no global lock is held while the engine computes.
 
-    On SQLite the read the turn computed from is ended first (a read transaction cannot take the write
-    lock once another writer committed); the version checks in `write` then find a turn of the same
+    On SQLite the turn read outside any transaction (the driver begins one before a write only), so
+    `_hold` can begin the write at once; the version checks in `write` then find a turn of the same
     conversation that committed meanwhile, and `in_transaction` computes it again from fresh rows.
     A session already in a write transaction (a caller's own) keeps it: it may hold the lock already.
     PostgreSQL locked the conversation's row in `_hold` (this conversation only) and writes in place.
     """
     session = db.session()
-    if session.connection().dialect.name == "sqlite" and not writer_queue.writing():
-        session.commit()  # ends the read; nothing was written
     with writer_queue.turn():
         write(_hold(conversation_id))
         session.commit()

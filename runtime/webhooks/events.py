@@ -30,7 +30,10 @@ CACHE_SECONDS = 5.0
 
 
 def owed(conversation, effect: dict) -> bool:
-    """Whether a turn of the conversation owes webhooks anything: its bot has active subscriptions."""
+    """Whether a turn of the conversation owes webhooks anything: its bot has active subscriptions (as the turn
+    read them with its conversation, `webhooks`, when it did)."""
+    if getattr(conversation, "webhooks", None) is not None and not conversation.webhooks:
+        return False
     return bool(active_subscriptions(current_app, conversation.bot_id))
 
 
