@@ -116,7 +116,8 @@ def store_turns(profile: cProfile.Profile, doc: dict, turns: int) -> str:
     return f"handle() x {turns} on {database}"
 
 
-def directline_turns(profile: cProfile.Profile, doc: dict, turns: int, switch: bool = False) -> str:
+def directline_turns(profile: cProfile.Profile, doc: dict, turns: int, switch: bool = False,
+                     poll: bool = True) -> str:
     from app import create_app
     from runtime.channels.directline.secret import reveal
     from runtime.extensions import db
@@ -140,6 +141,8 @@ def directline_turns(profile: cProfile.Profile, doc: dict, turns: int, switch: b
             nonlocal watermark
             posted = client.call("POST", url, body={"type": "message", "text": f"answer {n}", "from": {"id": "u"},
                                                     "channelData": {"clientActivityID": f"c{n}"}})
+            if not poll:  # a stream's client: the reply is pushed (the note published), not read
+                return
             answer = client.call("GET", f"{url}?watermark={watermark}")
             watermark = answer["watermark"]
             assert any(a.get("replyToId") == posted["id"] for a in answer["activities"]), answer
@@ -151,7 +154,8 @@ def directline_turns(profile: cProfile.Profile, doc: dict, turns: int, switch: b
             db.engine.dispose()
     if switch:
         client.stop()
-    return f"Direct Line turns (POST + GET) x {turns} on {database}{', switching per request' if switch else ''}"
+    return (f"Direct Line turns ({'POST + GET' if poll else 'POST, the reply pushed'}) x {turns} on {database}"
+            f"{', switching per request' if switch else ''}")
 
 
 class _WsgiClient:
@@ -241,7 +245,7 @@ def _postgres_schema():
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("what", choices=["validation", "validation-cold", "engine-loop", "engine", "store-loop",
-                                         "store", "directline"])
+                                         "store", "directline", "stream"])
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--turns", type=int, default=0)
     parser.add_argument("--dialogs", type=int, default=1000)
@@ -249,15 +253,16 @@ def main() -> None:
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--switch", action="store_true", help="directline: another process runs between requests")
     args = parser.parse_args()
-    doc = loop_bot() if args.what.endswith("-loop") or args.what == "directline" else generate(args.dialogs, 20)
+    doc = loop_bot() if args.what.endswith("-loop") or args.what in ("directline", "stream") \
+        else generate(args.dialogs, 20)
     profile = _Unprofiled() if args.no_profile else cProfile.Profile()
     started = time.perf_counter()
     if args.what.startswith("validation"):
         title = validation(profile, doc, cold=args.what.endswith("cold"))
     elif args.what.startswith("engine"):
         title = engine_turns(profile, doc, args.turns or 2000)
-    elif args.what == "directline":
-        title = directline_turns(profile, doc, args.turns or 1000, switch=args.switch)
+    elif args.what in ("directline", "stream"):
+        title = directline_turns(profile, doc, args.turns or 1000, switch=args.switch, poll=args.what == "directline")
     else:
         title = store_turns(profile, doc, args.turns or (300 if args.what == "store-loop" else 5))
     if args.no_profile:

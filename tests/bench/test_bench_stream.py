@@ -62,7 +62,8 @@ TURN_GOAL, RATIO_GOAL, P99_GOAL = 1_000, 0.5, 0.050
 STREAMS = os.environ.get("BENCH_STREAMS", "process")  # who holds the streams: the stream process, or "web"
 # The threads a worker needs: the shipped 2,000 when the stream process holds the streams, else one per idle stream
 # and threads to serve turns beside them.
-THREADS = 2_000 if STREAMS == "process" else max(2_000, IDLE // WORKERS + 500)
+THREADS = int(os.environ.get("BENCH_STREAM_THREADS", 2_000)) if STREAMS == "process" \
+    else max(2_000, IDLE // WORKERS + 500)
 PATIENCE = {"reply_timeout": 10.0, "max_failures": 3}  # a reply missing for 10 s is a failure, reported
 
 
