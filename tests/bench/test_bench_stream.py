@@ -16,6 +16,9 @@ What it prints (nothing about speed is asserted; every turn must get its reply a
    100 conversations served meanwhile.
 Streams are held by the stream process (`flask streams`, DIRECTLINE_STREAM_BASE), as the README's production
 layout ships them; BENCH_STREAMS=web holds them in the gunicorn workers instead, for the comparison.
+BENCH_CLIENTS (100) and BENCH_STREAM_THREADS (the shipped 2,000) change the conversations and the threads per
+worker, for all three servers alike. The CPU of each process is printed per turn: the workers, the stream
+process, the embedded Redis and the load generator share the machine's CPUs.
 (test_bench_agent_stream.py measures an agent's reply to its frame on the visitor's stream.)
 The load generator (loadgen.py) is a process of its own; it shares the machine's CPUs with the servers.
 """
@@ -54,7 +57,7 @@ from test_bench_directline import (
     server_env,
 )
 
-CLIENTS = 100
+CLIENTS = int(os.environ.get("BENCH_CLIENTS", 100))
 IDLE = int(os.environ.get("BENCH_IDLE_STREAMS", "10000"))
 OPTIONS = ["-c", str(ROOT / "gunicorn.conf.py"), "--log-level", "warning"]
 WORKERS = 2
