@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from database_away import database_away
 from directline_client import Chat, secret_of, texts
 from management import address, make_key
 
 from app import create_app
+from runtime.store import outage
 
 HOST = "http://loyalty.bots.example"
 TRANSACTION = {"transaction": {"id": "T-1001", "points": 500, "partner": "SkyMiles"}}
@@ -50,6 +52,17 @@ def test_a_host_of_no_bot_is_a_404_saying_so(client, key):
     assert answer.status_code == 404 and answer.json["error"] == {"code": "NotFound", "message": (
         "There is no bot 'nobody' at nobody.bots.example: the host names a bot by its id (ARBOR_BOT_HOST); check "
         "the bot's id in the designer.")}
+
+
+def test_a_database_that_does_not_answer_is_the_same_503_on_a_bots_host(app, client, key, tmp_path, postgres):
+    """The host's bot is looked up in the database: while it does not answer, Retry-After as on every path."""
+    with database_away(app, tmp_path, postgres):
+        on_host = client.get(f"/api/management/export/userData?code={key}", base_url=HOST)
+        prefixed = client.get(f"/b/loyalty/api/management/export/userData?code={key}")
+    assert on_host.status_code == prefixed.status_code == 503
+    assert on_host.headers["Retry-After"] == prefixed.headers["Retry-After"] == str(outage.RETRY_AFTER_SECONDS)
+    assert on_host.json == prefixed.json == {"error": {"code": "ServiceUnavailable", "message": outage.MESSAGE}}
+    assert client.get(f"/api/management/export/userData?code={key}", base_url=HOST).status_code == 200  # back
 
 
 def test_behind_a_trusted_proxy_the_forwarded_host_counts(app, key):

@@ -4,16 +4,15 @@ PostgreSQL under load and counts that nothing is lost or doubled; these check th
 
 from __future__ import annotations
 
-import shutil
 import socket
 import sqlite3
 
 import psycopg
 import pytest
+from database_away import database_away
 from directline_client import DL, Chat, bearer, secret_of
 from sqlalchemy.exc import OperationalError
 
-from runtime.extensions import db
 from runtime.store.outage import is_outage
 
 
@@ -24,19 +23,9 @@ def chat(app, bots, client) -> Chat:
 
 
 def test_a_sqlite_file_that_cannot_be_opened_is_503_saying_to_send_again(app, client, chat, tmp_path, postgres):
-    if postgres is not None:
-        pytest.skip("the SQLite file is the database only in the SQLite pass")
-    with app.app_context():
-        db.engine.dispose()  # the next request opens the file again, and finds it gone
-    away = tmp_path.with_name(tmp_path.name + "-away")
-    shutil.move(tmp_path, away)
-    try:
+    with database_away(app, tmp_path, postgres):
         answer = client.post(chat.url, headers=bearer(chat.token), json={"type": "message", "text": "hi",
                                                                         "from": {"id": chat.user_id}})
-    finally:
-        with app.app_context():
-            db.engine.dispose()
-        shutil.move(away, tmp_path)
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
     assert answer.get_json()["error"]["code"] == "ServiceUnavailable"
     assert "Send the same request again" in answer.get_json()["error"]["message"]
