@@ -11,7 +11,9 @@ not expired with five minutes of clock skew, and the token's service URL claim e
 taken. The documents say "when present"; the SDKs refuse a channel token without it, and so does Arbor (an
 activity's `serviceUrl` is where the bot's token goes: it must be one the issuer signed). The keys are kept per
 metadata address for a day, and read again at once for a `kid` not seen (at most every five minutes, so
-made-up ids cannot make Arbor hammer the issuer), as the SDK does when Microsoft rolls its keys.
+made-up ids cannot make Arbor hammer the issuer), as the SDK does when Microsoft rolls its keys. Keys that
+cannot be read are not asked for again for FAILURE_PAUSE: meanwhile an activity is answered at once, from the
+keys kept or with the same 503, rather than each one holding a web worker for two fetches' timeouts.
 The reply token: `grant_type=client_credentials` with the app id and password and the scope
 `https://api.botframework.com/.default`, kept until five minutes before it expires.
 """
@@ -34,6 +36,10 @@ ALGORITHMS = ["RS256"]
 LEEWAY = timedelta(minutes=5)  # ChannelValidation's clock tolerance
 KEYS_MAX_AGE = timedelta(days=1)
 REFETCH_AFTER = timedelta(minutes=5)  # the soonest an unknown `kid` makes the keys be read again
+# After a failed read, the keys are not read again for this long: anyone can post an activity with a made-up
+# token, and while the issuer is away each would otherwise hold a web worker for up to two 5 s fetches. Short,
+# so that once the issuer is back, activities are refused for at most this long.
+FAILURE_PAUSE = timedelta(seconds=30)
 TOKEN_MARGIN = timedelta(minutes=5)  # a reply token is fetched again this long before it expires
 SCOPE = "https://api.botframework.com/.default"
 MAX_BYTES = 256 * 1024
@@ -54,7 +60,14 @@ class _Keys:
     read_at: datetime
 
 
+@dataclass
+class _Failure:
+    reason: str
+    at: datetime
+
+
 _keys: dict[str, _Keys] = {}  # by metadata address, in this process
+_failures: dict[str, _Failure] = {}  # by metadata address: the last read that failed, less than FAILURE_PAUSE ago
 _tokens: dict[tuple[str, str, str], tuple[str, datetime]] = {}  # (endpoint, app id, password digest) -> token
 _lock = threading.Lock()
 
@@ -127,28 +140,37 @@ def access_token(endpoint: str, app_id: str, password: str, *, scope: str = SCOP
 
 
 def forget() -> None:
-    """Drop what this process keeps (keys and reply tokens): a connection's settings changed, or a test starts."""
+    """Drop what this process keeps (keys, failed reads and reply tokens): a connection's settings changed, or a
+    test starts."""
     with _lock:
         _keys.clear()
+        _failures.clear()
         _tokens.clear()
 
 
 def _key(metadata_url: str, kid: str) -> dict | None:
     now = utcnow()
     with _lock:
-        kept = _keys.get(metadata_url)
+        kept, failed = _keys.get(metadata_url), _failures.get(metadata_url)
     fresh = kept is not None and now - kept.read_at < KEYS_MAX_AGE
     if fresh and (kid in kept.by_kid or now - kept.read_at < REFETCH_AFTER):
         return kept.by_kid.get(kid)
-    try:
-        read = _Keys(_read_keys(metadata_url), now)
-    except (IntegrationError, ValueError) as e:
-        if fresh:
-            return kept.by_kid.get(kid)
-        raise TokenRefused(503, f"Could not read the issuer's signing keys: {str(e)[:300]}") from None
-    with _lock:
-        _keys[metadata_url] = read
-    return read.by_kid.get(kid)
+    if failed is None or now - failed.at >= FAILURE_PAUSE:
+        try:
+            read = _Keys(_read_keys(metadata_url), now)
+        except (IntegrationError, ValueError) as e:
+            failed = _Failure(str(e)[:300], utcnow())  # from when the read gave up: it may have waited 10 s
+            with _lock:
+                _failures[metadata_url] = failed
+        else:
+            with _lock:
+                _keys[metadata_url] = read
+                _failures.pop(metadata_url, None)
+            return read.by_kid.get(kid)
+    if fresh:
+        return kept.by_kid.get(kid)
+    raise TokenRefused(503, f"Could not read the issuer's signing keys: {failed.reason}. They are read again "
+                            f"{int(FAILURE_PAUSE.total_seconds())} seconds after a failure: try again later.")
 
 
 def _read_keys(metadata_url: str) -> dict[str, dict]:
