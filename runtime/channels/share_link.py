@@ -11,8 +11,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from runtime.store.bots import get_bot
-from runtime.store.retry import in_transaction
+from runtime.store.bots import change_setting, get_bot
 
 SETTING = "shareLink"  # the token; None once turned off; absent until the first one is made
 
@@ -56,9 +55,4 @@ def opens(bot_id: str, given: object, origin: str | None, own_origin: str) -> bo
 
 
 def _save(bot_id: str, value: str | None) -> str | None:
-    def save() -> None:
-        bot = get_bot(bot_id)
-        bot.settings = {**(bot.settings or {}), SETTING: value}
-
-    in_transaction(save)
-    return value
+    return change_setting(bot_id, SETTING, lambda _: value)

@@ -12,10 +12,8 @@ from typing import Any
 
 from cryptography.fernet import InvalidToken
 
-from runtime.extensions import db
 from runtime.keys import fernet
-from runtime.store.bots import get_bot
-from runtime.store.retry import in_transaction
+from runtime.store.bots import change_setting, get_bot
 
 SECRET_FIELDS = {"smtp": "password", "sms": "token"}
 # What each secret is bound to: it was entered for these, and goes nowhere else (a changed one clears it).
@@ -78,15 +76,13 @@ def _save(bot_id: str, kind: str, values: dict, secret: str | None) -> None:
     destination (SMTP host and port, SMS base URL) stays the same: a secret is bound to where it was entered
     for, so pointing the settings elsewhere without entering it again clears it."""
 
-    def attempt() -> None:
-        bot = get_bot(bot_id)
-        before = (bot.settings or {}).get(kind) or {}
+    def changed(before: dict | None) -> dict:
+        before = before or {}
         kept = before.get("sealed") if _destination(kind, before) == _destination(kind, values) else None
         sealed = fernet(PURPOSE).encrypt(secret.encode()).decode() if secret else kept
-        bot.settings = {**(bot.settings or {}), kind: {**values, "sealed": sealed}}
-        db.session.add(bot)
+        return {**values, "sealed": sealed}
 
-    in_transaction(attempt)
+    change_setting(bot_id, kind, changed)
 
 
 def _destination(kind: str, values: dict) -> tuple:

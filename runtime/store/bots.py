@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import func, select, update
@@ -18,6 +20,8 @@ from runtime import botdoc
 from runtime.extensions import db
 from runtime.store.models import Bot, BotVersion
 from runtime.store.retry import in_transaction
+
+T = TypeVar("T")
 
 DRAFT = 0  # the version number that means "the draft" (designer preview)
 CACHE_SIZE = 64
@@ -171,6 +175,38 @@ def load_indexed(bot_id: str, version: int) -> botdoc.Bot:
 def get_bot(bot_id: str) -> Bot:
     """The bot row, or BotNotFound."""
     bot = db.session.get(Bot, bot_id)
+    if bot is None:
+        raise BotNotFound(bot_id)
+    return bot
+
+
+def change_setting(bot_id: str, key: str, change: Callable[[Any], T]) -> T:
+    """Save `change(the setting's value now)` (None when unset) as the bot's setting `key`; returns what was saved.
+
+    A bot's settings are one JSON document that several features write (allowed websites, the share link,
+    the outbox, canned answers...), so each save locks the bot before it reads the document: another save,
+    of this key or another, in this process or any other, waits until this one commits and then changes the
+    document this one saved, not the one both read. `change` may raise (a ValueError for bad input): nothing is
+    saved. Raises BotNotFound.
+    """
+
+    def save() -> T:
+        bot = _locked(bot_id)
+        value = change((bot.settings or {}).get(key))
+        bot.settings = {**(bot.settings or {}), key: value}
+        return value
+
+    return in_transaction(save)
+
+
+def _locked(bot_id: str) -> Bot:
+    """The bot's row, fresh, that no other transaction may change until this one ends: PostgreSQL locks the row
+    (FOR UPDATE); SQLite, which has one writer for the whole database, takes its write lock now, before the
+    read, rather than at the first write (a transaction that has written holds it already)."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    bot = db.session.get(Bot, bot_id, with_for_update=True, populate_existing=True)
     if bot is None:
         raise BotNotFound(bot_id)
     return bot

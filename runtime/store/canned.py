@@ -6,8 +6,7 @@ that admins edit, not part of the bot's flow or its versions.
 
 from __future__ import annotations
 
-from runtime.extensions import db
-from runtime.store.bots import get_bot
+from runtime.store.bots import change_setting, get_bot
 from runtime.store.handovers import MAX_TEXT
 
 SETTING = "cannedAnswers"
@@ -21,25 +20,22 @@ def listed(bot_id: str) -> list[str]:
 def add(bot_id: str, text: str) -> list[str]:
     """Add an answer at the end; ValueError says what to change (empty, too long, a twin, too many)."""
     text = (text or "").strip()
-    answers = listed(bot_id)
     if not text:
         raise ValueError("Write the answer first.")
     if len(text) > MAX_TEXT:
         raise ValueError(f"An answer has at most {MAX_TEXT} characters; this one has {len(text)}.")
-    if text in answers:
-        raise ValueError("That answer is on the list already.")
-    if len(answers) >= MOST:
-        raise ValueError(f"A bot has at most {MOST} canned answers. Remove one first.")
-    return _save(bot_id, [*answers, text])
+
+    def added(answers: list[str] | None) -> list[str]:
+        answers = answers or []
+        if text in answers:
+            raise ValueError("That answer is on the list already.")
+        if len(answers) >= MOST:
+            raise ValueError(f"A bot has at most {MOST} canned answers. Remove one first.")
+        return [*answers, text]
+
+    return change_setting(bot_id, SETTING, added)
 
 
 def remove(bot_id: str, text: str) -> list[str]:
     """Remove the answer with this text (no error if it is gone already)."""
-    return _save(bot_id, [answer for answer in listed(bot_id) if answer != text])
-
-
-def _save(bot_id: str, answers: list[str]) -> list[str]:
-    bot = get_bot(bot_id)
-    bot.settings = {**(bot.settings or {}), SETTING: answers}
-    db.session.commit()
-    return answers
+    return change_setting(bot_id, SETTING, lambda answers: [answer for answer in answers or [] if answer != text])

@@ -79,10 +79,7 @@ def run_all(bot_id: str, *, version: int | None = None) -> list[TestResult]:
 
 def require_tests(bot_id: str, required: bool = True) -> None:
     """Set whether publishing the bot requires all its tests to pass."""
-    def save() -> None:
-        bot = bots.get_bot(bot_id)
-        bot.settings = {**(bot.settings or {}), REQUIRE_SETTING: required}
-    in_transaction(save)
+    bots.change_setting(bot_id, REQUIRE_SETTING, lambda _: required)
 
 
 def check_before_publish(bot_id: str) -> None:

@@ -26,9 +26,8 @@ from sqlalchemy.exc import OperationalError
 
 from runtime.channels.directline.errors import storable_id
 from runtime.extensions import db
-from runtime.store.bots import get_bot
+from runtime.store.bots import change_setting
 from runtime.store.models import Bot, Conversation
-from runtime.store.retry import in_transaction
 
 SETTING = "allowedOrigins"
 ANY = "*"
@@ -104,13 +103,7 @@ def set_allowed_origins(bot_id: str, origins: list[str]) -> list[str]:
     """
     saved = list(dict.fromkeys(normalize_origin(origin) for origin in origins))
     saved = [ANY] if ANY in saved else saved
-
-    def save() -> None:
-        bot = get_bot(bot_id)
-        bot.settings = {**(bot.settings or {}), SETTING: saved}
-
-    in_transaction(save)
-    return saved
+    return change_setting(bot_id, SETTING, lambda _: saved)
 
 
 def origin_allowed(origins: list[str], origin: str | None) -> bool:
