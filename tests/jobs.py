@@ -47,6 +47,16 @@ class Jobs:
             ran += waiting
         raise AssertionError(f"jobs still enqueueing jobs after {rounds} rounds")
 
+    def drain_all(self, *, rounds: int = 20) -> int:
+        """Run what is due now, then each job scheduled after it in turn, the clock moved to its time (a failing
+        job's retries through their back-off, until RQ gives it up); how many ran."""
+        ran = self.drain()
+        for _ in range(rounds):
+            if not (scheduled := self.scheduled()):
+                return ran
+            ran += self.drain(until=scheduled[0][1])
+        raise AssertionError(f"jobs still scheduled after {rounds} rounds: {self.scheduled()}")
+
     def release_due(self, moment: datetime) -> int:
         """Move the jobs scheduled up to `moment` into their queues; how many moved."""
         moved = 0

@@ -25,7 +25,7 @@ from runtime.datasets import store
 from runtime.datasets.models import Dataset
 from runtime.extensions import db
 from runtime.integrations.errors import IntegrationError
-from runtime.jobs import enqueue, in_app
+from runtime.jobs import app_job_id, enqueue, in_app
 from runtime.store.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,7 @@ def request_pull(bot_id: str, name: str) -> None:
     dataset = store.get(bot_id, name)
     if not dataset.source_url:
         raise store.DatasetError(f"The dataset '{name}' has no source to pull from; push its rows instead.")
-    enqueue("runtime.datasets.pull.pull", dataset.id, queue_name=QUEUE, job_id=f"dataset-pull-{dataset.id}",
-            retry=RETRY)
+    _queue_pull(dataset.id)
 
 
 @in_app
@@ -56,9 +55,15 @@ def pull_due() -> int:
     due = db.session.scalars(select(Dataset.id).where(Dataset.next_pull_at <= utcnow())).all()
     db.session.commit()
     for dataset_id in due:
-        enqueue("runtime.datasets.pull.pull", dataset_id, queue_name=QUEUE, job_id=f"dataset-pull-{dataset_id}",
-                retry=RETRY)
+        _queue_pull(dataset_id)
     return len(due)
+
+
+def _queue_pull(dataset_id: int) -> None:
+    """Queue a pull under the dataset's job id, the app's own (`app_job_id`): dataset ids are per database, and
+    another app on the same Redis has a dataset of the same id."""
+    enqueue("runtime.datasets.pull.pull", dataset_id, queue_name=QUEUE, job_id=app_job_id(f"dataset-pull-{dataset_id}"),
+            retry=RETRY)
 
 
 @in_app

@@ -5,6 +5,6 @@ dataset pulls) is enqueued here by dotted path with primitive arguments (DESIGN 
 """
 
 from runtime.jobs.context import in_app
-from runtime.jobs.queue import connection, enqueue, init_app, limits_storage, queue, queue_names
+from runtime.jobs.queue import app_job_id, connection, enqueue, init_app, limits_storage, queue, queue_names
 
-__all__ = ["connection", "enqueue", "in_app", "init_app", "limits_storage", "queue", "queue_names"]
+__all__ = ["app_job_id", "connection", "enqueue", "in_app", "init_app", "limits_storage", "queue", "queue_names"]

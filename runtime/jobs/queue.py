@@ -61,6 +61,14 @@ def queue(name: str = "default", app: Flask | None = None) -> Queue:
     return Queue(f"{app.config['ARBOR_REDIS_PREFIX']}{name}", connection=connection(app))
 
 
+def app_job_id(name: str, app: Flask | None = None) -> str:
+    """`name` as a job id of this app's own, for a job named by a database id (another app's database has the same
+    ids): with the app's Redis prefix (in hex: RQ takes letters, digits, _ and -), so apps sharing a Redis neither
+    drop nor replace each other's jobs."""
+    prefix = (app or current_app).config["ARBOR_REDIS_PREFIX"].encode().hex()
+    return f"{name}-{prefix}" if prefix else name
+
+
 def enqueue(function: str, *args: Any, job_id: str | None = None, at: datetime | None = None,
             delay: float | None = None, retry: Retry | None = None, queue_name: str = "default",
             timeout: int | None = None, **options: Any) -> Job:

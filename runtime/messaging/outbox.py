@@ -1,15 +1,17 @@
 """The jobs that send what `email` and `sms` steps wrote to the outbox tables.
 
 Each job takes the id of its row, sends it, and records the outcome on the row (the exports read these
-rows). A failure is recorded and raised again, so RQ retries the job (`RETRY`); a row already sent is
-not sent again, so a job that runs twice (a worker lost after sending) does not send twice. A worker lost
-while the server was taking the message sends it again on the retry, with the same Message-ID. A job is
-queued by the after-commit handler that writes its row, before that row is committed (so no process can die
-between the two): a row it cannot see yet is not an error but a retry (`NotYetCommitted`).
+rows). A failed try is recorded (its reason, the tries so far) and raised again, so RQ retries the job (`RETRY`):
+the row stays `queued`, still owed, until the job's last try fails too, and then it is `failed` for good with
+that try's reason. A row already sent is not sent again, so a job that runs twice (a worker lost after sending)
+does not send twice. A worker lost while the server was taking the message sends it again on the retry, with the
+same Message-ID. A job is queued by the after-commit handler that writes its row, before that row is committed
+(so no process can die between the two): a row it cannot see yet is not an error but a retry (`NotYetCommitted`).
 
 The row, not Redis, says what is owed: a job lost with Redis's data (killed and started again without it) or
 with a worker leaves its row `queued`, and `sweep` (every minute, from the worker) queues the job of a row still
-queued after `LATE` again, under the row's own job id, unless that job is still waiting, running or retrying.
+queued after `LATE` again, under the row's own job id, unless that job is still waiting, running or retrying. A
+row given up is `failed`, so the sweeper never queues it again.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
-from flask import current_app
-from rq import Retry
+from rq import Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 from sqlalchemy import select
@@ -32,7 +33,7 @@ from runtime import integrations
 from runtime.extensions import db
 from runtime.integrations.errors import IntegrationError
 from runtime.integrations.http import Guard
-from runtime.jobs import connection, enqueue, in_app
+from runtime.jobs import app_job_id, connection, enqueue, in_app
 from runtime.management import settings as outbox_settings
 from runtime.management.models import OutgoingEmail, OutgoingSms
 from runtime.store.models import utcnow
@@ -55,18 +56,19 @@ def queue_send(model: type, row_id: int) -> None:
 
 
 def job_id(model: type, row_id: int) -> str:
-    """The job id of a row's sending, the same every time it is queued; with the app's Redis prefix (in hex: RQ
-    takes letters, digits, _ and -) so apps sharing a Redis keep their rows' jobs apart."""
-    prefix = current_app.config["ARBOR_REDIS_PREFIX"].encode().hex()
-    return f"{model.__tablename__}-{row_id}" + (f"-{prefix}" if prefix else "")
+    """The job id of a row's sending, the same every time it is queued, the app's own (`app_job_id`)."""
+    return app_job_id(f"{model.__tablename__}-{row_id}")
 
 
 @in_app
 def sweep() -> int:
-    """Queue again the rows still queued after `LATE` whose job is gone (lost with Redis or a worker); how many."""
+    """Queue again the rows still queued after `LATE` whose job is gone (lost with Redis or a worker); how many.
+    Only the rows of `email` and `sms` steps (they name their step): a platform's replies (Twilio's) are sent by
+    their turn's own job, not by `queue_send`'s."""
     queued = 0
     for model in JOBS:
-        late = db.session.scalars(select(model.id).where(model.status == "queued", model.timestamp < utcnow() - LATE)
+        late = db.session.scalars(select(model.id).where(model.status == "queued", model.step_id.is_not(None),
+                                                         model.timestamp < utcnow() - LATE)
                                   .order_by(model.id).limit(BATCH)).all()
         db.session.commit()
         for row_id in late:
@@ -100,8 +102,8 @@ def send_sms(sms_id: int) -> str:
 def _attempt(model: type, row_id: int, kind: str, send: Callable[[Any, dict], object],
              provider: dict | None = None) -> str:
     """One try at sending a logged row with the bot's `kind` settings (or `provider`'s, a platform connection's):
-    counted, and its failure recorded on the row and raised again, so RQ retries it; a row already sent (a
-    retried job) is not sent twice."""
+    counted, and its failure recorded on the row (`_failed`) and raised again, so RQ retries it; a row already
+    sent (a retried job) is not sent twice."""
     row = db.session.get(model, row_id)
     if row is None:
         raise NotYetCommitted(f"{model.__tablename__} {row_id} is not committed (yet): retried")
@@ -211,7 +213,16 @@ def _post_sms(provider: dict, number: str, text: str, extra: dict | None = None)
 
 
 def _failed(row: OutgoingEmail | OutgoingSms, error: str) -> None:
+    """Record a failed try with its reason: the row stays `queued` while RQ will try again (and the sweeper queues
+    it again should Redis lose that retry), and is `failed` for good after the job's last try."""
     db.session.rollback()
     row = db.session.get(type(row), row.id)
-    row.attempts, row.status, row.error = row.attempts + 1, "failed", error[:2000]
+    row.attempts, row.error = row.attempts + 1, error[:2000]
+    row.status = "failed" if _last_try() else "queued"
     db.session.commit()
+
+
+def _last_try() -> bool:
+    """Whether RQ gives the running job up if it fails now (no retries left, or no job at all: a direct call)."""
+    job = get_current_job()
+    return job is None or not job.retries_left

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
+from jobs import Jobs
+from rq.job import JobStatus
 
+from app import create_app
 from runtime.datasets import pull, query, store
-from runtime.jobs import periodic
+from runtime.extensions import db
+from runtime.jobs import connection, periodic, queue
 from runtime.steps.base import Input
 from runtime.store.bots import import_bot
 from runtime.turns.transcript import transcript
@@ -188,3 +193,33 @@ def test_a_big_csv_source_is_read_from_the_download(app, finder, httpserver):
     with app.app_context():
         assert pull.pull(dataset_id) == "20000 rows"
         assert query.find("finder", "branches", tags=["atm"], limit=1)[0]["name"].startswith("Branch")
+
+
+def test_two_apps_on_one_redis_each_pull_their_own_dataset_of_the_same_id(app, finder, app_config, clock,
+                                                                           httpserver, tmp_path):
+    """Dataset ids are per database: two Arbors sharing a Redis (each with its ARBOR_REDIS_PREFIX) both pulling
+    their dataset 1 get two pulls, each against its own app's dataset and source; the first one done leaves the
+    other's job waiting as it was (one shared job would be marked done, and expire with its result, unrun)."""
+    other = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path / "other"), "SECRET_KEY": "test",
+                        "REDIS_URL": app.config["REDIS_URL"], "ARBOR_REDIS_PREFIX": f"t{uuid.uuid4().hex[:12]}:",
+                        **app_config})
+    try:
+        with other.app_context():
+            import_bot(BOT, publish=True)
+        for made, path, rows in ((app, "/ours", BRANCHES[:1]), (other, "/theirs", BRANCHES[1:])):
+            httpserver.expect_request(path).respond_with_json(rows)
+            assert define(made, source_url=httpserver.url_for(path), mapping=MAPPING) == 1
+        for made in (app, other):
+            with made.app_context():
+                pull.request_pull("finder", "branches")
+        assert Jobs(app, clock).drain() == 1
+        (waiting,) = queue("datasets", app=other).get_jobs()
+        assert waiting.get_status() == JobStatus.QUEUED and connection(app).ttl(waiting.key) == -1
+        assert Jobs(other, clock).drain() == 1
+        assert sorted(request.path for request, _ in httpserver.log) == ["/ours", "/theirs"]
+        for made, rows in ((app, BRANCHES[:1]), (other, BRANCHES[1:])):
+            with made.app_context():
+                assert sorted(names(query.find("finder", "branches"))) == sorted(names(rows))
+    finally:
+        with other.app_context():
+            db.engine.dispose()

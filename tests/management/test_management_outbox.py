@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 
@@ -51,16 +53,25 @@ def app_config():
     return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1"}
 
 
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
+@contextmanager
+def serving(inbox: Inbox) -> Iterator[Controller]:
+    """A real SMTP server on loopback with `inbox` as its handler, for the block."""
     with socket.socket() as probe:  # a free port: aiosmtpd checks its server by connecting to the port given
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    yield controller, inbox
-    controller.stop()
+    try:
+        yield controller
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+def smtp_server():
+    inbox = Inbox()
+    with serving(inbox) as controller:
+        yield controller, inbox
 
 
 @pytest.fixture
@@ -123,8 +134,8 @@ def test_a_failing_smtp_server_is_retried_and_recorded(app, key, smtp_server, jo
     run_through(app)
     jobs.drain()
     with app.app_context():
-        row = db.session.query(OutgoingEmail).one()
-        assert (row.status, row.attempts) == ("failed", 1) and "Could not connect to an SMTP server" in row.error
+        row = db.session.query(OutgoingEmail).one()  # still owed: RQ tries again
+        assert (row.status, row.attempts) == ("queued", 1) and "Could not connect to an SMTP server" in row.error
         settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
                           sender="bot@shop.example")
     jobs.drain(until=_later(hours=1))  # the retry's back-off has passed
@@ -155,17 +166,21 @@ def test_sms_through_a_twilio_compatible_api(app, client, key, httpserver, jobs)
         assert db.session.query(OutgoingSms).one().provider_id == "SM0001"
 
 
-def test_an_sms_the_provider_refuses_is_recorded_with_its_reason(app, key, httpserver, jobs):
+def test_an_sms_the_provider_refuses_fails_with_its_reason_after_its_retries_and_is_never_swept(
+        app, key, httpserver, jobs, clock):
     httpserver.expect_request("/2010-04-01/Accounts/AC123/Messages.json").respond_with_json(
         {"code": 21211, "message": "The 'To' number +420777000111 is not a valid phone number."}, status=400)
     with app.app_context():
         settings.set_sms("outbox", account="AC123", token="tw-secret", sender="+15005550006",
                          base_url=httpserver.url_for("/"))
     run_through(app)
-    jobs.drain()
+    jobs.drain_all()
     with app.app_context():
         row = db.session.query(OutgoingSms).one()
-        assert row.status == "failed" and "not a valid phone number" in row.error and "tw-secret" not in row.error
+        assert (row.status, row.attempts) == ("failed", 1 + messaging_outbox.RETRY.max)
+        assert "answered 400" in row.error and "not a valid phone number" in row.error and "tw-secret" not in row.error
+    _never_swept(app, jobs, clock)
+    assert len(httpserver.log) == 1 + messaging_outbox.RETRY.max
 
 
 @pytest.mark.parametrize("app_config, base_url, reason", [
@@ -179,7 +194,7 @@ def test_an_sms_provider_on_our_own_network_is_refused(app, key, httpserver, job
         settings.set_sms("outbox", account="AC123", token="tw-secret", sender="+15005550006",
                          base_url=base_url or httpserver.url_for("/"))
     run_through(app)
-    jobs.drain()
+    jobs.drain_all()
     with app.app_context():
         row = db.session.query(OutgoingSms).one()
     assert row.status == "failed" and reason in row.error and "OUTBOUND_ALLOW_HOSTS" in row.error
@@ -297,3 +312,85 @@ def test_an_email_whose_job_redis_lost_is_queued_again_by_the_sweeper_and_sent_o
         assert db.session.get(OutgoingEmail, row_id).status == "sent"
         assert messaging_outbox.sweep() == 0
     assert len(inbox.messages) == 1
+
+
+class Refusing(Inbox):
+    """An SMTP server that refuses every recipient for good (a 5xx, as for a mailbox that does not exist)."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
+        return "550 5.1.1 No such mailbox"
+
+
+def test_an_email_the_smtp_server_refuses_fails_after_its_retries_and_is_never_swept(app, key, jobs, clock):
+    """Each refused try is recorded on the row, which stays queued (owed) while RQ tries again; after the last
+    try the row is failed with the server's reason, and no sweep queues it again."""
+    inbox = Refusing()
+    with serving(inbox) as controller:
+        with app.app_context():
+            settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
+                              sender="bot@shop.example")
+        run_through(app)
+        jobs.drain()
+        with app.app_context():
+            row = db.session.query(OutgoingEmail).one()
+            row_id = row.id
+            assert (row.status, row.attempts) == ("queued", 1) and "550" in row.error
+            clock.move_to(clock.later(seconds=messaging_outbox.LATE.total_seconds() + 1))
+            assert messaging_outbox.sweep() == 0  # its retry is scheduled
+        jobs.drain_all()
+        with app.app_context():
+            row = db.session.get(OutgoingEmail, row_id)
+            assert (row.status, row.attempts) == ("failed", 1 + messaging_outbox.RETRY.max)
+            assert "SMTPRecipientsRefused" in row.error and "No such mailbox" in row.error
+            (given_up,) = jobs.failed()
+            assert given_up.id == messaging_outbox.job_id(OutgoingEmail, row_id)
+        _never_swept(app, jobs, clock)
+    assert inbox.messages == []
+
+
+def _never_swept(app, jobs, clock) -> None:
+    """Sweeps every minute for an hour queue nothing, and nothing runs."""
+    with app.app_context():
+        for _ in range(60):
+            clock.move_to(clock.later(minutes=1))
+            assert messaging_outbox.sweep() == 0
+    assert jobs.drain() == 0
+
+
+def test_an_email_whose_retry_redis_lost_is_queued_again_by_the_sweeper_and_sent(app, key, smtp_server, jobs,
+                                                                                 clock):
+    """The first try failed (the server was down) and Redis lost the retry it scheduled: the row is still owed,
+    so the sweeper queues it again once, and it is sent."""
+    controller, inbox = smtp_server
+    with app.app_context():
+        settings.set_smtp("outbox", host="127.0.0.1", port=1, security="none", sender="bot@shop.example")
+    run_through(app)
+    jobs.drain()
+    with app.app_context():
+        row_id = db.session.query(OutgoingEmail).one().id
+        settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
+                          sender="bot@shop.example")
+        ((job, _),) = jobs.scheduled()
+        Job.fetch(job, connection=connection(app)).delete()  # what Redis lost, with its scheduled registry
+        assert jobs.scheduled() == []
+        clock.move_to(clock.later(seconds=messaging_outbox.LATE.total_seconds() + 1))
+        assert messaging_outbox.sweep() == 1
+        assert messaging_outbox.sweep() == 0  # queued once
+    jobs.drain()
+    with app.app_context():
+        row = db.session.get(OutgoingEmail, row_id)
+        assert (row.status, row.attempts, row.error) == ("sent", 2, None)
+        assert messaging_outbox.sweep() == 0
+    assert len(inbox.messages) == 1
+
+
+def test_the_sweeper_leaves_a_platforms_replies_to_their_own_job(app, key, clock):
+    """A platform's reply (Twilio's, no step) is sent by its turn's job with the connection's number: queued
+    again as a step's SMS it would go out through the bot's SMS provider instead."""
+    with app.app_context():
+        db.session.add(OutgoingSms(bot_id="outbox", user_id="twilio:+420777000111", channel="platform",
+                                   provider="twilio", recipients=["+420777000111"], message="Hi", attempts=0))
+        db.session.commit()
+        clock.move_to(clock.later(seconds=messaging_outbox.LATE.total_seconds() + 1))
+        assert messaging_outbox.sweep() == 0
+        assert db.session.query(OutgoingSms).one().status == "queued"
