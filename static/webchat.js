@@ -472,6 +472,7 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
 
     // A token that no longer works (403) or a conversation that is gone (404): start a new one.
     _failed(error) {
+      if (error.code === 'OriginNotAllowed') return this._refuse(error);
       if ((error.status === 403 || error.status === 404) && this.conv) {
         if (!this.restarting) {
           this.restarting = this._restart().then(() => this._note(this.words.expired))
@@ -482,6 +483,17 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       if (error.status && error.status < 500 && error.status !== 429) return; // refused, not unreachable
       this.failures = (this.failures || 0) + 1;
       this._setStatus(navigator.onLine === false ? this.words.offline : this.words.reconnecting);
+    }
+
+    // The bot's owner took this website off the bot's allowed ones while it chats: say so and stop asking (the
+    // conversation stays stored, for a reload once the website is allowed again).
+    _refuse(error) {
+      this._closeStream();
+      clearTimeout(this.pollTimer);
+      clearTimeout(this.refreshTimer);
+      this.conv = null;
+      (this.connecting = Promise.reject(error)).catch(() => {});
+      this._setStatus(this.words.refused);
     }
 
     /* ----- Direct Line calls ----- */
@@ -495,7 +507,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
       try {
         response = await fetch(url, {method, headers, body: body === undefined ? undefined : JSON.stringify(body)});
       } catch (e) {
-        throw Object.assign(new Error('network error'), {status: 0});
+        // Unread: the network, or CORS refusing every answer to a page the bot no longer allows. The server says which.
+        throw Object.assign(new Error('network error'), {status: 0, code: await this._refusal()});
       }
       if (!response.ok) {
         const answer = await response.json().catch(() => ({}));
@@ -503,6 +516,17 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
           code: answer.error && answer.error.code, retryAfter: +response.headers.get('Retry-After')});
       }
       return response.status === 204 ? {} : response.json();
+    }
+
+    // The code of the server's refusal of this page, if it refuses it (a simple request: no preflight to fail).
+    async _refusal() {
+      if (navigator.onLine === false) return;
+      try {
+        const answer = await (await fetch(`${this.server}/b/${encodeURIComponent(this.bot)}/webchat/allowed`)).json();
+        return answer.error.code;
+      } catch (e) {
+        return undefined;
+      }
     }
 
     _activities(watermark) {

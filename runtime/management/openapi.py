@@ -257,6 +257,13 @@ def _directline() -> dict:
             "requestBody": body, "summary": "A token for an anonymous visitor of a page the bot allows (Origin).",
             "responses": {"200": {"description": "The conversation and its token.", **ok}, **errors,
                           "429": _error("Too many new chats from this address.")}}},
+        "/b/{bot}/webchat/allowed": {"get": {
+            "operationId": "webchatAllowed", "tags": ["directline"], "security": [], "parameters": [BOT],
+            "summary": "Whether the page (Origin) may go on chatting with the bot over Direct Line.",
+            "description": "Asked by the widget when a Direct Line call failed unread: CORS hides a refusal as it "
+                           "hides a network failure, and this answer, without a preflight, the page may read.",
+            "responses": {"204": {"description": "The page may chat."},
+                          "403": _error("OriginNotAllowed: the bot does not chat with pages of this origin.")}}},
     }
 
 

@@ -38,7 +38,7 @@ def test_the_docs_page_renders_it_without_scripts(client):
     assert page.status_code == 200 and page.content_type.startswith("text/html")
     html = page.get_data(as_text=True)
     assert "<script" not in html and "http://" not in html.replace("http://localhost", "")
-    assert html.count('data-testid="operation"') == 31  # 11, 14 of datasets/webhooks, 5 handovers, 1 platforms
+    assert html.count('data-testid="operation"') == 32  # 12, 14 of datasets/webhooks, 5 handovers, 1 platforms
     assert "/b/{bot}/api/management/trigger/{address}/{dialogId}/{mode}" in html and "userDataSnapshot" in html
 
 
@@ -65,5 +65,5 @@ def test_no_request_schemathesis_makes_from_the_document_gets_a_5xx(app, bots):
             assert response.status_code < 500, (case.method, case.formatted_path, response.text[:500])
 
         no_5xx()
-    assert len({label for label, _ in calls}) == 31  # every operation was exercised
+    assert len({label for label, _ in calls}) == 32  # every operation was exercised
     assert {status for _, status in calls} >= {200, 400, 401, 404}

@@ -67,3 +67,33 @@ def test_a_stream_refused_by_origin_is_noted_too(app, dl_server, dl_secret):
     assert refused.value.status_code == 403
     with app.test_request_context():
         assert [r.origin for r in refused_origins.recent("dl-shop")] == ["https://other.example"]
+
+
+def test_a_page_whose_website_was_removed_may_read_that_it_is_refused_and_nothing_else(app, client, bots):
+    """`/webchat/allowed` answers a page whose Direct Line calls fail unread: by the rule those calls are answered
+    by, opening nothing and telling nothing but the refusal."""
+    bots.load("lead-capture")
+
+    def ask_allowed(origin: str | None):
+        return client.get("/b/lead-capture/webchat/allowed", headers={"Origin": origin} if origin else {})
+
+    assert ask_allowed("https://shop.example").status_code == 204  # no list: any page may chat over Direct Line
+    with app.app_context():
+        set_allowed_origins("lead-capture", ["https://shop.example"])
+    allowed = ask_allowed("https://shop.example")
+    assert (allowed.status_code, allowed.data) == (204, b"")
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    with app.app_context():
+        set_allowed_origins("lead-capture", ["https://other.example"])
+    refused = ask_allowed("https://shop.example")
+    assert refused.status_code == 403
+    assert set(refused.get_json()) == {"error"} and refused.get_json()["error"]["code"] == "OriginNotAllowed"
+    assert refused.headers["Access-Control-Allow-Origin"] == "https://shop.example"
+    assert "Access-Control-Allow-Credentials" not in refused.headers
+    assert "other.example" not in refused.get_data(as_text=True)
+    # The server's own pages (the share page) and callers that are no page are not refused.
+    assert ask_allowed("http://localhost").status_code == 204
+    assert ask_allowed(None).status_code == 204
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Conversation)) == 0
+        assert refused_origins.recent("lead-capture") == []

@@ -117,6 +117,14 @@ def page_allowed(origin: str | None) -> bool:
     return _allow_origin(_remembered().get("origins", []), origin, any_when_unlisted=True) is not None
 
 
+def page_may_chat(bot_id: str, origin: str | None) -> bool:
+    """Whether a page of `origin` may go on with a chat with the bot: the rule its Direct Line calls are answered
+    by (any page for a bot with no list), and always for this server's own pages and for callers that are no page."""
+    if not origin or origin == request.host_url.rstrip("/"):
+        return True
+    return _allow_origin(allowed_origins(bot_id), origin, any_when_unlisted=True) is not None
+
+
 def add_headers(response: Response) -> Response:
     """CORS headers on every Direct Line and webchat response, preflights (OPTIONS) included."""
     directline = DIRECTLINE_PATH.match(request.path)

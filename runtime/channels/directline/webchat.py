@@ -10,6 +10,10 @@ their backend instead (tokens/generate with the user's id).
 A bot's share page (`runtime.channels.share_link`) passes its token as `share`, which opens chats from this
 server's own pages whatever origins the bot allows. A refused page is noted (`refused_origins`, for the
 designer's Share panel) and may read the refusal, so the widget tells it from being offline.
+
+`GET /b/<bot>/webchat/allowed` answers a page whose Direct Line call failed unread (CORS hides both a refusal and
+a network failure) whether the bot refuses it now: the bot's owner may have taken its website off the list while
+it chats.
 """
 
 from __future__ import annotations
@@ -38,3 +42,14 @@ def token(bot: str) -> dict:
         raise DirectLineError(403, "OriginNotAllowed", f"Bot '{bot}' does not open chats for pages of this origin; "
                                                        "add the website in the bot's Share panel in the designer.")
     return start.answer(start.open_conversation(bot, body, trusted=False))
+
+
+@bp.get("/allowed")
+def allowed(bot: str) -> tuple[str, int]:
+    """204 while the page may go on chatting with the bot, else the refusal, which the page may read. A simple
+    request (no preflight), so the answer reaches a page that CORS refuses every Direct Line answer."""
+    if not cors.page_may_chat(bot, request.headers.get("Origin")):
+        cors.let_page_read_refusal()
+        raise DirectLineError(403, "OriginNotAllowed", f"Bot '{bot}' no longer chats with pages of this origin; "
+                                                       "add the website in the bot's Share panel in the designer.")
+    return "", 204
