@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -9,6 +10,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import pytest
 
 from app import create_app
@@ -139,3 +141,54 @@ meet("counted")
     outcomes = [process.communicate(timeout=120) for process in processes]
     assert all(process.returncode == 0 for process in processes), [err[-800:] for _, err in outcomes]
     assert sorted(int(out.split()[-1]) for out, _ in outcomes) == [1, 2, 3, 4]  # one server, counted by all four
+
+
+def test_the_last_process_out_stops_the_embedded_redis_whichever_started_it(tmp_path):
+    """The process that started the embedded server leaves first, while another still uses it (a gunicorn worker
+    restarted beside the others): the server goes on serving that one, and stops when it leaves in turn."""
+    script = """
+import sys
+from pathlib import Path
+from app import create_app
+from runtime.jobs import connection
+
+app = create_app({"TESTING": True, "ARBOR_DATA": sys.argv[1], "SECRET_KEY": "test"})
+app.app_context().push()
+print(connection().incr("started"), flush=True)
+sys.stdin.readline()  # stay until told to leave
+"""
+    data = tmp_path / "data"
+
+    def start() -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-c", script, str(data)], cwd=TESTS.parent, text=True,
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    first = start()
+    assert first.stdout.readline().strip() == "1"  # the first started the server
+    second = start()
+    assert second.stdout.readline().strip() == "2"  # the second found it
+    first.communicate("\n", timeout=120)  # the starter leaves; the second still holds a connection
+    assert first.returncode == 0 and servers_of(data)
+    second.communicate("\n", timeout=120)
+    assert second.returncode == 0
+    assert wait_until(lambda: not servers_of(data)), servers_of(data)
+
+
+def servers_of(data: Path) -> list[int]:
+    """The pids of redis-servers running in the data folder."""
+    found = []
+    for process in psutil.process_iter(["name", "cwd"]):
+        with contextlib.suppress(psutil.Error):
+            if process.info["name"] == "redis-server" and process.info["cwd"] == str(data):
+                found.append(process.pid)
+    return found
+
+
+def wait_until(condition, bound: float = 30.0) -> bool:
+    """Whether `condition()` came true within `bound` seconds (a generous bound, never a measurement)."""
+    deadline = time.monotonic() + bound
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
