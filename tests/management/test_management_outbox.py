@@ -106,11 +106,23 @@ def test_clear_data_keeps_a_snapshot_in_the_export(app, client, key):
     assert [(u["userId"], u["language"]) for u in users] == [("u-eva", "cs")] and "email" not in users[0]
 
 
+def first_try_fails(app, jobs) -> None:
+    """The conversation's e-mail is tried while the SMTP server is down (nothing on port 1): RQ schedules a retry."""
+    with app.app_context():
+        settings.set_smtp("outbox", host="127.0.0.1", port=1, security="none", sender="bot@shop.example")
+    run_through(app)
+    jobs.drain()
+
+
+def smtp_up(controller) -> None:
+    """The bot's SMTP server is the test's (in an app context)."""
+    settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none", sender="bot@shop.example")
+
+
 def test_an_email_reaches_a_real_smtp_server_and_the_export(app, client, key, smtp_server, jobs):
     controller, inbox = smtp_server
     with app.app_context():
-        settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
-                          sender="bot@shop.example")
+        smtp_up(controller)
     run_through(app)
     assert inbox.messages == []  # sent by a job, not in the turn
     assert jobs.drain() == 1  # the e-mail; the bot has no SMS provider, so its SMS is logged as failed
@@ -129,15 +141,11 @@ def test_an_email_reaches_a_real_smtp_server_and_the_export(app, client, key, sm
 
 def test_a_failing_smtp_server_is_retried_and_recorded(app, key, smtp_server, jobs):
     controller, inbox = smtp_server
-    with app.app_context():
-        settings.set_smtp("outbox", host="127.0.0.1", port=1, security="none", sender="bot@shop.example")
-    run_through(app)
-    jobs.drain()
+    first_try_fails(app, jobs)
     with app.app_context():
         row = db.session.query(OutgoingEmail).one()  # still owed: RQ tries again
         assert (row.status, row.attempts) == ("queued", 1) and "Could not connect to an SMTP server" in row.error
-        settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
-                          sender="bot@shop.example")
+        smtp_up(controller)
     jobs.drain(until=_later(hours=1))  # the retry's back-off has passed
     assert len(inbox.messages) == 1
     with app.app_context():
@@ -293,8 +301,7 @@ def test_an_email_whose_job_redis_lost_is_queued_again_by_the_sweeper_and_sent_o
     late, under the row's own job id (with the app's prefix); a job still waiting is not queued twice."""
     controller, inbox = smtp_server
     with app.app_context():
-        settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
-                          sender="bot@shop.example")
+        smtp_up(controller)
     run_through(app)
     with app.app_context():
         row_id = db.session.query(OutgoingEmail).one().id
@@ -327,8 +334,7 @@ def test_an_email_the_smtp_server_refuses_fails_after_its_retries_and_is_never_s
     inbox = Refusing()
     with serving(inbox) as controller:
         with app.app_context():
-            settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
-                              sender="bot@shop.example")
+            smtp_up(controller)
         run_through(app)
         jobs.drain()
         with app.app_context():
@@ -362,14 +368,10 @@ def test_an_email_whose_retry_redis_lost_is_queued_again_by_the_sweeper_and_sent
     """The first try failed (the server was down) and Redis lost the retry it scheduled: the row is still owed,
     so the sweeper queues it again once, and it is sent."""
     controller, inbox = smtp_server
-    with app.app_context():
-        settings.set_smtp("outbox", host="127.0.0.1", port=1, security="none", sender="bot@shop.example")
-    run_through(app)
-    jobs.drain()
+    first_try_fails(app, jobs)
     with app.app_context():
         row_id = db.session.query(OutgoingEmail).one().id
-        settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none",
-                          sender="bot@shop.example")
+        smtp_up(controller)
         ((job, _),) = jobs.scheduled()
         Job.fetch(job, connection=connection(app)).delete()  # what Redis lost, with its scheduled registry
         assert jobs.scheduled() == []
