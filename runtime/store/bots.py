@@ -19,7 +19,7 @@ from sqlalchemy.orm import defer
 from runtime import botdoc
 from runtime.extensions import db
 from runtime.store.models import Bot, BotVersion
-from runtime.store.retry import in_transaction
+from runtime.store.retry import in_transaction, write_first
 
 T = TypeVar("T")
 
@@ -202,10 +202,8 @@ def change_setting(bot_id: str, key: str, change: Callable[[Any], T]) -> T:
 def _locked(bot_id: str) -> Bot:
     """The bot's row, fresh, that no other transaction may change until this one ends: PostgreSQL locks the row
     (FOR UPDATE); SQLite, which has one writer for the whole database, takes its write lock now, before the
-    read, rather than at the first write (a transaction that has written holds it already)."""
-    connection = db.session.connection()
-    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    read, rather than at the first write (`retry.write_first`)."""
+    write_first()
     bot = db.session.get(Bot, bot_id, with_for_update=True, populate_existing=True)
     if bot is None:
         raise BotNotFound(bot_id)

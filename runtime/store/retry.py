@@ -59,6 +59,18 @@ def in_transaction(work: Callable[[], T], *, tries: int = MAX_TRIES) -> T:
             raise
 
 
+def write_first() -> None:
+    """Make this transaction the writer before it reads the rows it will change (read-modify-write): the
+    caller's SELECT ... FOR UPDATE locks those rows on PostgreSQL, but SQLite ignores FOR UPDATE, and its
+    driver begins a transaction only at the first write, so two transactions could both read the old value
+    and the later commit overwrite the other's. SQLite has one writer for the whole database: this takes its
+    write lock now (BEGIN IMMEDIATE; another writer waits in the busy handler, or `in_transaction` tries it
+    again), unless the transaction has written already and so holds it."""
+    connection = db.session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def is_conflict(exc: Exception) -> bool:
     """Whether `exc` means "someone else wrote first" (worth a retry) rather than a real error."""
     if isinstance(exc, StaleDataError):

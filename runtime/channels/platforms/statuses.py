@@ -5,6 +5,10 @@ the platform's description) replaces sent, and is final unless a delivered or re
 platform retried on its side). So a Read before its Delivered, or a status repeated, changes nothing
 backwards. The status stands in the outgoing activity's `channelData.delivery` (`status`, `at`,
 `description`), so the transcript, the designer and the API show it with the message.
+
+Platforms send a message's callbacks at once (delivered and read a moment apart, in any process): each update
+locks the message before it reads its status (`retry.write_first`, FOR UPDATE), so the later one sees what
+the first saved and neither is lost nor moves the status backwards.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from sqlalchemy import select
 from runtime.extensions import db
 from runtime.store.activities import seq_of
 from runtime.store.models import Conversation, TranscriptEntry, utcnow
-from runtime.store.retry import in_transaction
+from runtime.store.retry import in_transaction, write_first
 
 log = logging.getLogger(__name__)
 SENT, DELIVERED, READ, FAILED = "sent", "delivered", "read", "failed"
@@ -48,6 +52,7 @@ def apply(message_id: str, status: str, *, description: str | None = None, bot_i
         return False
 
     def update() -> bool | None:
+        write_first()  # the row's lock on PostgreSQL is the FOR UPDATE below; SQLite's is the database's
         query = (select(TranscriptEntry).join(Conversation, Conversation.id == TranscriptEntry.conversation_id)
                  .where(TranscriptEntry.conversation_id == conversation_id, TranscriptEntry.seq == number,
                         TranscriptEntry.direction == "out"))
