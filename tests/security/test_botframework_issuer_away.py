@@ -1,16 +1,20 @@
 """While a Bot Framework issuer's keys cannot be read, a flood of activities (anyone may post one, with any
 token) does not hold the web workers: after a failed read the keys are not asked for again for
 `FAILURE_PAUSE`, and each activity meanwhile gets the same 503 at once, saying to try again later; the first
-activity after the pause reads them again. The issuer is the local stand-in (tests/channels/botframework_standin.py)
+activity after the pause reads them again; activities that come while that first (slow) read is under way wait for
+it rather than each reading too. The issuer is the local stand-in (tests/channels/botframework_standin.py)
 on a real HTTP server, its OpenID metadata switched off and on; the pause is measured on the test's clock."""
 
 from __future__ import annotations
 
 import json
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 from werkzeug import Request, Response
 
@@ -30,6 +34,7 @@ BOT = {"format": 1, "id": "bfaway", "name": "BF", "start": "hi", "dialogs": [
 ENDPOINT = "/b/bfaway/botframework/messages"
 METADATA = "/bf/away/openidconfiguration"
 FLOOD = 8
+PATIENCE = 30  # seconds: a read or an activity that waits longer than this is stuck, not slow
 
 
 @pytest.fixture
@@ -132,3 +137,72 @@ def test_kept_keys_still_answer_while_the_issuer_is_away(app, client, bf, issuer
     assert issuer.reads() == (2, 1)  # the first read, and one failed read for the flood
     assert post(client, bf, bf.message("hi", "m1")).status_code == 200
     assert issuer.reads() == (2, 1)
+
+
+class SlowIssuer:
+    """The issuer's OpenID metadata on a threaded server of its own: each read is counted, then held until
+    `release`, then answered 500 (a failing, slow issuer). `arrived` counts the activities under way for the keys:
+    those that reached the issuer, and those that joined the read already under way."""
+
+    def __init__(self, server: HTTPServer):
+        self.release, self.under_way, self.arrived = threading.Event(), threading.Condition(), 0
+        server.expect_request(METADATA, method="GET").respond_with_handler(self._answer)
+        self.url, self.server = server.url_for(METADATA), server
+
+    def arrive(self) -> None:
+        with self.under_way:
+            self.arrived += 1
+            self.under_way.notify_all()
+
+    def _answer(self, request: Request) -> Response:
+        self.arrive()
+        assert self.release.wait(PATIENCE), "the test never released the read"
+        return Response("Internal Server Error", status=500)
+
+    def reads(self) -> int:
+        return [entry.path for entry, _ in self.server.log].count(METADATA)
+
+
+@pytest.fixture
+def slow_issuer(app, bf) -> Iterator[SlowIssuer]:
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    made = SlowIssuer(server)
+    with app.app_context():
+        import_bot(BOT, publish=True)
+        connections.create("bfaway", "teams", "Teams", "", kind="botframework",
+                           settings={**bf.settings(), "openIdMetadataUrl": made.url},
+                           secrets={"appPassword": APP_PASSWORD})
+    yield made
+    made.release.set()
+    server.clear()
+    server.stop()
+
+
+def test_activities_that_come_while_the_first_read_is_under_way_wait_for_it(app, bf, slow_issuer, monkeypatch):
+    """The first read of a flood is slow and fails: the activities that come meanwhile make no read of their own,
+    they wait for that one and get its 503. Released only once every activity is under way for the keys: at the
+    issuer, or waiting for the read under way (a `_Read.wait`)."""
+    waiting = getattr(botframework_auth, "_Read", None)
+    if waiting is not None:  # before single-flight reads there was none: each activity went to the issuer
+        joined = waiting.wait
+        monkeypatch.setattr(waiting, "wait", lambda read: (slow_issuer.arrive(), joined(read))[1])
+    answers: list = []
+
+    def activity(n: int) -> None:
+        with app.test_client() as client:
+            answers.append(post(client, bf, bf.message("hi", f"m{n}")))
+
+    threads = [threading.Thread(target=activity, args=(n,)) for n in range(FLOOD)]
+    for thread in threads:
+        thread.start()
+    with slow_issuer.under_way:
+        assert slow_issuer.under_way.wait_for(lambda: slow_issuer.arrived == FLOOD, PATIENCE), slow_issuer.arrived
+    slow_issuer.release.set()
+    for thread in threads:
+        thread.join()
+    assert slow_issuer.reads() == 1
+    assert {(answer.status_code, answer.json["error"]["message"]) for answer in answers} == {
+        (503, answers[0].json["error"]["message"])}
+    assert "answered 500" in answers[0].json["error"]["message"]
+    assert conversations(app) == 0

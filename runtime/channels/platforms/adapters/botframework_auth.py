@@ -13,7 +13,9 @@ activity's `serviceUrl` is where the bot's token goes: it must be one the issuer
 metadata address for a day, and read again at once for a `kid` not seen (at most every five minutes, so
 made-up ids cannot make Arbor hammer the issuer), as the SDK does when Microsoft rolls its keys. Keys that
 cannot be read are not asked for again for FAILURE_PAUSE: meanwhile an activity is answered at once, from the
-keys kept or with the same 503, rather than each one holding a web worker for two fetches' timeouts.
+keys kept or with the same 503, rather than each one holding a web worker for two fetches' timeouts. One read
+per metadata address at a time in a process: activities that come while it is under way wait for its outcome
+(at most READ_TIMEOUT) rather than each making its own.
 The reply token: `grant_type=client_credentials` with the app id and password and the scope
 `https://api.botframework.com/.default`, kept until five minutes before it expires.
 """
@@ -40,6 +42,8 @@ REFETCH_AFTER = timedelta(minutes=5)  # the soonest an unknown `kid` makes the k
 # token, and while the issuer is away each would otherwise hold a web worker for up to two 5 s fetches. Short,
 # so that once the issuer is back, activities are refused for at most this long.
 FAILURE_PAUSE = timedelta(seconds=30)
+FETCH_TIMEOUT = 5  # seconds for each of the two documents (the metadata, its key set)
+READ_TIMEOUT = 2 * FETCH_TIMEOUT  # the longest a read can take: what an activity waits for another's read
 TOKEN_MARGIN = timedelta(minutes=5)  # a reply token is fetched again this long before it expires
 SCOPE = "https://api.botframework.com/.default"
 MAX_BYTES = 256 * 1024
@@ -66,8 +70,22 @@ class _Failure:
     at: datetime
 
 
+class _Read:
+    """A read of an issuer's keys under way: its outcome, for the activities that wait for it."""
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.outcome: _Keys | _Failure = _Failure("the read stopped", utcnow())
+
+    def wait(self) -> _Keys | _Failure:
+        if self.done.wait(READ_TIMEOUT):
+            return self.outcome
+        return _Failure(f"the read under way did not finish within {READ_TIMEOUT} s", utcnow())
+
+
 _keys: dict[str, _Keys] = {}  # by metadata address, in this process
 _failures: dict[str, _Failure] = {}  # by metadata address: the last read that failed, less than FAILURE_PAUSE ago
+_reads: dict[str, _Read] = {}  # by metadata address: the read under way
 _tokens: dict[tuple[str, str, str], tuple[str, datetime]] = {}  # (endpoint, app id, password digest) -> token
 _lock = threading.Lock()
 
@@ -150,27 +168,43 @@ def forget() -> None:
 
 def _key(metadata_url: str, kid: str) -> dict | None:
     now = utcnow()
-    with _lock:
-        kept, failed = _keys.get(metadata_url), _failures.get(metadata_url)
-    fresh = kept is not None and now - kept.read_at < KEYS_MAX_AGE
-    if fresh and (kid in kept.by_kid or now - kept.read_at < REFETCH_AFTER):
-        return kept.by_kid.get(kid)
-    if failed is None or now - failed.at >= FAILURE_PAUSE:
-        try:
-            read = _Keys(_read_keys(metadata_url), now)
-        except (IntegrationError, ValueError) as e:
-            failed = _Failure(str(e)[:300], utcnow())  # from when the read gave up: it may have waited 10 s
-            with _lock:
-                _failures[metadata_url] = failed
-        else:
-            with _lock:
-                _keys[metadata_url] = read
-                _failures.pop(metadata_url, None)
-            return read.by_kid.get(kid)
+    with _lock:  # one look at what is kept, failed and under way: a read ends (recorded) under this lock too
+        kept, failed, read = _keys.get(metadata_url), _failures.get(metadata_url), _reads.get(metadata_url)
+        fresh = kept is not None and now - kept.read_at < KEYS_MAX_AGE
+        if fresh and (kid in kept.by_kid or now - kept.read_at < REFETCH_AFTER):
+            return kept.by_kid.get(kid)
+        leads = read is None and (failed is None or now - failed.at >= FAILURE_PAUSE)
+        if leads:
+            read = _reads[metadata_url] = _Read()
+    if read is not None:
+        outcome = _lead(metadata_url, read, now) if leads else read.wait()
+        if isinstance(outcome, _Keys):
+            return outcome.by_kid.get(kid)
+        failed = outcome
     if fresh:
         return kept.by_kid.get(kid)
     raise TokenRefused(503, f"Could not read the issuer's signing keys: {failed.reason}. They are read again "
                             f"{int(FAILURE_PAUSE.total_seconds())} seconds after a failure: try again later.")
+
+
+def _lead(metadata_url: str, read: _Read, now: datetime) -> _Keys | _Failure:
+    """Make the read the others wait for, holding no lock across the network; record its outcome and wake them
+    whatever happens (an unexpected error ends it as a failed read: "the read stopped")."""
+    try:
+        read.outcome = _Keys(_read_keys(metadata_url), now)
+    except (IntegrationError, ValueError) as e:
+        read.outcome = _Failure(str(e)[:300], utcnow())  # from when the read gave up: it may have waited 10 s
+    finally:
+        with _lock:
+            if isinstance(read.outcome, _Keys):
+                _keys[metadata_url] = read.outcome
+                _failures.pop(metadata_url, None)
+            else:
+                _failures[metadata_url] = read.outcome
+            if _reads.get(metadata_url) is read:
+                del _reads[metadata_url]
+        read.done.set()
+    return read.outcome
 
 
 def _read_keys(metadata_url: str) -> dict[str, dict]:
@@ -185,7 +219,7 @@ def _read_keys(metadata_url: str) -> dict[str, dict]:
 
 
 def _get_json(url: str) -> dict:
-    answer = integrations.session().request("GET", url, timeout=5, max_bytes=MAX_BYTES)
+    answer = integrations.session().request("GET", url, timeout=FETCH_TIMEOUT, max_bytes=MAX_BYTES)
     if answer.status != 200:
         raise ValueError(f"{url} answered {answer.status}")
     found = _json(answer.content)
