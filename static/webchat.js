@@ -625,6 +625,8 @@ input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 14px;border:1px
         this.socket = null;
         this.streaming = false;
         if (this.destroyed || !this._current(conv)) return;
+        // 4003: the bot's owner took this website off its allowed ones.
+        if (event.code === 4003) return this._refuse(Object.assign(new Error('refused'), {code: 'OriginNotAllowed'}));
         // Never opened (a proxy refused the upgrade), or taken by a newer page of the same conversation
         // (4001): this page polls. Else it reconnects from the watermark.
         if (!opened || event.code === 4001) this.noStream = true;

@@ -12,6 +12,10 @@ stream that missed a note, read what is new from the store after what they have 
 process reconnects to Redis costs latency, not a message (once listening again, the hub wakes every waiter to
 read the store). Redis relays a turn's activities to the processes listening then and keeps none of them.
 
+A bot's allowed websites changing (`cors.set_allowed_origins`) is told on a channel of its own, `websites_key`,
+as `{"origins": [the list saved]}`: its streams watch it beside their conversation, and close when the list no
+longer allows their page. Turns never wake them through it.
+
 On the wire a note is its JSON header, then a newline and the activities' text: a process whose waiters do
 not concern the note parses the header only.
 
@@ -43,6 +47,11 @@ MAX_CARRIED = 64 * 1024  # bytes of a turn's activities a note carries at most; 
 def bot_key(bot_id: str) -> str:
     """What to watch for every conversation of a bot."""
     return f"bot:{bot_id}"
+
+
+def websites_key(bot_id: str) -> str:
+    """What to watch, and where to publish, for a bot's allowed websites changing."""
+    return f"websites:{bot_id}"
 
 
 ALL_BOTS = bot_key("*")  # what to watch for every conversation of every bot (an admin's console)

@@ -1,16 +1,17 @@
 """The Direct Line 3.0 REST API, as BotFramework-WebChat, DirectLineJS and our widget use it: polling here, and
 the WebSocket stream the Conversation objects name (`stream`).
 
-Thin views: the credential (`auth`), opening conversations (`start`), posted activities (`inbound`),
-and the transcript the store keeps (read with the access check, `auth.activities_for`), whose sequence
-numbers are the watermarks.
+Thin views: the credential (`auth`), opening conversations (`start`), posted activities (`inbound`), and the
+transcript the store keeps (read with the access check, `auth.activities_for`), whose sequence numbers are the
+watermarks. A page the bot does not allow is refused before anything is done (`cors.check_page`: in the access
+check, and before a conversation is opened with the secret).
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, request
 
-from runtime.channels.directline import auth, inbound, start, stream, tokens
+from runtime.channels.directline import auth, cors, inbound, start, stream, tokens
 from runtime.channels.directline.errors import json_body, limit_body, watermark_arg
 from runtime.store.activities import seq_of
 
@@ -23,6 +24,7 @@ stream.register(bp)
 def generate() -> dict:
     """A token for a new conversation, for a site's backend to hand to its page (Bearer = the secret)."""
     grant = auth.caller(needs="secret")
+    cors.check_page(bound=False)
     return start.answer(start.open_conversation(grant.bot_id, json_body(), trusted=True))
 
 
@@ -41,6 +43,7 @@ def conversations() -> tuple[dict, int]:
     if grant.is_token:
         auth.conversation_for(grant, grant.conversation_id)
         return start.answer(grant), 200
+    cors.check_page(bound=False)
     return start.answer(start.open_conversation(grant.bot_id, json_body(), trusted=True)), 201
 
 
@@ -48,9 +51,10 @@ def conversations() -> tuple[dict, int]:
 def reconnect(conversation_id: str) -> dict:
     """Resume a conversation (a page reload, a stream's reconnect): its Conversation object with a fresh token,
     and a streamUrl from the `watermark` given (without one: what comes from now on)."""
-    conversation = auth.conversation_for(auth.caller(), conversation_id)
+    grant = auth.caller()
+    conversation = auth.conversation_for(grant, conversation_id)
     after = watermark_arg() if request.args.get("watermark") else conversation.activity_seq  # else: from now on
-    return start.answer(tokens.Grant(conversation.bot_id, conversation.id, conversation.user_id), after)
+    return start.answer(tokens.Grant(conversation.bot_id, conversation.id, conversation.user_id, grant.origin), after)
 
 
 @bp.get("/conversations/<conversation_id>/activities")

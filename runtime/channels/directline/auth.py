@@ -3,6 +3,8 @@
 Statuses follow what DirectLineJS does with them: 401 for no credential at all; 403 for one that
 does not open what is asked (forged, expired, another conversation's), which the client reports
 as an expired token so the page can get a new one; 404 only for a conversation that is not there.
+A page the bot does not allow is refused with 403 OriginNotAllowed along with the conversation's check
+(`cors.check_page`), before the call does anything.
 """
 
 from __future__ import annotations
@@ -105,10 +107,12 @@ def _rows(connection: Connection, statement: Prepared, conversation_id: str, **p
 
 
 def _checked(grant: tokens.Grant, conversation_id: str, rows: list[tuple]) -> list[tuple]:
-    """The rows read for the conversation, if it is there and of the grant's bot; keeps the bot's origins."""
+    """The rows read for the conversation, if it is there, of the grant's bot and the calling page may have it
+    (`cors.check_page`, by the bot's origins read with it: no query of its own); keeps the bot's origins."""
     if not rows:
         raise DirectLineError(404, "ConversationNotFound", f"There is no conversation '{conversation_id}'.")
     if rows[0].bot_id != grant.bot_id:
         raise DirectLineError(403, "WrongConversation", "This conversation belongs to another bot.")
     cors.remember_origins(rows[0].settings)
+    cors.check_page(bound=grant.origin is not None)
     return rows

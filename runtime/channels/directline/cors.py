@@ -7,6 +7,16 @@ and take no cookies, so CORS there protects nothing the bearer credential does n
 list (a private bot, whose tokens only its sites' backends hand out) answers any origin; a bot with a
 list answers its origins only.
 
+The server holds pages to the list too, not only the browser (`check_page`): CORS lets a page go on posting for
+as long as its browser keeps a preflight (Access-Control-Max-Age), so a website the owner removes would still
+be answered meanwhile. A Direct Line call from a page (an Origin header that is not this server's own) that the
+bot does not allow is refused with 403 OriginNotAllowed, which the page may read, before anything is done.
+Callers without Origin (a site's backend, a terminal) and this server's own pages are never refused. What an
+empty list means depends on who opened the conversation: one opened by the anonymous token URL is its page's
+(`tokens.Grant.origin`) and is held to the list as that URL holds pages, so an empty list refuses it; one opened
+with the secret (a site's backend hands its page the token) keeps "no list: any page". When the list changes,
+the bot's open streams hear the new list (`live.websites_key`) and close those of pages it no longer allows.
+
 Preflights carry no credential: the bot is found from the URL (`/b/<bot>/`, or the conversation in
 `/conversations/<id>`); real requests name it by their credential (`remember_bot`), and those on a
 conversation have its bot's origins already, read with the conversation (`remember_origins`), so the
@@ -18,13 +28,15 @@ request shares (`g` can be: tests that hold an app context send many requests wi
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from flask import Response, request
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 
-from runtime.channels.directline.errors import storable_id
+from runtime.channels import live
+from runtime.channels.directline.errors import DirectLineError, storable_id
 from runtime.extensions import db
 from runtime.store.bots import change_setting
 from runtime.store.models import Bot, Conversation
@@ -99,11 +111,13 @@ def let_page_read_refusal() -> None:
 def set_allowed_origins(bot_id: str, origins: list[str]) -> list[str]:
     """Replace the bot's allowed origins (normalized; `*` alone if listed); returns what was saved.
 
-    Raises ValueError for a malformed origin, BotNotFound for an unknown bot.
+    The bot's open streams, in every process, hear the list saved (`live.websites_key`): those of pages it no
+    longer allows close at once. Raises ValueError for a malformed origin, BotNotFound for an unknown bot.
     """
-    saved = list(dict.fromkeys(normalize_origin(origin) for origin in origins))
-    saved = [ANY] if ANY in saved else saved
-    return change_setting(bot_id, SETTING, lambda _: saved)
+    wanted = list(dict.fromkeys(normalize_origin(origin) for origin in origins))
+    saved = change_setting(bot_id, SETTING, lambda _: [ANY] if ANY in wanted else wanted)
+    live.hub().publish(live.websites_key(bot_id), {"origins": saved})
+    return saved
 
 
 def origin_allowed(origins: list[str], origin: str | None) -> bool:
@@ -111,18 +125,56 @@ def origin_allowed(origins: list[str], origin: str | None) -> bool:
     return ANY in origins or (origin is not None and origin.lower() in origins)
 
 
-def page_allowed(origin: str | None) -> bool:
-    """Whether a page of `origin` may use the Direct Line API of the request's bot, by the rule CORS applies to
-    its REST calls: for the stream, which CORS does not cover. The bot's origins are the remembered ones."""
-    return _allow_origin(_remembered().get("origins", []), origin, any_when_unlisted=True) is not None
+@dataclass(frozen=True)
+class Page:
+    """A browser page calling Direct Line: its origin, and whether its conversation is bound to a page (opened by
+    the anonymous token URL), which holds it to the list as strictly as that URL: then an empty list allows none."""
+
+    origin: str
+    bound: bool
+
+    def allowed_by(self, origins: list[str]) -> bool:
+        """Whether a bot allowing `origins` goes on chatting with this page."""
+        return _allow_origin(origins, self.origin, any_when_unlisted=not self.bound) is not None
 
 
-def page_may_chat(bot_id: str, origin: str | None) -> bool:
-    """Whether a page of `origin` may go on with a chat with the bot: the rule its Direct Line calls are answered
-    by (any page for a bot with no list), and always for this server's own pages and for callers that are no page."""
+def page_of_request(bound: bool) -> Page | None:
+    """The page the request comes from, or None for a caller never refused: one without Origin (no page: a site's
+    backend, a terminal) or this server's own pages (the designer's preview, the demo and share pages)."""
+    origin = request.headers.get("Origin")
     if not origin or origin == request.host_url.rstrip("/"):
-        return True
-    return _allow_origin(allowed_origins(bot_id), origin, any_when_unlisted=True) is not None
+        return None
+    return Page(origin, bound)
+
+
+def check_page(*, bound: bool) -> None:
+    """Refuse a Direct Line call from a page the request's bot does not allow (`bound`: the credential's
+    conversation is a page's, `tokens.Grant.origin`), before anything is done: 403 OriginNotAllowed, which the
+    page may read. Uses the bot's origins remembered with the conversation; reads them only for a call from a page
+    that named the bot by its secret alone (opening a conversation), which no turn makes."""
+    page = page_of_request(bound)
+    if page is None:
+        return
+    remembered = _remembered()
+    if "origins" not in remembered:
+        remembered["origins"] = allowed_origins(remembered.get("bot"))
+    if not page.allowed_by(remembered["origins"]):
+        raise refusal()
+
+
+def refusal() -> DirectLineError:
+    """The refusal of a page the bot does not chat with (any more), which the page may read."""
+    let_page_read_refusal()
+    return DirectLineError(403, "OriginNotAllowed", "This bot does not chat with pages of this website; add the "
+                                                    "website in the bot's Share panel in the designer.")
+
+
+def page_may_chat(bot_id: str) -> bool:
+    """Whether the request's page may go on with a chat with the bot by the rule its Direct Line calls are answered
+    by, for a chat its credential does not tell of: any page for a bot with no list, and always this server's own
+    pages and callers that are no page. (A page's own conversation is refused by its calls themselves, readably.)"""
+    page = page_of_request(bound=False)
+    return page is None or page.allowed_by(allowed_origins(bot_id))
 
 
 def add_headers(response: Response) -> Response:

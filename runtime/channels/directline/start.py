@@ -8,6 +8,9 @@ the bot has spoken by the first poll. The body may carry `{"user": {"id"}, "user
 `locale` (the field Direct Line activities carry, here for the conversation to be) is the language the page
 asks for; then the user's last language (a storage), then the browser's Accept-Language, each negotiated
 against the bot's languages.
+
+A conversation an anonymous visitor opens is the page's: its tokens carry the page's Origin (`tokens.Grant.origin`),
+so its calls are held to the bot's allowed websites as the token URL was, even once the list is empty.
 """
 
 from __future__ import annotations
@@ -30,23 +33,25 @@ CHANNEL = "webchat"
 def open_conversation(bot_id: str, body: dict[str, Any], *, trusted: bool) -> tokens.Grant:
     """Start a conversation with the bot's published version (the bot speaks first) for a start body.
 
-    The user is the body's `user.id` if the caller is `trusted` (holds the secret), else a new one. A user
-    for whom a trigger began a conversation they have not spoken in yet gets that one, with what it holds.
+    The user is the body's `user.id` if the caller is `trusted` (holds the secret), else a new one, and the
+    conversation is bound to the page's Origin. A user for whom a trigger began a conversation they have not
+    spoken in yet gets that one, with what it holds.
     """
     user_id, data = _parse(body)
+    origin = None if trusted else request.headers.get("Origin")
     locale = _locale(body)
     if trusted and user_id:
         waiting = triggered.awaiting_user(bot_id, user_id, CHANNEL)
         if waiting is not None:
             triggered.merge_user_data(bot_id, user_id, data)
-            return tokens.Grant(bot_id, waiting.id, user_id)
+            return tokens.Grant(bot_id, waiting.id, user_id, origin)
     try:
         conversation, _ = start_conversation(bot_id, user_id if trusted and user_id else f"dl_{uuid.uuid4().hex}",
                                              CHANNEL, data=data, languages=[locale] if locale else None,
                                              accepted=[tag for tag, _ in request.accept_languages][:10])
     except (BotNotFound, BotNotPublished) as e:
         raise DirectLineError(404, "BotNotFound", str(e)) from None
-    return tokens.Grant(bot_id, conversation.id, conversation.user_id)
+    return tokens.Grant(bot_id, conversation.id, conversation.user_id, origin)
 
 
 def _parse(body: dict[str, Any]) -> tuple[str | None, dict]:

@@ -18,6 +18,11 @@ WebSocket that pushes activity sets, as Microsoft's service does for Web Chat an
 - A stream lives as long as the token it came with (DIRECTLINE_TOKEN_TTL), then closes ("expired", 4002): the
   client reconnects with its refreshed token (DirectLineJS does, after 3-15 s), so no credential listens on
   after it expired.
+- A stream of a page the bot no longer allows closes ("OriginNotAllowed", 4003) as soon as the bot's allowed
+  websites change (the note on `live.websites_key`, which carries the list: no query, however many streams the
+  bot has), by the rule its REST calls are refused by (`cors.check_page`); the widget then says the website is
+  not allowed. In the web app a store read that finds the page refused (a change just as the stream opened)
+  closes it too.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ sock = Sock()
 MAX_CLIENT_MESSAGE = 4096  # bytes: a client sends only empty keep-alives; a bigger message closes its stream (1009)
 COLLISION = 4001  # the close code for a stream that a newer stream of its conversation replaced
 EXPIRED = 4002  # the close code for a stream that outlived the token it was opened with
+REFUSED = 4003  # the close code for a stream of a page the bot no longer allows
 LAST = 999_999_999  # a watermark past any activity: reads the conversation only
 
 
@@ -70,13 +76,13 @@ def check_upgrade() -> None:
         raise DirectLineError(403, "InvalidToken", "Open the stream with the streamUrl the Conversation object "
                                                    "gave, whose t is a stream token.") from None
     conversation_id = request.view_args["conversation_id"]
-    auth.activities_for(grant, conversation_id, LAST)  # the access check; remembers the bot's origins
-    origin = request.headers.get("Origin")
-    if origin and origin != request.host_url.rstrip("/") and not cors.page_allowed(origin):
-        refused_origins.record(grant.bot_id, origin)
-        raise DirectLineError(403, "OriginNotAllowed", f"Pages of {origin[:100]} may not open this bot's chat: "
-                                                       "add the site to the bot's allowed websites.")
-    request.environ["arbor.stream"] = grant
+    try:
+        auth.activities_for(grant, conversation_id, LAST)  # the access check, the page's too (`cors.check_page`)
+    except DirectLineError as e:
+        if e.error_code == "OriginNotAllowed":
+            refused_origins.record(grant.bot_id, request.headers.get("Origin"))
+        raise
+    request.environ["arbor.stream"] = grant, cors.page_of_request(bound=grant.origin is not None)
 
 
 def register(bp) -> None:
@@ -85,38 +91,49 @@ def register(bp) -> None:
 
     @sock.route("/conversations/<conversation_id>/stream", bp=bp, endpoint="stream")
     def stream(ws: Server, conversation_id: str) -> None:
-        grant: tokens.Grant = request.environ["arbor.stream"]
+        grant, page = request.environ["arbor.stream"]
         keepalive = float(current_app.config["DIRECTLINE_STREAM_KEEPALIVE"])
         me, until = uuid.uuid4().hex, tokens.now() + tokens.lifetime()
         hub = live.hub()
-        with hub.watching(conversation_id) as waiter:
+        with hub.watching(conversation_id, live.websites_key(grant.bot_id)) as waiter:
             hub.publish(conversation_id, {"stream": me})
-            sent = _send_new(ws, grant, conversation_id, watermark_arg(), first=True)
-            while ws.connected:
-                notes = waiter.wait(keepalive)
-                move = next_move(notes, me, until)
-                if move in CLOSES:
-                    ws.close(*CLOSES[move])
-                    return
-                _drain(ws)
-                if move == "send":
-                    sent = _send_new(ws, grant, conversation_id, sent, notes)
-                if move == "typing" or (move == "send" and typing_last(notes)):
-                    ws.send(typing_set(grant, conversation_id))
-                elif move == "keepalive":  # no query: idle streams cost no database work
-                    ws.send("")
+            try:
+                sent = _send_new(ws, grant, conversation_id, watermark_arg(), first=True)
+                while ws.connected:
+                    notes = waiter.wait(keepalive)
+                    move = next_move(notes, me, until, page)
+                    if move in CLOSES:
+                        ws.close(*CLOSES[move])
+                        return
+                    _drain(ws)
+                    if move == "send":
+                        sent = _send_new(ws, grant, conversation_id, sent, notes)
+                    if move == "typing" or (move == "send" and typing_last(notes)):
+                        ws.send(typing_set(grant, conversation_id))
+                    elif move == "keepalive":  # no query: idle streams cost no database work
+                        ws.send("")
+            except DirectLineError as e:  # a store read refused the page (its website removed as it opened)
+                if e.error_code != "OriginNotAllowed":
+                    raise
+                ws.close(*CLOSES["refused"])
 
 
-CLOSES = {"collision": (COLLISION, "collision"), "expired": (EXPIRED, "expired")}
+CLOSES = {"collision": (COLLISION, "collision"), "expired": (EXPIRED, "expired"),
+          "refused": (REFUSED, "OriginNotAllowed")}
 
 
-def next_move(notes: list[dict], me: str, until: float) -> str:
-    """What a stream does after a wait: "collision" (a newer stream of its conversation opened), "send" (a turn
-    was committed; the bot may be typing after it: `typing_last`), "typing" (a turn waits for the world: the bot
-    is typing), "quiet" (only the visitor typed, which is for the agents), "expired" (its token's lifetime is
-    over) or "keepalive" (nothing happened)."""
+def next_move(notes: list[dict], me: str, until: float, page: cors.Page | None) -> str:
+    """What a stream does after a wait: "collision" (a newer stream of its conversation opened), "refused" (the
+    bot's allowed websites changed and no longer allow the stream's `page`; None: a caller never refused), "send"
+    (a turn was committed; the bot may be typing after it: `typing_last`), "typing" (a turn waits for the world:
+    the bot is typing), "quiet" (only the visitor typed, which is for the agents), "expired" (its token's
+    lifetime is over) or "keepalive" (nothing happened, or the websites changed and still allow the page)."""
     if any(note.get("stream") not in (None, me) for note in notes):
         return "collision"
+    websites = [note["origins"] for note in notes if "origins" in note]
+    if page is not None and websites and not page.allowed_by(websites[-1]):
+        return "refused"
+    notes = [note for note in notes if "origins" not in note]
     if any("typing" not in note for note in notes):
         return "send"
     if notes:
@@ -169,7 +186,7 @@ def pushed(notes: list[dict], after: int) -> tuple[list[str], int] | None:
     sets = []
     for note in notes:
         if "seq" not in note:
-            if "typing" in note or "stream" in note:
+            if "typing" in note or "stream" in note or "origins" in note:
                 continue
             return None
         if note["seq"] <= after:  # sent already (read from the store after an earlier gap)

@@ -8,7 +8,8 @@ where an idle stream is a socket and a timer. It is the web app's stream in anot
   host and Origin (token, conversation, the bot's allowed websites, refused origins recorded);
 - what it sends comes from `stream.pushed` or `stream.activity_set`, and what it does after each wait from
   `stream.next_move`;
-- it hears committed turns through the process's live hub, like a web worker, with a waiter that wakes the loop.
+- it hears committed turns, and its bot's allowed websites changing, through the process's live hub, like a web
+  worker, with a waiter that wakes the loop.
 A turn's note carries its activities, sent from the loop; the store is read on a small thread pool only when a
 stream opens and after a gap (`stream.pushed`): idle streams and ordinary turns cost no query. Clients reach it
 by DIRECTLINE_STREAM_BASE (the streamUrl's scheme://host:port, e.g. ws://127.0.0.1:5001), or by a proxy routing
@@ -28,7 +29,7 @@ from flask import Flask
 from flask import request as flask_request
 
 from runtime.channels import live
-from runtime.channels.directline import stream, tokens
+from runtime.channels.directline import cors, stream, tokens
 from runtime.channels.directline.errors import DirectLineError, watermark_arg
 
 PATH = "/v3/directline/conversations/{conversation_id}/stream"
@@ -99,16 +100,16 @@ async def _run(streams: web.Application, fn: Callable, *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(streams[STORE], in_context)
 
 
-def _authorize(flask_app: Flask, request: web.Request) -> tuple[tokens.Grant, int, float, float]:
-    """The web app's own check of the upgrade, in a request context of the same URL; the grant, the watermark
-    asked for, the keep-alive interval and when the stream expires."""
+def _authorize(flask_app: Flask, request: web.Request) -> tuple[tokens.Grant, cors.Page | None, int, float, float]:
+    """The web app's own check of the upgrade, in a request context of the same URL; the grant, the page it is for
+    (None: a caller never refused), the watermark asked for, the keep-alive interval and when the stream expires."""
     headers = {name: request.headers[name] for name in ("Origin", "X-Forwarded-Proto", "X-Forwarded-For")
                if name in request.headers}
     headers.update({"Upgrade": "websocket", "Connection": "Upgrade"})  # the stream's route matches upgrades only
     with flask_app.test_request_context(request.path_qs, base_url=f"{request.scheme}://{request.host}",
                                         headers=headers):
         stream.check_upgrade()
-        return (flask_request.environ["arbor.stream"], watermark_arg(),
+        return (*flask_request.environ["arbor.stream"], watermark_arg(),
                 float(flask_app.config["DIRECTLINE_STREAM_KEEPALIVE"]), tokens.now() + tokens.lifetime())
 
 
@@ -116,7 +117,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
     streams, conversation_id = request.app, request.match_info["conversation_id"]
     flask_app = streams[FLASK]
     try:
-        grant, after, keepalive, until = await _run(streams, _authorize, flask_app, request)
+        grant, page, after, keepalive, until = await _run(streams, _authorize, flask_app, request)
     except DirectLineError as e:
         return web.json_response({"error": {"code": e.error_code, "message": e.description}}, status=e.code)
     ws = web.WebSocketResponse(max_msg_size=stream.MAX_CLIENT_MESSAGE + 1)  # aiohttp refuses its limit itself
@@ -124,7 +125,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
     waiter, me, hub = LoopWaiter(asyncio.get_running_loop()), uuid.uuid4().hex, live.hub(flask_app)
     reader = asyncio.create_task(_read(ws, waiter))
     try:
-        with hub.watching(conversation_id, waiter=waiter):
+        with hub.watching(conversation_id, live.websites_key(grant.bot_id), waiter=waiter):
             await _run(streams, hub.publish, conversation_id, {"stream": me})
             sent = await _send(streams, ws, grant, conversation_id, after, first=True)
             while not reader.done():
@@ -132,7 +133,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
                 if reader.done():
                     break
                 with flask_app.app_context():
-                    move = stream.next_move(notes, me, until)
+                    move = stream.next_move(notes, me, until, page)
                 if move in stream.CLOSES:
                     code, reason = stream.CLOSES[move]
                     await ws.close(code=code, message=reason.encode())

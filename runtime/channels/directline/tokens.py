@@ -5,6 +5,10 @@ A JWT (HS256, key derived from SECRET_KEY) rather than an opaque token because W
 show, and the site backend that generated the token decides who the user is. Nothing is stored:
 a token is valid while its signature checks and `exp` is ahead of the clock. The clock is the
 `DIRECTLINE_CLOCK` setting (a callable giving UNIX seconds), so tests can move time.
+
+A token the anonymous webchat token URL hands a page carries that page's origin (`origin`), and so do the
+tokens refreshed from it and its streamUrl's: the conversation is the page's, held to the bot's allowed
+websites as strictly as the token URL was (`cors.check_page`). Tokens made with the secret carry none.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ ISSUER = "arbor"
 AUDIENCE = "arbor/directline"
 STREAM_AUDIENCE = "arbor/directline-stream"  # the `t` of a streamUrl: opens the stream only
 STREAM_TTL = 60  # seconds a streamUrl may be used in (as Microsoft's service has it)
-CLAIMS = ("bot", "conv", "user", "exp")
+CLAIMS = ("bot", "conv", "user", "exp")  # required; `origin` is there for a page's conversation only
 
 
 class TokenRejected(Exception):
@@ -35,11 +39,13 @@ class TokenExpired(TokenRejected):
 
 @dataclass(frozen=True)
 class Grant:
-    """What a credential opens: a secret opens its bot; a token one conversation of it, as one user."""
+    """What a credential opens: a secret opens its bot; a token one conversation of it, as one user. `origin`: the
+    page the anonymous webchat token URL opened the conversation for (None: opened with the secret)."""
 
     bot_id: str
     conversation_id: str | None = None
     user_id: str | None = None
+    origin: str | None = None
 
     @property
     def is_token(self) -> bool:
@@ -64,6 +70,8 @@ def issue(grant: Grant, *, audience: str = AUDIENCE) -> str:
     claims = {"iss": ISSUER, "aud": audience, "bot": grant.bot_id, "conv": grant.conversation_id,
               "user": grant.user_id, "iat": moment,
               "exp": moment + (STREAM_TTL if audience == STREAM_AUDIENCE else lifetime())}
+    if grant.origin is not None:
+        claims["origin"] = grant.origin
     return jwt.encode(claims, derived_key("directline-token"), algorithm=ALGORITHM)
 
 
@@ -94,6 +102,6 @@ def _verified(token: str, key: bytes, audience: str) -> tuple[Grant, float]:
     except jwt.InvalidTokenError as e:
         raise TokenRejected(str(e)) from e
     if not all(isinstance(claims[name], str) for name in ("bot", "conv", "user")) \
-            or not isinstance(claims["exp"], int | float):
+            or not isinstance(claims["exp"], int | float) or not isinstance(claims.get("origin"), str | None):
         raise TokenRejected("malformed claims")
-    return Grant(claims["bot"], claims["conv"], claims["user"]), claims["exp"]
+    return Grant(claims["bot"], claims["conv"], claims["user"], claims.get("origin")), claims["exp"]

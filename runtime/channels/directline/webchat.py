@@ -48,8 +48,6 @@ def token(bot: str) -> dict:
 def allowed(bot: str) -> tuple[str, int]:
     """204 while the page may go on chatting with the bot, else the refusal, which the page may read. A simple
     request (no preflight), so the answer reaches a page that CORS refuses every Direct Line answer."""
-    if not cors.page_may_chat(bot, request.headers.get("Origin")):
-        cors.let_page_read_refusal()
-        raise DirectLineError(403, "OriginNotAllowed", f"Bot '{bot}' no longer chats with pages of this origin; "
-                                                       "add the website in the bot's Share panel in the designer.")
+    if not cors.page_may_chat(bot):
+        raise cors.refusal()
     return "", 204
