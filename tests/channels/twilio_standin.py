@@ -21,6 +21,8 @@ PUBLIC = "https://arbor.example.com/b/tbot/hooks/sms"  # where Twilio posts, as 
 class Twilio:
     def __init__(self, server: HTTPServer):
         self.sent: list[dict] = []  # the Messages API's POSTs, as form fields
+        self.refuse: set[str] = set()  # bodies the Messages API refuses, as Twilio refuses a message for good
+        self.refused: list[dict] = []  # the POSTs it refused
         self.base = server.url_for("").rstrip("/")
         server.expect_request(f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json", method="POST").respond_with_handler(
             self._message)
@@ -35,6 +37,11 @@ class Twilio:
         if not self._authorized(request):
             return Response(json.dumps({"code": 20003, "message": "Authenticate"}), status=401)
         fields = {key: request.form[key] for key in request.form}
+        if fields.get("Body") in self.refuse:
+            self.refused.append(fields)
+            return Response(json.dumps({"code": 21617, "message": "The concatenated message body exceeds the 1600 "
+                                        "character limit.", "status": 400}), status=400,
+                            content_type="application/json")
         self.sent.append(fields)
         return Response(json.dumps({"sid": f"SM{len(self.sent):032d}", "status": "queued"}), status=201,
                         content_type="application/json")

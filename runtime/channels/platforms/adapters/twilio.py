@@ -8,7 +8,8 @@ Followed (/work/shared/PLATFORMS.md, from Twilio's documentation and the `twilio
   else ARBOR_BASE_URL and the inbound path) and never from the `Host` header, which a proxy may have rewritten;
 - the turn's replies answer the POST as TwiML (the library's `MessagingResponse`: one `<Message>` each, with
   its `<Media>`); replies that come later (timers, agents, async results) go through the Messages API, as the
-  `sms` step's outbox sends (`runtime.messaging.outbox`), one job per turn sending its messages in order;
+  `sms` step's outbox sends (`runtime.messaging.outbox`), one job per turn sending its messages in order (those
+  after one that could not be sent end failed unsent: `send_later`);
 - status callbacks (`MessageSid`, `MessageStatus`: queued, sent, delivered, undelivered, failed, read,
   `ErrorCode`) become delivery statuses: every message Arbor sends names its status callback (TwiML's
   `action`, the API's `StatusCallback`), the inbound address with `?status=<our message id>`;
@@ -55,6 +56,7 @@ SENDER = re.compile(r"^(whatsapp:)?\+[1-9]\d{5,14}$")
 STATUSES = {"sent": statuses.SENT, "delivered": statuses.DELIVERED, "read": statuses.READ,
             "undelivered": statuses.FAILED, "failed": statuses.FAILED, "canceled": statuses.FAILED}
 MAX_MEDIA = 10
+AFTER_A_FAILURE = "An earlier reply of this turn could not be sent."
 
 
 class Twilio(Adapter):
@@ -174,7 +176,18 @@ class Twilio(Adapter):
 
 def send_later(connection_id: str, messages: list[list]) -> int:
     """Send a turn's later replies through the Messages API, in order; a row sent before (a retried job) is not
-    sent again. Each sent message stands `sent` on the transcript, and names its status callback."""
+    sent again. Each sent message stands `sent` on the transcript, and names its status callback.
+
+    A reply whose try fails is tried again with the whole job (`outbox.RETRY`), the replies after it waiting, so
+    they still arrive in order. Once it has failed for good (its last try: `outbox._attempt` marked it failed),
+    the replies after it are not sent but end failed too, saying an earlier reply of this turn could not be sent
+    (`AFTER_A_FAILURE`), on their outbox rows and on the transcript, where the failed one stands with its reason.
+    Not sent anyway: an SMS or WhatsApp user reads a turn's replies as one sequence (an explanation then its
+    question, a list then "reply with its number"), and without the one before, the later ones would be out of
+    context or ask about what the user never saw; a refusal for good is often about the recipient besides (not
+    a valid number, unsubscribed, outside WhatsApp's 24-hour window), which the later ones would meet too. Every
+    row of the batch so ends sent or failed, none left queued (the outbox's sweeper leaves platform replies to
+    this job)."""
     from runtime.channels.platforms import connections
     from runtime.channels.platforms.models import PlatformConnection
 
@@ -185,16 +198,37 @@ def send_later(connection_id: str, messages: list[list]) -> int:
     provider = {"baseUrl": _api(), "account": connection.settings["accountSid"],
                 "token": connection.secrets.get("authToken"), "from": connection.settings["phoneNumber"]}
     sent = 0
-    for sms_id, message_id, media in messages:
+    for index, (sms_id, message_id, media) in enumerate(messages):
         extra = {"StatusCallback": _status_url(connection, message_id), **({"MediaUrl": media} if media else {})}
 
         def post(sms: OutgoingSms, given: dict, extra=extra) -> None:
             sms.provider_id = outbox._post_sms(given, sms.recipients[0], sms.message, extra)[:100]
 
-        if outbox._attempt(OutgoingSms, sms_id, "sms", post, provider=provider) == "sent":
+        try:
+            outcome = outbox._attempt(OutgoingSms, sms_id, "sms", post, provider=provider)
+        except Exception:
+            failed = db.session.get(OutgoingSms, sms_id)
+            if failed is not None and failed.status == "failed":  # its last try: given up
+                _give_up(failed, message_id, messages[index + 1:])
+            raise
+        if outcome == "sent":
             statuses.apply(message_id, statuses.SENT)
             sent += 1
     return sent
+
+
+def _give_up(failed: OutgoingSms, message_id: str, later: list[list]) -> None:
+    """The reply `failed` (our message `message_id`) could not be sent: it stands failed on the transcript with
+    its reason, and the `later` replies of its turn, still queued, end failed without being sent (`send_later`)."""
+    reason = failed.error
+    rows = [(db.session.get(OutgoingSms, sms_id), later_id) for sms_id, later_id, _ in later]
+    rows = [(row, later_id) for row, later_id in rows if row is not None and row.status == "queued"]
+    for row, _ in rows:
+        row.status, row.error = "failed", AFTER_A_FAILURE
+    db.session.commit()
+    statuses.apply(message_id, statuses.FAILED, description=reason)
+    for _, later_id in rows:
+        statuses.apply(later_id, statuses.FAILED, description=AFTER_A_FAILURE)
 
 
 def public_url(connection: Connection) -> str:
