@@ -214,7 +214,9 @@ def _directline() -> dict:
                                                           "one, else Accept-Language, else the bot's default."}}}
     ok = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Conversation"}}}}
     errors = {"400": _error("A body or parameter to fix."), "401": _error("No credential."),
-              "403": _error("The secret or token is wrong or expired."), "404": _error("No such conversation or bot.")}
+              "403": _error("The secret or token is wrong or expired; or OriginNotAllowed: the call comes from a "
+                            "page (Origin) the bot does not allow, refused before anything is done."),
+              "404": _error("No such conversation or bot.")}
     body = {"required": False, "content": {"application/json": {"schema": start}}}
     conversation_id = _path_param("conversationId", "The conversation.")
     return {
