@@ -29,6 +29,10 @@ class SettingsMissing(LookupError):
         super().__init__(f"Bot '{bot_id}' has no {what} set up: flask --app app outbox {kind} {bot_id} --help.")
 
 
+class SettingsIncomplete(ValueError):
+    """Settings that cannot be used as they are (a secret cleared or unreadable): the message says what to set."""
+
+
 def set_smtp(bot_id: str, *, host: str, port: int = 587, security: str = "starttls", username: str | None = None,
              password: str | None = None, sender: str) -> None:
     """Set the bot's SMTP server; `sender` is the From address of its e-mails. Raises BotNotFound, ValueError."""
@@ -58,7 +62,7 @@ def settings(bot_id: str, kind: str) -> dict[str, Any]:
     try:
         found[SECRET_FIELDS[kind]] = fernet(PURPOSE).decrypt(sealed.encode()).decode() if sealed else None
     except InvalidToken:
-        raise ValueError(f"The {kind} secret of bot '{bot_id}' was encrypted with another SECRET_KEY; "
+        raise SettingsIncomplete(f"The {kind} secret of bot '{bot_id}' was encrypted with another SECRET_KEY; "
                          f"set it again.") from None
     return found
 

@@ -1,12 +1,16 @@
 """The jobs that send what `email` and `sms` steps wrote to the outbox tables.
 
 Each job takes the id of its row, sends it, and records the outcome on the row (the exports read these
-rows). A failed try is recorded (its reason, the tries so far) and raised again, so RQ retries the job (`RETRY`):
-the row stays `queued`, still owed, until the job's last try fails too, and then it is `failed` for good with
-that try's reason. A row already sent is not sent again, so a job that runs twice (a worker lost after sending)
-does not send twice. A worker lost while the server was taking the message sends it again on the retry, with the
-same Message-ID. A job is queued by the after-commit handler that writes its row, before that row is committed
-(so no process can die between the two): a row it cannot see yet is not an error but a retry (`NotYetCommitted`).
+rows). A failed try is recorded (its reason, the tries so far) and raised again. A refusal no retry can change
+(`failures`: an SMS provider's 400, 401, 403, 404 or 422, an SMTP 5xx, settings to fix) fails the row at once and
+the job with it. Any other failure (nothing answered, an SMS provider's 5xx, 408 or 429, an SMTP 4xx) is retried
+by RQ (`RETRY`, no sooner than a Retry-After asks): the row stays `queued`, still owed, until the job's last try
+fails too, and then it is `failed` for good with that try's reason. The reason is a sentence for the bot's owner
+(`failures`), never a secret. A row already sent is not sent again, so a job that runs twice (a worker lost
+after sending) does not send twice. A worker lost while the server was taking the message sends it again on the
+retry, with the same Message-ID. A job is queued by the after-commit handler that writes its row, before that
+row is committed (so no process can die between the two): a row it cannot see yet is not an error but a retry
+(`NotYetCommitted`).
 
 The row, not Redis, says what is owed: a job lost with Redis's data (killed and started again without it) or
 with a worker leaves its row `queued`, and `sweep` (every minute, from the worker) queues the job of a row still
@@ -17,6 +21,7 @@ row given up is `failed`, so the sweeper never queues it again.
 from __future__ import annotations
 
 import base64
+import logging
 import smtplib
 import ssl
 from collections.abc import Callable
@@ -33,11 +38,14 @@ from runtime import integrations
 from runtime.extensions import db
 from runtime.integrations.errors import IntegrationError
 from runtime.integrations.http import Guard
-from runtime.jobs import app_job_id, connection, enqueue, in_app
+from runtime.jobs import app_job_id, connection, enqueue, in_app, retries
 from runtime.management import settings as outbox_settings
 from runtime.management.models import OutgoingEmail, OutgoingSms
+from runtime.messaging import failures
+from runtime.messaging.failures import Failure, ProviderRefused, SmtpUnreachable
 from runtime.store.models import utcnow
 
+log = logging.getLogger(__name__)
 RETRY = Retry(max=4, interval=[10, 60, 300, 1800])
 LATE = timedelta(minutes=2)  # a row still queued this long after it was logged has lost its job: swept
 BATCH = 500  # rows of each table one sweep queues at most
@@ -102,18 +110,23 @@ def send_sms(sms_id: int) -> str:
 def _attempt(model: type, row_id: int, kind: str, send: Callable[[Any, dict], object],
              provider: dict | None = None) -> str:
     """One try at sending a logged row with the bot's `kind` settings (or `provider`'s, a platform connection's):
-    counted, and its failure recorded on the row (`_failed`) and raised again, so RQ retries it; a row already
-    sent (a retried job) is not sent twice."""
+    counted, and its failure judged (`failures.judge`), recorded on the row (`_failed`) and raised again, for
+    RQ's retry unless no retry can help; a row already sent (a retried job) is not sent twice."""
     row = db.session.get(model, row_id)
     if row is None:
         raise NotYetCommitted(f"{model.__tablename__} {row_id} is not committed (yet): retried")
     if row.status == "sent":
         return "nothing to send"
     row.attempts += 1
+    given: dict = {}
     try:
-        send(row, provider if provider is not None else outbox_settings.settings(row.bot_id, kind))
+        given = provider if provider is not None else outbox_settings.settings(row.bot_id, kind)
+        send(row, given)
     except Exception as e:  # noqa: BLE001 - recorded on the row, then raised again for RQ's retry
-        _failed(row, f"{type(e).__name__}: {e}")
+        failure = failures.judge(e, kind, _secrets(given))
+        log.warning("%s %s of bot %s, try %d: %s", model.__tablename__, row_id, row.bot_id, row.attempts,
+                    failure.reason, exc_info=failure.reason == failures.UNEXPECTED)
+        _failed(row, failure)
         raise
     row.status, row.error = "sent", None
     db.session.commit()
@@ -133,15 +146,6 @@ def _message(row: OutgoingEmail, server: dict) -> EmailMessage:
     message["Message-ID"] = f"<outbox.{row.id}.{int(row.timestamp.timestamp() * 1_000_000)}@{domain}>"
     message.set_content(row.body)
     return message
-
-
-class SmtpUnreachable(ConnectionError):
-    """No SMTP server Arbor may use answered: one message for every cause (refused, closed, filtered, not allowed
-    by the outbound guard), so a bot's editor cannot map our network through its error log."""
-
-    def __init__(self, host: str, port: int):
-        super().__init__(f"Could not connect to an SMTP server at {host}:{port} (nothing answered that Arbor may "
-                         "use: refused, not answering, or not allowed by OUTBOUND_ALLOW_HOSTS).")
 
 
 class _GuardedSMTP(smtplib.SMTP):
@@ -180,8 +184,9 @@ def _connect(host: str, port: int, security: str) -> smtplib.SMTP:
 def _deliver(server: dict, message: EmailMessage) -> None:
     host, port, security = server["host"], int(server["port"]), server.get("security", "starttls")
     if server.get("username") and not server.get("password"):
-        raise ValueError("The SMTP server has a user name but no password: a password is cleared when the host or "
-                         "port changes; enter it again with the new server.")
+        raise outbox_settings.SettingsIncomplete(
+            "The SMTP server has a user name but no password: a password is cleared when the host or port changes; "
+            "enter it again with the new server.")
     with _connect(host, port, security) as smtp:
         if security == "starttls":
             smtp.starttls(context=ssl.create_default_context())
@@ -192,33 +197,59 @@ def _deliver(server: dict, message: EmailMessage) -> None:
 
 def _post_sms(provider: dict, number: str, text: str, extra: dict | None = None) -> str:
     """POST one message as Twilio's API takes it (`extra`: more of its parameters, a StatusCallback, a MediaUrl),
-    through the guarded session (a provider URL on our own network is refused); the provider's message id, or an
-    error with its reason."""
+    through the guarded session (a provider URL on our own network is refused); the provider's message id, or
+    ProviderRefused with its answer (named as `provider["name"]`, "Twilio" for Twilio's own API)."""
     if not provider.get("token"):
-        raise ValueError("The SMS provider has no auth token: a token is cleared when the base URL changes; enter it "
-                         "again with the new address.")
+        raise outbox_settings.SettingsIncomplete(
+            "The SMS provider has no auth token: a token is cleared when the base URL changes; enter it again with "
+            "the new address.")
     url = f"{provider['baseUrl']}/2010-04-01/Accounts/{provider['account']}/Messages.json"
-    basic = base64.b64encode(f"{provider['account']}:{provider.get('token') or ''}".encode()).decode()
     response = integrations.session().request(
         "POST", url, data={"To": number, "From": provider["from"], "Body": text, **(extra or {})},
-        headers={"Authorization": f"Basic {basic}"}, timeout=TIMEOUT)
+        headers={"Authorization": f"Basic {_basic(provider)}"}, timeout=TIMEOUT)
     try:
         answer = response.json()
     except IntegrationError:
         answer = {}
+    answer = answer if isinstance(answer, dict) else {}
     if response.status >= 400:
-        reason = answer.get("message") if isinstance(answer, dict) else None
-        raise RuntimeError(f"the SMS provider answered {response.status}: {reason or response.text[:200]}")
-    return str(answer.get("sid", "")) if isinstance(answer, dict) else ""
+        code = answer.get("code")
+        name = provider.get("name") or ("Twilio" if provider["baseUrl"] == outbox_settings.TWILIO
+                                        else "The SMS provider")
+        raise ProviderRefused(name, response.status, code if isinstance(code, int) else None,
+                              " ".join(str(answer.get("message") or response.text[:200]).split()),
+                              response.headers.get("Retry-After"),
+                              provider.get("settings") or failures.SMS_SETTINGS)
+    return str(answer.get("sid", ""))
 
 
-def _failed(row: OutgoingEmail | OutgoingSms, error: str) -> None:
+def _basic(provider: dict) -> str:
+    """The HTTP Basic credentials of an SMS provider's API: the account and its token."""
+    return base64.b64encode(f"{provider['account']}:{provider.get('token') or ''}".encode()).decode()
+
+
+def _secrets(given: dict) -> list[str]:
+    """What no failure's reason may show: the settings' password or token, and the credentials made of them."""
+    found = [given.get("password"), given.get("token")]
+    return [secret for secret in found if secret] + ([_basic(given)] if given.get("token") else [])
+
+
+def _failed(row: OutgoingEmail | OutgoingSms, failure: Failure) -> None:
     """Record a failed try with its reason: the row stays `queued` while RQ will try again (and the sweeper queues
-    it again should Redis lose that retry), and is `failed` for good after the job's last try."""
+    it again should Redis lose that retry), and is `failed` for good at once when no retry can help (the job is
+    not retried either), else after the job's last try."""
     db.session.rollback()
     row = db.session.get(type(row), row.id)
-    row.attempts, row.error = row.attempts + 1, error[:2000]
-    row.status = "failed" if _last_try() else "queued"
+    row.attempts, reason = row.attempts + 1, failure.reason
+    if failure.permanent:
+        retries.stop_retrying()
+        row.status = "failed"
+    elif _last_try():
+        row.status, reason = "failed", f"{reason} Arbor gave up after {row.attempts} tries."
+    else:
+        retries.not_before(failure.retry_after)
+        row.status, reason = "queued", f"{reason} Arbor tries again later."
+    row.error = reason[:2000]
     db.session.commit()
 
 

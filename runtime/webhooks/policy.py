@@ -36,15 +36,21 @@ def judge(status: int | None, tries: int, retry_after: str | None = None, rng: r
         return Verdict(done=True)
     if status == 410:
         return Verdict(gone=True)
-    retryable = status is None or status >= 500 or status in (408, 429)
-    if not retryable or tries > len(RETRY_DELAYS):
+    if not retryable(status) or tries > len(RETRY_DELAYS):
         return Verdict()
     delay = RETRY_DELAYS[tries - 1] * (1 + (rng or random).uniform(-JITTER, JITTER))
-    return Verdict(retry_in=max(delay, _retry_after(retry_after)))
+    return Verdict(retry_in=max(delay, retry_after_seconds(retry_after)))
 
 
-def _retry_after(value: str | None, now: datetime | None = None) -> float:
-    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP date), capped; 0 if absent or unreadable."""
+def retryable(status: int | None) -> bool:
+    """Whether an HTTP answer (None: a network error or timeout) may pass on a later try: 5xx, 408, 429 and no
+    answer; any other 4xx is a refusal no retry changes. The e-mail and SMS outbox judges an SMS provider's so."""
+    return status is None or status >= 500 or status in (408, 429)
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float:
+    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP date), capped; 0 if absent or unreadable.
+    The e-mail and SMS outbox reads an SMS provider's with it too."""
     if not value:
         return 0.0
     value = value.strip()

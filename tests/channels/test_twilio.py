@@ -127,28 +127,37 @@ def test_later_replies_go_through_the_messages_api_and_their_statuses_come_back(
                                               "description": "Twilio error 30003"}
 
 
-def test_replies_after_one_that_could_not_be_sent_end_failed_unsent(app, client, twilio, jobs, clock):
-    """Twilio refuses the second of a timer's three replies on every try: the first is sent, the second fails
-    with Twilio's reason once its retries are used up, and the third is never sent (it would read out of order)
-    but fails too, saying why; no row is left queued, and the transcript shows each status."""
-    bot = {"format": 1, "id": "tbot", "name": "Batch bot", "start": "welcome", "dialogs": [
-        {"id": "welcome", "title": "Welcome", "steps": [
-            {"id": "m1", "type": "message", "text": "Hello."},
-            {"id": "w1", "type": "wait", "events": ["never"], "timeout": 60, "onEvent": [], "onTimeout": [
-                {"id": "m2", "type": "message", "text": "Your reading is due."},
-                {"id": "m3", "type": "message", "text": "Here is how to read the meter."},
-                {"id": "m4", "type": "message", "text": "Reply with the number."}]}]}]}
+BATCH_BOT = {"format": 1, "id": "tbot", "name": "Batch bot", "start": "welcome", "dialogs": [
+    {"id": "welcome", "title": "Welcome", "steps": [
+        {"id": "m1", "type": "message", "text": "Hello."},
+        {"id": "w1", "type": "wait", "events": ["never"], "timeout": 60, "onEvent": [], "onTimeout": [
+            {"id": "m2", "type": "message", "text": "Your reading is due."},
+            {"id": "m3", "type": "message", "text": "Here is how to read the meter."},
+            {"id": "m4", "type": "message", "text": "Reply with the number."}]}]}]}
+
+
+def batch(app, client, jobs, clock) -> None:
+    """The batch bot connected, greeted, and its timer's turn run: three replies nobody's request answers."""
     with app.app_context():
-        import_bot(bot, publish=True)
+        import_bot(BATCH_BOT, publish=True)
         connections.create("tbot", "sms", "Twilio SMS", "", kind="twilio",
                            settings={"accountSid": ACCOUNT, "phoneNumber": NUMBER, "publicUrl": PUBLIC},
                            secrets={"authToken": AUTH_TOKEN})
-    twilio.refuse = {"Here is how to read the meter."}
     assert twiml(post(client, sms("Hi", "SM1")))[0]["text"] == "Hello."
-    jobs.drain(until=clock.later(minutes=2))  # the timer's turn: three replies nobody's request answers
-    jobs.drain_all()  # the send job's retries, through their back-off
+    jobs.drain(until=clock.later(minutes=2))
+
+
+def test_replies_after_one_that_could_not_be_sent_end_failed_unsent(app, client, twilio, jobs, clock):
+    """Twilio refuses the second of a timer's three replies for good (21617, too long): the first is sent, the
+    second fails at once with Twilio's reason in a sentence (no retry could change it), and the third is never
+    sent (it would read out of order) but fails too, saying why; no row is left queued, no retry is scheduled,
+    and the transcript shows each status."""
+    twilio.refuse = {"Here is how to read the meter."}
+    batch(app, client, jobs, clock)
+    assert jobs.scheduled() == []  # no retry
+    jobs.drain_all()
     assert [fields["Body"] for fields in twilio.sent] == ["Your reading is due."]
-    assert [fields["Body"] for fields in twilio.refused] == ["Here is how to read the meter."] * 5  # 1 + 4 retries
+    assert [fields["Body"] for fields in twilio.refused] == ["Here is how to read the meter."]  # tried once
     with app.app_context():
         logged = [(row.message, row.status, row.error) for row in
                   db.session.scalars(select(OutgoingSms).order_by(OutgoingSms.id))]
@@ -158,13 +167,39 @@ def test_replies_after_one_that_could_not_be_sent_end_failed_unsent(app, client,
         ("Your reading is due.", "sent"), ("Here is how to read the meter.", "failed"),
         ("Reply with the number.", "failed")]
     refused, after = logged[1][2], logged[2][2]
-    assert "answered 400" in refused and "1600 character limit" in refused
+    assert refused == ("Twilio refused the message (21617: The concatenated message body exceeds the 1600 character "
+                       "limit); shorten the message to at most 1,600 characters.")
     assert after == "An earlier reply of this turn could not be sent."
     assert said["Your reading is due."]["status"] == "sent"
     assert {key: said["Here is how to read the meter."][key] for key in ("status", "description")} == {
         "status": "failed", "description": refused}
     assert {key: said["Reply with the number."][key] for key in ("status", "description")} == {
         "status": "failed", "description": after}
+
+
+def test_a_reply_twilio_cannot_take_now_is_retried_and_the_turns_replies_go_in_order(app, client, twilio, jobs,
+                                                                                    clock):
+    """Twilio answers 503 to the second reply twice: the job is retried through its back-off, the third reply
+    waiting, until all three are sent in order; the row keeps the tries and no error."""
+    twilio.busy = {"Here is how to read the meter.": 2}
+    batch(app, client, jobs, clock)
+    assert [fields["Body"] for fields in twilio.sent] == ["Your reading is due."]
+    with app.app_context():
+        waiting = db.session.scalars(select(OutgoingSms).where(OutgoingSms.message.like("Here is%"))).one()
+    assert (waiting.status, waiting.attempts) == ("queued", 1)
+    assert waiting.error == "Twilio could not take the message now (20503: Service Unavailable). Arbor tries again " \
+                            "later."
+    jobs.drain_all()
+    assert [fields["Body"] for fields in twilio.unavailable] == ["Here is how to read the meter."] * 2
+    assert [fields["Body"] for fields in twilio.sent] == ["Your reading is due.", "Here is how to read the meter.",
+                                                          "Reply with the number."]
+    with app.app_context():
+        logged = [(row.status, row.attempts, row.error) for row in
+                  db.session.scalars(select(OutgoingSms).order_by(OutgoingSms.id))]
+        said = {row.get("text"): (row.get("channelData") or {}).get("delivery", {}).get("status")
+                for row in transcript(conversation_of(app)) if row["from"]["role"] == "bot"}
+    assert logged == [("sent", 1, None), ("sent", 3, None), ("sent", 1, None)]
+    assert said["Here is how to read the meter."] == said["Reply with the number."] == "sent"
 
 
 def test_a_retried_message_is_applied_once(app, client, connected):

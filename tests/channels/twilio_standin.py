@@ -23,6 +23,8 @@ class Twilio:
         self.sent: list[dict] = []  # the Messages API's POSTs, as form fields
         self.refuse: set[str] = set()  # bodies the Messages API refuses, as Twilio refuses a message for good
         self.refused: list[dict] = []  # the POSTs it refused
+        self.busy: dict[str, int] = {}  # bodies the Messages API answers 503 so many times first (a passing outage)
+        self.unavailable: list[dict] = []  # the POSTs it answered 503
         self.base = server.url_for("").rstrip("/")
         server.expect_request(f"/2010-04-01/Accounts/{ACCOUNT}/Messages.json", method="POST").respond_with_handler(
             self._message)
@@ -37,6 +39,11 @@ class Twilio:
         if not self._authorized(request):
             return Response(json.dumps({"code": 20003, "message": "Authenticate"}), status=401)
         fields = {key: request.form[key] for key in request.form}
+        if self.busy.get(fields.get("Body"), 0) > 0:
+            self.busy[fields["Body"]] -= 1
+            self.unavailable.append(fields)
+            return Response(json.dumps({"code": 20503, "message": "Service Unavailable", "status": 503}), status=503,
+                            content_type="application/json")
         if fields.get("Body") in self.refuse:
             self.refused.append(fields)
             return Response(json.dumps({"code": 21617, "message": "The concatenated message body exceeds the 1600 "

@@ -174,21 +174,92 @@ def test_sms_through_a_twilio_compatible_api(app, client, key, httpserver, jobs)
         assert db.session.query(OutgoingSms).one().provider_id == "SM0001"
 
 
-def test_an_sms_the_provider_refuses_fails_with_its_reason_after_its_retries_and_is_never_swept(
-        app, key, httpserver, jobs, clock):
-    httpserver.expect_request("/2010-04-01/Accounts/AC123/Messages.json").respond_with_json(
-        {"code": 21211, "message": "The 'To' number +420777000111 is not a valid phone number."}, status=400)
+def sms_provider(app, httpserver) -> None:
+    """The bot's SMS provider is the test's Twilio-like API (pytest-httpserver)."""
     with app.app_context():
         settings.set_sms("outbox", account="AC123", token="tw-secret", sender="+15005550006",
                          base_url=httpserver.url_for("/"))
+
+
+MESSAGES = "/2010-04-01/Accounts/AC123/Messages.json"
+WHERE = "the bot's SMS provider settings (Developers > E-mail and SMS)"
+
+
+@pytest.mark.parametrize("status, answer, reason", [
+    (400, {"code": 21211, "message": "The 'To' number +420777000111 is not a valid phone number."},
+     "The SMS provider refused the message (21211: The 'To' number +420777000111 is not a valid phone number); "
+     "check the recipient's phone number."),
+    (400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient"},
+     "The SMS provider refused the message (21610: Attempt to send to unsubscribed recipient); the recipient has "
+     "unsubscribed (replied STOP); they receive messages again once they text START."),
+    (401, {"code": 20003, "message": "Authenticate"},
+     f"The SMS provider refused the message (20003: Authenticate); check the account SID and auth token in {WHERE}."),
+    (403, {"message": "Forbidden"},
+     f"The SMS provider refused the message (HTTP 403: Forbidden); check the account SID and auth token in {WHERE}, "
+     "and what the account may send."),
+    (404, {"code": 20404, "message": "The requested resource was not found"},
+     "The SMS provider refused the message (20404: The requested resource was not found); check the account SID "
+     f"in {WHERE}."),
+    (422, {"message": "Unprocessable"},
+     "The SMS provider refused the message (HTTP 422: Unprocessable); check the recipient's phone number and the "
+     "message."),
+])
+def test_an_sms_the_provider_refuses_for_good_fails_at_once_saying_what_to_change_and_is_never_swept(
+        app, key, httpserver, jobs, clock, status, answer, reason):
+    """A refusal no retry can change (a bad number, an unsubscribed one, bad credentials, a wrong account) is
+    tried once: the row is failed at once with a sentence for the owner, no retry is scheduled, no sweep queues
+    it again."""
+    httpserver.expect_request(MESSAGES).respond_with_json(answer, status=status)
+    sms_provider(app, httpserver)
     run_through(app)
+    assert jobs.drain() == 1
+    assert jobs.scheduled() == []  # no retry
+    with app.app_context():
+        row = db.session.query(OutgoingSms).one()
+        assert (row.status, row.attempts, row.error) == ("failed", 1, reason)
+        (given_up,) = jobs.failed()
+        assert given_up.id == messaging_outbox.job_id(OutgoingSms, row.id)
+    _never_swept(app, jobs, clock)
+    assert len(httpserver.log) == 1
+
+
+@pytest.mark.parametrize("answer", [
+    {"response_json": {"code": 20500, "message": "Internal Server Error"}, "status": 500},
+    {"response_json": {"code": 20429, "message": "Too Many Requests"}, "status": 429},
+])
+def test_an_sms_the_provider_cannot_take_now_is_retried_and_sent(app, key, httpserver, jobs, answer):
+    httpserver.expect_oneshot_request(MESSAGES).respond_with_json(**answer)
+    httpserver.expect_request(MESSAGES).respond_with_json({"sid": "SM0002", "status": "queued"}, status=201)
+    sms_provider(app, httpserver)
+    run_through(app)
+    jobs.drain()
+    with app.app_context():
+        row = db.session.query(OutgoingSms).one()
+        assert (row.status, row.attempts) == ("queued", 1)
+        assert row.error.startswith("The SMS provider ") and row.error.endswith(" Arbor tries again later.")
+        assert f"({answer['response_json']['code']}: " in row.error
+    assert len(jobs.scheduled()) == 1
     jobs.drain_all()
     with app.app_context():
         row = db.session.query(OutgoingSms).one()
-        assert (row.status, row.attempts) == ("failed", 1 + messaging_outbox.RETRY.max)
-        assert "answered 400" in row.error and "not a valid phone number" in row.error and "tw-secret" not in row.error
-    _never_swept(app, jobs, clock)
-    assert len(httpserver.log) == 1 + messaging_outbox.RETRY.max
+        assert (row.status, row.attempts, row.error, row.provider_id) == ("sent", 2, None, "SM0002")
+    assert len(httpserver.log) == 2
+
+
+def test_an_sms_providers_retry_after_is_kept(app, key, httpserver, jobs, clock):
+    """A 429 asking for ten minutes gets them, though RQ's first retry would come after 10 s."""
+    httpserver.expect_oneshot_request(MESSAGES).respond_with_json({"code": 20429, "message": "Too Many Requests"},
+                                                                  status=429, headers={"Retry-After": "600"})
+    httpserver.expect_request(MESSAGES).respond_with_json({"sid": "SM0003"}, status=201)
+    sms_provider(app, httpserver)
+    run_through(app)
+    jobs.drain()
+    ((_, when),) = jobs.scheduled()
+    assert when >= clock.later(seconds=600) - timedelta(seconds=1)
+    assert jobs.drain(until=clock.later(seconds=300)) == 0  # not before
+    jobs.drain_all()
+    with app.app_context():
+        assert db.session.query(OutgoingSms).one().status == "sent"
 
 
 @pytest.mark.parametrize("app_config, base_url, reason", [
@@ -205,7 +276,8 @@ def test_an_sms_provider_on_our_own_network_is_refused(app, key, httpserver, job
     jobs.drain_all()
     with app.app_context():
         row = db.session.query(OutgoingSms).one()
-    assert row.status == "failed" and reason in row.error and "OUTBOUND_ALLOW_HOSTS" in row.error
+    assert (row.status, row.attempts) == ("failed", 1)  # the address must change first: tried once
+    assert reason in row.error and "OUTBOUND_ALLOW_HOSTS" in row.error
     assert httpserver.log == [] and "tw-secret" not in row.error
 
 
@@ -322,16 +394,52 @@ def test_an_email_whose_job_redis_lost_is_queued_again_by_the_sweeper_and_sent_o
 
 
 class Refusing(Inbox):
-    """An SMTP server that refuses every recipient for good (a 5xx, as for a mailbox that does not exist)."""
+    """An SMTP server that answers the first `times` recipients with `answer` (550: a mailbox that does not exist,
+    for good; 451: try again later), then takes them."""
+
+    def __init__(self, answer: str, times: int = 1_000):
+        super().__init__()
+        self.answer, self.times, self.refused = answer, times, 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's hook
-        return "550 5.1.1 No such mailbox"
+        if self.refused < self.times:
+            self.refused += 1
+            return self.answer
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
 
-def test_an_email_the_smtp_server_refuses_fails_after_its_retries_and_is_never_swept(app, key, jobs, clock):
-    """Each refused try is recorded on the row, which stays queued (owed) while RQ tries again; after the last
-    try the row is failed with the server's reason, and no sweep queues it again."""
-    inbox = Refusing()
+@pytest.mark.parametrize("answer, reason", [
+    ("550 5.1.1 No such mailbox", "The mail server refused the recipient (eva@example.com: 550 5.1.1 No such "
+                                  "mailbox; sales@example.com: 550 5.1.1 No such mailbox); check the e-mail address."),
+    ("553 5.1.3 Bad recipient address syntax", "(eva@example.com: 553 5.1.3 Bad recipient address syntax;"),
+    ("554 5.7.1 Relay access denied", "(eva@example.com: 554 5.7.1 Relay access denied;"),
+])
+def test_an_email_the_smtp_server_refuses_for_good_fails_at_once_and_is_never_swept(app, key, jobs, clock, answer,
+                                                                                     reason):
+    """An SMTP 5xx is tried once: the row is failed at once with the server's reason in a sentence (no class
+    name), the job fails without a retry, and no sweep queues it again."""
+    inbox = Refusing(answer)
+    with serving(inbox) as controller:
+        with app.app_context():
+            smtp_up(controller)
+        run_through(app)
+        jobs.drain()
+        assert jobs.scheduled() == []  # no retry
+        with app.app_context():
+            row = db.session.query(OutgoingEmail).one()
+            assert (row.status, row.attempts) == ("failed", 1)
+            assert reason in row.error and row.error.startswith("The mail server refused the recipient (")
+            assert "SMTPRecipientsRefused" not in row.error and "Traceback" not in row.error
+            (given_up,) = jobs.failed()
+            assert given_up.id == messaging_outbox.job_id(OutgoingEmail, row.id)
+        _never_swept(app, jobs, clock)
+    assert inbox.messages == []
+
+
+def test_an_email_the_smtp_server_defers_is_retried_and_sent(app, key, jobs):
+    """An SMTP 4xx ("try again later") keeps the row queued with the server's words, and the retry sends it."""
+    inbox = Refusing("451 4.7.1 Greylisted, try again later", times=2)  # both recipients of the first try
     with serving(inbox) as controller:
         with app.app_context():
             smtp_up(controller)
@@ -339,19 +447,17 @@ def test_an_email_the_smtp_server_refuses_fails_after_its_retries_and_is_never_s
         jobs.drain()
         with app.app_context():
             row = db.session.query(OutgoingEmail).one()
-            row_id = row.id
-            assert (row.status, row.attempts) == ("queued", 1) and "550" in row.error
-            clock.move_to(clock.later(seconds=messaging_outbox.LATE.total_seconds() + 1))
-            assert messaging_outbox.sweep() == 0  # its retry is scheduled
+            assert (row.status, row.attempts) == ("queued", 1)
+            assert row.error == ("The mail server could not take the message for the recipient now "
+                                 "(eva@example.com: 451 4.7.1 Greylisted, try again later; sales@example.com: 451 "
+                                 "4.7.1 Greylisted, try again later). Arbor tries again later.")
+        assert len(jobs.scheduled()) == 1
         jobs.drain_all()
-        with app.app_context():
-            row = db.session.get(OutgoingEmail, row_id)
-            assert (row.status, row.attempts) == ("failed", 1 + messaging_outbox.RETRY.max)
-            assert "SMTPRecipientsRefused" in row.error and "No such mailbox" in row.error
-            (given_up,) = jobs.failed()
-            assert given_up.id == messaging_outbox.job_id(OutgoingEmail, row_id)
-        _never_swept(app, jobs, clock)
-    assert inbox.messages == []
+    with app.app_context():
+        row = db.session.query(OutgoingEmail).one()
+        assert (row.status, row.attempts, row.error) == ("sent", 2, None)
+    ((_, rcpt_tos, _),) = inbox.messages
+    assert rcpt_tos == ["eva@example.com", "sales@example.com"]
 
 
 def _never_swept(app, jobs, clock) -> None:

@@ -178,8 +178,10 @@ def send_later(connection_id: str, messages: list[list]) -> int:
     """Send a turn's later replies through the Messages API, in order; a row sent before (a retried job) is not
     sent again. Each sent message stands `sent` on the transcript, and names its status callback.
 
-    A reply whose try fails is tried again with the whole job (`outbox.RETRY`), the replies after it waiting, so
-    they still arrive in order. Once it has failed for good (its last try: `outbox._attempt` marked it failed),
+    A reply whose try fails in a way a later try may pass (no answer, Twilio's 5xx or 429) is tried again with
+    the whole job (`outbox.RETRY`), the replies after it waiting, so they still arrive in order. Once it has
+    failed for good (`outbox._attempt` marked it failed: at once for a refusal no retry changes, a 400 such as
+    21211 "not a valid phone number", 401/403 credentials, 404; else on its last try),
     the replies after it are not sent but end failed too, saying an earlier reply of this turn could not be sent
     (`AFTER_A_FAILURE`), on their outbox rows and on the transcript, where the failed one stands with its reason.
     Not sent anyway: an SMS or WhatsApp user reads a turn's replies as one sequence (an explanation then its
@@ -196,7 +198,8 @@ def send_later(connection_id: str, messages: list[list]) -> int:
         return 0
     connection = connections.load(row.bot_id, row.slug)
     provider = {"baseUrl": _api(), "account": connection.settings["accountSid"],
-                "token": connection.secrets.get("authToken"), "from": connection.settings["phoneNumber"]}
+                "token": connection.secrets.get("authToken"), "from": connection.settings["phoneNumber"],
+                "name": "Twilio", "settings": f"the connection '{row.name}' (Platforms page)"}
     sent = 0
     for index, (sms_id, message_id, media) in enumerate(messages):
         extra = {"StatusCallback": _status_url(connection, message_id), **({"MediaUrl": media} if media else {})}
