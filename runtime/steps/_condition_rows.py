@@ -34,7 +34,11 @@ OPERATORS = [Operator("is", "is", "one"), Operator("is-not", "is not", "one"),
              Operator("contains", "contains", "one"), Operator("not-contains", "does not contain", "one"),
              Operator("empty", "is empty", "none"), Operator("not-empty", "is not empty", "none"),
              Operator("more", "is more than", "number"), Operator("less", "is less than", "number"),
+             Operator("at-least", "is at least", "number"), Operator("at-most", "is at most", "number"),
              Operator("one-of", "is one of", "several")]
+# The number comparisons as Jinja writes them (`>`) and names them in its tree (`gt`), by operator key.
+_COMPARISONS = {"more": (">", "gt"), "less": ("<", "lt"), "at-least": (">=", "gteq"), "at-most": ("<=", "lteq")}
+_BY_COMPARISON = {name: key for key, (_, name) in _COMPARISONS.items()}
 BY_KEY = {o.key: o for o in OPERATORS}
 JOINS = {"all": " and ", "any": " or "}
 # The conversation's own values (the engine's reserved names), in plain words.
@@ -85,9 +89,10 @@ def _row(row: Row) -> str:
         "not-contains": lambda: f"{one} not in {s}",
         "empty": lambda: f"not {s}",
         "not-empty": lambda: s,
-        "more": lambda: f"{s}|default(0)|float > {number(row.values[0])!r}",  # nothing kept yet: 0, not an error
-        "less": lambda: f"{s}|default(0)|float < {number(row.values[0])!r}",
         "one-of": lambda: f"{s} in [{', '.join(literal(v) for v in row.values)}]",
+        # nothing kept yet counts as 0, not an error
+        **{key: lambda sign=sign: f"{s}|default(0)|float {sign} {number(row.values[0])!r}"
+           for key, (sign, _) in _COMPARISONS.items()},
     }[op]()
 
 
@@ -149,10 +154,10 @@ def _read_row(node: nodes.Node) -> Row | None:
     if op == "in" and (path := _path(left)) and isinstance(right, nodes.List) and right.items:
         values = [_text(item) for item in right.items]
         return Row(path, "one-of", tuple(values)) if all(_listed(v) for v in values) else None
-    if op in ("gt", "lt") and isinstance(left, nodes.Filter) and left.name == "float" \
+    if op in _BY_COMPARISON and isinstance(left, nodes.Filter) and left.name == "float" \
             and isinstance(left.node, nodes.Filter) and left.node.name == "default" \
             and (path := _path(left.node.node)) and (value := _number(right)) is not None:
-        return Row(path, "more" if op == "gt" else "less", (value,))
+        return Row(path, _BY_COMPARISON[op], (value,))
     return None
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from designer_client import Designer
 
 from runtime.botdoc import walk
+from runtime.steps._condition_rows import describe, read
 from runtime.steps.base import Input
 from runtime.store import bots, handovers
 from runtime.store.examples import import_examples
@@ -47,6 +48,17 @@ def test_the_support_bot_greets_with_plain_words_and_storage_names():
                             "How can I help?"]
     assert all(re.fullmatch(r"\{\{ [A-Za-z]+ \}\}", part) for text in first_screen
                for part in re.findall(r"\{\{.*?\}\}|\{%.*?%\}", text))
+
+
+def test_every_condition_of_the_example_bots_opens_as_rows_in_words():
+    """A person trying the examples sees conditions they can change by picking, never an expression to type."""
+    found = []
+    for path in sorted(EXAMPLES.glob("*.json")):
+        for _, step, _ in walk.steps(json.loads(path.read_text())):
+            found += [(path.stem, branch["when"]) for branch in step.get("branches", []) if step["type"] == "condition"]
+    assert ("lead-capture", "companySize|default(0)|float >= 50") in found
+    assert [(bot, when) for bot, when in found if read(when) is None] == []
+    assert describe("companySize|default(0)|float >= 50") == "companySize is at least 50"
 
 
 def texts(activities: list[dict]) -> list[str]:

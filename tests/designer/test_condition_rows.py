@@ -75,6 +75,9 @@ def test_operators_mean_what_their_words_say():
     assert holds("note", "empty") and holds("missing", "empty") and holds("interest", "not-empty")
     assert holds("age", "more", ("18",)) and holds("visits", "less", ("3.5",)) and not holds("age", "less", ("-1",))
     assert not holds("missing", "more", ("0",)) and not holds("missing", "contains", ("x",))  # nothing kept yet
+    assert holds("age", "at-least", ("25",)) and not holds("age", "at-least", ("25.5",))
+    assert holds("visits", "at-most", ("3",)) and not holds("visits", "at-most", ("2,5",))
+    assert holds("missing", "at-most", ("0",)) and not holds("missing", "at-least", ("1",))  # nothing kept yet: 0
     assert holds("interest", "one-of", ("Shop", "Website")) and not holds("interest", "one-of", ("Shop",))
     both = Condition((Row("interest", "is", ("Shop",)), Row("age", "more", ("18",))), "any")
     assert evaluate(write(both), names) is True and evaluate(write(Condition(both.rows, "all")), names) is False
@@ -89,7 +92,7 @@ def test_what_the_rows_write():
 
 
 @pytest.mark.parametrize("expression", [
-    "age >= 18",  # an operator the rows do not have
+    "age >= 18",  # a number compared as it is kept: the rows compare it as a number, 0 when nothing is kept
     "x == 18",  # a number compared as a number: the rows would compare it as text
     "a and b or c",  # all and any mixed
     "(a or b) and c",
@@ -109,6 +112,8 @@ def test_anything_else_stays_an_expression(expression):
 def test_spacing_and_quotes_do_not_matter_to_reading():
     assert read("interest=='Website'") == Condition((Row("interest", "is", ("Website",)),))
     assert read("age | default(0) | float >  -5") == Condition((Row("age", "more", ("-5",)),))
+    assert read("size|default(0)|float>=50") == Condition((Row("size", "at-least", ("50",)),))
+    assert read("size|default(0)|float <= 1.5") == Condition((Row("size", "at-most", ("1.5",)),))
 
 
 def test_plain_words():
@@ -118,4 +123,6 @@ def test_plain_words():
         "email is empty or the person's language is one of cs, sk"
     assert describe("Website") == "Website is not empty"  # a typo reads as what it means
     assert describe("true") == "always"
+    assert describe("companySize|default(0)|float >= 50") == "companySize is at least 50"
+    assert describe("companySize|default(0)|float <= 9") == "companySize is at most 9"
     assert describe("age >=  18") == "age >= 18"  # the expression itself, when the rows cannot show it

@@ -57,7 +57,8 @@ def test_the_form_offers_what_the_bot_knows_and_the_operators_in_words(designer,
     assert ">interest (the answer to “What are you interested in?”)</option>" in form
     assert ">user.language (the person&#39;s language)</option>" in form
     assert all(f">{words}</option>" in form for words in ("is", "is not", "contains", "does not contain", "is empty",
-                                                          "is not empty", "is more than", "is less than", "is one of"))
+                                                          "is not empty", "is more than", "is less than", "is at least",
+                                                          "is at most", "is one of"))
 
 
 def test_picked_rows_are_saved_as_the_expression_and_shown_in_words(designer, bot):
