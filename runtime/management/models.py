@@ -50,7 +50,7 @@ class OutgoingEmail(LogRow, db.Model):
     body: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)  # queued | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    error: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)  # why it failed, or on a sent one the recipients refused
 
 
 class OutgoingSms(LogRow, db.Model):

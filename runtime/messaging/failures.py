@@ -10,6 +10,9 @@ send is failed at once (`outbox._attempt`).
 The reason is what the owner reads on the row, the transcript and in the designer: a sentence saying what
 happened and, where one can tell, what to change and where; never an exception's class, a traceback or a secret
 (the settings' password and token are blanked out of whatever the other side answered).
+
+An e-mail the mail server took for some recipients and refused for others is sent, not failed, and not tried
+again (the others would get it twice); its row's note names the refused addresses (`partly_refused`).
 """
 
 from __future__ import annotations
@@ -25,6 +28,9 @@ from runtime.webhooks import policy
 
 SMS_SETTINGS = "the bot's SMS provider settings (Developers > E-mail and SMS)"
 SMTP_SETTINGS = "the bot's SMTP server settings (Developers > E-mail and SMS)"
+# What to change when the outbound guard refuses the SMS provider's address: the bot's own base URL, unless the
+# provider says otherwise (a platform connection's Twilio API address is the operator's setting).
+SMS_ADDRESS = f"Check the base URL in {SMS_SETTINGS}."
 HIDDEN = "[hidden]"
 UNEXPECTED = "Sending failed for a reason on Arbor's side; the worker's log has the details."
 # Twilio's error codes (https://www.twilio.com/docs/api/errors) an owner can act on: what to change.
@@ -79,13 +85,33 @@ class SmtpUnreachable(ConnectionError):
                          "use: refused, not answering, or not allowed by OUTBOUND_ALLOW_HOSTS).")
 
 
-def judge(error: Exception, kind: str, secrets: Iterable[str | None] = ()) -> Failure:
-    """The failure a try of `kind` ("smtp" or "sms") that raised `error` is, its reason free of `secrets`."""
-    failure = (_smtp if kind == "smtp" else _sms)(error)
-    reason = failure.reason
+def judge(error: Exception, kind: str, secrets: Iterable[str | None] = (), address: str | None = None) -> Failure:
+    """The failure a try of `kind` ("smtp" or "sms") that raised `error` is, its reason free of `secrets`;
+    `address`: what to change when the outbound guard refuses the SMS provider's address (`SMS_ADDRESS` if None)."""
+    failure = _smtp(error) if kind == "smtp" else _sms(error, address or SMS_ADDRESS)
+    return Failure(_hidden(failure.reason, secrets), failure.permanent, failure.retry_after)
+
+
+def partly_refused(refused: dict[str, tuple[int, bytes | str]], total: int,
+                   secrets: Iterable[str | None] = ()) -> str:
+    """The note of an e-mail sent to `total` recipients of which the mail server `refused` some (smtplib's dict of
+    address to (code, reply)), free of `secrets`: who, the server's code and words, and what to do. Not a
+    failure: the others have the message, and a retry would send it to them again, so no code is tried again."""
+    said = ", ".join(f"{address} ({_said(code, text)})" for address, (code, text) in refused.items())
+    hints = []
+    if any(code >= 500 for code, _ in refused.values()):
+        hints.append("check the address" if len(refused) == 1 else "check the addresses")
+    if any(code < 500 for code, _ in refused.values()):
+        hints.append("the server asked to try later, which Arbor does not do: the others would get the message "
+                     "twice")
+    note = f"Sent to {total - len(refused)} of {total} recipients; the mail server refused {said}; {'; '.join(hints)}."
+    return _hidden(note, secrets)
+
+
+def _hidden(reason: str, secrets: Iterable[str | None]) -> str:
     for secret in sorted(filter(None, secrets), key=len, reverse=True):  # the longest first: it may hold another
         reason = reason.replace(secret, HIDDEN)
-    return Failure(reason, failure.permanent, failure.retry_after)
+    return reason
 
 
 def _settings_error(error: Exception) -> Failure | None:
@@ -95,11 +121,11 @@ def _settings_error(error: Exception) -> Failure | None:
     return None
 
 
-def _sms(error: Exception) -> Failure:
+def _sms(error: Exception, address: str) -> Failure:
     if isinstance(error, ProviderRefused):
         return _refused(error)
-    if isinstance(error, Refused):  # the outbound guard: the address must change first
-        return Failure(f"{_sentence(str(error))} Check the SMS provider's base URL.", permanent=True)
+    if isinstance(error, Refused):  # the outbound guard: the address (or the allow-list) must change first
+        return Failure(f"{_sentence(str(error))} {address}", permanent=True)
     if isinstance(error, IntegrationError):  # not reached, no answer in time, cut off
         return Failure(f"The SMS provider could not be reached: {_sentence(str(error))}", permanent=False)
     return _settings_error(error) or _unexpected()
@@ -123,7 +149,7 @@ def _smtp(error: Exception) -> Failure:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         refused = error.recipients.items()
         codes = [code for _, (code, _) in refused]
-        said = "; ".join(f"{address}: {code} {_text(text)}" for address, (code, text) in refused)
+        said = "; ".join(f"{address}: {_said(code, text)}" for address, (code, text) in refused)
         if all(code >= 500 for code in codes):
             return Failure(f"The mail server refused the recipient ({said}); check the e-mail address.",
                            permanent=True)
@@ -148,8 +174,7 @@ def _smtp(error: Exception) -> Failure:
 
 def _smtp_answer(error: smtplib.SMTPResponseException) -> Failure:
     """An SMTP reply code: 5xx is for good, 4xx asks to try again later."""
-    code, text = error.smtp_code, _text(error.smtp_error)
-    said = f"{code} {text}".strip()
+    code, said = error.smtp_code, _said(error.smtp_code, error.smtp_error)
     if code < 500:
         return Failure(f"The mail server could not take the message now ({said}).", permanent=False)
     if isinstance(error, smtplib.SMTPAuthenticationError):
@@ -166,11 +191,12 @@ def _unexpected() -> Failure:
     return Failure(UNEXPECTED, permanent=False)
 
 
-def _text(text: bytes | str) -> str:
-    """A server's reply text on one line, at most 300 characters."""
+def _said(code: int, text: bytes | str) -> str:
+    """An SMTP reply as the owner reads it: its code and the server's words on one line, at most 300 characters
+    of them (`550 5.1.1 No such mailbox`)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    return " ".join(text.split())[:300]
+    return f"{code} {' '.join(text.split())[:300]}".strip()
 
 
 def _sentence(text: str) -> str:

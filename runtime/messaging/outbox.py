@@ -6,11 +6,13 @@ rows). A failed try is recorded (its reason, the tries so far) and raised again.
 the job with it. Any other failure (nothing answered, an SMS provider's 5xx, 408 or 429, an SMTP 4xx) is retried
 by RQ (`RETRY`, no sooner than a Retry-After asks): the row stays `queued`, still owed, until the job's last try
 fails too, and then it is `failed` for good with that try's reason. The reason is a sentence for the bot's owner
-(`failures`), never a secret. A row already sent is not sent again, so a job that runs twice (a worker lost
-after sending) does not send twice. A worker lost while the server was taking the message sends it again on the
-retry, with the same Message-ID. A job is queued by the after-commit handler that writes its row, before that
-row is committed (so no process can die between the two): a row it cannot see yet is not an error but a retry
-(`NotYetCommitted`).
+(`failures`), never a secret. An e-mail the server took for some recipients but refused for others is `sent`
+(and not tried again: the others would get it twice), its `error` a note naming the refused addresses and the
+server's words (`failures.partly_refused`). A row already sent is not sent again, so a job that runs twice (a
+worker lost after sending) does not send twice. A worker lost while the server was taking the message sends it
+again on the retry, with the same Message-ID. A job is queued by the after-commit handler that writes its row,
+before that row is committed (so no process can die between the two): a row it cannot see yet is not an error
+but a retry (`NotYetCommitted`).
 
 The row, not Redis, says what is owed: a job lost with Redis's data (killed and started again without it) or
 with a worker leaves its row `queued`, and `sweep` (every minute, from the worker) queues the job of a row still
@@ -95,8 +97,13 @@ def _alive(job: str) -> bool:
 
 
 def send_email(email_id: int) -> str:
-    """Send one logged e-mail through its bot's SMTP server."""
-    return _attempt(OutgoingEmail, email_id, "smtp", lambda row, server: _deliver(server, _message(row, server)))
+    """Send one logged e-mail through its bot's SMTP server; the recipients it refused (while it took the message
+    for others) are noted on the row."""
+    def deliver(row: OutgoingEmail, server: dict) -> str | None:
+        refused = _deliver(server, _message(row, server))
+        return failures.partly_refused(refused, len(row.recipients), _secrets(server)) if refused else None
+
+    return _attempt(OutgoingEmail, email_id, "smtp", deliver)
 
 
 def send_sms(sms_id: int) -> str:
@@ -107,11 +114,12 @@ def send_sms(sms_id: int) -> str:
     return _attempt(OutgoingSms, sms_id, "sms", post)
 
 
-def _attempt(model: type, row_id: int, kind: str, send: Callable[[Any, dict], object],
+def _attempt(model: type, row_id: int, kind: str, send: Callable[[Any, dict], str | None],
              provider: dict | None = None) -> str:
     """One try at sending a logged row with the bot's `kind` settings (or `provider`'s, a platform connection's):
     counted, and its failure judged (`failures.judge`), recorded on the row (`_failed`) and raised again, for
-    RQ's retry unless no retry can help; a row already sent (a retried job) is not sent twice."""
+    RQ's retry unless no retry can help; a row already sent (a retried job) is not sent twice. What `send`
+    returns is a note on a row sent with a caveat (recipients refused), kept in its `error`."""
     row = db.session.get(model, row_id)
     if row is None:
         raise NotYetCommitted(f"{model.__tablename__} {row_id} is not committed (yet): retried")
@@ -121,14 +129,16 @@ def _attempt(model: type, row_id: int, kind: str, send: Callable[[Any, dict], ob
     given: dict = {}
     try:
         given = provider if provider is not None else outbox_settings.settings(row.bot_id, kind)
-        send(row, given)
+        note = send(row, given)
     except Exception as e:  # noqa: BLE001 - recorded on the row, then raised again for RQ's retry
-        failure = failures.judge(e, kind, _secrets(given))
+        failure = failures.judge(e, kind, _secrets(given), given.get("address"))
         log.warning("%s %s of bot %s, try %d: %s", model.__tablename__, row_id, row.bot_id, row.attempts,
                     failure.reason, exc_info=failure.reason == failures.UNEXPECTED)
         _failed(row, failure)
         raise
-    row.status, row.error = "sent", None
+    if note:
+        log.warning("%s %s of bot %s, sent: %s", model.__tablename__, row_id, row.bot_id, note)
+    row.status, row.error = "sent", note[:2000] if note else None
     db.session.commit()
     return "sent"
 
@@ -181,7 +191,9 @@ def _connect(host: str, port: int, security: str) -> smtplib.SMTP:
     return smtp
 
 
-def _deliver(server: dict, message: EmailMessage) -> None:
+def _deliver(server: dict, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+    """Send `message`; the recipients the server refused while it took the message for others (smtplib's dict;
+    all of them refused is SMTPRecipientsRefused)."""
     host, port, security = server["host"], int(server["port"]), server.get("security", "starttls")
     if server.get("username") and not server.get("password"):
         raise outbox_settings.SettingsIncomplete(
@@ -192,13 +204,14 @@ def _deliver(server: dict, message: EmailMessage) -> None:
             smtp.starttls(context=ssl.create_default_context())
         if server.get("username"):
             smtp.login(server["username"], server["password"])
-        smtp.send_message(message)
+        return smtp.send_message(message)
 
 
 def _post_sms(provider: dict, number: str, text: str, extra: dict | None = None) -> str:
     """POST one message as Twilio's API takes it (`extra`: more of its parameters, a StatusCallback, a MediaUrl),
-    through the guarded session (a provider URL on our own network is refused); the provider's message id, or
-    ProviderRefused with its answer (named as `provider["name"]`, "Twilio" for Twilio's own API)."""
+    through the guarded session (a provider URL on our own network is refused: `provider["address"]` says what to
+    change, the bot's base URL if absent); the provider's message id, or ProviderRefused with its answer (named as
+    `provider["name"]`, "Twilio" for Twilio's own API)."""
     if not provider.get("token"):
         raise outbox_settings.SettingsIncomplete(
             "The SMS provider has no auth token: a token is cleared when the base URL changes; enter it again with "

@@ -177,6 +177,27 @@ def test_replies_after_one_that_could_not_be_sent_end_failed_unsent(app, client,
         "status": "failed", "description": after}
 
 
+@pytest.mark.parametrize("app_config", [{"OUTBOUND_ALLOW_HOSTS": "", "TWILIO_API_URL": "http://10.0.0.5"}])
+def test_twilios_api_address_refused_by_the_outbound_guard_names_the_operators_settings(app, client, jobs, clock):
+    """The outbound guard refuses TWILIO_API_URL (a private address not allow-listed): the reply fails at once, and
+    its reason sends the owner to the operator's TWILIO_API_URL and OUTBOUND_ALLOW_HOSTS, not to an SMS provider's
+    base URL the connection does not have; the transcript shows the same reason."""
+    batch(app, client, jobs, clock)
+    assert jobs.scheduled() == []  # no retry: the address must change first
+    with app.app_context():
+        refused = db.session.scalars(select(OutgoingSms).order_by(OutgoingSms.id)).first()
+        said = {row.get("text"): (row.get("channelData") or {}).get("delivery", {})
+                for row in transcript(conversation_of(app)) if row["from"]["role"] == "bot"}
+    assert (refused.message, refused.status, refused.attempts) == ("Your reading is due.", "failed", 1)
+    assert refused.error == (
+        "Refused to connect to 10.0.0.5: a private address. Outside systems must be on public addresses; an operator "
+        "can allow this one with OUTBOUND_ALLOW_HOSTS. That is Twilio's API address, an Arbor setting, not one of "
+        "the connection's: ask Arbor's operator to correct TWILIO_API_URL, or to allow its host with "
+        "OUTBOUND_ALLOW_HOSTS.")
+    assert "base URL" not in refused.error
+    assert said["Your reading is due."]["description"] == refused.error
+
+
 def test_a_reply_twilio_cannot_take_now_is_retried_and_the_turns_replies_go_in_order(app, client, twilio, jobs,
                                                                                     clock):
     """Twilio answers 503 to the second reply twice: the job is retried through its back-off, the third reply

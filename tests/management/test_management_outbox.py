@@ -279,6 +279,7 @@ def test_an_sms_provider_on_our_own_network_is_refused(app, key, httpserver, job
         row = db.session.query(OutgoingSms).one()
     assert (row.status, row.attempts) == ("failed", 1)  # the address must change first: tried once
     assert reason in row.error and "OUTBOUND_ALLOW_HOSTS" in row.error
+    assert row.error.endswith(f" Check the base URL in {WHERE}.")  # the bot's own setting to change
     assert httpserver.log == [] and "tw-secret" not in row.error
 
 
@@ -459,6 +460,36 @@ def test_an_email_the_smtp_server_defers_is_retried_and_sent(app, key, jobs):
         assert (row.status, row.attempts, row.error) == ("sent", 2, None)
     ((_, rcpt_tos, _),) = inbox.messages
     assert rcpt_tos == ["eva@example.com", "sales@example.com"]
+
+
+@pytest.mark.parametrize("answer, note", [
+    ("550 5.1.1 No such mailbox", "Sent to 1 of 2 recipients; the mail server refused eva@example.com (550 5.1.1 No "
+                                  "such mailbox); check the address."),
+    ("451 4.7.1 Greylisted, try again later", "Sent to 1 of 2 recipients; the mail server refused eva@example.com "
+                                              "(451 4.7.1 Greylisted, try again later); the server asked to try "
+                                              "later, which Arbor does not do: the others would get the message "
+                                              "twice."),
+])
+def test_an_email_the_smtp_server_refuses_for_one_recipient_is_sent_to_the_others_noting_who_was_refused(
+        app, key, jobs, clock, caplog, answer, note):
+    """The server refuses the first recipient and takes the second: the message reaches the second, the row is
+    `sent` with a note naming the refused address and the server's words, and nothing is tried again (not even
+    for a 4xx: the second recipient would get the message twice)."""
+    inbox = Refusing(answer, times=1)
+    with serving(inbox) as controller:
+        with app.app_context():
+            smtp_up(controller)
+        run_through(app)
+        jobs.drain()
+        assert jobs.scheduled() == [] and jobs.failed() == []
+        with app.app_context():
+            row = db.session.query(OutgoingEmail).one()
+            assert (row.status, row.attempts, row.error) == ("sent", 1, note)
+        assert note in caplog.text  # the worker's log says so too
+        jobs.drain_all()
+        _never_swept(app, jobs, clock)
+    ((_, rcpt_tos, _),) = inbox.messages
+    assert rcpt_tos == ["sales@example.com"]
 
 
 def _never_swept(app, jobs, clock) -> None:

@@ -49,3 +49,21 @@ def test_a_password_the_server_quotes_back_is_hidden():
     error = smtplib.SMTPAuthenticationError(535, b"5.7.8 bad password hunter2 for bot")
     assert failures.judge(error, "smtp", ["hunter2", None]).reason.startswith(
         "The mail server refused the user name and password (535 5.7.8 bad password [hidden] for bot)")
+
+
+def test_a_partial_refusal_names_each_refused_address_with_the_servers_words_and_hides_the_password():
+    """Some recipients refused while others took the message: a note, not a failure, with what to do for each
+    kind of refusal (no retry either way: the others would get the message twice)."""
+    refused = {"nobody@example.com": (550, b"5.1.1 no such user"), "full@example.com": (452, b"4.2.2 hunter2 full"),
+               "x@example.com": (553, b"")}
+    assert failures.partly_refused(refused, 5, ["hunter2"]) == (
+        "Sent to 2 of 5 recipients; the mail server refused nobody@example.com (550 5.1.1 no such user), "
+        "full@example.com (452 4.2.2 [hidden] full), x@example.com (553); check the addresses; the server asked to "
+        "try later, which Arbor does not do: the others would get the message twice.")
+
+
+def test_every_recipient_refused_is_still_a_failure_for_good():
+    error = smtplib.SMTPRecipientsRefused({"nobody@example.com": (550, b"5.1.1 no such user")})
+    assert failures.judge(error, "smtp") == failures.Failure(
+        "The mail server refused the recipient (nobody@example.com: 550 5.1.1 no such user); check the e-mail "
+        "address.", True)

@@ -57,6 +57,10 @@ STATUSES = {"sent": statuses.SENT, "delivered": statuses.DELIVERED, "read": stat
             "undelivered": statuses.FAILED, "failed": statuses.FAILED, "canceled": statuses.FAILED}
 MAX_MEDIA = 10
 AFTER_A_FAILURE = "An earlier reply of this turn could not be sent."
+# What to change when the outbound guard refuses Twilio's API address: not the connection's settings (the address
+# is the operator's TWILIO_API_URL), but that setting, or OUTBOUND_ALLOW_HOSTS if the API is meant to be there.
+API_REFUSED = ("That is Twilio's API address, an Arbor setting, not one of the connection's: ask Arbor's operator "
+               "to correct TWILIO_API_URL, or to allow its host with OUTBOUND_ALLOW_HOSTS.")
 
 
 class Twilio(Adapter):
@@ -199,7 +203,7 @@ def send_later(connection_id: str, messages: list[list]) -> int:
     connection = connections.load(row.bot_id, row.slug)
     provider = {"baseUrl": _api(), "account": connection.settings["accountSid"],
                 "token": connection.secrets.get("authToken"), "from": connection.settings["phoneNumber"],
-                "name": "Twilio", "settings": f"the connection '{row.name}' (Platforms page)"}
+                "name": "Twilio", "settings": f"the connection '{row.name}' (Platforms page)", "address": API_REFUSED}
     sent = 0
     for index, (sms_id, message_id, media) in enumerate(messages):
         extra = {"StatusCallback": _status_url(connection, message_id), **({"MediaUrl": media} if media else {})}
