@@ -31,13 +31,14 @@ from runtime.jobs.worker import start_beside, worker_command
 from runtime.store import bots, outage, schema
 
 # Read from the environment when no test configuration is given.
-ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
+ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "DATABASE_POOL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
                "ARBOR_MAX_DOCUMENT_BYTES", "ARBOR_MAX_STEPS", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
                "WEBCHAT_TOKEN_RATE_LIMIT", "MANAGEMENT_AUTH_FAILURE_LIMIT", "MANAGEMENT_MAX_BODY_BYTES",
                "ARBOR_BASE_URL", "DESIGNER_IDLE_MINUTES", "OUTBOUND_ALLOW_HOSTS", "INTEGRATIONS_ALLOW_HOSTS",
                "INTEGRATIONS_MAX_RESPONSE_BYTES", "INTEGRATIONS_ENABLED", "INTEGRATIONS_DISABLED",
                "INTEGRATIONS_TEMPLATE_DIRS", "PLATFORM_MAX_BODY_BYTES", "WORKER_LOG_LEVEL", "TRUSTED_PROXIES",
                "TWILIO_API_URL", "ARBOR_BOT_HOST", "DIRECTLINE_STREAM_BASE", "DIRECTLINE_STREAM_KEEPALIVE")
+DATABASE_POOL = 15  # connections one process may open at most (SQLAlchemy's default: 5 kept, 10 more under load)
 # Paths answered with JSON errors: Direct Line, the per-bot APIs and platform hooks, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat|hooks)(/|$)")
 
@@ -109,6 +110,23 @@ def _derive(app: Flask) -> None:
     if "SQLALCHEMY_DATABASE_URI" not in config:
         url = config.get("DATABASE_URL") or f"sqlite:///{data.resolve() / 'arbor.db'}"
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(url)
+    if ":memory:" not in config["SQLALCHEMY_DATABASE_URI"]:  # one connection, shared: no pool to size
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _pool(config.get("DATABASE_POOL") or DATABASE_POOL))
+
+
+def _pool(value: object) -> dict:
+    """The connection pool of one process: at most `value` connections to the database (5 kept open, the rest
+    opened under load and closed again, as SQLAlchemy's defaults do for 15). Every web, stream and worker process
+    has its own: PostgreSQL's max_connections must hold them all (docs/configuration.md)."""
+    try:
+        most = int(value)
+    except (TypeError, ValueError):
+        most = 0
+    if most < 1:
+        raise ValueError(f"DATABASE_POOL must be a whole number of database connections one process may open "
+                         f"(1 or more; {DATABASE_POOL} if not set), not {value!r}.")
+    kept = min(5, most)
+    return {"pool_size": kept, "max_overflow": most - kept}
 
 
 def _trusted_proxies(value: object) -> int:

@@ -1,5 +1,5 @@
-"""A database that does not answer (stopped, restarting, out of reach): the request gets 503 with Retry-After and
-a message saying so, not a 500.
+"""A database that does not answer (stopped, restarting, out of reach), or no connection of the process's pool
+free in time: the request gets 503 with Retry-After and a message saying so, not a 500.
 
 Nothing a refused request carried was applied: its transaction never committed (and when the connection broke
 during the commit itself, the same activity sent again finds its client key and gets its first answer back). So
@@ -14,6 +14,7 @@ import logging
 
 from flask import Flask, Response, current_app
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import ServiceUnavailable
 
 from runtime.extensions import db
@@ -21,6 +22,10 @@ from runtime.extensions import db
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 2
 MESSAGE = "The database does not answer just now; nothing was applied. Send the same request again in a few seconds."
+BUSY = "The server is busy just now; nothing was applied. Send the same request again in a few seconds."
+# What the database raises when it cannot be used just now (an OperationalError may also be a real mistake:
+# `is_outage` tells), for code that reads it after the answer is made and must not turn a 503 into a 500.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeout)
 # PostgreSQL: no connection (class 08), the server shutting down or starting (57P01-57P03); a driver error with
 # no SQLSTATE is one from the connection itself (refused, closed). SQLite: the file busy, locked or unreadable.
 _PG_OUTAGE = ("08", "57P01", "57P02", "57P03")
@@ -30,6 +35,7 @@ _SQLITE_OUTAGE = {"SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_CANTOPEN", "SQLITE_IOE
 def init_app(app: Flask) -> None:
     app.register_error_handler(OperationalError, _refuse)
     app.register_error_handler(InterfaceError, _refuse)
+    app.register_error_handler(PoolTimeout, _busy)
 
 
 def is_outage(error: DBAPIError) -> bool:
@@ -41,6 +47,14 @@ def is_outage(error: DBAPIError) -> bool:
         return name in _SQLITE_OUTAGE
     sqlstate = getattr(error.orig, "sqlstate", None)
     return sqlstate is None or sqlstate.startswith(_PG_OUTAGE)
+
+
+def _busy(error: PoolTimeout) -> Response:
+    """Every connection of the process's pool stayed in use for the pool's timeout (DATABASE_POOL): more requests
+    at once than the pool serves, or a database too slow to give them back. Nothing was applied either."""
+    log.warning("no database connection came free in time (%s): request refused with 503; see DATABASE_POOL",
+                str(error).split("(Back")[0].strip()[:200])
+    return current_app.handle_http_exception(ServiceUnavailable(BUSY, retry_after=RETRY_AFTER_SECONDS))
 
 
 def _refuse(error: DBAPIError) -> Response:

@@ -13,7 +13,9 @@ from database_away import database_away
 from directline_client import DL, Chat, bearer, secret_of
 from sqlalchemy.exc import OperationalError
 
-from runtime.store.outage import is_outage
+from app import create_app
+from runtime.extensions import db
+from runtime.store.outage import BUSY, is_outage
 
 
 @pytest.fixture
@@ -46,3 +48,40 @@ def test_a_mistake_in_a_statement_is_not_an_outage():
     with pytest.raises(sqlite3.OperationalError) as mistake:
         sqlite3.connect(":memory:").execute("SELECT * FROM no_such_table")
     assert not is_outage(OperationalError("SELECT * FROM no_such_table", {}, mistake.value))
+
+
+@pytest.mark.parametrize("app_config", [{"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0,
+                                                                        "pool_timeout": 0.05}}])
+def test_no_connection_free_in_the_pool_is_503_saying_to_send_again(app, client, chat):
+    """Every connection of the process's pool in use (more requests at once than DATABASE_POOL serves): the
+    request waits the pool's timeout, then gets 503 with Retry-After, not a 500, and nothing is applied."""
+    message = {"type": "message", "text": "hi", "from": {"id": chat.user_id}}
+    with app.app_context():
+        held = db.engine.connect()  # the pool's one connection, in use elsewhere
+        try:
+            answer = client.post(chat.url, headers=bearer(chat.token), json=message)
+        finally:
+            held.close()
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
+    assert answer.get_json()["error"] == {"code": "ServiceUnavailable", "message": BUSY}
+    read = client.get(f"{DL}/conversations/{chat.conversation_id}/activities", headers=bearer(chat.token))
+    assert read.status_code == 200 and "hi" not in [a.get("text") for a in read.get_json()["activities"]]
+
+
+@pytest.mark.parametrize(("given", "pool"), [(None, {"pool_size": 5, "max_overflow": 10}),
+                                             ("40", {"pool_size": 5, "max_overflow": 35}),
+                                             ("3", {"pool_size": 3, "max_overflow": 0})])
+def test_database_pool_sets_the_most_connections_a_process_opens(given, pool, tmp_path, database):
+    app = create_app({"ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database, "DATABASE_POOL": given,
+                      "AUTO_MIGRATE": False})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == pool
+    with app.app_context():
+        assert db.engine.pool.size() == pool["pool_size"]
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("given", ["0", "-2", "many", "1.5"])
+def test_a_database_pool_that_is_no_whole_number_says_what_to_write(given, tmp_path):
+    with pytest.raises(ValueError, match=r"DATABASE_POOL must be a whole number of database connections one "
+                                         r"process may open \(1 or more; 15 if not set\), not '"):
+        create_app({"ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", "DATABASE_POOL": given, "AUTO_MIGRATE": False})
