@@ -13,8 +13,10 @@ process reconnects to Redis costs latency, not a message (once listening again, 
 read the store). Redis relays a turn's activities to the processes listening then and keeps none of them.
 
 A bot's allowed websites changing (`cors.set_allowed_origins`) is told on a channel of its own, `websites_key`,
-as `{"origins": [the list saved]}`: its streams watch it beside their conversation, and close when the list no
-longer allows their page. Turns never wake them through it.
+as `{"origins": [the list saved], "revision": n}`: its streams watch it beside their conversation, and close when
+the list no longer allows their page. Two changes saved moments apart in two processes may be published, and
+heard, in the other order: the revision (one more at every save) tells a stream which is newer. Turns never wake
+them through it.
 
 On the wire a note is its JSON header, then a newline and the activities' text: a process whose waiters do
 not concern the note parses the header only.

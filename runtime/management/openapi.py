@@ -263,7 +263,11 @@ def _directline() -> dict:
             "operationId": "webchatAllowed", "tags": ["directline"], "security": [], "parameters": [BOT],
             "summary": "Whether the page (Origin) may go on chatting with the bot over Direct Line.",
             "description": "Asked by the widget when a Direct Line call failed unread: CORS hides a refusal as it "
-                           "hides a network failure, and this answer, without a preflight, the page may read.",
+                           "hides a network failure, and this answer, without a preflight, the page may read. It "
+                           "takes no token, so it answers by the rule of a conversation opened with the secret (a "
+                           "bot with no list allows any page): a page's own conversation that an empty list "
+                           "refuses reads the 403 OriginNotAllowed of its Direct Line calls, which CORS never hides "
+                           "for a bot with no list.",
             "responses": {"204": {"description": "The page may chat."},
                           "403": _error("OriginNotAllowed: the bot does not chat with pages of this origin.")}}},
     }

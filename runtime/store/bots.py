@@ -189,12 +189,18 @@ def change_setting(bot_id: str, key: str, change: Callable[[Any], T]) -> T:
     document this one saved, not the one both read. `change` may raise (a ValueError for bad input): nothing is
     saved. Raises BotNotFound.
     """
+    return change_settings(bot_id, lambda settings: {key: change(settings.get(key))})[key]
 
-    def save() -> T:
+
+def change_settings(bot_id: str, change: Callable[[dict], dict]) -> dict:
+    """Save the settings `change(the bot's settings now)` returns over the others, in one transaction, locked as
+    `change_setting` locks it; returns them. For settings that change together (a list and its revision)."""
+
+    def save() -> dict:
         bot = _locked(bot_id)
-        value = change((bot.settings or {}).get(key))
-        bot.settings = {**(bot.settings or {}), key: value}
-        return value
+        values = change(dict(bot.settings or {}))
+        bot.settings = {**(bot.settings or {}), **values}
+        return values
 
     return in_transaction(save)
 

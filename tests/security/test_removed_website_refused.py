@@ -126,3 +126,17 @@ def test_a_conversation_opened_with_the_secret_answers_any_page_while_the_bot_ha
         assert db.session.scalar(select(func.count()).select_from(Conversation)) == opened  # none opened
     assert says(chat, "hello", SHOP).status_code == 200
     assert client.post(f"{DL}/tokens/generate", headers=bearer(secret)).status_code == 200  # a backend: no Origin
+
+
+def test_a_pages_conversation_refused_by_an_empty_list_reads_why_from_its_own_calls(app, client, owner):
+    """`/webchat/allowed` takes no token, so it answers 204 to a page whose conversation an empty list refuses: the
+    widget never needs it then, as CORS hides none of that page's answers (a bot with no list lets any page read
+    Direct Line's), the preflight and the refusal included."""
+    allow(app, SHOP)
+    chat = visitor(client)
+    remove(owner, SHOP)
+    preflight = client.options(chat.url, headers={"Origin": SHOP, "Access-Control-Request-Method": "POST",
+                                                  "Access-Control-Request-Headers": "authorization, content-type"})
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert_refused(says(chat, "echo", SHOP), SHOP)
+    assert client.get("/b/dl-shop/webchat/allowed", headers={"Origin": SHOP}).status_code == 204

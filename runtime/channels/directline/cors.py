@@ -15,7 +15,9 @@ Callers without Origin (a site's backend, a terminal) and this server's own page
 empty list means depends on who opened the conversation: one opened by the anonymous token URL is its page's
 (`tokens.Grant.origin`) and is held to the list as that URL holds pages, so an empty list refuses it; one opened
 with the secret (a site's backend hands its page the token) keeps "no list: any page". When the list changes,
-the bot's open streams hear the new list (`live.websites_key`) and close those of pages it no longer allows.
+the bot's open streams hear the new list (`live.websites_key`) and close those of pages it no longer allows. Each
+saved list has a revision (`Websites`), one more at every save, so a stream that hears two changes in the other
+order than they were saved (two processes publish in the order they get to) keeps the newer list.
 
 Preflights carry no credential: the bot is found from the URL (`/b/<bot>/`, or the conversation in
 `/conversations/<id>`); real requests name it by their credential (`remember_bot`), and those on a
@@ -38,10 +40,11 @@ from sqlalchemy.exc import OperationalError
 from runtime.channels import live
 from runtime.channels.directline.errors import DirectLineError, storable_id
 from runtime.extensions import db
-from runtime.store.bots import change_setting
+from runtime.store.bots import change_settings
 from runtime.store.models import Bot, Conversation
 
 SETTING = "allowedOrigins"
+REVISION = "allowedOriginsRevision"  # saved with SETTING, one more at every save (none before the first)
 ANY = "*"
 DIRECTLINE_PATH = re.compile(r"^/v3/directline(/|$)")
 WEBCHAT_PATH = re.compile(r"^/b/[^/]+/webchat(/|$)")
@@ -88,6 +91,26 @@ def origins_in(settings: dict | None) -> list[str]:
     return [origin for origin in origins if isinstance(origin, str)] if isinstance(origins, list) else []
 
 
+@dataclass(frozen=True)
+class Websites:
+    """A bot's allowed origins as one save left them, and that save's revision: revisions only grow (each save
+    counts on from the one before, in its transaction, the bot locked), so of two lists the one with the higher
+    revision is the newer, whatever order they were heard in."""
+
+    origins: list[str]
+    revision: int
+
+    def newer(self, other: Websites) -> Websites:
+        """The newer of the two lists."""
+        return other if other.revision > self.revision else self
+
+
+def websites_in(settings: dict | None) -> Websites:
+    """The allowed websites in a bot's settings, with their revision (0 before the first save)."""
+    revision = (settings or {}).get(REVISION)
+    return Websites(origins_in(settings), revision if isinstance(revision, int) else 0)
+
+
 def remember_bot(bot_id: str) -> None:
     """The request's bot, as its credential names it: its origins answer the request."""
     _remembered()["bot"] = bot_id
@@ -95,7 +118,15 @@ def remember_bot(bot_id: str) -> None:
 
 def remember_origins(settings: dict | None) -> None:
     """The request's bot's settings, read along with something else: the headers then need no query."""
-    _remembered()["origins"] = origins_in(settings)
+    websites = websites_in(settings)
+    _remembered().update(origins=websites.origins, revision=websites.revision)
+
+
+def remembered_websites() -> Websites:
+    """The request's bot's allowed websites as the last read of its conversation found them (`remember_origins`):
+    a stream's store read tells it the list without a query of its own."""
+    remembered = _remembered()
+    return Websites(remembered["origins"], remembered["revision"])
 
 
 def _remembered() -> dict:
@@ -111,13 +142,15 @@ def let_page_read_refusal() -> None:
 def set_allowed_origins(bot_id: str, origins: list[str]) -> list[str]:
     """Replace the bot's allowed origins (normalized; `*` alone if listed); returns what was saved.
 
-    The bot's open streams, in every process, hear the list saved (`live.websites_key`): those of pages it no
-    longer allows close at once. Raises ValueError for a malformed origin, BotNotFound for an unknown bot.
+    The bot's open streams, in every process, hear the list saved with its revision (`live.websites_key`): those
+    of pages it no longer allows close at once. Raises ValueError for a malformed origin, BotNotFound for an
+    unknown bot.
     """
     wanted = list(dict.fromkeys(normalize_origin(origin) for origin in origins))
-    saved = change_setting(bot_id, SETTING, lambda _: [ANY] if ANY in wanted else wanted)
-    live.hub().publish(live.websites_key(bot_id), {"origins": saved})
-    return saved
+    saved = websites_in(change_settings(bot_id, lambda settings: {
+        SETTING: [ANY] if ANY in wanted else wanted, REVISION: websites_in(settings).revision + 1}))
+    live.hub().publish(live.websites_key(bot_id), {"origins": saved.origins, "revision": saved.revision})
+    return saved.origins
 
 
 def origin_allowed(origins: list[str], origin: str | None) -> bool:

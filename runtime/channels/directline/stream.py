@@ -21,8 +21,10 @@ WebSocket that pushes activity sets, as Microsoft's service does for Web Chat an
 - A stream of a page the bot no longer allows closes ("OriginNotAllowed", 4003) as soon as the bot's allowed
   websites change (the note on `live.websites_key`, which carries the list: no query, however many streams the
   bot has), by the rule its REST calls are refused by (`cors.check_page`); the widget then says the website is
-  not allowed. In the web app a store read that finds the page refused (a change just as the stream opened)
-  closes it too.
+  not allowed. A store read finds the list too, with the conversation (`read_set`): the first one, made once
+  the stream watches the notes, closes a stream whose website was removed between the upgrade's check and then.
+  Lists carry their revision, and a stream acts on the newest it has seen (`PageWatch`): a change heard after a
+  later one (two saves moments apart, published from two processes) changes nothing.
 """
 
 from __future__ import annotations
@@ -82,7 +84,31 @@ def check_upgrade() -> None:
         if e.error_code == "OriginNotAllowed":
             refused_origins.record(grant.bot_id, request.headers.get("Origin"))
         raise
-    request.environ["arbor.stream"] = grant, cors.page_of_request(bound=grant.origin is not None)
+    page = cors.page_of_request(bound=grant.origin is not None)
+    request.environ["arbor.stream"] = grant, PageWatch(page, cors.remembered_websites())
+
+
+class PageWatch:
+    """A stream's page (None: a caller never refused) and the newest list of its bot's allowed websites the stream
+    has seen, read with its conversation or heard in a note: a list older than that one (by revision) is ignored,
+    so notes heard out of order leave the stream acting on the list saved last."""
+
+    def __init__(self, page: cors.Page | None, websites: cors.Websites):
+        self.page, self.websites = page, websites
+
+    def see(self, websites: cors.Websites) -> None:
+        self.websites = self.websites.newer(websites)
+
+    def hear(self, notes: list[dict]) -> None:
+        """See the lists the notes of the bot's allowed websites changing carry."""
+        for note in notes:
+            if "origins" in note:
+                self.see(cors.Websites(note["origins"], note["revision"]))
+
+    @property
+    def allows(self) -> bool:
+        """Whether the newest list seen allows the stream's page."""
+        return self.page is None or self.page.allowed_by(self.websites.origins)
 
 
 def register(bp) -> None:
@@ -91,28 +117,28 @@ def register(bp) -> None:
 
     @sock.route("/conversations/<conversation_id>/stream", bp=bp, endpoint="stream")
     def stream(ws: Server, conversation_id: str) -> None:
-        grant, page = request.environ["arbor.stream"]
+        grant, watch = request.environ["arbor.stream"]
         keepalive = float(current_app.config["DIRECTLINE_STREAM_KEEPALIVE"])
         me, until = uuid.uuid4().hex, tokens.now() + tokens.lifetime()
         hub = live.hub()
         with hub.watching(conversation_id, live.websites_key(grant.bot_id)) as waiter:
             hub.publish(conversation_id, {"stream": me})
             try:
-                sent = _send_new(ws, grant, conversation_id, watermark_arg(), first=True)
+                sent = _send_new(ws, grant, conversation_id, watch, watermark_arg(), first=True)
                 while ws.connected:
                     notes = waiter.wait(keepalive)
-                    move = next_move(notes, me, until, page)
+                    move = next_move(notes, me, until, watch)
                     if move in CLOSES:
                         ws.close(*CLOSES[move])
                         return
                     _drain(ws)
                     if move == "send":
-                        sent = _send_new(ws, grant, conversation_id, sent, notes)
+                        sent = _send_new(ws, grant, conversation_id, watch, sent, notes)
                     if move == "typing" or (move == "send" and typing_last(notes)):
                         ws.send(typing_set(grant, conversation_id))
                     elif move == "keepalive":  # no query: idle streams cost no database work
                         ws.send("")
-            except DirectLineError as e:  # a store read refused the page (its website removed as it opened)
+            except DirectLineError as e:  # a store read refused the page (`read_set`)
                 if e.error_code != "OriginNotAllowed":
                     raise
                 ws.close(*CLOSES["refused"])
@@ -122,16 +148,16 @@ CLOSES = {"collision": (COLLISION, "collision"), "expired": (EXPIRED, "expired")
           "refused": (REFUSED, "OriginNotAllowed")}
 
 
-def next_move(notes: list[dict], me: str, until: float, page: cors.Page | None) -> str:
+def next_move(notes: list[dict], me: str, until: float, watch: PageWatch) -> str:
     """What a stream does after a wait: "collision" (a newer stream of its conversation opened), "refused" (the
-    bot's allowed websites changed and no longer allow the stream's `page`; None: a caller never refused), "send"
+    bot's allowed websites changed and the newest list `watch` has seen no longer allows the page), "send"
     (a turn was committed; the bot may be typing after it: `typing_last`), "typing" (a turn waits for the world:
     the bot is typing), "quiet" (only the visitor typed, which is for the agents), "expired" (its token's
     lifetime is over) or "keepalive" (nothing happened, or the websites changed and still allow the page)."""
     if any(note.get("stream") not in (None, me) for note in notes):
         return "collision"
-    websites = [note["origins"] for note in notes if "origins" in note]
-    if page is not None and websites and not page.allowed_by(websites[-1]):
+    watch.hear(notes)
+    if not watch.allows:
         return "refused"
     notes = [note for note in notes if "origins" not in note]
     if any("typing" not in note for note in notes):
@@ -178,6 +204,18 @@ def activity_set(grant: tokens.Grant, conversation_id: str, after: int, first: b
     return None, watermark
 
 
+def read_set(grant: tokens.Grant, conversation_id: str, watch: PageWatch, after: int,
+             first: bool = False) -> tuple[str | None, int]:
+    """`activity_set`, seeing the bot's allowed websites read with the conversation (no query of its own); raises
+    the refusal (OriginNotAllowed) when they no longer allow the stream's page. The stream process reads without
+    the page's request, so its store read does not refuse the page by itself."""
+    found = activity_set(grant, conversation_id, after, first)
+    watch.see(cors.remembered_websites())
+    if not watch.allows:
+        raise cors.refusal()
+    return found
+
+
 def pushed(notes: list[dict], after: int) -> tuple[list[str], int] | None:
     """The ActivitySets the turns' notes carry (`live.on_turn`) for a stream that sent everything up to `after`,
     and the watermark they reach; None when the store must be read instead: a note without its activities,
@@ -200,12 +238,12 @@ def pushed(notes: list[dict], after: int) -> tuple[list[str], int] | None:
     return sets, after
 
 
-def _send_new(ws: Server, grant: tokens.Grant, conversation_id: str, after: int, notes: list[dict] | None = None,
-              first: bool = False) -> int:
+def _send_new(ws: Server, grant: tokens.Grant, conversation_id: str, watch: PageWatch, after: int,
+              notes: list[dict] | None = None, first: bool = False) -> int:
     """Send what is new after `after` (what the notes carry, else read from the store); the watermark reached."""
     found = None if notes is None else pushed(notes, after)
     if found is None:
-        text, watermark = activity_set(grant, conversation_id, after, first)
+        text, watermark = read_set(grant, conversation_id, watch, after, first)
         found = ([text] if text is not None else []), watermark
     for text in found[0]:
         ws.send(text)

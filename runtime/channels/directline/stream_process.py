@@ -6,8 +6,9 @@ workers' threads (docs/benchmarks.md: about 500 idle streams per worker on this 
 where an idle stream is a socket and a timer. It is the web app's stream in another body, not a second one:
 - the upgrade is checked by the web app's own `stream.check_upgrade`, run in a request context of the same URL,
   host and Origin (token, conversation, the bot's allowed websites, refused origins recorded);
-- what it sends comes from `stream.pushed` or `stream.activity_set`, and what it does after each wait from
-  `stream.next_move`;
+- what it sends comes from `stream.pushed` or `stream.read_set`, and what it does after each wait from
+  `stream.next_move`; its store reads see the bot's allowed websites as the web app's do (`stream.read_set`), so
+  the first one, made once the stream watches, closes a stream whose website was removed after the upgrade's check;
 - it hears committed turns, and its bot's allowed websites changing, through the process's live hub, like a web
   worker, with a waiter that wakes the loop.
 A turn's note carries its activities, sent from the loop; the store is read on a small thread pool only when a
@@ -29,7 +30,7 @@ from flask import Flask
 from flask import request as flask_request
 
 from runtime.channels import live
-from runtime.channels.directline import cors, stream, tokens
+from runtime.channels.directline import stream, tokens
 from runtime.channels.directline.errors import DirectLineError, watermark_arg
 
 PATH = "/v3/directline/conversations/{conversation_id}/stream"
@@ -100,9 +101,10 @@ async def _run(streams: web.Application, fn: Callable, *args: Any) -> Any:
     return await asyncio.get_running_loop().run_in_executor(streams[STORE], in_context)
 
 
-def _authorize(flask_app: Flask, request: web.Request) -> tuple[tokens.Grant, cors.Page | None, int, float, float]:
-    """The web app's own check of the upgrade, in a request context of the same URL; the grant, the page it is for
-    (None: a caller never refused), the watermark asked for, the keep-alive interval and when the stream expires."""
+def _authorize(flask_app: Flask, request: web.Request) -> tuple[tokens.Grant, stream.PageWatch, int, float, float]:
+    """The web app's own check of the upgrade, in a request context of the same URL; the grant, its page and the
+    bot's allowed websites the check read, the watermark asked for, the keep-alive interval and when the stream
+    expires."""
     headers = {name: request.headers[name] for name in ("Origin", "X-Forwarded-Proto", "X-Forwarded-For")
                if name in request.headers}
     headers.update({"Upgrade": "websocket", "Connection": "Upgrade"})  # the stream's route matches upgrades only
@@ -117,7 +119,7 @@ async def _stream(request: web.Request) -> web.StreamResponse:
     streams, conversation_id = request.app, request.match_info["conversation_id"]
     flask_app = streams[FLASK]
     try:
-        grant, page, after, keepalive, until = await _run(streams, _authorize, flask_app, request)
+        grant, watch, after, keepalive, until = await _run(streams, _authorize, flask_app, request)
     except DirectLineError as e:
         return web.json_response({"error": {"code": e.error_code, "message": e.description}}, status=e.code)
     ws = web.WebSocketResponse(max_msg_size=stream.MAX_CLIENT_MESSAGE + 1)  # aiohttp refuses its limit itself
@@ -127,37 +129,42 @@ async def _stream(request: web.Request) -> web.StreamResponse:
     try:
         with hub.watching(conversation_id, live.websites_key(grant.bot_id), waiter=waiter):
             await _run(streams, hub.publish, conversation_id, {"stream": me})
-            sent = await _send(streams, ws, grant, conversation_id, after, first=True)
+            sent = await _send(streams, ws, grant, conversation_id, watch, after, first=True)
             while not reader.done():
                 notes = await waiter.next(keepalive)
                 if reader.done():
                     break
                 with flask_app.app_context():
-                    move = stream.next_move(notes, me, until, page)
+                    move = stream.next_move(notes, me, until, watch)
                 if move in stream.CLOSES:
                     code, reason = stream.CLOSES[move]
                     await ws.close(code=code, message=reason.encode())
                     break
                 if move == "send":
-                    sent = await _send(streams, ws, grant, conversation_id, sent, notes)
+                    sent = await _send(streams, ws, grant, conversation_id, watch, sent, notes)
                 if move == "typing" or (move == "send" and stream.typing_last(notes)):
                     await ws.send_str(stream.typing_set(grant, conversation_id))
                 elif move == "keepalive":
                     await ws.send_str("")
     except ConnectionResetError:
         pass  # the client went away mid-send
+    except DirectLineError as e:  # a store read refused the page (`stream.read_set`)
+        if e.error_code != "OriginNotAllowed":
+            raise
+        code, reason = stream.CLOSES["refused"]
+        await ws.close(code=code, message=reason.encode())
     finally:
         reader.cancel()
     return ws
 
 
 async def _send(streams: web.Application, ws: web.WebSocketResponse, grant: tokens.Grant, conversation_id: str,
-                after: int, notes: list[dict] | None = None, first: bool = False) -> int:
+                watch: stream.PageWatch, after: int, notes: list[dict] | None = None, first: bool = False) -> int:
     """Send what is new after `after`: what the notes carry, on the loop; else read from the store on its
     threads. The watermark reached."""
     found = None if notes is None else stream.pushed(notes, after)
     if found is None:
-        text, watermark = await _run(streams, stream.activity_set, grant, conversation_id, after, first)
+        text, watermark = await _run(streams, stream.read_set, grant, conversation_id, watch, after, first)
         found = ([text] if text is not None else []), watermark
     for text in found[0]:
         await ws.send_str(text)

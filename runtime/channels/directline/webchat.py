@@ -47,7 +47,16 @@ def token(bot: str) -> dict:
 @bp.get("/allowed")
 def allowed(bot: str) -> tuple[str, int]:
     """204 while the page may go on chatting with the bot, else the refusal, which the page may read. A simple
-    request (no preflight), so the answer reaches a page that CORS refuses every Direct Line answer."""
+    request (no preflight), so the answer reaches a page that CORS refuses every Direct Line answer.
+
+    It takes no token, so it cannot tell a page's own conversation (`tokens.Grant.origin`) from one a backend
+    opened with the secret, and answers by the rule of the latter: a bot with no list allows any page. That
+    differs from the Direct Line calls in one case only, a page's conversation once the list is empty, and the
+    widget never asks then: a bot with no list lets every page read its Direct Line answers (CORS `*`), so the
+    page reads the calls' own 403 OriginNotAllowed (or its stream's close, 4003). Asking with the token would
+    cost the request its simplicity (Authorization needs a preflight, which a removed page fails) where it is
+    needed, and a token in the URL would be logged.
+    """
     if not cors.page_may_chat(bot):
         raise cors.refusal()
     return "", 204
