@@ -23,6 +23,7 @@ row given up is `failed`, so the sweeper never queues it again.
 from __future__ import annotations
 
 import base64
+import contextlib
 import logging
 import smtplib
 import ssl
@@ -199,12 +200,27 @@ def _deliver(server: dict, message: EmailMessage) -> dict[str, tuple[int, bytes]
         raise outbox_settings.SettingsIncomplete(
             "The SMTP server has a user name but no password: a password is cleared when the host or port changes; "
             "enter it again with the new server.")
-    with _connect(host, port, security) as smtp:
+    smtp = _connect(host, port, security)
+    try:
         if security == "starttls":
             smtp.starttls(context=ssl.create_default_context())
         if server.get("username"):
             smtp.login(server["username"], server["password"])
-        return smtp.send_message(message)
+        refused = smtp.send_message(message)
+    except BaseException:
+        smtp.close()
+        raise
+    _leave(smtp)
+    return refused
+
+
+def _leave(smtp: smtplib.SMTP) -> None:
+    """Say goodbye to a server that has taken the message. Whatever it answers to QUIT (smtplib's `with` raises
+    for anything but 221), or a connection that drops meanwhile, changes nothing: the message is sent, and
+    judging it a failed try would send it again."""
+    with contextlib.suppress(OSError, smtplib.SMTPException):
+        smtp.quit()
+    smtp.close()
 
 
 def _post_sms(provider: dict, number: str, text: str, extra: dict | None = None) -> str:

@@ -492,6 +492,30 @@ def test_an_email_the_smtp_server_refuses_for_one_recipient_is_sent_to_the_other
     assert rcpt_tos == ["sales@example.com"]
 
 
+class RudeGoodbye(Inbox):
+    """An SMTP server that takes the message, then answers QUIT with something other than 221."""
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        return "421 4.3.2 Shutting down"
+
+
+def test_an_email_the_server_took_is_sent_once_whatever_it_answers_to_quit(app, key, jobs, clock):
+    """smtplib raises when QUIT gets anything but 221 (a 4xx then read as "try again later"): the message, taken
+    already, would be sent again on the retry. The goodbye's answer no longer counts."""
+    inbox = RudeGoodbye()
+    with serving(inbox) as controller:
+        with app.app_context():
+            smtp_up(controller)
+        run_through(app)
+        jobs.drain()
+        assert jobs.scheduled() == [] and jobs.failed() == []
+        with app.app_context():
+            row = db.session.query(OutgoingEmail).one()
+            assert (row.status, row.attempts, row.error) == ("sent", 1, None)
+        _never_swept(app, jobs, clock)
+    assert len(inbox.messages) == 1
+
+
 def _never_swept(app, jobs, clock) -> None:
     """Sweeps every minute for an hour queue nothing, and nothing runs."""
     with app.app_context():
