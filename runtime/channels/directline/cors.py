@@ -35,11 +35,11 @@ from urllib.parse import urlsplit
 
 from flask import Response, request
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import OperationalError
 
 from runtime.channels import live
 from runtime.channels.directline.errors import DirectLineError, storable_id
 from runtime.extensions import db
+from runtime.store import outage
 from runtime.store.bots import change_settings
 from runtime.store.models import Bot, Conversation
 
@@ -218,7 +218,7 @@ def add_headers(response: Response) -> Response:
     remembered = _remembered()
     try:
         origins = remembered["origins"] if "origins" in remembered else allowed_origins(_bot_of_request(remembered))
-    except OperationalError:  # the database is away (the answer is its 503): no page is known to be allowed
+    except outage.UNAVAILABLE:  # the database is away or busy (the answer is its 503): no page is known allowed
         response.vary.add("Origin")
         return response
     allow = _allow_origin(origins, request.headers.get("Origin"), any_when_unlisted=bool(directline))
