@@ -153,3 +153,15 @@ def test_a_website_removed_after_the_upgrade_is_checked_closes_the_stream(app, d
     allow(app, OTHER)
     removed.set()
     assert closed_with(dl_server, conversation, ws) == (stream.REFUSED, "OriginNotAllowed")
+
+
+def test_a_change_told_by_an_older_arbor_is_acted_on(app, dl_server, dl_secret):
+    """During a rolling upgrade a process of an older Arbor saves the list and tells it without a revision: the
+    stream acts on it as that Arbor's streams did, and goes on hearing the newer ones."""
+    allow(app, SHOP, OTHER)
+    conversations = [start(dl_server, dl_secret) for _ in range(2)]
+    shop, other = (opened(conversation, origin) for conversation, origin in zip(conversations, (SHOP, OTHER),
+                                                                                 strict=True))
+    publish(app, {"origins": [OTHER]})  # as an older Arbor tells the shop's removal
+    assert closed_with(dl_server, conversations[0], shop) == (stream.REFUSED, "OriginNotAllowed")
+    still_streams(dl_server, conversations[1], other)

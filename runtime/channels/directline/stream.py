@@ -102,8 +102,12 @@ class PageWatch:
     def hear(self, notes: list[dict]) -> None:
         """See the lists the notes of the bot's allowed websites changing carry."""
         for note in notes:
-            if "origins" in note:
+            if "origins" not in note:
+                continue
+            if isinstance(note.get("revision"), int):
                 self.see(cors.Websites(note["origins"], note["revision"]))
+            else:  # from a process of an older Arbor (a rolling upgrade), which counts no revisions: as it said
+                self.websites = cors.Websites(note["origins"], self.websites.revision)
 
     @property
     def allows(self) -> bool:
