@@ -46,6 +46,7 @@ def init_app(app: Flask) -> None:
         inspector,
         integration_step,
         integrations,
+        messages,
         people,
         platforms,
         preview,
