@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app, render_template, request
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 
 from designer import bp
 from designer.bots import get_bot_or_404
@@ -40,12 +40,13 @@ class MessageRow:
 
 
 def _rows(model, bot_id: str, before: int | None, problems: bool, size: int) -> list[MessageRow]:
-    """The newest `size` rows of one kind with an id below `before`; only failed or noted ones for `problems`."""
+    """The newest `size` rows of one kind with an id below `before`; for `problems` only those failed, noted (sent
+    to some recipients only) or waiting for another try after a failed one: each has its reason."""
     found = select(model).where(model.bot_id == bot_id)
     if before is not None:
         found = found.where(model.id < before)
     if problems:
-        found = found.where(or_(model.status == "failed", and_(model.status == "sent", model.error.is_not(None))))
+        found = found.where(or_(model.status == "failed", model.error.is_not(None)))
     kind = "email" if model is OutgoingEmail else "sms"
     return [MessageRow(kind, row.id, row.timestamp, row.recipients or [],
                        row.subject if kind == "email" else row.message, row.status, row.error, row.step_id)
