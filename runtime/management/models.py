@@ -41,6 +41,7 @@ class OutgoingEmail(LogRow, db.Model):
     """An e-mail an `email` step sent (or is sending): the `outgoingEmail` export and the job's state."""
 
     __tablename__ = "outgoing_emails"
+    listed_by_id = True  # the designer's Messages sent page
 
     step_id: Mapped[str | None] = mapped_column(String(200))
     sender: Mapped[str | None] = mapped_column(String(320))
@@ -57,6 +58,7 @@ class OutgoingSms(LogRow, db.Model):
     """A text message an `sms` step sent (or is sending) through the bot's provider: the `outgoingSms` export."""
 
     __tablename__ = "outgoing_sms"
+    listed_by_id = True  # the designer's Messages sent page
 
     step_id: Mapped[str | None] = mapped_column(String(200))
     channel: Mapped[str | None] = mapped_column(String(32))  # the channel of the conversation that sent it

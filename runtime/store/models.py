@@ -9,6 +9,7 @@ hot path in `runtime.turns.turn` writes with Core statements that check it thems
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -209,8 +210,11 @@ class LogRow:
     """The columns every exported log shares: a row id, the bot and the user it is about, and when.
 
     Plain columns without foreign keys: a log outlives the user it names (a `clear-data` step, a deleted
-    conversation) and is written on hot paths. Indexed by (bot_id, timestamp), the order and range exports read.
+    conversation) and is written on hot paths. Indexed by (bot_id, timestamp), the order and range exports read,
+    and by (bot_id, id) where the designer lists a bot's rows newest first a page at a time (`listed_by_id`).
     """
+
+    listed_by_id: ClassVar[bool] = False
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     bot_id: Mapped[str] = mapped_column(String(64))
@@ -219,7 +223,8 @@ class LogRow:
 
     @declared_attr.directive
     def __table_args__(cls) -> tuple:
-        return (Index(None, "bot_id", "timestamp"),)
+        by_id = (Index(None, "bot_id", "id"),) if cls.listed_by_id else ()
+        return (Index(None, "bot_id", "timestamp"), *by_id)
 
 
 class NlpLogEntry(LogRow, db.Model):
