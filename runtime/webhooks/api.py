@@ -29,7 +29,7 @@ def list_subscriptions(bot: str):
 def create(bot: str):
     """Body: `{"url", "events": [...], "verificationToken"?, "secret"?, "description"?}`. The answer holds the
     secret and the token, shown this once."""
-    body = json_object()
+    body = _texts(json_object(), "url", "verificationToken", "secret", "description")
     made = _checked(lambda: subscriptions.create(bot, body.get("url") or "", body.get("events"),
                                                  verification_token=body.get("verificationToken"),
                                                  secret=body.get("secret"), description=body.get("description")))
@@ -41,7 +41,7 @@ def show(bot: str, subscription: str):
 
 
 def edit(bot: str, subscription: str):
-    body = json_object()
+    body = _texts(json_object(), "url", "verificationToken", "description")
     return _checked(lambda: subscriptions.edit(bot, subscription, url=body.get("url"), events=body.get("events"),
                                                verification_token=body.get("verificationToken"),
                                                description=body.get("description")))
@@ -57,8 +57,8 @@ def verify(bot: str, subscription: str):
 
 
 def rotate(bot: str, subscription: str):
-    hours = (request.get_json(silent=True) or {}).get("keepOldHours", 24)
-    if not isinstance(hours, int | float):
+    hours = (json_object() if request.get_data(cache=True) else {}).get("keepOldHours", 24)
+    if not isinstance(hours, int | float) or isinstance(hours, bool):
         raise BadRequest("keepOldHours is a number of hours.")
     return _checked(lambda: {"secret": subscriptions.rotate_secret(bot, subscription, keep_old_hours=hours)})
 
@@ -75,6 +75,14 @@ def deliveries(bot: str, subscription: str):
 
 def redeliver(bot: str, subscription: str, delivery_id: int):
     return _checked(lambda: delivery.redeliver(bot, delivery_id))
+
+
+def _texts(body: dict, *names: str) -> dict:
+    """The body, once each of `names` it holds is a string (or null: left out)."""
+    for name in names:
+        if body.get(name) is not None and not isinstance(body[name], str):
+            raise BadRequest(f"{name} is a string.")
+    return body
 
 
 def _checked(work):
