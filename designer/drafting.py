@@ -7,6 +7,7 @@ overwrite; an edit that cannot be made gets 422 saying why.
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 from collections.abc import Callable
@@ -137,4 +138,6 @@ def answer(body: str, revision: int | None = None, status: int = 200, **headers)
 
 
 def refused(error: Refused):
-    return answer(error.message, status=error.status)
+    """The refusal as the page shows it: swapped in as HTML next to the form, so what it quotes of the input (a
+    dialog's id, a name) is escaped."""
+    return answer(html.escape(error.message, quote=False), status=error.status)
