@@ -31,6 +31,8 @@ def version_list(bot_id: str):
 
 def _doc(bot_id: str, number: int) -> dict:
     """A version in the current format, so two versions saved in different formats compare by what changed."""
+    if not 0 <= number < 2**31:  # no version has a number the database cannot hold
+        abort(404, str(bots.BotNotPublished(bot_id, number)))
     try:
         return botdoc.migrate(bots.get_version_doc(bot_id, number))
     except bots.BotNotPublished as e:
