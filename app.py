@@ -18,6 +18,7 @@ from flask import Flask, Response, request
 from flask.sessions import SessionMixin
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import designer
 from designer import accounts
@@ -46,6 +47,7 @@ API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat|hooks)(/|
 def create_app(test_config: dict | None = None) -> Flask:
     """Build a configured app: extensions bound, database migrated, blueprints and CLI commands registered."""
     app = Flask(__name__)
+    app.url_map.converters["int"] = DatabaseInt  # before any rule is added
     app.config.update(ARBOR_DATA=app.instance_path, REDIS_URL=None,
                       ARBOR_MAX_DOCUMENT_BYTES=MAX_DOCUMENT_BYTES, AUTO_MIGRATE=True)
     if test_config is None:
@@ -86,6 +88,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     designer.init_app(app)
     app.session_interface = _PageSessions()  # after the designer's, which it extends
     return app
+
+
+class DatabaseInt(IntegerConverter):
+    """`<int:...>` in a URL: an id the database can hold (a 32-bit integer column); a larger number matches no
+    route (404) instead of reaching the database, which refuses it (SQLite: OverflowError, a 500)."""
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
+                 signed: bool = False) -> None:
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 class _PageSessions(accounts.Sessions):
