@@ -159,7 +159,8 @@ def test_the_toolbar_groups_the_pages_by_what_a_person_does(designer):
     bot_id = designer.create_bot()
     page = designer.client.get(f"/designer/bots/{bot_id}/edit").text
     assert menu(page, "Build") == ["Translations", "Settings"]
-    assert menu(page, "Results") == ["Insight", "Misses", "Tests", "Users", "Analytics on the tree"]
+    assert menu(page, "Results") == ["Insight", "Misses", "Tests", "Users", "Messages sent",
+                                     "Analytics on the tree"]
     assert menu(page, "Connect") == ["Integrations", "Webhooks", "Platforms", "Datasets"]
     assert menu(page, "Developers") == ["API docs", "Queue"]  # the top bar's, for an admin
     for group in ("Build", "Try", "Publish and share"):
