@@ -5,6 +5,12 @@
   const body = () => document.body;
   const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
+  // An error answer is HTML (what it quotes of the input escaped), swapped in next to a form: as a toast or a
+  // banner, which show text, it is shown as what it reads.
+  function plain(html) {
+    return new DOMParser().parseFromString(html, 'text/html').body.textContent;
+  }
+
   function toast(message, kind) {
     let box = document.getElementById('toasts');
     const el = document.createElement('div');
@@ -58,13 +64,13 @@
     } else if (xhr.status === 409) {
       event.detail.shouldSwap = false;
       const banner = document.getElementById('conflict');
-      banner.querySelector('.message').textContent = xhr.responseText;
+      banner.querySelector('.message').textContent = plain(xhr.responseText);
       banner.hidden = false;
     } else if (xhr.status === 422 && event.detail.target && event.detail.target.id === 'inspector-status') {
       event.detail.shouldSwap = true; event.detail.isError = false;
     } else if (xhr.status >= 400) {
       event.detail.shouldSwap = false;
-      toast(xhr.responseText || 'That did not work.', 'error');
+      toast(plain(xhr.responseText) || 'That did not work.', 'error');
     }
   });
 

@@ -230,3 +230,19 @@ def test_undo_lights_up_only_when_a_change_was_saved(live, page: Page, newcomer:
     expect(page.get_by_role("status").filter(has_text="Undone: Changed a step")).to_be_visible()
     expect(page.locator(".node .summary").first).not_to_have_text("Hello, Undo!")
     expect(page.get_by_test_id("undo")).to_be_disabled()  # the one change is taken back: nothing left to undo
+
+
+def test_a_refused_edit_quoting_markup_shows_it_as_text(live, page: Page, newcomer: str):
+    """A refusal quotes the input (a dialog's name) escaped, as the answer is HTML to swap next to a form; the
+    toast, which shows text, shows what it reads: the markup as typed, neither run nor as entities."""
+    signed_in(page, live.url, newcomer)
+    page.get_by_role("button", name="New bot").click()
+    page.get_by_label("Name").fill("Markup in a refusal")
+    page.get_by_role("button", name="Create bot").click()
+    step = page.locator(".node").first.get_attribute("data-step")
+    page.evaluate("""([url]) => htmx.ajax('POST', url, {source: document.body,
+                                                        values: {place: '<b id="bold">x</b>', index: 0}})""",
+                  [page.url.split("/edit")[0] + f"/steps/{step}/move"])
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text("There is no dialog '<b id=\"bold\">x</b>' any more; reload the page.")
+    expect(page.locator("#bold")).to_have_count(0)
