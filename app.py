@@ -47,7 +47,7 @@ API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat|hooks)(/|
 def create_app(test_config: dict | None = None) -> Flask:
     """Build a configured app: extensions bound, database migrated, blueprints and CLI commands registered."""
     app = Flask(__name__)
-    app.url_map.converters["int"] = DatabaseInt  # before any rule is added
+    app.url_map.converters.update(int=DatabaseInt, bigint=DatabaseBigInt)  # before any rule is added
     app.config.update(ARBOR_DATA=app.instance_path, REDIS_URL=None,
                       ARBOR_MAX_DOCUMENT_BYTES=MAX_DOCUMENT_BYTES, AUTO_MIGRATE=True)
     if test_config is None:
@@ -94,9 +94,18 @@ class DatabaseInt(IntegerConverter):
     """`<int:...>` in a URL: an id the database can hold (a 32-bit integer column); a larger number matches no
     route (404) instead of reaching the database, which refuses it (SQLite: OverflowError, a 500)."""
 
-    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = 2**31 - 1,
+    MOST = 2**31 - 1
+
+    def __init__(self, map, fixed_digits: int = 0, min: int | None = None, max: int | None = None,
                  signed: bool = False) -> None:
-        super().__init__(map, fixed_digits, min, max, signed)
+        super().__init__(map, fixed_digits, min, self.MOST if max is None else max, signed)
+
+
+class DatabaseBigInt(DatabaseInt):
+    """`<bigint:...>`: an id of a 64-bit column (BigId: webhook deliveries, log rows), which passes 2**31 in a
+    busy bot's life; past 2**63 - 1 no route matches."""
+
+    MOST = 2**63 - 1
 
 
 class _PageSessions(accounts.Sessions):

@@ -160,7 +160,7 @@ def misses_page(bot_id: str, status: int = 200, error: str | None = None):
     return render_template("designer/misses.html", bot=bot, misses=found, targets=targets, error=error), status
 
 
-@bp.post("/bots/<bot_id>/misses/<kind>/<int:miss_id>/learn")
+@bp.post("/bots/<bot_id>/misses/<kind>/<bigint:miss_id>/learn")
 def miss_learn(bot_id: str, kind: str, miss_id: int):
     get_bot_or_404(bot_id)
     try:
@@ -171,7 +171,7 @@ def miss_learn(bot_id: str, kind: str, miss_id: int):
     return redirect(url_for("designer.misses", bot_id=bot_id))
 
 
-@bp.post("/bots/<bot_id>/misses/<kind>/<int:miss_id>/dismiss")
+@bp.post("/bots/<bot_id>/misses/<kind>/<bigint:miss_id>/dismiss")
 def miss_dismiss(bot_id: str, kind: str, miss_id: int):
     get_bot_or_404(bot_id)
     try:

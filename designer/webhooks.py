@@ -74,7 +74,7 @@ def webhook_action(bot_id: str, subscription_id: str, action: str):
     return redirect(url_for("designer.webhooks", bot_id=bot_id))
 
 
-@bp.post("/bots/<bot_id>/webhooks/deliveries/<int:delivery_id>/redeliver")
+@bp.post("/bots/<bot_id>/webhooks/deliveries/<bigint:delivery_id>/redeliver")
 def webhook_redeliver(bot_id: str, delivery_id: int):
     get_bot_or_404(bot_id)
     if not current_user.is_admin:

@@ -18,7 +18,7 @@ def register(bp: Blueprint) -> None:
             ("/webhooks/<subscription>", remove, ["DELETE"]), ("/webhooks/<subscription>/verify", verify, ["POST"]),
             ("/webhooks/<subscription>/rotate-secret", rotate, ["POST"]),
             ("/webhooks/<subscription>/deliveries", deliveries, ["GET"]),
-            ("/webhooks/<subscription>/deliveries/<int:delivery_id>/redeliver", redeliver, ["POST"])):
+            ("/webhooks/<subscription>/deliveries/<bigint:delivery_id>/redeliver", redeliver, ["POST"])):
         bp.add_url_rule(rule, view_func=view, endpoint=f"webhooks_{view.__name__}", methods=methods)
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from runtime.extensions import db
 from runtime.management.keys import create_key
 from runtime.store.bots import import_bot
+from runtime.webhooks.models import WebhookDelivery
 
 BASE = "/b/finder/api/management"
 
@@ -118,3 +120,18 @@ def test_a_push_in_the_sources_shape_goes_through_the_mapping(app, api):
     wrong = api.put(f"{BASE}/datasets/branches", json=[{"name": "no id"}])
     assert wrong.status_code == 422 and "mapping (the key is at 'id')" in wrong.json["error"]["message"]
     assert "row 0: it has no key" in wrong.json["error"]["message"]
+
+
+def test_a_delivery_counted_past_32_bits_is_redelivered(app, api, receiver):
+    """Deliveries are counted in 64 bits: a busy bot's pass 2**31 in its life, and are still found by their id;
+    an id no 64-bit column holds is no route (404), never the database's error."""
+    sub = api.post(f"{BASE}/webhooks", json={"url": receiver.url, "events": ["message.sent"]}).json["id"]
+    assert api.post(f"{BASE}/webhooks/{sub}/verify").json["status"] == "active"
+    far = 2**31 + 7
+    with app.app_context():
+        db.session.add(WebhookDelivery(id=far, message_id="msg_far", subscription_id=sub, conversation_id="c1",
+                                       seq=1, event="message.sent", body="{}", status="failed"))
+        db.session.commit()
+    answer = api.post(f"{BASE}/webhooks/{sub}/deliveries/{far}/redeliver")
+    assert answer.status_code == 200 and answer.json["id"] == far and answer.json["status"] == "pending"
+    assert api.post(f"{BASE}/webhooks/{sub}/deliveries/{2**63}/redeliver").status_code == 404
