@@ -50,6 +50,15 @@ def as_from_a_terminal() -> None:
         signal.signal(signum, signal.SIG_DFL)
 
 
+def said_so_far(process: subprocess.Popen) -> str:
+    """What the process (and its children, on the same pipe) wrote that was not read yet, without waiting."""
+    os.set_blocking(process.stdout.fileno(), False)
+    try:
+        return os.read(process.stdout.fileno(), 1 << 20).decode(errors="replace")
+    except BlockingIOError:
+        return ""
+
+
 def redis_pid(data: Path) -> int:
     settings = json.loads((data / "redis.db.settings").read_text())
     return int(Path(settings["pidfile"]).read_text())
@@ -82,7 +91,9 @@ def test_whatever_way_the_web_server_ends_the_redis_and_the_worker_end_with_it(t
             enqueue("job_samples.note", "done by the worker beside the web server")
         deadline = time.monotonic() + BOUND
         while notes(other) != ["done by the worker beside the web server"]:
-            assert time.monotonic() < deadline, "the worker never ran the job"
+            if time.monotonic() > deadline:  # which processes run, and what app.py and its worker said, tell why
+                raise AssertionError(f"the worker never ran the job; processes: {descendants(arbor.pid)}; app.py "
+                                     f"and its worker said:\n{said_so_far(arbor)[-5000:]}")
             time.sleep(0.05)
         connection(other).close()
         started = descendants(arbor.pid)
