@@ -476,18 +476,8 @@ def test_an_email_the_smtp_server_refuses_for_one_recipient_is_sent_to_the_other
     `sent` with a note naming the refused address and the server's words, and nothing is tried again (not even
     for a 4xx: the second recipient would get the message twice)."""
     inbox = Refusing(answer, times=1)
-    with serving(inbox) as controller:
-        with app.app_context():
-            smtp_up(controller)
-        run_through(app)
-        jobs.drain()
-        assert jobs.scheduled() == [] and jobs.failed() == []
-        with app.app_context():
-            row = db.session.query(OutgoingEmail).one()
-            assert (row.status, row.attempts, row.error) == ("sent", 1, note)
-        assert note in caplog.text  # the worker's log says so too
-        jobs.drain_all()
-        _never_swept(app, jobs, clock)
+    assert tried_once(app, jobs, clock, inbox) == ("sent", 1, note)
+    assert note in caplog.text  # the worker's log says so too
     ((_, rcpt_tos, _),) = inbox.messages
     assert rcpt_tos == ["sales@example.com"]
 
@@ -503,6 +493,13 @@ def test_an_email_the_server_took_is_sent_once_whatever_it_answers_to_quit(app, 
     """smtplib raises when QUIT gets anything but 221 (a 4xx then read as "try again later"): the message, taken
     already, would be sent again on the retry. The goodbye's answer no longer counts."""
     inbox = RudeGoodbye()
+    assert tried_once(app, jobs, clock, inbox) == ("sent", 1, None)
+    assert len(inbox.messages) == 1
+
+
+def tried_once(app, jobs, clock, inbox: Inbox) -> tuple[str, int, str | None]:
+    """Eva's e-mail sent through a server with `inbox` as its handler, tried once and never again (no retry, no
+    failed job, nothing swept in the hour after); its row's status, attempts and error."""
     with serving(inbox) as controller:
         with app.app_context():
             smtp_up(controller)
@@ -511,9 +508,10 @@ def test_an_email_the_server_took_is_sent_once_whatever_it_answers_to_quit(app, 
         assert jobs.scheduled() == [] and jobs.failed() == []
         with app.app_context():
             row = db.session.query(OutgoingEmail).one()
-            assert (row.status, row.attempts, row.error) == ("sent", 1, None)
+            outcome = (row.status, row.attempts, row.error)
+        jobs.drain_all()
         _never_swept(app, jobs, clock)
-    assert len(inbox.messages) == 1
+    return outcome
 
 
 def _never_swept(app, jobs, clock) -> None:
