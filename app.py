@@ -32,14 +32,16 @@ from runtime.jobs.worker import start_beside, worker_command
 from runtime.store import bots, outage, schema
 
 # Read from the environment when no test configuration is given.
-ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "DATABASE_POOL", "REDIS_URL", "ARBOR_REDIS_PREFIX",
-               "ARBOR_MAX_DOCUMENT_BYTES", "ARBOR_MAX_STEPS", "DIRECTLINE_TOKEN_TTL", "DIRECTLINE_MAX_BODY_BYTES",
+ENVIRONMENT = ("SECRET_KEY", "ARBOR_DATA", "DATABASE_URL", "DATABASE_POOL", "DATABASE_POOL_TIMEOUT", "REDIS_URL",
+               "ARBOR_REDIS_PREFIX", "ARBOR_MAX_DOCUMENT_BYTES", "ARBOR_MAX_STEPS", "DIRECTLINE_TOKEN_TTL",
+               "DIRECTLINE_MAX_BODY_BYTES",
                "WEBCHAT_TOKEN_RATE_LIMIT", "MANAGEMENT_AUTH_FAILURE_LIMIT", "MANAGEMENT_MAX_BODY_BYTES",
                "ARBOR_BASE_URL", "DESIGNER_IDLE_MINUTES", "OUTBOUND_ALLOW_HOSTS", "INTEGRATIONS_ALLOW_HOSTS",
                "INTEGRATIONS_MAX_RESPONSE_BYTES", "INTEGRATIONS_ENABLED", "INTEGRATIONS_DISABLED",
                "INTEGRATIONS_TEMPLATE_DIRS", "PLATFORM_MAX_BODY_BYTES", "WORKER_LOG_LEVEL", "TRUSTED_PROXIES",
                "TWILIO_API_URL", "ARBOR_BOT_HOST", "DIRECTLINE_STREAM_BASE", "DIRECTLINE_STREAM_KEEPALIVE")
 DATABASE_POOL = 15  # connections one process may open at most (SQLAlchemy's default: 5 kept, 10 more under load)
+DATABASE_POOL_TIMEOUT = 30  # seconds a request waits for one to come free before its 503 (SQLAlchemy's default)
 # Paths answered with JSON errors: Direct Line, the per-bot APIs and platform hooks, health checks.
 API_PATH = re.compile(r"^/(v3|api|healthz)(/|$)|^/b/[^/]+/(api|webchat|hooks)(/|$)")
 
@@ -131,22 +133,32 @@ def _derive(app: Flask) -> None:
         url = config.get("DATABASE_URL") or f"sqlite:///{data.resolve() / 'arbor.db'}"
         config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(url)
     if ":memory:" not in config["SQLALCHEMY_DATABASE_URI"]:  # one connection, shared: no pool to size
-        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", _pool(config.get("DATABASE_POOL") or DATABASE_POOL))
+        pool = _pool(config.get("DATABASE_POOL") or DATABASE_POOL,
+                     config.get("DATABASE_POOL_TIMEOUT") or DATABASE_POOL_TIMEOUT)
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = {**pool, **config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
 
 
-def _pool(value: object) -> dict:
-    """The connection pool of one process: at most `value` connections to the database (5 kept open, the rest
-    opened under load and closed again, as SQLAlchemy's defaults do for 15). Every web, stream and worker process
-    has its own: PostgreSQL's max_connections must hold them all (docs/configuration.md)."""
+def _pool(given_most: object, given_timeout: object) -> dict:
+    """The connection pool of one process: at most `given_most` connections to the database (5 kept open, the
+    rest opened under load and closed again, as SQLAlchemy's defaults do for 15), a request waiting up to
+    `given_timeout` seconds for one to come free. Every web, stream and worker process has its own: PostgreSQL's
+    max_connections must hold them all (docs/configuration.md)."""
     try:
-        most = int(value)
+        most = int(given_most)
     except (TypeError, ValueError):
         most = 0
-    if most < 1:
+    if most < 2:  # PostgreSQL's schema upgrade at start holds its lock on one connection and migrates on another
         raise ValueError(f"DATABASE_POOL must be a whole number of database connections one process may open "
-                         f"(1 or more; {DATABASE_POOL} if not set), not {value!r}.")
+                         f"(2 or more; {DATABASE_POOL} if not set), not {given_most!r}.")
+    try:
+        timeout = int(given_timeout)  # whole seconds: SQLAlchemy's engine_from_config reads the timeout as an int
+    except (TypeError, ValueError):
+        timeout = 0
+    if timeout < 1:
+        raise ValueError(f"DATABASE_POOL_TIMEOUT must be the whole seconds a request may wait for a database "
+                         f"connection (1 or more; {DATABASE_POOL_TIMEOUT} if not set), not {given_timeout!r}.")
     kept = min(5, most)
-    return {"pool_size": kept, "max_overflow": most - kept}
+    return {"pool_size": kept, "max_overflow": most - kept, "pool_timeout": timeout}
 
 
 def _trusted_proxies(value: object) -> int:

@@ -62,7 +62,7 @@ def bot_pages(app) -> list[tuple[str, str]]:
     pages = []
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("designer.") and "bot_id" in rule.arguments:
-            path = re.sub(r"<(?:int:)?(\w+)>", lambda m: "BOT" if m[1] == "bot_id" else
+            path = re.sub(r"<(?:(?:big)?int:)?(\w+)>", lambda m: "BOT" if m[1] == "bot_id" else
                           ("1" if "int:" in m[0] else "x"), rule.rule)
             pages += [(method, path) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
     return pages

@@ -4,6 +4,7 @@ PostgreSQL under load and counts that nothing is lost or doubled; these check th
 
 from __future__ import annotations
 
+import re
 import socket
 import sqlite3
 
@@ -50,38 +51,46 @@ def test_a_mistake_in_a_statement_is_not_an_outage():
     assert not is_outage(OperationalError("SELECT * FROM no_such_table", {}, mistake.value))
 
 
-@pytest.mark.parametrize("app_config", [{"SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": 1, "max_overflow": 0,
-                                                                        "pool_timeout": 0.05}}])
+@pytest.mark.parametrize("app_config", [{"DATABASE_POOL": "2", "DATABASE_POOL_TIMEOUT": "1"}])
 def test_no_connection_free_in_the_pool_is_503_saying_to_send_again(app, client, chat):
     """Every connection of the process's pool in use (more requests at once than DATABASE_POOL serves): the
-    request waits the pool's timeout, then gets 503 with Retry-After, not a 500, and nothing is applied."""
+    request waits DATABASE_POOL_TIMEOUT (a second: the connection stays held), then gets 503 with Retry-After, not
+    a 500, and nothing is applied."""
     message = {"type": "message", "text": "hi", "from": {"id": chat.user_id}}
     with app.app_context():
-        held = db.engine.connect()  # the pool's one connection, in use elsewhere
+        held = [db.engine.connect() for _ in range(2)]  # the pool's two connections, in use elsewhere
         try:
             answer = client.post(chat.url, headers=bearer(chat.token), json=message)
         finally:
-            held.close()
+            for connection in held:
+                connection.close()
     assert answer.status_code == 503 and answer.headers["Retry-After"] == "2"
     assert answer.get_json()["error"] == {"code": "ServiceUnavailable", "message": BUSY}
     read = client.get(f"{DL}/conversations/{chat.conversation_id}/activities", headers=bearer(chat.token))
     assert read.status_code == 200 and "hi" not in [a.get("text") for a in read.get_json()["activities"]]
 
 
-@pytest.mark.parametrize(("given", "pool"), [(None, {"pool_size": 5, "max_overflow": 10}),
-                                             ("40", {"pool_size": 5, "max_overflow": 35}),
-                                             ("3", {"pool_size": 3, "max_overflow": 0})])
+@pytest.mark.parametrize(("given", "pool"), [({}, {"pool_size": 5, "max_overflow": 10, "pool_timeout": 30}),
+                                             ({"DATABASE_POOL": "40", "DATABASE_POOL_TIMEOUT": "5"},
+                                              {"pool_size": 5, "max_overflow": 35, "pool_timeout": 5}),
+                                             ({"DATABASE_POOL": "3"}, {"pool_size": 3, "max_overflow": 0,
+                                                                       "pool_timeout": 30})])
 def test_database_pool_sets_the_most_connections_a_process_opens(given, pool, tmp_path, database):
-    app = create_app({"ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database, "DATABASE_POOL": given,
-                      "AUTO_MIGRATE": False})
-    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] == pool
+    app = create_app({"ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", **database, **given, "AUTO_MIGRATE": False})
+    options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    assert {name: options[name] for name in pool} == pool  # beside the test database's own connect_args
     with app.app_context():
-        assert db.engine.pool.size() == pool["pool_size"]
+        assert db.engine.pool.size() == pool["pool_size"] and db.engine.pool.timeout() == pool["pool_timeout"]
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("given", ["0", "-2", "many", "1.5"])
-def test_a_database_pool_that_is_no_whole_number_says_what_to_write(given, tmp_path):
-    with pytest.raises(ValueError, match=r"DATABASE_POOL must be a whole number of database connections one "
-                                         r"process may open \(1 or more; 15 if not set\), not '"):
-        create_app({"ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", "DATABASE_POOL": given, "AUTO_MIGRATE": False})
+@pytest.mark.parametrize(("name", "given", "words"), [
+    *[("DATABASE_POOL", given, r"DATABASE_POOL must be a whole number of database connections one process may "
+                               r"open \(2 or more; 15 if not set\), not '")
+      for given in ["1", "0", "-2", "many", "1.5"]],
+    *[("DATABASE_POOL_TIMEOUT", given, r"DATABASE_POOL_TIMEOUT must be the whole seconds a request may wait for "
+                                       r"a database connection \(1 or more; 30 if not set\), not '")
+      for given in ["0", "-1", "soon", "0.5"]]])
+def test_a_pool_setting_out_of_its_range_says_what_to_write(name, given, words, tmp_path):
+    with pytest.raises(ValueError, match=words + re.escape(given)):
+        create_app({"ARBOR_DATA": str(tmp_path), "SECRET_KEY": "test", name: given, "AUTO_MIGRATE": False})
