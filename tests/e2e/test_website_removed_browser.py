@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
 from runtime.channels.directline.cors import allowed_origins, set_allowed_origins
@@ -37,19 +37,27 @@ def bot_on(live: Live, site: Site) -> str:
     return bot
 
 
-def test_a_website_removed_in_the_share_panel_while_a_visitor_chats_gets_the_refusal(browser: Browser, live, site):
-    bot = bot_on(live, site)
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    context.clock.install()  # time flows, and the test can run the page's timers ahead
+def chatting(context: BrowserContext, live: Live, site: Site, bot: str, name: str
+             ) -> tuple[Page, Webchat, list[str]]:
+    """A visitor on the shop's page `name` chatting with the bot, past its first answer; the page's errors kept. The
+    context's clock is installed: time flows, and the test can run the page's timers ahead."""
+    context.clock.install()
     errors: list[str] = []
     context.on("weberror", lambda error: errors.append(str(error.error)))
     shop = context.new_page()
-    shop.goto(site.add(f"/{bot}-removed.html", f"<!doctype html><title>My shop</title><h1>My shop</h1>"
+    shop.goto(site.add(f"/{bot}-{name}.html", f"<!doctype html><title>My shop</title><h1>My shop</h1>"
                        f'<script src="{live.url}/static/webchat.js" data-bot="{bot}" async></script>'))
     chat = Webchat(shop, bot).open()
     chat.expect_bot("What brings you here?")
     chat.click("Book a demo")
     chat.expect_bot("name")
+    return shop, chat, errors
+
+
+def test_a_website_removed_in_the_share_panel_while_a_visitor_chats_gets_the_refusal(browser: Browser, live, site):
+    bot = bot_on(live, site)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    shop, chat, errors = chatting(context, live, site, bot, "removed")
 
     # The bot's owner removes the website in the Share panel.
     owner = context.new_page()
@@ -92,16 +100,7 @@ def test_a_message_sent_right_after_the_removal_is_refused_by_the_server_and_not
     bot = bot_on(live, site)
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.add_init_script("window.WebSocket = undefined")  # as behind a proxy that refuses WebSockets
-    context.clock.install()
-    errors: list[str] = []
-    context.on("weberror", lambda error: errors.append(str(error.error)))
-    shop = context.new_page()
-    shop.goto(site.add(f"/{bot}-polling.html", f"<!doctype html><title>My shop</title><h1>My shop</h1>"
-                       f'<script src="{live.url}/static/webchat.js" data-bot="{bot}" async></script>'))
-    chat = Webchat(shop, bot).open()
-    chat.expect_bot("What brings you here?")
-    chat.click("Book a demo")
-    chat.expect_bot("name")
+    shop, chat, errors = chatting(context, live, site, bot, "polling")
     replies = chat.messages("bot").count()
     shop.clock.pause_at(shop.evaluate("Date.now()") / 1000 + 1)  # (seconds) no poll learns of the removal first
 
