@@ -18,8 +18,9 @@ MIN_SECRET = 4  # shorter values would blank ordinary words; no real credential 
 
 
 class Redactor:
-    def __init__(self, secrets: list[str] | None = None, headers: list[str] | None = None):
+    def __init__(self, secrets: list[str] | None = None, headers: list[str] | None = None, mask: str = MASK):
         self.forms: list[str] = []
+        self.mask = mask
         self.headers = set(AUTH_HEADERS) | {h.lower() for h in headers or ()}
         for secret in secrets or ():
             self.add(secret)
@@ -46,9 +47,9 @@ class Redactor:
         elif not isinstance(value, str):
             value = json.dumps(value, ensure_ascii=False, default=str)
         for form in self.forms:
-            value = value.replace(form, MASK)
+            value = value.replace(form, self.mask)
         return value
 
     def header_map(self, headers: dict | None) -> dict:
-        return {name: MASK if name.lower() in self.headers else self.text(str(value))
+        return {name: self.mask if name.lower() in self.headers else self.text(str(value))
                 for name, value in (headers or {}).items()}

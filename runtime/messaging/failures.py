@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from runtime.integrations.errors import IntegrationError, Refused
+from runtime.integrations.redaction import Redactor
 from runtime.management.settings import SettingsIncomplete, SettingsMissing
 from runtime.webhooks import policy
 
@@ -109,9 +110,8 @@ def partly_refused(refused: dict[str, tuple[int, bytes | str]], total: int,
 
 
 def _hidden(reason: str, secrets: Iterable[str | None]) -> str:
-    for secret in sorted(filter(None, secrets), key=len, reverse=True):  # the longest first: it may hold another
-        reason = reason.replace(secret, HIDDEN)
-    return reason
+    """The reason with every secret blanked, also URL-encoded or in Base64, as the integration log blanks them."""
+    return Redactor([secret for secret in secrets if secret], mask=HIDDEN).text(reason)
 
 
 def _settings_error(error: Exception) -> Failure | None:

@@ -53,7 +53,7 @@ def _busy(error: PoolTimeout) -> Response:
     """Every connection of the process's pool stayed in use for the pool's timeout (DATABASE_POOL): more requests
     at once than the pool serves, or a database too slow to give them back. Nothing was applied either."""
     log.warning("no database connection came free in time (%s): request refused with 503; see DATABASE_POOL",
-                str(error).split("(Back")[0].strip()[:200])
+                str(error.args[0])[:200])
     return current_app.handle_http_exception(ServiceUnavailable(BUSY, retry_after=RETRY_AFTER_SECONDS))
 
 
