@@ -192,6 +192,7 @@ def test_a_field_left_before_htmx_settles_the_new_form_is_saved(live, page: Page
     page.get_by_label("Name").fill("Quick hands")
     page.get_by_role("button", name="Create bot").click()
     expect(page.get_by_test_id("dialog-title")).to_have_value("Welcome")
+    page.wait_for_function("() => window.htmx")  # the page's scripts are deferred: the form can come first
     page.evaluate("htmx.config.defaultSettleDelay = 3000")
     add_step(page, "event")
     field = page.locator("#step-form").get_by_label("Event name").first
@@ -240,6 +241,7 @@ def test_a_refused_edit_quoting_markup_shows_it_as_text(live, page: Page, newcom
     page.get_by_label("Name").fill("Markup in a refusal")
     page.get_by_role("button", name="Create bot").click()
     step = page.locator(".node").first.get_attribute("data-step")
+    page.wait_for_function("() => window.htmx")  # the page's scripts are deferred: the tree can come first
     page.evaluate("""([url]) => htmx.ajax('POST', url, {source: document.body,
                                                         values: {place: '<b id="bold">x</b>', index: 0}})""",
                   [page.url.split("/edit")[0] + f"/steps/{step}/move"])
