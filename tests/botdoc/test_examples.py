@@ -46,8 +46,37 @@ def test_the_support_bot_greets_with_plain_words_and_storage_names():
     first_screen.append(doc["dialogs"][0]["steps"][1]["text"])
     assert first_screen == ["Hello, {{ name }}! I am the support bot.", "Hello! I am the support bot.",
                             "How can I help?"]
-    assert all(re.fullmatch(r"\{\{ [A-Za-z]+ \}\}", part) for text in first_screen
+    assert only_storage_names_put_in(first_screen)
+
+
+def only_storage_names_put_in(lines: list[str]) -> bool:
+    """Every placeholder of the texts is a storage's name as the Insert menu puts it (`{{ name }}`): no default,
+    filter or `{% if %}`."""
+    return all(re.fullmatch(r"\{\{ [A-Za-z]+ \}\}", part) for text in lines
                for part in re.findall(r"\{\{.*?\}\}|\{%.*?%\}", text))
+
+
+def test_the_lead_capture_bot_greets_through_a_condition_step_with_plain_texts(app):
+    """Whether the visitor came before and whether their name is known are a condition step's rows; each
+    greeting is a plain text. A visitor reads one greeting: by name when it is known, "there" otherwise, and
+    "Welcome back!" from the second visit on."""
+    doc = json.loads((EXAMPLES / "lead-capture.json").read_text())
+    greeting = doc["dialogs"][0]["steps"][1]
+    assert greeting["type"] == "condition"
+    assert [describe(branch["when"]) for branch in greeting["branches"]] == [
+        "visits is more than 1 and name is not empty", "visits is more than 1", "name is not empty"]
+    assert only_storage_names_put_in([step["text"] for where, step, _ in walk.steps(doc)
+                                      if where.startswith("/dialogs/0/steps/1/") and step["type"] == "message"])
+    with app.app_context():
+        import_examples(EXAMPLES)
+
+        def hello(user: str, **data: str) -> str:
+            return texts(start_conversation("lead-capture", user, "webchat", data=data)[1])[0]
+
+        assert hello("u1") == "Hi there! I am Arbor's demo assistant."
+        assert hello("u1") == "Hi there! I am Arbor's demo assistant. Welcome back!"
+        assert hello("u2", name="Eva") == "Hi Eva! I am Arbor's demo assistant."
+        assert hello("u2") == "Hi Eva! I am Arbor's demo assistant. Welcome back!"
 
 
 def test_every_condition_of_the_example_bots_opens_as_rows_in_words():

@@ -85,7 +85,7 @@ def test_try_it_talks_to_the_draft_and_the_share_page_to_the_live_version_apart(
     bot = shop_bot(live)
     with live.app.app_context():
         doc, revision = load_draft(bot)
-        doc["dialogs"][0]["steps"][1]["text"] = "Hello from the draft!"
+        doc["dialogs"][0]["steps"][1]["else"][0]["text"] = "Hello from the draft!"  # a first visit, no name
         save_draft(bot, doc, revision, label="A new greeting", by=None)
         db.session.remove()
     sign_in(page, live.url, person(live))
