@@ -6,11 +6,13 @@ Nothing is built at import: tests and workers each call `create_app` with the co
 from __future__ import annotations
 
 import atexit
+import errno
 import json
 import os
 import re
 import secrets
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from flask.sessions import SessionMixin
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
+from werkzeug.serving import LISTEN_QUEUE, BaseWSGIServer, make_server, select_address_family
 
 import designer
 from designer import accounts
@@ -226,6 +229,8 @@ def main() -> None:
         if signal.getsignal(signum) is not signal.SIG_IGN:  # ignored by the launcher (nohup): left so
             signal.signal(signum, _exit_once)
     app = create_app()
+    host = os.environ.get("ARBOR_HOST", "127.0.0.1")
+    web = _listening(app, host, os.environ.get("ARBOR_PORT", "5000"))
     if not app.config["REDIS_URL"]:
         try:
             server = embedded.start(Path(app.config["ARBOR_DATA"]))
@@ -233,7 +238,7 @@ def main() -> None:
             sys.exit(f"Arbor did not start: {e}")
         app.config["REDIS_URL"] = server.url
         atexit.register(server.stop)  # registered before the worker's stop, so it runs after it
-    host, port = os.environ.get("ARBOR_HOST", "127.0.0.1"), int(os.environ.get("ARBOR_PORT", "5000"))
+    port = web.port
     base = f"http://{'127.0.0.1' if host == '0.0.0.0' else host}:{port}"
     with app.app_context():
         imported = import_examples(Path(app.root_path) / "examples")
@@ -243,7 +248,24 @@ def main() -> None:
         first_run = not has_users()
     start_beside(app)
     print(_banner(base, names, first_run), flush=True)
-    app.run(host=host, port=port)
+    web.serve_forever()  # a Ctrl-C ends it quietly, and atexit stops the rest
+
+
+def _listening(app: Flask, host: str, port: str) -> BaseWSGIServer:
+    """The web server, already listening, before anything else starts: a port in use is said at once and plainly
+    (with `app.run` the banner said Arbor was running, then werkzeug said the port was taken, and the process
+    exited 0). Port 0 takes any free port; the banner says which."""
+    if not port.isdigit() or int(port) > 65535:
+        sys.exit(f"Arbor did not start: ARBOR_PORT is {port!r}; give a port number from 1 to 65535 (0: any free one).")
+    try:  # bound here, not by werkzeug, which prints its own words and exits on a port in use
+        with socket.create_server((host, int(port)), family=select_address_family(host, int(port)),
+                                  backlog=LISTEN_QUEUE) as listening:
+            return make_server(host, int(port), app, threaded=True, fd=listening.fileno())  # it keeps a copy
+    except OSError as e:
+        what = f"port {port} on {host} is in use by another program: stop that program, or start Arbor on " \
+               f"another port, e.g. ARBOR_PORT={int(port) + 1} make run" if e.errno == errno.EADDRINUSE else \
+               f"it cannot listen on {host}:{port} ({e.strerror}): check ARBOR_HOST and ARBOR_PORT"
+        sys.exit(f"Arbor did not start: {what}.")
 
 
 def _banner(base: str, names: list[str], first_run: bool) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -23,9 +24,10 @@ TESTS = Path(__file__).resolve().parents[1]
 BOUND = 60  # seconds: only stops a hang; every wait below ends as soon as its condition holds
 
 
-def arbor_env(data: Path) -> dict:
-    """What a newcomer's `make run` has: SQLite and the embedded Redis in the data folder, on a free port."""
-    env = {**os.environ, "ARBOR_DATA": str(data), "ARBOR_PORT": str(_free_port()),
+def arbor_env(data: Path, port: str = "0") -> dict:
+    """What a newcomer's `make run` has: SQLite and the embedded Redis in the data folder, on a port the system
+    picks as app.py starts listening (a port picked here first could be taken meanwhile: app.py then failed)."""
+    env = {**os.environ, "ARBOR_DATA": str(data), "ARBOR_PORT": port,
            "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
     for name in ("DATABASE_URL", "REDIS_URL", "ARBOR_REDIS_PREFIX"):
         env.pop(name, None)
@@ -157,16 +159,24 @@ def test_a_second_arbor_on_the_same_data_folder_says_so_and_leaves_the_first_alo
         first.wait(timeout=BOUND)
 
 
+@pytest.mark.parametrize("port, says", [
+    ("taken", "is in use by another program: stop that program, or start Arbor on another port, e.g. ARBOR_PORT="),
+    ("5000x", "ARBOR_PORT is '5000x'; give a port number from 1 to 65535"),
+    ("70000", "ARBOR_PORT is '70000'; give a port number from 1 to 65535")])
+def test_a_port_arbor_cannot_listen_on_is_said_before_anything_starts(tmp_path, port, says):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        if port == "taken":
+            port = str(taken.getsockname()[1])
+        started = subprocess.run([sys.executable, "app.py"], cwd=TESTS.parent, capture_output=True, text=True,
+                                 timeout=BOUND, env=arbor_env(tmp_path, port))
+    assert started.returncode == 1
+    assert started.stderr.strip().splitlines()[-1].startswith("Arbor did not start: ") and says in started.stderr
+    assert "Arbor is running" not in started.stdout and "Traceback" not in started.stderr
+    assert not (tmp_path / "redis.db.settings").exists()  # no Redis, no worker: nothing was started to stop
+
+
 def _alive(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
