@@ -5,7 +5,7 @@ password and token are write-only). It links to the API docs and, for admins, th
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from designer import bp
 from designer.bots import get_bot_or_404
@@ -46,7 +46,8 @@ def developers_secret(bot_id: str):
 @bp.post("/bots/<bot_id>/developers/secrets/<name>/delete")
 def developers_secret_delete(bot_id: str, name: str):
     get_bot_or_404(bot_id)
-    secrets.delete_secret(bot_id, name)
+    if not secrets.delete_secret(bot_id, name):
+        abort(404, f"Bot '{bot_id}' has no secret '{name}'; it may have been deleted already.")
     flash(f"Secret {name} deleted.")
     return _back(bot_id, "secrets")
 
@@ -73,6 +74,8 @@ def developers_key(bot_id: str):
 def developers_key_revoke(bot_id: str, key_id: int):
     get_bot_or_404(bot_id)
     revoked = function_keys.revoke_key(bot_id, str(key_id))
+    if not revoked and all(key.id != key_id for key in function_keys.list_keys(bot_id)):
+        abort(404, f"Bot '{bot_id}' has no key {key_id}.")
     flash(f"Key {revoked[0].name} revoked: it stops working at once." if revoked else "That key was already revoked.")
     return _back(bot_id, "keys")
 

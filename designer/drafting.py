@@ -2,7 +2,8 @@
 
 The page sends the draft revision it shows in the `X-Draft-Revision` header; the answer carries the
 new one. A page behind the draft (a second tab saved meanwhile) gets 409 and a message, never an
-overwrite; an edit that cannot be made gets 422 saying why.
+overwrite; an edit that cannot be made gets 422 saying why (404 when the step or dialog its URL names is
+not in the draft).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class LastSaved:
 def edit(bot_id: str, label: str, change: Callable[[dict], T]) -> tuple[dict, int, T]:
     """Apply `change` to the draft and save it; (document, new revision, what change returned).
 
-    Raises Refused (409 stale page, 422 impossible edit).
+    Raises Refused (409 stale page, 404 a step or dialog the URL names is not in the draft, 422 impossible edit).
     """
     last: LastSaved = current_app.extensions.setdefault("arbor.designer.last_saved", LastSaved())
     seen = page_revision()
@@ -95,7 +96,7 @@ def edit(bot_id: str, label: str, change: Callable[[dict], T]) -> tuple[dict, in
     try:
         result = change(doc)
     except EditError as e:
-        raise Refused(422, str(e)) from None
+        raise Refused(status_of(e), str(e)) from None
     if result is UNCHANGED:
         last.keep(bot_id, revision, doc, None)
         return doc, revision, result
@@ -108,6 +109,13 @@ def edit(bot_id: str, label: str, change: Callable[[dict], T]) -> tuple[dict, in
     ids = g.get("designer_ids")
     last.keep(bot_id, new, doc, ids[1] if ids and ids[0] is doc else None)
     return doc, new, result
+
+
+def status_of(error: EditError) -> int:
+    """404 when what is not in the draft is what the URL names (`/steps/<step_id>`, `/dialogs/<dialog_id>`), else
+    422: a place or target the form names is part of a request that cannot be made as it stands."""
+    named = {value for key, value in (request.view_args or {}).items() if key != "bot_id"}
+    return 404 if isinstance(error, tree.NotInDraft) and error.missing in named else 422
 
 
 def taken_ids(doc: dict) -> set[str]:

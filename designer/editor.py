@@ -84,10 +84,14 @@ def dialog_add(bot_id: str):
 @bp.post("/bots/<bot_id>/dialogs/<dialog_id>/rename")
 def dialog_rename(bot_id: str, dialog_id: str):
     title = request.form.get("title", "").strip()[:200]
-    if not title:
-        return answer("Give the dialog a name.", status=422)
-    return _edit(bot_id, f"Renamed dialog to {title}", lambda doc: tree.dialog(doc, dialog_id).update(title=title),
-                 dialog_id)
+
+    def rename(doc: dict) -> None:
+        found = tree.dialog(doc, dialog_id)  # the bot and dialog the URL names first (404), then the form (422)
+        if not title:
+            raise tree.EditError("Give the dialog a name.")
+        found["title"] = title
+
+    return _edit(bot_id, f"Renamed dialog to {title}", rename, dialog_id)
 
 
 @bp.post("/bots/<bot_id>/dialogs/<dialog_id>/delete")
@@ -143,6 +147,7 @@ def _index() -> int | None:
 
 @bp.post("/bots/<bot_id>/steps")
 def step_add(bot_id: str):
+    get_bot_or_404(bot_id)  # the bot the URL names first (404), then the form (422)
     kind = request.form.get("type", "")
     try:
         place = _place()
@@ -157,12 +162,11 @@ def step_add(bot_id: str):
 
 @bp.post("/bots/<bot_id>/steps/<step_id>/move")
 def step_move(bot_id: str, step_id: str):
-    try:
-        place = _place()
-    except tree.EditError as e:
-        return answer(str(e), status=422)
-    return _edit(bot_id, "Moved a step", lambda doc: tree.move(doc, step_id, place, _index() or 0), place.dialog,
-                 step_id)
+    def move(doc: dict) -> None:
+        tree.locate(doc, step_id, request.form.get("dialog"))  # the step the URL names first (404), then the form
+        tree.move(doc, step_id, _place(), _index() or 0)
+
+    return _edit(bot_id, "Moved a step", move, request.form.get("place", "").partition("|")[0], step_id)
 
 
 @bp.post("/bots/<bot_id>/steps/<step_id>/shift")

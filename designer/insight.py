@@ -166,7 +166,7 @@ def miss_learn(bot_id: str, kind: str, miss_id: int):
     try:
         misses.learn(bot_id, kind, miss_id, target=request.form.get("target", -1, type=int))
     except (misses.MissError, botdoc.DocumentError) as e:
-        return misses_page(bot_id, 422, error=_reason(e))
+        return misses_page(bot_id, 404 if isinstance(e, misses.MissNotFound) else 422, error=_reason(e))
     flash("Added as a phrasing to the draft. Publish the bot to put it live.")
     return redirect(url_for("designer.misses", bot_id=bot_id))
 

@@ -24,13 +24,17 @@ def _step_and_integration(bot_id: str, step_id: str) -> tuple[dict, dict | None]
     return step, (doc.get("integrations") or {}).get(step.get("use"))
 
 
+def _status(error: Exception) -> int:
+    return drafting.status_of(error) if isinstance(error, tree.EditError) else 422
+
+
 @bp.post("/bots/<bot_id>/steps/<step_id>/try")
 def step_try(bot_id: str, step_id: str):
     get_bot_or_404(bot_id)
     try:
         step, integration = _step_and_integration(bot_id, step_id)
     except (tree.EditError, FormError) as e:
-        return answer(f'<p class="field-error" role="alert">{escape(str(e))}</p>', status=422)
+        return answer(f'<p class="field-error" role="alert">{escape(str(e))}</p>', status=_status(e))
     if integration is None:
         return answer('<p class="field-error" role="alert">Pick one of the bot\'s integrations first.</p>', status=422)
     names = sample_names(step.get("params"))
@@ -57,7 +61,7 @@ def step_save_template(bot_id: str, step_id: str):
                                               description=form.get("new_template_description", "").strip()[:2000]
                                               or "A saved HTTP call.")
     except (tree.EditError, FormError, Rejected) as e:
-        return answer(f'<p class="field-error" role="alert">{escape(str(e))}</p>', status=422)
+        return answer(f'<p class="field-error" role="alert">{escape(str(e))}</p>', status=_status(e))
     fields = ", ".join(template.spec["input"]["properties"]) or "none"
     return answer(f'<p class="ok" role="status" data-testid="template-saved">Saved as the template '
                   f'“{escape(template.title)}” ({template.slug}); its form asks for: {fields}. '

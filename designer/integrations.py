@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from flask import redirect, render_template, request, url_for
+from markupsafe import escape
 
 from designer import bp, drafting, schemaform, tree
 from designer.bots import get_bot_or_404
@@ -187,7 +188,8 @@ def integration_test(bot_id: str, name: str):
     doc, _ = drafting.current(bot_id)
     integration = (doc.get("integrations") or {}).get(name)
     if integration is None:
-        return answer("Save the integration first, then test it.", status=422)
+        return answer(f"This bot has no integration named '{escape(name)}' (deleted meanwhile?); reload the page.",
+                      status=404)
     outcome = authoring.test_connection(bot_id, integration)
     return render_template("designer/partials/_connection.html", outcome=outcome)
 

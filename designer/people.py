@@ -5,7 +5,7 @@ Which bots an editor may open at all is checked once, in `accounts.guard`, for e
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from designer import bp
@@ -34,8 +34,10 @@ def people_add(bot_id: str):
 @admin_required
 def people_remove(bot_id: str, user_id: int):
     bot = get_bot_or_404(bot_id)
-    bot_access.revoke(bot_id, user_id)
     user = db.session.get(User, user_id)
+    if user is None:
+        abort(404, f"There is no user {user_id}.")
+    bot_access.revoke(bot_id, user_id)
     current_app.logger.info("access to bot %s taken from user %s by %s", bot_id, user_id, current_user.email)
-    flash(f"{user.email if user else 'That user'} can no longer open {bot.name}.")
+    flash(f"{user.email} can no longer open {bot.name}.")
     return redirect(url_for("designer.settings", bot_id=bot_id, _anchor="people"))

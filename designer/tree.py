@@ -28,6 +28,15 @@ class EditError(ValueError):
     """An edit that cannot be made as asked; the message says why in plain words."""
 
 
+class NotInDraft(EditError):
+    """A dialog or step id that is not in the draft: a 404 when the URL names it, a 422 when the form does
+    (`drafting.status_of`)."""
+
+    def __init__(self, message: str, missing: str):
+        super().__init__(message)
+        self.missing = missing
+
+
 @dataclass(frozen=True)
 class Place:
     dialog: str
@@ -59,7 +68,7 @@ def dialog(doc: dict, dialog_id: str) -> dict:
     for d in doc.get("dialogs", []):
         if d.get("id") == dialog_id:
             return d
-    raise EditError(f"There is no dialog '{dialog_id}' any more; reload the page.")
+    raise NotInDraft(f"There is no dialog '{dialog_id}' any more; reload the page.", dialog_id)
 
 
 def walk(items: list) -> Iterator[tuple[dict, list, int]]:
@@ -95,7 +104,7 @@ def locate(doc: dict, step_id: str, hint: str | None = None) -> tuple[dict, list
         for step, holder, i in walk(d.get("steps", [])):
             if isinstance(step, dict) and step.get("id") == step_id:
                 return step, holder, i, d
-    raise EditError("That step is not in the draft any more; it may have been deleted. Reload the page.")
+    raise NotInDraft("That step is not in the draft any more; it may have been deleted. Reload the page.", step_id)
 
 
 def step_list(doc: dict, place: Place) -> list:
@@ -221,7 +230,7 @@ def place_of(doc: dict, step_id: str, hint: str | None = None) -> Place:
             for slot, items in slots(step):
                 if any(isinstance(s, dict) and s.get("id") == step_id for s in items or []):
                     return Place(d["id"], step["id"], slot)
-    raise EditError("That step is not in the draft any more; reload the page.")
+    raise NotInDraft("That step is not in the draft any more; reload the page.", step_id)
 
 
 def shape_problem(doc: dict) -> str | None:

@@ -52,13 +52,13 @@ def replace(bot: str, name: str):
 
 def patch(bot: str, name: str):
     """Body: `{"upsert": [rows], "delete": [keys]}`."""
+    dataset = _checked(lambda: store.get(bot, name))  # a 404 for a wrong name before the body is read
     body = json_value()
     if not isinstance(body, dict) or not isinstance(body.get("upsert", []), list) \
             or not isinstance(body.get("delete", []), list):
         raise BadRequest('Send {"upsert": [rows], "delete": ["key", ...]}.')
 
     def work() -> dict:
-        dataset = store.get(bot, name)
         rows = pull.pushed_rows(body.get("upsert", []), dataset.mapping, listed=True)
         store.upsert(dataset, rows, body.get("delete", []))
         return store.describe(dataset)

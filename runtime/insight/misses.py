@@ -29,6 +29,10 @@ class MissError(ValueError):
     """A miss that cannot be learnt as asked (unknown miss, step or target); the message says why."""
 
 
+class MissNotFound(MissError):
+    """No miss of that kind and id for the bot."""
+
+
 @dataclass(frozen=True)
 class Miss:
     kind: str  # "nlp" or "faq"
@@ -106,10 +110,10 @@ def dismiss(bot_id: str, kind: str, miss_id: int) -> int:
 def _row(bot_id: str, kind: str, miss_id: int):
     model = KINDS.get(kind)
     if model is None:
-        raise MissError(f"Unknown kind of miss '{kind}'; it is 'nlp' or 'faq'.")
+        raise MissNotFound(f"Unknown kind of miss '{kind}'; it is 'nlp' or 'faq'.")
     row = db.session.get(model, miss_id)
     if row is None or row.bot_id != bot_id:
-        raise MissError(f"Bot '{bot_id}' has no {kind} miss {miss_id}.")
+        raise MissNotFound(f"Bot '{bot_id}' has no {kind} miss {miss_id}.")
     return row
 
 

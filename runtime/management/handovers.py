@@ -56,28 +56,30 @@ def show(bot: str, session: str):
 
 def accept(bot: str, session: str):
     """Body: `{"agent": {"id", "name"}}`. 409 when another agent was first or the session is closed."""
+    found = _session(bot, session)
     agent = _agent(json_object())
-    return _checked(lambda: handovers.as_json(handovers.accept(_session(bot, session).id, agent)))
+    return _checked(lambda: handovers.as_json(handovers.accept(found.id, agent)))
 
 
 def post(bot: str, session: str):
     """Body: `{"agent": {"id", "name"}, "text"}`: the agent who accepted says something to the user."""
-    body = json_object()
+    found, body = _session(bot, session), json_object()
     agent, text = _agent(body), body.get("text")
     if not isinstance(text, str):
         raise BadRequest("text is the message to send, a string.")
-    return {"activity": _checked(lambda: handovers.post(_session(bot, session).id, agent, text))}, 201
+    return {"activity": _checked(lambda: handovers.post(found.id, agent, text))}, 201
 
 
 def close(bot: str, session: str):
     """Body: `{"agent": {"id", "name"}}`. The bot takes over again; the answer holds what the user was sent."""
-    agent = _agent(json_object())
     found = _session(bot, session)
+    agent = _agent(json_object())
     said = _checked(lambda: handovers.close(found.id, by=agent))
     return {**handovers.as_json(handovers.get(found.id)), "activities": said}
 
 
 def _session(bot: str, session_id: str) -> HandoverSession:
+    """The session the URL names, or 404: looked up before the body is read, so a wrong id is told as such."""
     try:
         found = handovers.get(session_id)
     except handovers.HandoverNotFound as e:

@@ -41,6 +41,7 @@ def show(bot: str, subscription: str):
 
 
 def edit(bot: str, subscription: str):
+    _checked(lambda: subscriptions.get(bot, subscription))  # a 404 for a wrong id before the body is read
     body = _texts(json_object(), "url", "verificationToken", "description")
     return _checked(lambda: subscriptions.edit(bot, subscription, url=body.get("url"), events=body.get("events"),
                                                verification_token=body.get("verificationToken"),

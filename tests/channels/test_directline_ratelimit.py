@@ -37,8 +37,8 @@ def test_processes_share_the_count(two_processes):
         return client.post("/b/nobody/webchat/token", headers={"Origin": "https://shop.example"},
                            environ_base=visitor)
 
-    # Within the limit the request goes on (and is refused for its origin: there is no such bot).
-    assert [token(first).status_code for _ in range(3)] == [403] * 3
+    # Within the limit the request goes on (and is answered 404: there is no such bot).
+    assert [token(first).status_code for _ in range(3)] == [404] * 3
     limited = token(second)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) > 0
     assert limited.get_json()["error"]["code"] == "TooManyRequests"

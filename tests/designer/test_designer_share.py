@@ -155,6 +155,8 @@ def test_a_refused_origin_is_kept_for_an_existing_bot_only_and_well_formed(app, 
     bot = eva.create_bot()
     refuse(client, "null", bot)  # a page opened from a file
     refuse(client, "https://shop.example/<script>", bot)
-    refuse(client, "https://shop.example", "nobody")
+    nobody = client.post("/b/nobody/webchat/token", data="{}", headers={"Origin": "https://shop.example"},
+                         content_type="text/plain;charset=UTF-8")
+    assert nobody.status_code == 404 and nobody.get_json()["error"]["code"] == "BotNotFound"
     with app.test_request_context():
         assert refused_origins.recent(bot) == [] and refused_origins.recent("nobody") == []

@@ -5,11 +5,16 @@ a Direct Line conversation and its token, an Arbor JSON platform connection and 
 subscription, a dataset, a handover waiting for a person and a preview conversation. Its SQLite file is copied
 once seeded and put back before each route, so what one route deletes (a bot, the session) the next still has.
 Each rule and method (but HEAD and OPTIONS) gets the area's credentials, its URL variables filled with real ids
-(and once with made-up ones), and a sample of bad bodies: malformed JSON, an array, a string and a number for an
+(and with made-up ones, below), and a sample of bad bodies: malformed JSON, an array, a string and a number for an
 object, known fields of the wrong type (numbers, nested objects, null), forms with fields missing or garbage,
 `<script>` and Jinja template injection, NUL bytes and lone surrogates, and a body a bit over the area's limit.
 No answer may be >= 500 (but the 503 of a dependency that is away, ALLOWED_503), show "Traceback", or echo the
 `<script>` in an HTML page unescaped.
+
+A made-up id in the URL (a bot that does not exist; a dialog, step, webhook, delivery, key, dataset...; a number
+in its column's range and one past it) is answered exactly 404 saying what is missing: the APIs' JSON
+`{"error": {"code": "...NotFound", "message"}}`, the designer's message (the sweep asks as htmx does), the public
+pages' own. NOT_FOUND_EXCEPTIONS names each route that answers otherwise on purpose, and why.
 
 Exercised without credentials: `/b/<bot_id>/botframework/messages` (a JWT from Microsoft's issuer cannot be made
 here; the sweep's bots have no Bot Framework connection). Only the refusals before the upgrade are exercised
@@ -60,7 +65,16 @@ GARBAGE = [SCRIPT, "{{ 7*7 }}", "{% for x in range(10**9) %}x{% endfor %}", "a\x
 SURROGATE_FORM = b"%ED%A0%80"
 # What a dependency that is away is answered with, on purpose: Microsoft's issuer keys unreadable.
 ALLOWED_503 = {"platforms.botframework"}
+# Made-up ids answered otherwise than 404, on purpose: (endpoint, or its blueprint; the case) -> (status, why).
+NOT_FOUND_EXCEPTIONS: dict[tuple[str, str], tuple[int, str]] = {
+    ("management", "a made-up bot"): (401, "the key is checked before the bot: a caller without one learns no bot"),
+    ("directline", "made-up ids"): (403, "a token opens its own conversation only, checked before any is looked up"),
+    ("directline.stream", "made-up ids"): (400, "no stream token or upgrade is sent: refused before any lookup"),
+    ("sign_in.callback", "a made-up bot"): (400, "the state is signed for the bot and checked first: not this bot's"),
+    ("management.datasets_replace", "made-up ids"): (400, "PUT makes the dataset it names: the body is what is wrong"),
+}
 METHODS_SKIPPED = {"HEAD", "OPTIONS"}
+UNMATCHED = "The requested URL was not found on the server"  # Werkzeug's 404, for a URL no rule matches
 
 
 def _names(pattern: str) -> list[str]:
@@ -199,6 +213,8 @@ def world(redis_url, tmp_path_factory) -> Iterator[World]:
     app = create_app({"TESTING": True, "ARBOR_DATA": str(tmp_path_factory.mktemp("sweep")), "SECRET_KEY": "test",
                       "REDIS_URL": redis_url, "ARBOR_REDIS_PREFIX": f"t{uuid.uuid4().hex[:12]}:",
                       "OUTBOUND_ALLOW_HOSTS": "platform.test", "INTEGRATIONS_RESOLVER": resolve_nothing,
+                      # every management route is sent a made-up bot (a 401 each): not a key guesser to hold off
+                      "MANAGEMENT_AUTH_FAILURE_LIMIT": "10000 per minute",
                       # limits lowered so that a body a bit over them is quick to send
                       "DATASETS_MAX_BODY_BYTES": 256 * 1024, "ARBOR_MAX_DOCUMENT_BYTES": 128 * 1024,
                       "MAX_FORM_MEMORY_SIZE": 256 * 1024})
@@ -273,24 +289,59 @@ def _check(response, what: str, endpoint: str) -> None:
         assert SCRIPT.encode() not in body, f"{what}: the <script> echoed unescaped"
 
 
+def _made_up(rule: Rule, values: dict) -> list[tuple[str, dict]]:
+    """The rule's URL with a bot that does not exist, and with every other id made up (in the column's range,
+    and past it): each answered 404. The trigger's address and an action are not ids of anything stored."""
+    cases = []
+    for arg in {"bot", "bot_id"} & set(rule.arguments):
+        cases.append(("a made-up bot", {**values, arg: "made-up-bot"}))
+    ids = [arg for arg in rule.arguments if arg not in ("bot", "bot_id", "address", "action")]
+    if ids:
+        cases.append(("made-up ids", {**values, **{arg: 2**31 - 1 if isinstance(values[arg], int) else "made-up-id"
+                                                   for arg in ids}}))
+    if any(isinstance(values[arg], int) for arg in ids):
+        cases.append(("ids past the column", {**values, **{arg: 10**20 for arg in ids
+                                                           if isinstance(values[arg], int)}}))
+    return cases
+
+
+def _check_not_found(response, case: str, target: str, endpoint: str) -> None:
+    """A 404 that says what was not found: the APIs' `{"error": {"code", "message"}}`, the designer's message
+    (htmx asks; its page otherwise), the public pages' own; or the rule's exception, for its reason."""
+    status, body = response.status_code, response.get_data(as_text=True)
+    blueprint = endpoint.partition(".")[0]
+    expected, why = NOT_FOUND_EXCEPTIONS.get((endpoint, case), NOT_FOUND_EXCEPTIONS.get((blueprint, case), (404, "")))
+    what = f"{case} {target}"
+    assert status == expected, f"{what}: {status}, not {expected} {why}: {body[:600]!r}"
+    if status != 404:
+        return
+    if response.is_json:
+        error = response.json["error"]
+        assert error["code"].endswith("NotFound") and error["message"], f"{what}: {body[:600]!r}"
+    else:
+        assert body.strip(), f"{what}: an empty 404"
+    if case != "ids past the column" and endpoint != "static":  # there no route matches, or no file: said so
+        assert UNMATCHED not in body, f"{what}: the route was matched, yet the 404 does not say what is missing"
+
+
 @pytest.mark.parametrize(("path", "method"), _rules(), ids=lambda value: value)
 def test_no_route_answers_bad_input_with_a_500(world: World, path: str, method: str) -> None:
     world.restore()
     rule = next(r for r in world.app.url_map.iter_rules() if r.rule == path and method in r.methods)
     values = world.values(rule)
-    made_up = {arg: (values[arg] if arg in ("bot", "bot_id") else 10**20 if isinstance(values[arg], int)
-                     else "made-up-id") for arg in rule.arguments}
     with world.app.test_request_context():
         url = rule.build(values, append_unknown=False)[1]
-        made_up_url = rule.build(made_up, append_unknown=False)[1] if rule.arguments else None
     headers = world.headers(rule, values)
     client = world.client
     if rule.endpoint == "directline.stream":  # a valid stream token would upgrade: only its refusals are exercised
         headers = {}
-    sent = [("real ids", url)]
-    if made_up_url and set(made_up) - {"bot", "bot_id", "filename", "address", "action"}:
-        sent.append((f"made-up ids {made_up_url}", made_up_url))
-    sent += [(f"garbage query {query[:80]}", f"{url}?{query}") for query in _queries()]
+    for what, made_up in _made_up(rule, values):
+        with world.app.test_request_context():
+            target = rule.build(made_up, append_unknown=False)[1]
+        answer = client.open(target, method=method, headers=headers, buffered=False)
+        _check(answer, f"{what} {target}", rule.endpoint)
+        _check_not_found(answer, what, target, rule.endpoint)
+    sent = [("real ids", url), *((f"garbage query {query[:80]}", f"{url}?{query}") for query in _queries())]
     for what, target in sent:
         _check(client.open(target, method=method, headers=headers, buffered=False), what, rule.endpoint)
     if method == "GET":

@@ -13,7 +13,7 @@ designer's Share panel) and may read the refusal, so the widget tells it from be
 
 `GET /b/<bot>/webchat/allowed` answers a page whose Direct Line call failed unread (CORS hides both a refusal and
 a network failure) whether the bot refuses it now: the bot's owner may have taken its website off the list while
-it chats.
+it chats. Both URLs answer 404 BotNotFound for a bot that is not there.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ from flask import Blueprint, request
 from runtime import ratelimit
 from runtime.channels import share_link
 from runtime.channels.directline import cors, refused_origins, start
-from runtime.channels.directline.errors import DirectLineError, json_body, limit_body
+from runtime.channels.directline.errors import DirectLineError, json_body, limit_body, storable_id
+from runtime.extensions import db
+from runtime.store.bots import BotNotFound
+from runtime.store.models import Bot
 
 bp = Blueprint("webchat", __name__, url_prefix="/b/<bot>/webchat")
 bp.before_request(limit_body)
@@ -34,6 +37,7 @@ def token(bot: str) -> dict:
     """Open a conversation for a visitor, if the page's Origin is one the bot allows."""
     ratelimit.hit("webchat-token", "WEBCHAT_TOKEN_RATE_LIMIT",
                   "Too many new chats from this address; try again in a minute.")
+    _known(bot)
     origin, body = request.headers.get("Origin"), json_body()
     if not cors.origin_allowed(cors.allowed_origins(bot), origin) and \
             not share_link.opens(bot, body.get("share"), origin, cors.normalize_origin(request.host_url)):
@@ -57,6 +61,15 @@ def allowed(bot: str) -> tuple[str, int]:
     cost the request its simplicity (Authorization needs a preflight, which a removed page fails) where it is
     needed, and a token in the URL would be logged.
     """
+    _known(bot)
     if not cors.page_may_chat(bot):
         raise cors.refusal()
     return "", 204
+
+
+def _known(bot_id: str) -> None:
+    """A bot that is not there is a 404, before any page's origin is judged: one with no list of websites would
+    read as "any page may chat", and refusing a website of a bot that does not exist would send its owner (none)
+    to a Share panel that is not there either."""
+    if not storable_id(bot_id) or db.session.get(Bot, bot_id) is None:
+        raise DirectLineError(404, "BotNotFound", str(BotNotFound(bot_id)))
