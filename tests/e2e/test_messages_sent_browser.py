@@ -8,13 +8,11 @@ Twilio-like API (pytest-httpserver), all on loopback. Paging is left to the rout
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Sink
 from jobs import InProcessWorker
 from playwright.sync_api import Page, expect
@@ -28,6 +26,7 @@ from runtime.store.bot_access import grant
 from runtime.store.bots import import_bot
 from runtime.turns.turn import handle, start_conversation
 from tests.e2e.conftest import ROOT, Live, person
+from tests.smtp_server import serving
 
 pytestmark = pytest.mark.e2e
 SCRIPT = "<script>window.pwned=1</script>"
@@ -37,15 +36,8 @@ MESSAGES = "/2010-04-01/Accounts/AC123/Messages.json"
 @contextmanager
 def smtp_server() -> Iterator[int]:
     """A real SMTP server on loopback that takes every message; its port."""
-    with socket.socket() as probe:  # a free port: aiosmtpd checks its server by connecting to the port given
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port
-    finally:
-        controller.stop()
+    with serving(Sink()) as controller:
+        yield controller.port
 
 
 def talk_and_send(live: Live, bot: str, name: str) -> None:

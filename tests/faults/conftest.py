@@ -9,17 +9,17 @@ import asyncio
 import contextlib
 import json
 import re
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from email import message_from_bytes
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer
 from tally import Tally
 from werkzeug import Request, Response
+
+from tests.smtp_server import SmtpServer, serving
 
 HERE = Path(__file__).parent
 
@@ -145,13 +145,8 @@ class Inbox:
 
 
 @pytest.fixture
-def smtp() -> Iterator[tuple[Controller, Inbox]]:
+def smtp() -> Iterator[tuple[SmtpServer, Inbox]]:
     inbox = Inbox()
-    with socket.socket() as probe:  # a free port: aiosmtpd checks its server by connecting to the port given
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield controller, inbox
-    inbox.release.set()
-    controller.stop()
+    with serving(inbox) as controller:
+        yield controller, inbox
+        inbox.release.set()

@@ -3,15 +3,11 @@ Twilio-like API, and link buttons through the tracking redirect."""
 
 from __future__ import annotations
 
-import socket
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 
 import pytest
-from aiosmtpd.controller import Controller
 from directline_client import Chat, secret_of, texts
 from golden import load_doc
 from jobs import Jobs
@@ -32,6 +28,7 @@ from runtime.store.models import BotUser
 from runtime.turns import outbox
 from runtime.turns.outbox import PendingEffect
 from runtime.turns.turn import handle, start_conversation
+from tests.smtp_server import serving
 
 EVA = {"name": "Eva", "email": "eva@example.com", "phone": "+420777000111", "language": "cs"}
 
@@ -51,20 +48,6 @@ class Inbox:
 def app_config():
     """The local Twilio-like API (pytest-httpserver on loopback) is allow-listed for the guarded session."""
     return {"OUTBOUND_ALLOW_HOSTS": "127.0.0.1 ::1"}
-
-
-@contextmanager
-def serving(inbox: Inbox) -> Iterator[Controller]:
-    """A real SMTP server on loopback with `inbox` as its handler, for the block."""
-    with socket.socket() as probe:  # a free port: aiosmtpd checks its server by connecting to the port given
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

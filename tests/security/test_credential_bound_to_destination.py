@@ -8,12 +8,10 @@ runner, the jobs run in process (tests/jobs.py)."""
 
 from __future__ import annotations
 
-import socket
 import sys
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "api"))
@@ -27,6 +25,7 @@ from runtime.steps.base import Input  # noqa: E402
 from runtime.store import bot_access  # noqa: E402
 from runtime.store.drafts import load_draft, save_draft  # noqa: E402
 from runtime.turns.turn import handle, start_conversation  # noqa: E402
+from tests.smtp_server import SmtpServer
 
 PASSWORD = "smtp-PW-7d1e9a"
 SMS_TOKEN = "sms-TOKEN-4b2c"
@@ -55,20 +54,13 @@ class Recorder:
         return "250 OK"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_servers():
     """Two SMTP servers on 127.0.0.1 that take AUTH PLAIN/LOGIN without TLS: the real one, the editor's own."""
     made = []
     for _ in range(2):
         recorder = Recorder()
-        controller = Controller(recorder, hostname="127.0.0.1", port=_free_port(), authenticator=recorder,
-                                auth_require_tls=False)
+        controller = SmtpServer(recorder, authenticator=recorder, auth_require_tls=False)
         controller.start()
         made.append((controller, recorder))
     yield made

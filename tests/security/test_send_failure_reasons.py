@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import base64
 import logging
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from werkzeug import Request, Response
 
@@ -21,6 +19,7 @@ from runtime.management import settings
 from runtime.management.models import OutgoingEmail, OutgoingSms
 from runtime.steps.base import Input
 from runtime.turns.turn import handle, start_conversation
+from tests.smtp_server import serving
 
 TOKEN = "tw-secret-0123456789"
 BASIC = base64.b64encode(f"AC123:{TOKEN}".encode()).decode()
@@ -90,21 +89,14 @@ def test_a_partial_refusal_quoting_the_password_is_noted_and_logged_without_it(a
     password the server quotes back, on the row and in the worker's log."""
     bots.load("outbox")
     handler = Quoting()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=handler, auth_require_tls=False)
-    controller.start()
-    try:
+    with serving(handler, authenticator=handler, auth_require_tls=False) as controller:
         with app.app_context():
-            settings.set_smtp("outbox", host="127.0.0.1", port=port, security="none", username="bot",
+            settings.set_smtp("outbox", host="127.0.0.1", port=controller.port, security="none", username="bot",
                               password=PASSWORD, sender="bot@shop.example")
             conversation, _ = start_conversation("outbox", "u-eva", "webchat", data={"email": "eva@example.com"})
             handle(conversation.id, Input.message("yes please"))
         with caplog.at_level(logging.DEBUG):
             jobs.drain_all()
-    finally:
-        controller.stop()
     assert handler.password == PASSWORD and handler.rcpt_tos == [None, "sales@example.com"]
     with app.app_context():
         row = db.session.query(OutgoingEmail).one()

@@ -11,13 +11,13 @@ from __future__ import annotations
 import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from runtime.extensions import db
 from runtime.management import settings as outbox
 from runtime.management.models import OutgoingEmail
 from runtime.steps.base import Input
 from runtime.turns.turn import handle, start_conversation
+from tests.smtp_server import serving
 
 HIDDEN = "127.0.0.2"
 
@@ -43,19 +43,11 @@ class Inbox:
         return "250 OK"
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as probe:
-        probe.bind((host, 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def hidden_server():
     inbox = Inbox()
-    controller = Controller(inbox, hostname=HIDDEN, port=_free_port(HIDDEN))
-    controller.start()
-    yield controller, inbox
-    controller.stop()
+    with serving(inbox, HIDDEN) as controller:
+        yield controller, inbox
 
 
 def send_through(app, jobs, user: str, host: str, port: int) -> str:
@@ -79,7 +71,7 @@ def test_smtp_to_a_refused_address_is_refused_like_a_closed_port(app, bots, jobs
     by_address = send_through(app, jobs, "u-1", HIDDEN, controller.port)
     by_name = send_through(app, jobs, "u-2", "mail.attacker.example", controller.port)
     assert inbox.messages == []  # the guard stopped both before any SMTP was spoken
-    closed = send_through(app, jobs, "u-3", "127.0.0.1", _free_port("127.0.0.1"))
+    closed = send_through(app, jobs, "u-3", "127.0.0.1", 1)  # nothing listens on port 1
     assert by_address == by_name == closed
     assert "Could not connect to an SMTP server at HOST:PORT" in closed
     assert "loopback" not in closed and "refused" in closed.lower()
