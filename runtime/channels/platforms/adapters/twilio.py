@@ -47,6 +47,7 @@ from runtime.jobs import enqueue
 from runtime.management.models import OutgoingSms
 from runtime.messaging import outbox
 from runtime.steps.base import Input
+from runtime.store import storable
 
 log = logging.getLogger(__name__)
 SERVICE = "twilio"
@@ -114,6 +115,9 @@ class Twilio(Adapter):
 
     def parse(self, connection: Connection, request: Request, raw: bytes):
         form = _form(raw)
+        refused = storable.refusal(form)  # a NUL: PostgreSQL would refuse to keep it
+        if refused:
+            raise Refused(400, refused)
         if form.get("AccountSid") and form["AccountSid"] != connection.settings["accountSid"]:
             raise Refused(403, "The request is for another Twilio account than this connection's.")
         ours = request.args.get("status")
@@ -260,7 +264,7 @@ def _api() -> str:
 
 def _form(raw: bytes) -> dict[str, str]:
     try:
-        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=200))
+        return dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=200, errors="strict"))
     except (UnicodeDecodeError, ValueError) as e:
         raise Refused(400, f"The body is not a form Twilio sends ({str(e)[:120]}).") from None
 
