@@ -40,6 +40,7 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from htmx_flask import make_response
+from markupsafe import escape
 
 from designer import bp, csrf
 from runtime import ratelimit
@@ -193,8 +194,8 @@ def forbidden(error):
 @bp.errorhandler(404)
 def not_found(error):
     message = error.description if "not found on the server" not in error.description else "There is no such page."
-    if request.htmx:
-        return message, 404
+    if request.htmx:  # swapped in or shown as text; it may quote the URL (a made-up id): escaped
+        return escape(message), 404
     return render_template("designer/error.html", code=404, title="Not found", message=message), 404
 
 

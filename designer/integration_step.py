@@ -62,7 +62,7 @@ def step_save_template(bot_id: str, step_id: str):
                                               or "A saved HTTP call.")
     except (tree.EditError, FormError, Rejected) as e:
         return answer(f'<p class="field-error" role="alert">{escape(str(e))}</p>', status=_status(e))
-    fields = ", ".join(template.spec["input"]["properties"]) or "none"
+    fields = escape(", ".join(template.spec["input"]["properties"]) or "none")  # names the editor typed
     return answer(f'<p class="ok" role="status" data-testid="template-saved">Saved as the template '
-                  f'“{escape(template.title)}” ({template.slug}); its form asks for: {fields}. '
+                  f'“{escape(template.title)}” ({escape(template.slug)}); its form asks for: {fields}. '
                   'It is in the catalog now.</p>')

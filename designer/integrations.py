@@ -71,7 +71,8 @@ def _form_page(bot_id: str, name: str, integration: dict, status: int = 200, err
     _, revision = drafting.current(bot_id)
     template = get().catalog.get(integration.get("template", ""))
     if template is None:
-        return answer(f"The template '{integration.get('template')}' is not installed on this server.", status=404)
+        return answer(f"The template '{escape(integration.get('template'))}' is not installed on this server.",
+                      status=404)
     config = schemaform.fields(template.spec.get("config") or {"type": "object"}, integration.get("config"), "config")
     auth = schemaform.fields(_auth_schema(template), integration.get("auth") or {"type": template.auth[0]}, "auth",
                              required=True)
@@ -92,7 +93,7 @@ def integration_edit(bot_id: str, name: str):
     doc, _ = drafting.current(bot_id)
     integration = (doc.get("integrations") or {}).get(name)
     if integration is None:
-        return answer(f"This bot has no integration named '{name}'.", status=404)
+        return answer(f"This bot has no integration named '{escape(name)}'.", status=404)
     return _form_page(bot_id, name, integration)
 
 
@@ -176,7 +177,7 @@ def integration_delete(bot_id: str, name: str):
     except Refused as e:
         doc, _ = drafting.current(bot_id)
         if name not in (doc.get("integrations") or {}):
-            return answer(e.message, status=e.status)
+            return drafting.refused(e)  # it quotes the name from the URL: escaped
         return _form_page(bot_id, name, doc["integrations"][name], e.status, e.message)
     return redirect(url_for("designer.integration_list", bot_id=bot_id, deleted=name))
 

@@ -55,8 +55,8 @@ def delete(job_id: str) -> None:
 def _failed(job_id: str) -> tuple[Job, FailedJobRegistry]:
     try:
         job = Job.fetch(job_id, connection=connection())
-    except NoSuchJobError:
-        raise LookupError(f"There is no job '{job_id}'.") from None
+    except (NoSuchJobError, ValueError):  # RQ refuses an id of other characters than its own: no such job either
+        raise LookupError(f"There is no job '{job_id[:100]}'.") from None
     for name in QUEUES:
         registry = FailedJobRegistry(queue(name).name, connection=connection())
         if job.id in registry:

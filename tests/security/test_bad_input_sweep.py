@@ -9,12 +9,12 @@ Each rule and method (but HEAD and OPTIONS) gets the area's credentials, its URL
 object, known fields of the wrong type (numbers, nested objects, null), forms with fields missing or garbage,
 `<script>` and Jinja template injection, NUL bytes and lone surrogates, and a body a bit over the area's limit.
 No answer may be >= 500 (but the 503 of a dependency that is away, ALLOWED_503), show "Traceback", or echo the
-`<script>` in an HTML page unescaped.
+`<script>` in an HTML page unescaped; one request per route has it in every query argument the code reads.
 
 A made-up id in the URL (a bot that does not exist; a dialog, step, webhook, delivery, key, dataset...; a number
-in its column's range and one past it) is answered exactly 404 saying what is missing: the APIs' JSON
-`{"error": {"code": "...NotFound", "message"}}`, the designer's message (the sweep asks as htmx does), the public
-pages' own. NOT_FOUND_EXCEPTIONS names each route that answers otherwise on purpose, and why.
+in its column's range and one past it; a text id with markup in it, which the answer quotes escaped) is answered
+exactly 404 saying what is missing: the APIs' JSON `{"error": {"code": "...NotFound", "message"}}`, the designer's
+message (the sweep asks as htmx does), the public pages' own. NOT_FOUND_EXCEPTIONS names each route that answers otherwise on purpose, and why.
 
 Exercised without credentials: `/b/<bot_id>/botframework/messages` (a JWT from Microsoft's issuer cannot be made
 here; the sweep's bots have no Bot Framework connection). Only the refusals before the upgrade are exercised
@@ -59,6 +59,8 @@ pytestmark = pytest.mark.skipif(POSTGRES_URL is not None, reason="the sweep rest
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = "<script>alert('arbor-sweep')</script>"
+# A made-up id with markup in it (a URL segment holds no "/"): a 404 quoting it must quote it escaped.
+MADE_UP_ID = "made-up<img src=x onerror=alert(1)>"
 GARBAGE = [SCRIPT, "{{ 7*7 }}", "{% for x in range(10**9) %}x{% endfor %}", "a\x00b", "", "-1",
            "99999999999999999999999", "x" * 3000, "../../etc/passwd", "' OR 1=1 --"]
 # Lone surrogates cannot be encoded by the test client: sent as the raw UTF-8 bytes Python would refuse.
@@ -270,8 +272,10 @@ def _bodies(world: World, rule: Rule) -> list[tuple[str, bytes, str]]:
 
 
 def _queries() -> list[str]:
+    """Every query argument the code reads, with garbage (a different sample per shift), and all with the <script>."""
     return ["&".join(f"{quote(name)}={quote(GARBAGE[(index + shift) % len(GARBAGE)])}"
-                     for index, name in enumerate(QUERY_ARGS)) for shift in (0, 5)]
+                     for index, name in enumerate(QUERY_ARGS)) for shift in (0, 5)] + \
+        ["&".join(f"{quote(name)}={quote(SCRIPT)}" for name in QUERY_ARGS)]
 
 
 def _check(response, what: str, endpoint: str) -> None:
@@ -287,6 +291,7 @@ def _check(response, what: str, endpoint: str) -> None:
     assert b"Traceback" not in body, f"{what}: a traceback {body[:600]!r}"
     if response.mimetype == "text/html":
         assert SCRIPT.encode() not in body, f"{what}: the <script> echoed unescaped"
+        assert MADE_UP_ID.encode() not in body, f"{what}: the made-up id's markup echoed unescaped"
 
 
 def _made_up(rule: Rule, values: dict) -> list[tuple[str, dict]]:
@@ -297,7 +302,7 @@ def _made_up(rule: Rule, values: dict) -> list[tuple[str, dict]]:
         cases.append(("a made-up bot", {**values, arg: "made-up-bot"}))
     ids = [arg for arg in rule.arguments if arg not in ("bot", "bot_id", "address", "action")]
     if ids:
-        cases.append(("made-up ids", {**values, **{arg: 2**31 - 1 if isinstance(values[arg], int) else "made-up-id"
+        cases.append(("made-up ids", {**values, **{arg: 2**31 - 1 if isinstance(values[arg], int) else MADE_UP_ID
                                                    for arg in ids}}))
     if any(isinstance(values[arg], int) for arg in ids):
         cases.append(("ids past the column", {**values, **{arg: 10**20 for arg in ids
