@@ -150,3 +150,13 @@ def test_the_bot_types_after_a_turn_only_when_its_typing_came_last():
     assert stream.typing_last([turn_note(3, 3, "A-17"), {"typing": "bot"}])
     assert not stream.typing_last([{"typing": "bot"}, turn_note(3, 4, "A-17", "Found it.")])
     assert not stream.typing_last([turn_note(3, 3, "A-17"), {"typing": "user"}])
+
+
+def test_the_stream_asked_for_over_plain_http_says_to_open_it_as_a_websocket(dl_server, dl_secret):
+    """A client that GETs the streamUrl without the upgrade (an HTTP library, a misread of the docs) is told what the
+    URL is and what to do, as a Direct Line error; werkzeug's own words were about browsers and proxies."""
+    conversation = start(dl_server, dl_secret)
+    answer = requests.get(conversation["streamUrl"].replace("ws://", "http://", 1), timeout=WAIT)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "BadArgument"
+    assert answer.json()["error"]["message"].startswith("A conversation's stream is a WebSocket: open the streamUrl")

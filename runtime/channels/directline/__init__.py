@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from flask import Flask
+from werkzeug.routing import WebsocketMismatch
 
 from runtime import ratelimit
 from runtime.channels.directline import api, cli, cors, errors, stream, webchat
@@ -36,6 +37,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(webchat.bp)
     app.register_error_handler(errors.DirectLineError, errors.as_json)
+    app.register_error_handler(WebsocketMismatch, stream.mismatch)
     app.after_request(cors.add_headers)
     app.cli.add_command(cli.directline)
     app.cli.add_command(cli.streams)

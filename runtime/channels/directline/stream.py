@@ -33,13 +33,14 @@ import json
 import uuid
 from urllib.parse import urlsplit
 
-from flask import current_app, request, url_for
+from flask import Response, current_app, request, url_for
 from flask_sock import Sock
 from simple_websocket import ConnectionClosed, Server
+from werkzeug.routing import WebsocketMismatch
 
 from runtime.channels import live
 from runtime.channels.directline import auth, cors, refused_origins, tokens
-from runtime.channels.directline.errors import DirectLineError, watermark_arg
+from runtime.channels.directline.errors import DirectLineError, as_json, bad_argument, watermark_arg
 from runtime.store.activities import ARBOR, seq_of
 
 sock = Sock()
@@ -113,6 +114,19 @@ class PageWatch:
     def allows(self) -> bool:
         """Whether the newest list seen allows the stream's page."""
         return self.page is None or self.page.allowed_by(self.websites.origins)
+
+
+NOT_UPGRADED = ("A conversation's stream is a WebSocket: open the streamUrl the Conversation object gave with a "
+                "WebSocket client (a GET with Upgrade: websocket), or read activities with GET .../activities.")
+
+
+def mismatch(error: WebsocketMismatch) -> tuple[Response, int]:
+    """A plain request to the stream, or a WebSocket to any other URL (werkzeug's routing refuses both alike, with
+    a sentence about browsers and proxies): what to do instead, as a Direct Line error."""
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return as_json(bad_argument("Only a conversation's stream (.../conversations/{id}/stream) is a WebSocket; "
+                                    "this URL takes HTTP."))
+    return as_json(bad_argument(NOT_UPGRADED))
 
 
 def register(bp) -> None:

@@ -31,7 +31,7 @@ from flask import request as flask_request
 
 from runtime.channels import live
 from runtime.channels.directline import stream, tokens
-from runtime.channels.directline.errors import DirectLineError, watermark_arg
+from runtime.channels.directline.errors import DirectLineError, bad_argument, watermark_arg
 
 PATH = "/v3/directline/conversations/{conversation_id}/stream"
 FLASK, STORE, KEEP = web.AppKey("flask", Flask), web.AppKey("store", ThreadPoolExecutor), web.AppKey("keep", object)
@@ -118,11 +118,13 @@ def _authorize(flask_app: Flask, request: web.Request) -> tuple[tokens.Grant, st
 async def _stream(request: web.Request) -> web.StreamResponse:
     streams, conversation_id = request.app, request.match_info["conversation_id"]
     flask_app = streams[FLASK]
+    ws = web.WebSocketResponse(max_msg_size=stream.MAX_CLIENT_MESSAGE + 1)  # aiohttp refuses its limit itself
     try:
+        if not ws.can_prepare(request).ok:  # a plain GET: said as the web app's routing says it
+            raise bad_argument(stream.NOT_UPGRADED)
         grant, watch, after, keepalive, until = await _run(streams, _authorize, flask_app, request)
     except DirectLineError as e:
         return web.json_response({"error": {"code": e.error_code, "message": e.description}}, status=e.code)
-    ws = web.WebSocketResponse(max_msg_size=stream.MAX_CLIENT_MESSAGE + 1)  # aiohttp refuses its limit itself
     await ws.prepare(request)
     waiter, me, hub = LoopWaiter(asyncio.get_running_loop()), uuid.uuid4().hex, live.hub(flask_app)
     reader = asyncio.create_task(_read(ws, waiter))
