@@ -14,7 +14,8 @@ No answer may be >= 500 (but the 503 of a dependency that is away, ALLOWED_503),
 A made-up id in the URL (a bot that does not exist; a dialog, step, webhook, delivery, key, dataset...; a number
 in its column's range and one past it; a text id with markup in it, which the answer quotes escaped) is answered
 exactly 404 saying what is missing: the APIs' JSON `{"error": {"code": "...NotFound", "message"}}`, the designer's
-message (the sweep asks as htmx does), the public pages' own. NOT_FOUND_EXCEPTIONS names each route that answers otherwise on purpose, and why.
+message (the sweep asks as htmx does), the public pages' own. NOT_FOUND_EXCEPTIONS names each route that answers
+otherwise on purpose, and why.
 
 Exercised without credentials: `/b/<bot_id>/botframework/messages` (a JWT from Microsoft's issuer cannot be made
 here; the sweep's bots have no Bot Framework connection). Only the refusals before the upgrade are exercised
