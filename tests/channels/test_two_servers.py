@@ -1,7 +1,7 @@
 """More than one server (issue 17, item 6): two Arbor web processes and two workers on one database and one Redis.
 
 Four real processes, as docs/configuration.md ("Running at scale") lays them out: two gunicorns started with
-the shipped gunicorn.conf.py (gevent, WEB_CONCURRENCY=1 each) on two free loopback ports, and two
+the shipped gunicorn.conf.py (threaded workers, WEB_CONCURRENCY=1 each) on two loopback ports, and two
 `flask --app app worker`s; each with a data folder of its own, and the same SECRET_KEY, DATABASE_URL and
 REDIS_URL. The database is a fresh PostgreSQL schema when DATABASE_URL names PostgreSQL, else one SQLite file
 in a temp folder; Redis is the suite's (REDIS_URL or the embedded one) with a prefix of this module's own.
@@ -22,7 +22,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -38,6 +37,7 @@ import requests
 from simple_websocket import Client
 
 from runtime.jobs.lifetime import die_with_parent
+from tests.listening import HeldPort
 
 ROOT = Path(__file__).resolve().parents[2]
 DL = "/v3/directline"
@@ -61,15 +61,8 @@ ASK = "Say something."
 ALICE = {"agent": {"id": "a-17", "name": "Alice"}}
 BOB = {"agent": {"id": "b-3", "name": "Bob"}}
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("gunicorn") is None or
-                                importlib.util.find_spec("gevent") is None,
-                                reason="gunicorn and gevent are not installed (requirements-test.txt has them)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("gunicorn") is None,
+                                reason="gunicorn is not installed (requirements-test.txt has it)")
 
 
 def wait_for(what: str, probe: Callable[[], object], *, timeout: float = WAIT, logs: Callable[[], str] = str):
@@ -91,12 +84,14 @@ class Process:
     output in a log file; `stop` terminates the group, then kills what is left of it. Should pytest itself be
     killed, the kernel sends the child SIGTERM (`die_with_parent`), and it stops its own children."""
 
-    def __init__(self, name: str, command: list[str], env: dict, log: Path):
+    def __init__(self, name: str, command: list[str], env: dict, log: Path, port: HeldPort | None = None):
         self.name, self.log = name, log
         with open(log, "wb") as out:
             self.popen = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                           stdin=subprocess.DEVNULL, start_new_session=True,
-                                          preexec_fn=die_with_parent)
+                                          preexec_fn=die_with_parent, pass_fds=port.pass_fds if port else ())
+        if port:
+            port.close()  # the child holds it now
 
     def alive(self) -> bool:
         return self.popen.poll() is None
@@ -202,13 +197,13 @@ def arbor(tmp_path_factory, database_url, redis_url) -> Iterator[Arbor]:
     made = Arbor(secret, key, prefix, redis_url)
     try:
         for name in ("a", "b"):
-            port = free_port()
+            port = HeldPort()
             env = child_env(**settings, ARBOR_DATA=str(folder / f"web-{name}"), WEB_CONCURRENCY="1",
-                            ARBOR_BIND=f"127.0.0.1:{port}")
+                            ARBOR_BIND=port.bind)
+            setattr(made, name, port.url)
             # gunicorn reads ./gunicorn.conf.py (cwd is the repository), as the documented command does
             made.processes.append(Process(f"web {name}", [sys.executable, "-m", "gunicorn", "app:create_app()"], env,
-                                          folder / f"web-{name}.log"))
-            setattr(made, name, f"http://127.0.0.1:{port}")
+                                          folder / f"web-{name}.log", port))
         for n in (1, 2):
             env = child_env(**settings, ARBOR_DATA=str(folder / f"worker-{n}"), WORKER_LOG_LEVEL="INFO")
             made.processes.append(Process(f"worker {n}", [sys.executable, "-m", "flask", "--app", "app", "worker"],

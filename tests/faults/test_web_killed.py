@@ -13,7 +13,6 @@ import contextlib
 import importlib.util
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -34,6 +33,7 @@ from runtime.jobs import embedded
 from runtime.jobs.lifetime import die_with_parent
 from runtime.store.bots import import_bot
 from runtime.turns.transcript import transcript
+from tests.listening import HeldPort
 
 pytestmark = pytest.mark.skipif(importlib.util.find_spec("gunicorn") is None,
                                 reason="gunicorn is not installed (requirements-test.txt has it)")
@@ -57,17 +57,15 @@ class Gunicorn:
     folder, database and Redis."""
 
     def __init__(self, app, log: Path):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        env = {**child_env(app), "WEB_CONCURRENCY": "1", "ARBOR_THREADS": "50",
-               "ARBOR_BIND": f"127.0.0.1:{self.port}"}
+        port = HeldPort()
+        env = {**child_env(app), "WEB_CONCURRENCY": "1", "ARBOR_THREADS": "50", "ARBOR_BIND": port.bind}
         self.log = log
         with open(log, "wb") as out:
             self.popen = subprocess.Popen([sys.executable, "-m", "gunicorn", "app:create_app()"], cwd=ROOT, env=env,
                                           stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                          preexec_fn=die_with_parent)
-        self.url = f"http://127.0.0.1:{self.port}"
+                                          preexec_fn=die_with_parent, pass_fds=port.pass_fds)
+        port.close()
+        self.url = port.url
 
     def healthy(self) -> bool:
         assert self.popen.poll() is None, f"gunicorn stopped:\n{self.log.read_text(errors='replace')[-3000:]}"
