@@ -83,7 +83,8 @@ class SmtpUnreachable(ConnectionError):
 
     def __init__(self, host: str, port: int):
         super().__init__(f"Could not connect to an SMTP server at {host}:{port} (nothing answered that Arbor may "
-                         "use: refused, not answering, or not allowed by OUTBOUND_ALLOW_HOSTS).")
+                         "use: refused, not answering, or not allowed by this Arbor's OUTBOUND_ALLOW_HOSTS); check "
+                         f"the host and port in {SMTP_SETTINGS}, or ask whoever runs Arbor to allow them.")
 
 
 def judge(error: Exception, kind: str, secrets: Iterable[str | None] = (), address: str | None = None) -> Failure:

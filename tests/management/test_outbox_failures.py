@@ -36,7 +36,8 @@ SETTINGS = failures.SMTP_SETTINGS
     (TimeoutError("timed out"), False, "The mail server stopped answering before the message was sent."),
     (failures.SmtpUnreachable("smtp.example", 25), False,
      "Could not connect to an SMTP server at smtp.example:25 (nothing answered that Arbor may use: refused, not "
-     "answering, or not allowed by OUTBOUND_ALLOW_HOSTS)."),
+     "answering, or not allowed by this Arbor's OUTBOUND_ALLOW_HOSTS); check the host and port in the bot's SMTP "
+     "server settings (Developers > E-mail and SMS), or ask whoever runs Arbor to allow them."),
     (SettingsIncomplete("The SMTP server has a user name but no password."), True,
      "The SMTP server has a user name but no password."),
     (KeyError("host"), False, failures.UNEXPECTED),
