@@ -145,6 +145,7 @@ def site() -> Iterator[Site]:
 # or a field filled before then does nothing. A person is never that quick; a test on a busy machine was (a step
 # clicked before htmx was there, a call to htmx before it was defined). So in the tests a designer page stays hidden
 # until its load event, and Playwright's actions, which wait for what they act on to be visible, wait for that.
+# What only reads does not wait: `inner_text()` of a hidden page is empty, so expect something visible first.
 # (Other pages, the widget's among them, are left as they are.)
 READY_FIRST = """(() => {
   if (!location.pathname.startsWith('/designer')) return;

@@ -99,7 +99,9 @@ def test_try_it_talks_to_the_draft_and_the_share_page_to_the_live_version_apart(
     preview.expect_bot("Take your time.")
     # The share page in the same browser: the live version, in a conversation of its own.
     page.get_by_role("link", name="Share", exact=True).click()
-    link = page.get_by_test_id("share-link").inner_text()
+    shown = page.get_by_test_id("share-link")
+    expect(shown).to_be_visible()  # the page is wired up (conftest.READY_FIRST): before, its text reads empty
+    link = shown.inner_text()
     page.goto(link)
     expect(page.get_by_test_id("talking-to")).to_have_text(
         "You are talking to the live version of Shop assistant (version 1), as visitors do.")
