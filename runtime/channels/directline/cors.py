@@ -85,6 +85,16 @@ def allowed_origins(bot_id: str | None) -> list[str]:
     return origins_in(db.session.connection().scalar(_SETTINGS, {"bot_id": bot_id}))
 
 
+def known_bot_origins(bot_id: str) -> list[str] | None:
+    """The bot's allowed origins, None when there is no such bot: one query tells both, and the origins are
+    remembered for the answer's CORS headers (`add_headers`), which then need no query of their own."""
+    row = db.session.connection().execute(_SETTINGS, {"bot_id": bot_id}).first() if storable_id(bot_id) else None
+    if row is None:
+        return None
+    remember_origins(row.settings)
+    return origins_in(row.settings)
+
+
 def origins_in(settings: dict | None) -> list[str]:
     """The allowed origins in a bot's settings."""
     origins = (settings or {}).get(SETTING)
@@ -202,12 +212,13 @@ def refusal() -> DirectLineError:
                                                     "website in the bot's Share panel in the designer.")
 
 
-def page_may_chat(bot_id: str) -> bool:
-    """Whether the request's page may go on with a chat with the bot by the rule its Direct Line calls are answered
-    by, for a chat its credential does not tell of: any page for a bot with no list, and always this server's own
-    pages and callers that are no page. (A page's own conversation is refused by its calls themselves, readably.)"""
+def page_may_chat(origins: list[str]) -> bool:
+    """Whether the request's page may go on with a chat with the bot whose allowed `origins` these are, by the rule
+    its Direct Line calls are answered by, for a chat its credential does not tell of: any page for a bot with no
+    list, and always this server's own pages and callers that are no page. (A page's own conversation is refused
+    by its calls themselves, readably.)"""
     page = page_of_request(bound=False)
-    return page is None or page.allowed_by(allowed_origins(bot_id))
+    return page is None or page.allowed_by(origins)
 
 
 def add_headers(response: Response) -> Response:

@@ -23,10 +23,8 @@ from flask import Blueprint, request
 from runtime import ratelimit
 from runtime.channels import share_link
 from runtime.channels.directline import cors, refused_origins, start
-from runtime.channels.directline.errors import DirectLineError, json_body, limit_body, storable_id
-from runtime.extensions import db
+from runtime.channels.directline.errors import DirectLineError, json_body, limit_body
 from runtime.store.bots import BotNotFound
-from runtime.store.models import Bot
 
 bp = Blueprint("webchat", __name__, url_prefix="/b/<bot>/webchat")
 bp.before_request(limit_body)
@@ -37,9 +35,9 @@ def token(bot: str) -> dict:
     """Open a conversation for a visitor, if the page's Origin is one the bot allows."""
     ratelimit.hit("webchat-token", "WEBCHAT_TOKEN_RATE_LIMIT",
                   "Too many new chats from this address; try again in a minute.")
-    _known(bot)
+    origins = _known_origins(bot)
     origin, body = request.headers.get("Origin"), json_body()
-    if not cors.origin_allowed(cors.allowed_origins(bot), origin) and \
+    if not cors.origin_allowed(origins, origin) and \
             not share_link.opens(bot, body.get("share"), origin, cors.normalize_origin(request.host_url)):
         refused_origins.record(bot, origin)
         cors.let_page_read_refusal()
@@ -61,15 +59,16 @@ def allowed(bot: str) -> tuple[str, int]:
     cost the request its simplicity (Authorization needs a preflight, which a removed page fails) where it is
     needed, and a token in the URL would be logged.
     """
-    _known(bot)
-    if not cors.page_may_chat(bot):
+    if not cors.page_may_chat(_known_origins(bot)):
         raise cors.refusal()
     return "", 204
 
 
-def _known(bot_id: str) -> None:
-    """A bot that is not there is a 404, before any page's origin is judged: one with no list of websites would
-    read as "any page may chat", and refusing a website of a bot that does not exist would send its owner (none)
-    to a Share panel that is not there either."""
-    if not storable_id(bot_id) or db.session.get(Bot, bot_id) is None:
+def _known_origins(bot_id: str) -> list[str]:
+    """The bot's allowed origins; a bot that is not there is a 404, before any page's origin is judged: one with no
+    list of websites would read as "any page may chat", and refusing a website of a bot that does not exist would
+    send its owner (none) to a Share panel that is not there either."""
+    origins = cors.known_bot_origins(bot_id)
+    if origins is None:
         raise DirectLineError(404, "BotNotFound", str(BotNotFound(bot_id)))
+    return origins
