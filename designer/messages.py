@@ -39,15 +39,15 @@ class MessageRow:
     step_id: str | None
 
 
-def _rows(model, bot_id: str, before: int | None, problems: bool, size: int) -> list[MessageRow]:
+def _rows(kind: str, bot_id: str, before: int | None, problems: bool, size: int) -> list[MessageRow]:
     """The newest `size` rows of one kind with an id below `before`; for `problems` only those failed, noted (sent
     to some recipients only) or waiting for another try after a failed one: each has its reason."""
+    model = KINDS[kind]
     found = select(model).where(model.bot_id == bot_id)
     if before is not None:
         found = found.where(model.id < before)
     if problems:
         found = found.where(or_(model.status == "failed", model.error.is_not(None)))
-    kind = "email" if model is OutgoingEmail else "sms"
     return [MessageRow(kind, row.id, row.timestamp, row.recipients or [],
                        row.subject if kind == "email" else row.message, row.status, row.error, row.step_id)
             for row in db.session.scalars(found.order_by(model.id.desc()).limit(size))]
@@ -60,7 +60,7 @@ def messages_page(bot_id: str, before: dict[str, int | None], problems: bool,
     Each table is read newest first by id and the two are merged by time: a page is a prefix of each table's
     order, so the next page goes on below the smallest id of each kind shown, and no row is shown twice or
     skipped even where the clocks of two workers disagree."""
-    streams = [_rows(model, bot_id, before.get(kind), problems, size + 1) for kind, model in KINDS.items()]
+    streams = [_rows(kind, bot_id, before.get(kind), problems, size + 1) for kind in KINDS]
     merged = list(heapq.merge(*streams, key=lambda row: (row.at, row.id), reverse=True))
     shown = merged[:size]
     if len(merged) <= size:
